@@ -1,0 +1,293 @@
+"""The typed graph that sits between a .tflite file and the lowered program.
+
+Tensors carry shape, dtype, quantization (per-tensor or per-axis) and, for constants, their data.
+Ops are frozen dataclasses, one class per op kind, holding the options TFLite defines for them and
+the indices of the tensors they read and write. ``verify`` checks the invariants every pass relies
+on; it runs after reading and after every pass.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import numpy as np
+
+from .errors import ModelFormatError
+
+
+class Activation(enum.Enum):
+    NONE = "none"
+    RELU = "relu"
+    RELU6 = "relu6"
+    RELU_N1_TO_1 = "relu_n1_to_1"
+
+
+class Padding(enum.Enum):
+    SAME = "same"
+    VALID = "valid"
+
+
+#: numpy dtypes of the tensor element types edgegen handles
+DTYPES: dict[str, type[np.generic]] = {
+    "int8": np.int8,
+    "int16": np.int16,
+    "int32": np.int32,
+    "int64": np.int64,
+    "float32": np.float32,
+    "uint8": np.uint8,
+    "bool": np.bool_,
+}
+
+
+@dataclass(frozen=True)
+class QuantParams:
+    """Affine quantization: real = scale * (q - zero_point), per tensor or along ``axis``."""
+
+    scales: tuple[float, ...]
+    zero_points: tuple[int, ...]
+    axis: int = 0
+
+    @property
+    def per_channel(self) -> bool:
+        return len(self.scales) > 1
+
+    @property
+    def scale(self) -> float:
+        """The single scale of a per-tensor quantized tensor."""
+        assert not self.per_channel, "per-channel tensor has no single scale"
+        return self.scales[0]
+
+    @property
+    def zero_point(self) -> int:
+        assert not self.per_channel, "per-channel tensor has no single zero point"
+        return self.zero_points[0]
+
+
+@dataclass(frozen=True, eq=False)
+class Tensor:
+    index: int
+    name: str
+    shape: tuple[int, ...]
+    dtype: str
+    quant: QuantParams | None = None
+    #: constant contents (weights, biases, axis lists); None for activations
+    data: np.ndarray | None = None
+
+    @property
+    def is_const(self) -> bool:
+        return self.data is not None
+
+    @property
+    def size(self) -> int:
+        n = 1
+        for d in self.shape:
+            n *= d
+        return n
+
+    @property
+    def nbytes(self) -> int:
+        return self.size * np.dtype(DTYPES[self.dtype]).itemsize
+
+    def describe(self) -> str:
+        return f"tensor {self.index} '{self.name}' {list(self.shape)} {self.dtype}"
+
+
+@dataclass(frozen=True)
+class Op:
+    """Base of every op: which tensors it reads and writes, and where it came from."""
+
+    #: TFLite builtin name, used in messages and reports
+    KIND: ClassVar[str] = "?"
+    index: int
+    inputs: tuple[int, ...]
+    outputs: tuple[int, ...]
+
+    def describe(self) -> str:
+        return f"op {self.index} ({self.KIND})"
+
+
+@dataclass(frozen=True)
+class Conv2D(Op):
+    KIND: ClassVar[str] = "CONV_2D"
+    stride: tuple[int, int] = (1, 1)  # (h, w)
+    dilation: tuple[int, int] = (1, 1)
+    padding: Padding = Padding.VALID
+    activation: Activation = Activation.NONE
+
+
+@dataclass(frozen=True)
+class DepthwiseConv2D(Op):
+    KIND: ClassVar[str] = "DEPTHWISE_CONV_2D"
+    stride: tuple[int, int] = (1, 1)
+    dilation: tuple[int, int] = (1, 1)
+    padding: Padding = Padding.VALID
+    activation: Activation = Activation.NONE
+    depth_multiplier: int = 1
+
+
+@dataclass(frozen=True)
+class FullyConnected(Op):
+    KIND: ClassVar[str] = "FULLY_CONNECTED"
+    activation: Activation = Activation.NONE
+    keep_num_dims: bool = False
+
+
+@dataclass(frozen=True)
+class Pool2D(Op):
+    KIND: ClassVar[str] = "POOL_2D"
+    kind: str = "avg"  # "avg" or "max"
+    filter: tuple[int, int] = (1, 1)
+    stride: tuple[int, int] = (1, 1)
+    padding: Padding = Padding.VALID
+    activation: Activation = Activation.NONE
+
+    def describe(self) -> str:
+        name = "AVERAGE_POOL_2D" if self.kind == "avg" else "MAX_POOL_2D"
+        return f"op {self.index} ({name})"
+
+
+@dataclass(frozen=True)
+class Mean(Op):
+    KIND: ClassVar[str] = "MEAN"
+    axes: tuple[int, ...] = ()
+    keep_dims: bool = False
+
+
+@dataclass(frozen=True)
+class Add(Op):
+    KIND: ClassVar[str] = "ADD"
+    activation: Activation = Activation.NONE
+
+
+@dataclass(frozen=True)
+class Mul(Op):
+    KIND: ClassVar[str] = "MUL"
+    activation: Activation = Activation.NONE
+
+
+@dataclass(frozen=True)
+class Softmax(Op):
+    KIND: ClassVar[str] = "SOFTMAX"
+    beta: float = 1.0
+
+
+@dataclass(frozen=True)
+class Reshape(Op):
+    """RESHAPE, SQUEEZE, EXPAND_DIMS: same bytes, new shape; lowered to an alias."""
+
+    KIND: ClassVar[str] = "RESHAPE"
+
+
+@dataclass(frozen=True)
+class Pad(Op):
+    KIND: ClassVar[str] = "PAD"
+    paddings: tuple[tuple[int, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class Concatenation(Op):
+    KIND: ClassVar[str] = "CONCATENATION"
+    axis: int = -1
+    activation: Activation = Activation.NONE
+
+
+@dataclass(frozen=True)
+class Logistic(Op):
+    KIND: ClassVar[str] = "LOGISTIC"
+
+
+@dataclass(frozen=True)
+class Tanh(Op):
+    KIND: ClassVar[str] = "TANH"
+
+
+@dataclass(frozen=True)
+class Relu(Op):
+    """Standalone RELU, RELU6 or RELU_N1_TO_1 (``kind`` says which)."""
+
+    KIND: ClassVar[str] = "RELU"
+    kind: Activation = Activation.RELU
+
+    def describe(self) -> str:
+        return f"op {self.index} ({self.kind.name})"
+
+
+@dataclass(frozen=True)
+class LeakyRelu(Op):
+    KIND: ClassVar[str] = "LEAKY_RELU"
+    alpha: float = 0.2
+
+
+@dataclass(frozen=True)
+class Quantize(Op):
+    """float32 -> int8 at a model input, or int8 -> int8 requantization."""
+
+    KIND: ClassVar[str] = "QUANTIZE"
+
+
+@dataclass(frozen=True)
+class Dequantize(Op):
+    KIND: ClassVar[str] = "DEQUANTIZE"
+
+
+@dataclass(frozen=True, eq=False)
+class Graph:
+    name: str
+    tensors: tuple[Tensor, ...]
+    ops: tuple[Op, ...]
+    inputs: tuple[int, ...]
+    outputs: tuple[int, ...]
+    #: SHA-256 of the source .tflite, carried into generated files' provenance headers
+    source_sha256: str = ""
+    description: str = field(default="")
+
+    def tensor(self, index: int) -> Tensor:
+        return self.tensors[index]
+
+    def producers(self) -> dict[int, Op]:
+        return {t: op for op in self.ops for t in op.outputs}
+
+    def consumers(self) -> dict[int, list[Op]]:
+        out: dict[int, list[Op]] = {}
+        for op in self.ops:
+            for t in op.inputs:
+                if t >= 0:
+                    out.setdefault(t, []).append(op)
+        return out
+
+
+def verify(graph: Graph) -> None:
+    """Check the structural invariants: indices in range, single producer, topological order."""
+    n = len(graph.tensors)
+    for i, t in enumerate(graph.tensors):
+        if t.index != i:
+            raise ModelFormatError(f"{t.describe()} is stored at position {i}")
+    available: set[int] = set(graph.inputs)
+    available.update(t.index for t in graph.tensors if t.is_const)
+    produced: set[int] = set()
+    for op in graph.ops:
+        for t in op.inputs:
+            if t < 0:
+                continue  # optional input left out (e.g. no bias)
+            if t >= n:
+                raise ModelFormatError(f"{op.describe()} reads tensor {t}, but the model has {n}")
+            if t not in available:
+                raise ModelFormatError(
+                    f"{op.describe()} reads {graph.tensors[t].describe()} before any op produces it "
+                    "(the graph has a cycle or is not in execution order)"
+                )
+        for t in op.outputs:
+            if not 0 <= t < n:
+                raise ModelFormatError(f"{op.describe()} writes tensor {t}, but the model has {n}")
+            if t in produced or t in graph.inputs or graph.tensors[t].is_const:
+                raise ModelFormatError(
+                    f"{op.describe()} writes {graph.tensors[t].describe()}, which is already "
+                    "defined (a model input, a constant or another op's output)"
+                )
+            produced.add(t)
+            available.add(t)
+    for t in graph.outputs:
+        if not 0 <= t < n or t not in available:
+            raise ModelFormatError(f"model output tensor {t} is never produced")
