@@ -1,0 +1,206 @@
+/*
+ * edgegen portable CMSIS-NN subset: convolution and depthwise convolution (s8).
+ *
+ * Straight loops in TFLM's reference order: for every output element the int32 sum over the
+ * receptive field of (input + input_offset) * filter, taps outside the input skipped (which is
+ * what padding with the input zero point means), plus the bias, requantized per output
+ * channel, plus the output offset, clamped to the activation range.
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include "arm_nnfunctions.h"
+#include "edgegen_nn_support.h"
+
+#include <stddef.h>
+
+arm_cmsis_nn_status arm_convolve_wrapper_s8(const cmsis_nn_context *ctx,
+                                            const cmsis_nn_conv_params *conv_params,
+                                            const cmsis_nn_per_channel_quant_params *quant_params,
+                                            const cmsis_nn_dims *input_dims,
+                                            const int8_t *input_data,
+                                            const cmsis_nn_dims *filter_dims,
+                                            const int8_t *filter_data,
+                                            const cmsis_nn_dims *bias_dims,
+                                            const int32_t *bias_data,
+                                            const cmsis_nn_dims *output_dims,
+                                            int8_t *output_data)
+{
+    (void)ctx; /* the reference loops need no scratch memory */
+    (void)bias_dims;
+    const int32_t batches = input_dims->n;
+    const int32_t in_h = input_dims->h, in_w = input_dims->w, in_c = input_dims->c;
+    const int32_t k_h = filter_dims->h, k_w = filter_dims->w, k_c = filter_dims->c;
+    const int32_t out_h = output_dims->h, out_w = output_dims->w, out_c = output_dims->c;
+    const int32_t stride_h = conv_params->stride.h, stride_w = conv_params->stride.w;
+    const int32_t pad_h = conv_params->padding.h, pad_w = conv_params->padding.w;
+    const int32_t dil_h = conv_params->dilation.h, dil_w = conv_params->dilation.w;
+    const int32_t input_offset = conv_params->input_offset;
+    const int32_t output_offset = conv_params->output_offset;
+    const int32_t act_min = conv_params->activation.min, act_max = conv_params->activation.max;
+
+    if (k_c <= 0 || in_c % k_c != 0 || filter_dims->n != out_c)
+    {
+        return ARM_CMSIS_NN_ARG_ERROR;
+    }
+    /* grouped convolution: each group of output channels sees k_c consecutive input channels */
+    const int32_t groups = in_c / k_c;
+    if (out_c % groups != 0)
+    {
+        return ARM_CMSIS_NN_ARG_ERROR;
+    }
+    const int32_t out_per_group = out_c / groups;
+
+    for (int32_t b = 0; b < batches; b++)
+    {
+        const int8_t *in_batch = input_data + (size_t)b * in_h * in_w * in_c;
+        for (int32_t oy = 0; oy < out_h; oy++)
+        {
+            const int32_t y0 = oy * stride_h - pad_h;
+            for (int32_t ox = 0; ox < out_w; ox++)
+            {
+                const int32_t x0 = ox * stride_w - pad_w;
+                for (int32_t oc = 0; oc < out_c; oc++)
+                {
+                    const int32_t ic0 = (oc / out_per_group) * k_c;
+                    const int8_t *filter = filter_data + (size_t)oc * k_h * k_w * k_c;
+                    uint32_t acc = 0; /* int32 arithmetic, wrapping like the reference */
+                    for (int32_t ky = 0; ky < k_h; ky++)
+                    {
+                        const int32_t iy = y0 + ky * dil_h;
+                        if (iy < 0 || iy >= in_h)
+                        {
+                            continue;
+                        }
+                        for (int32_t kx = 0; kx < k_w; kx++)
+                        {
+                            const int32_t ix = x0 + kx * dil_w;
+                            if (ix < 0 || ix >= in_w)
+                            {
+                                continue;
+                            }
+                            const int8_t *in = in_batch + ((size_t)iy * in_w + ix) * in_c + ic0;
+                            const int8_t *f = filter + ((size_t)ky * k_w + kx) * k_c;
+                            for (int32_t ic = 0; ic < k_c; ic++)
+                            {
+                                acc += (uint32_t)((in[ic] + input_offset) * f[ic]);
+                            }
+                        }
+                    }
+                    if (bias_data != NULL)
+                    {
+                        acc += (uint32_t)bias_data[oc];
+                    }
+                    int32_t out = edgegen_nn_requantize((int32_t)acc, quant_params->multiplier[oc],
+                                                        quant_params->shift[oc]);
+                    out = edgegen_nn_wrap_add(out, output_offset);
+                    output_data[(((size_t)b * out_h + oy) * out_w + ox) * out_c + oc] =
+                        edgegen_nn_clamp_s8(out, act_min, act_max);
+                }
+            }
+        }
+    }
+    return ARM_CMSIS_NN_SUCCESS;
+}
+
+int32_t arm_convolve_wrapper_s8_get_buffer_size(const cmsis_nn_conv_params *conv_params,
+                                                const cmsis_nn_dims *input_dims,
+                                                const cmsis_nn_dims *filter_dims,
+                                                const cmsis_nn_dims *output_dims)
+{
+    (void)conv_params;
+    (void)input_dims;
+    (void)filter_dims;
+    (void)output_dims;
+    return 0;
+}
+
+arm_cmsis_nn_status arm_depthwise_conv_wrapper_s8(const cmsis_nn_context *ctx,
+                                                  const cmsis_nn_dw_conv_params *dw_conv_params,
+                                                  const cmsis_nn_per_channel_quant_params *quant_params,
+                                                  const cmsis_nn_dims *input_dims,
+                                                  const int8_t *input_data,
+                                                  const cmsis_nn_dims *filter_dims,
+                                                  const int8_t *filter_data,
+                                                  const cmsis_nn_dims *bias_dims,
+                                                  const int32_t *bias_data,
+                                                  const cmsis_nn_dims *output_dims,
+                                                  int8_t *output_data)
+{
+    (void)ctx;
+    (void)bias_dims;
+    const int32_t batches = input_dims->n;
+    const int32_t in_h = input_dims->h, in_w = input_dims->w, in_c = input_dims->c;
+    const int32_t k_h = filter_dims->h, k_w = filter_dims->w;
+    const int32_t out_h = output_dims->h, out_w = output_dims->w, out_c = output_dims->c;
+    const int32_t ch_mult = dw_conv_params->ch_mult;
+    const int32_t stride_h = dw_conv_params->stride.h, stride_w = dw_conv_params->stride.w;
+    const int32_t pad_h = dw_conv_params->padding.h, pad_w = dw_conv_params->padding.w;
+    const int32_t dil_h = dw_conv_params->dilation.h, dil_w = dw_conv_params->dilation.w;
+    const int32_t input_offset = dw_conv_params->input_offset;
+    const int32_t output_offset = dw_conv_params->output_offset;
+    const int32_t act_min = dw_conv_params->activation.min, act_max = dw_conv_params->activation.max;
+
+    if (ch_mult <= 0 || in_c * ch_mult != out_c || filter_dims->c != out_c)
+    {
+        return ARM_CMSIS_NN_ARG_ERROR;
+    }
+
+    for (int32_t b = 0; b < batches; b++)
+    {
+        const int8_t *in_batch = input_data + (size_t)b * in_h * in_w * in_c;
+        for (int32_t oy = 0; oy < out_h; oy++)
+        {
+            const int32_t y0 = oy * stride_h - pad_h;
+            for (int32_t ox = 0; ox < out_w; ox++)
+            {
+                const int32_t x0 = ox * stride_w - pad_w;
+                for (int32_t oc = 0; oc < out_c; oc++)
+                {
+                    const int32_t ic = oc / ch_mult;
+                    uint32_t acc = 0;
+                    for (int32_t ky = 0; ky < k_h; ky++)
+                    {
+                        const int32_t iy = y0 + ky * dil_h;
+                        if (iy < 0 || iy >= in_h)
+                        {
+                            continue;
+                        }
+                        for (int32_t kx = 0; kx < k_w; kx++)
+                        {
+                            const int32_t ix = x0 + kx * dil_w;
+                            if (ix < 0 || ix >= in_w)
+                            {
+                                continue;
+                            }
+                            const int32_t in = in_batch[((size_t)iy * in_w + ix) * in_c + ic];
+                            const int32_t f = filter_data[((size_t)ky * k_w + kx) * out_c + oc];
+                            acc += (uint32_t)((in + input_offset) * f);
+                        }
+                    }
+                    if (bias_data != NULL)
+                    {
+                        acc += (uint32_t)bias_data[oc];
+                    }
+                    int32_t out = edgegen_nn_requantize((int32_t)acc, quant_params->multiplier[oc],
+                                                        quant_params->shift[oc]);
+                    out = edgegen_nn_wrap_add(out, output_offset);
+                    output_data[(((size_t)b * out_h + oy) * out_w + ox) * out_c + oc] =
+                        edgegen_nn_clamp_s8(out, act_min, act_max);
+                }
+            }
+        }
+    }
+    return ARM_CMSIS_NN_SUCCESS;
+}
+
+int32_t arm_depthwise_conv_wrapper_s8_get_buffer_size(const cmsis_nn_dw_conv_params *dw_conv_params,
+                                                      const cmsis_nn_dims *input_dims,
+                                                      const cmsis_nn_dims *filter_dims,
+                                                      const cmsis_nn_dims *output_dims)
+{
+    (void)dw_conv_params;
+    (void)input_dims;
+    (void)filter_dims;
+    (void)output_dims;
+    return 0;
+}

@@ -1,0 +1,121 @@
+/*
+ * edgegen portable CMSIS-NN subset: fully connected (s8), per-tensor and per-channel.
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include "arm_nnfunctions.h"
+#include "edgegen_nn_support.h"
+
+#include <stddef.h>
+
+/* One batch row times the weight matrix, requantized by (multipliers[u * step], shifts[u * step]):
+ * step 1 for per-channel, 0 for per-tensor (one pair for all units). */
+static void edgegen_nn_fc_rows(const cmsis_nn_fc_params *fc_params,
+                               const int32_t *multipliers,
+                               const int32_t *shifts,
+                               int32_t step,
+                               int32_t batches,
+                               const int8_t *input_data,
+                               int32_t depth,
+                               int32_t units,
+                               const int8_t *filter_data,
+                               const int32_t *bias_data,
+                               int8_t *output_data)
+{
+    const int32_t input_offset = fc_params->input_offset;
+    const int32_t filter_offset = fc_params->filter_offset;
+    const int32_t output_offset = fc_params->output_offset;
+    const int32_t act_min = fc_params->activation.min, act_max = fc_params->activation.max;
+    for (int32_t b = 0; b < batches; b++)
+    {
+        const int8_t *in = input_data + (size_t)b * depth;
+        for (int32_t u = 0; u < units; u++)
+        {
+            const int8_t *w = filter_data + (size_t)u * depth;
+            uint32_t acc = 0;
+            for (int32_t k = 0; k < depth; k++)
+            {
+                acc += (uint32_t)((in[k] + input_offset) * (w[k] + filter_offset));
+            }
+            if (bias_data != NULL)
+            {
+                acc += (uint32_t)bias_data[u];
+            }
+            int32_t out = edgegen_nn_requantize((int32_t)acc, multipliers[u * step], shifts[u * step]);
+            out = edgegen_nn_wrap_add(out, output_offset);
+            output_data[(size_t)b * units + u] = edgegen_nn_clamp_s8(out, act_min, act_max);
+        }
+    }
+}
+
+arm_cmsis_nn_status arm_fully_connected_s8(const cmsis_nn_context *ctx,
+                                           const cmsis_nn_fc_params *fc_params,
+                                           const cmsis_nn_per_tensor_quant_params *quant_params,
+                                           const cmsis_nn_dims *input_dims,
+                                           const int8_t *input_data,
+                                           const cmsis_nn_dims *filter_dims,
+                                           const int8_t *filter_data,
+                                           const cmsis_nn_dims *bias_dims,
+                                           const int32_t *bias_data,
+                                           const cmsis_nn_dims *output_dims,
+                                           int8_t *output_data)
+{
+    (void)ctx;
+    (void)bias_dims;
+    (void)output_dims;
+    edgegen_nn_fc_rows(fc_params, &quant_params->multiplier, &quant_params->shift, 0, input_dims->n, input_data,
+                       filter_dims->n, filter_dims->c, filter_data, bias_data, output_data);
+    return ARM_CMSIS_NN_SUCCESS;
+}
+
+arm_cmsis_nn_status arm_fully_connected_per_channel_s8(const cmsis_nn_context *ctx,
+                                                       const cmsis_nn_fc_params *fc_params,
+                                                       const cmsis_nn_per_channel_quant_params *quant_params,
+                                                       const cmsis_nn_dims *input_dims,
+                                                       const int8_t *input_data,
+                                                       const cmsis_nn_dims *filter_dims,
+                                                       const int8_t *filter_data,
+                                                       const cmsis_nn_dims *bias_dims,
+                                                       const int32_t *bias_data,
+                                                       const cmsis_nn_dims *output_dims,
+                                                       int8_t *output_data)
+{
+    (void)ctx;
+    (void)bias_dims;
+    (void)output_dims;
+    edgegen_nn_fc_rows(fc_params, quant_params->multiplier, quant_params->shift, 1, input_dims->n, input_data,
+                       filter_dims->n, filter_dims->c, filter_data, bias_data, output_data);
+    return ARM_CMSIS_NN_SUCCESS;
+}
+
+int32_t arm_fully_connected_s8_get_buffer_size(const cmsis_nn_dims *filter_dims)
+{
+    (void)filter_dims;
+    return 0;
+}
+
+arm_cmsis_nn_status arm_vector_sum_s8(int32_t *vector_sum_buf,
+                                      const int32_t vector_cols,
+                                      const int32_t vector_rows,
+                                      const int8_t *vector_data,
+                                      const int32_t lhs_offset,
+                                      const int32_t rhs_offset,
+                                      const int32_t *bias_data)
+{
+    for (int32_t r = 0; r < vector_rows; r++)
+    {
+        const int8_t *row = vector_data + (size_t)r * vector_cols;
+        uint32_t sum = 0;
+        for (int32_t k = 0; k < vector_cols; k++)
+        {
+            sum += (uint32_t)(row[k] + rhs_offset);
+        }
+        sum *= (uint32_t)lhs_offset;
+        if (bias_data != NULL)
+        {
+            sum += (uint32_t)bias_data[r];
+        }
+        vector_sum_buf[r] = (int32_t)sum;
+    }
+    return ARM_CMSIS_NN_SUCCESS;
+}

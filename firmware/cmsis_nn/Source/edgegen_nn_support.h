@@ -1,0 +1,77 @@
+/*
+ * edgegen portable CMSIS-NN subset: integer helpers shared by the kernels (internal).
+ *
+ * These are the fixed-point primitives of TFLite/gemmlowp in the form TFLM uses by default
+ * (double rounding: a saturating rounding doubling high multiply, then a rounding right
+ * shift). Every overflowing int32 operation of the reference code is written here with
+ * explicit unsigned wrap-around, so UBSan builds stay clean while the results stay identical
+ * to what the reference computes on two's-complement machines.
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#ifndef EDGEGEN_NN_SUPPORT_H
+#define EDGEGEN_NN_SUPPORT_H
+
+#include <stdint.h>
+
+#define EDGEGEN_NN_MAX(a, b) ((a) > (b) ? (a) : (b))
+#define EDGEGEN_NN_MIN(a, b) ((a) < (b) ? (a) : (b))
+
+/* int32 addition with wrap-around, as the reference's int32 arithmetic does in practice. */
+static inline int32_t edgegen_nn_wrap_add(int32_t a, int32_t b)
+{
+    return (int32_t)((uint32_t)a + (uint32_t)b);
+}
+
+static inline int32_t edgegen_nn_wrap_sub(int32_t a, int32_t b)
+{
+    return (int32_t)((uint32_t)a - (uint32_t)b);
+}
+
+/* x * 2^shift in int32 with wrap-around (shift in [0, 31]). */
+static inline int32_t edgegen_nn_wrap_shl(int32_t x, int32_t shift)
+{
+    return (int32_t)((uint32_t)x << (uint32_t)(shift & 31));
+}
+
+/* gemmlowp SaturatingRoundingDoublingHighMul. */
+static inline int32_t edgegen_nn_srdhm(int32_t a, int32_t b)
+{
+    if (a == INT32_MIN && b == INT32_MIN)
+    {
+        return INT32_MAX;
+    }
+    const int64_t ab = (int64_t)a * (int64_t)b;
+    const int64_t nudge = ab >= 0 ? ((int64_t)1 << 30) : (1 - ((int64_t)1 << 30));
+    /* C division truncates toward zero, as gemmlowp's does */
+    return (int32_t)((ab + nudge) / ((int64_t)1 << 31));
+}
+
+/* gemmlowp RoundingDivideByPOT: x / 2^exponent, rounding half away from zero (exponent 0..31). */
+static inline int32_t edgegen_nn_divide_by_pot(int32_t x, int32_t exponent)
+{
+    const int32_t mask = (int32_t)(((uint32_t)1 << (uint32_t)exponent) - 1u);
+    const int32_t remainder = x & mask;
+    int32_t threshold = mask >> 1;
+    if (x < 0)
+    {
+        threshold++;
+    }
+    /* arithmetic shift of a negative value: gcc and clang define it as floor division */
+    return (x >> exponent) + (remainder > threshold ? 1 : 0);
+}
+
+/* TFLM MultiplyByQuantizedMultiplier (int32, double rounding) == CMSIS-NN arm_nn_requantize. */
+static inline int32_t edgegen_nn_requantize(int32_t x, int32_t multiplier, int32_t shift)
+{
+    const int32_t left = shift > 0 ? shift : 0;
+    const int32_t right = shift > 0 ? 0 : -shift;
+    return edgegen_nn_divide_by_pot(edgegen_nn_srdhm(edgegen_nn_wrap_shl(x, left), multiplier), right);
+}
+
+static inline int8_t edgegen_nn_clamp_s8(int32_t x, int32_t lo, int32_t hi)
+{
+    return (int8_t)(x < lo ? lo : (x > hi ? hi : x));
+}
+
+#endif /* EDGEGEN_NN_SUPPORT_H */

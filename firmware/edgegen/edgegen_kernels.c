@@ -1,0 +1,170 @@
+/*
+ * edgegen kernels (see edgegen_kernels.h). Written for edgegen.
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include "edgegen_kernels.h"
+
+#include <math.h>
+#include <stddef.h>
+
+/* The same double-rounding requantization as CMSIS-NN's arm_nn_requantize and TFLM's
+ * MultiplyByQuantizedMultiplier, kept local so this file also builds against a real CMSIS-NN
+ * (whose internal helpers are not part of its public API). Overflowing int32 steps wrap
+ * explicitly, as the reference does in practice. */
+static int32_t edgegen_srdhm(int32_t a, int32_t b)
+{
+    if (a == INT32_MIN && b == INT32_MIN)
+    {
+        return INT32_MAX;
+    }
+    const int64_t ab = (int64_t)a * (int64_t)b;
+    const int64_t nudge = ab >= 0 ? ((int64_t)1 << 30) : (1 - ((int64_t)1 << 30));
+    return (int32_t)((ab + nudge) / ((int64_t)1 << 31));
+}
+
+static int32_t edgegen_divide_by_pot(int32_t x, int32_t exponent)
+{
+    const int32_t mask = (int32_t)(((uint32_t)1 << (uint32_t)exponent) - 1u);
+    const int32_t remainder = x & mask;
+    const int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+    return (x >> exponent) + (remainder > threshold ? 1 : 0);
+}
+
+static int32_t edgegen_requantize(int32_t x, int32_t multiplier, int32_t shift)
+{
+    const int32_t left = shift > 0 ? shift : 0;
+    const int32_t right = shift > 0 ? 0 : -shift;
+    const int32_t scaled = (int32_t)((uint32_t)x << (uint32_t)left);
+    return edgegen_divide_by_pot(edgegen_srdhm(scaled, multiplier), right);
+}
+
+static int32_t edgegen_wrap_add(int32_t a, int32_t b)
+{
+    return (int32_t)((uint32_t)a + (uint32_t)b);
+}
+
+static int8_t edgegen_clamp_s8(int32_t x, int32_t lo, int32_t hi)
+{
+    return (int8_t)(x < lo ? lo : (x > hi ? hi : x));
+}
+
+void edgegen_lut_s8(const int8_t *input, int8_t *output, const int8_t *table, int32_t size)
+{
+    for (int32_t i = 0; i < size; i++)
+    {
+        output[i] = table[input[i] + 128];
+    }
+}
+
+arm_cmsis_nn_status edgegen_mean_s8(const int8_t *input, int8_t *output, int32_t outer, int32_t reduce,
+                                    int32_t inner, int32_t sum_offset, int32_t multiplier, int32_t shift,
+                                    int32_t output_offset)
+{
+    if (outer < 0 || reduce <= 0 || inner < 0)
+    {
+        return ARM_CMSIS_NN_ARG_ERROR;
+    }
+    for (int32_t o = 0; o < outer; o++)
+    {
+        const int8_t *in = input + (size_t)o * reduce * inner;
+        for (int32_t i = 0; i < inner; i++)
+        {
+            uint32_t sum = 0;
+            for (int32_t r = 0; r < reduce; r++)
+            {
+                sum += (uint32_t)(int32_t)in[(size_t)r * inner + i];
+            }
+            const int32_t total = edgegen_wrap_add((int32_t)sum, sum_offset);
+            const int32_t out = edgegen_wrap_add(edgegen_requantize(total, multiplier, shift), output_offset);
+            output[(size_t)o * inner + i] = edgegen_clamp_s8(out, INT8_MIN, INT8_MAX);
+        }
+    }
+    return ARM_CMSIS_NN_SUCCESS;
+}
+
+/* Visit the broadcast's output elements in order, with both inputs' element offsets. */
+#define EDGEGEN_FOR_BROADCAST(bc, i1, i2, o, body)                                                                   \
+    do                                                                                                                 \
+    {                                                                                                                  \
+        size_t o = 0;                                                                                                  \
+        for (int32_t d0 = 0; d0 < (bc)->shape[0]; d0++)                                                                \
+            for (int32_t d1 = 0; d1 < (bc)->shape[1]; d1++)                                                            \
+                for (int32_t d2 = 0; d2 < (bc)->shape[2]; d2++)                                                        \
+                    for (int32_t d3 = 0; d3 < (bc)->shape[3]; d3++, o++)                                               \
+                    {                                                                                                  \
+                        const size_t i1 = (size_t)d0 * (bc)->in1_strides[0] + (size_t)d1 * (bc)->in1_strides[1] +      \
+                                          (size_t)d2 * (bc)->in1_strides[2] + (size_t)d3 * (bc)->in1_strides[3];       \
+                        const size_t i2 = (size_t)d0 * (bc)->in2_strides[0] + (size_t)d1 * (bc)->in2_strides[1] +      \
+                                          (size_t)d2 * (bc)->in2_strides[2] + (size_t)d3 * (bc)->in2_strides[3];       \
+                        body                                                                                           \
+                    }                                                                                                  \
+    } while (0)
+
+arm_cmsis_nn_status edgegen_add_broadcast_s8(const int8_t *input_1, const int8_t *input_2,
+                                             const edgegen_broadcast *broadcast, int32_t input_1_offset,
+                                             int32_t input_1_mult, int32_t input_1_shift, int32_t input_2_offset,
+                                             int32_t input_2_mult, int32_t input_2_shift, int32_t left_shift,
+                                             int8_t *output, int32_t out_offset, int32_t out_mult, int32_t out_shift,
+                                             int32_t out_activation_min, int32_t out_activation_max)
+{
+    EDGEGEN_FOR_BROADCAST(broadcast, i1, i2, o, {
+        const int32_t a = (int32_t)((uint32_t)(input_1[i1] + input_1_offset) << (uint32_t)left_shift);
+        const int32_t b = (int32_t)((uint32_t)(input_2[i2] + input_2_offset) << (uint32_t)left_shift);
+        const int32_t sum = edgegen_wrap_add(edgegen_requantize(a, input_1_mult, input_1_shift),
+                                             edgegen_requantize(b, input_2_mult, input_2_shift));
+        const int32_t out = edgegen_wrap_add(edgegen_requantize(sum, out_mult, out_shift), out_offset);
+        output[o] = edgegen_clamp_s8(out, out_activation_min, out_activation_max);
+    });
+    return ARM_CMSIS_NN_SUCCESS;
+}
+
+arm_cmsis_nn_status edgegen_mul_broadcast_s8(const int8_t *input_1, const int8_t *input_2,
+                                             const edgegen_broadcast *broadcast, int32_t input_1_offset,
+                                             int32_t input_2_offset, int8_t *output, int32_t out_offset,
+                                             int32_t out_mult, int32_t out_shift, int32_t out_activation_min,
+                                             int32_t out_activation_max)
+{
+    EDGEGEN_FOR_BROADCAST(broadcast, i1, i2, o, {
+        const int32_t prod = (input_1[i1] + input_1_offset) * (input_2[i2] + input_2_offset);
+        const int32_t out = edgegen_wrap_add(edgegen_requantize(prod, out_mult, out_shift), out_offset);
+        output[o] = edgegen_clamp_s8(out, out_activation_min, out_activation_max);
+    });
+    return ARM_CMSIS_NN_SUCCESS;
+}
+
+void edgegen_quantize_f32_s8(const float *input, int8_t *output, int32_t size, float scale, int32_t zero_point)
+{
+    for (int32_t i = 0; i < size; i++)
+    {
+        const float r = roundf(input[i] / scale);
+        int64_t q;
+        /* float -> int of an out-of-range value is undefined in C: saturate, NaN to 0, as Arm's
+         * VCVT does (and as edgegen's simulator defines it) */
+        if (r != r)
+        {
+            q = 0;
+        }
+        else if (r >= 2147483648.0f)
+        {
+            q = INT32_MAX;
+        }
+        else if (r < -2147483648.0f)
+        {
+            q = INT32_MIN;
+        }
+        else
+        {
+            q = (int64_t)r;
+        }
+        q += zero_point;
+        output[i] = (int8_t)(q < INT8_MIN ? INT8_MIN : (q > INT8_MAX ? INT8_MAX : q));
+    }
+}
+
+void edgegen_dequantize_s8_f32(const int8_t *input, float *output, int32_t size, double scale, int32_t zero_point)
+{
+    for (int32_t i = 0; i < size; i++)
+    {
+        output[i] = (float)(scale * (double)(input[i] - zero_point));
+    }
+}

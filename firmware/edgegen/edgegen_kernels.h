@@ -1,0 +1,62 @@
+/*
+ * edgegen kernels for what CMSIS-NN has no int8 function for (or only one with a different
+ * contract): table lookups (LOGISTIC, TANH, RELU*, LEAKY_RELU, int8 requantize), MEAN,
+ * broadcasting ADD/MUL, and the float<->int8 QUANTIZE/DEQUANTIZE at model inputs and outputs.
+ *
+ * Bit-exact with TFLM. Every number they need is computed by edgegen in Python and passed in.
+ * Written for edgegen. SPDX-License-Identifier: Apache-2.0
+ */
+#ifndef EDGEGEN_KERNELS_H
+#define EDGEGEN_KERNELS_H
+
+#include <stdint.h>
+
+#include "arm_nn_types.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A 4-D broadcast: the output shape and each input's element strides (0 on broadcast axes). */
+typedef struct
+{
+    int32_t shape[4];
+    int32_t in1_strides[4];
+    int32_t in2_strides[4];
+} edgegen_broadcast;
+
+/* output[i] = table[input[i] + 128]; output may equal input. */
+void edgegen_lut_s8(const int8_t *input, int8_t *output, const int8_t *table, int32_t size);
+
+/* TFLM int8 MEAN of input viewed as [outer, reduce, inner] into [outer, inner]:
+ * the int32 sum plus sum_offset, requantized by (multiplier, shift), plus output_offset. */
+arm_cmsis_nn_status edgegen_mean_s8(const int8_t *input, int8_t *output, int32_t outer, int32_t reduce,
+                                    int32_t inner, int32_t sum_offset, int32_t multiplier, int32_t shift,
+                                    int32_t output_offset);
+
+/* arm_elementwise_add_s8 over a broadcast. */
+arm_cmsis_nn_status edgegen_add_broadcast_s8(const int8_t *input_1, const int8_t *input_2,
+                                             const edgegen_broadcast *broadcast, int32_t input_1_offset,
+                                             int32_t input_1_mult, int32_t input_1_shift, int32_t input_2_offset,
+                                             int32_t input_2_mult, int32_t input_2_shift, int32_t left_shift,
+                                             int8_t *output, int32_t out_offset, int32_t out_mult, int32_t out_shift,
+                                             int32_t out_activation_min, int32_t out_activation_max);
+
+/* arm_elementwise_mul_s8 over a broadcast. */
+arm_cmsis_nn_status edgegen_mul_broadcast_s8(const int8_t *input_1, const int8_t *input_2,
+                                             const edgegen_broadcast *broadcast, int32_t input_1_offset,
+                                             int32_t input_2_offset, int8_t *output, int32_t out_offset,
+                                             int32_t out_mult, int32_t out_shift, int32_t out_activation_min,
+                                             int32_t out_activation_max);
+
+/* TFLM AffineQuantize: round(x / scale) + zero_point, clamped to int8 (float arithmetic). */
+void edgegen_quantize_f32_s8(const float *input, int8_t *output, int32_t size, float scale, int32_t zero_point);
+
+/* TFLM Dequantize: (float)(scale * (q - zero_point)) with the product in double. */
+void edgegen_dequantize_s8_f32(const int8_t *input, float *output, int32_t size, double scale, int32_t zero_point);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* EDGEGEN_KERNELS_H */
