@@ -18,6 +18,7 @@ from .errors import UnsupportedError
 from .plan import plan_memory
 from .program import (
     AddCall,
+    BroadcastSpec,
     Buffer,
     Call,
     ConcatCall,
@@ -365,7 +366,7 @@ class _Lowerer:
             output_dims=Dims(n, oh, ow, c), stride=op.stride, padding=pad, act_min=act_min, act_max=act_max,
         ))
 
-    def _broadcast(self, op: ir.Op) -> tuple[str | None, tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]] | None]:
+    def _broadcast(self, op: ir.Op) -> tuple[str | None, BroadcastSpec | None]:
         a, b, y = (self.g.tensor(t) for t in (op.inputs[0], op.inputs[1], op.outputs[0]))
         if a.shape == b.shape == y.shape or (a.size == b.size == y.size):
             return None, None

@@ -12,6 +12,9 @@ from typing import ClassVar
 
 import numpy as np
 
+#: a 4-D broadcast for ADD/MUL: (output shape, input 1 strides, input 2 strides), in elements
+BroadcastSpec = tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]
+
 
 @dataclass(frozen=True)
 class Dims:
@@ -167,7 +170,7 @@ class AddCall(Call):
     #: name of the edgegen_broadcast constant for broadcasting adds, None for same shapes
     broadcast: str | None
     #: the broadcast as (shape, in1 strides, in2 strides), 4-D, for the simulator
-    broadcast_spec: tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]] | None
+    broadcast_spec: BroadcastSpec | None
 
 
 @dataclass(frozen=True)
@@ -182,7 +185,7 @@ class MulCall(Call):
     act_max: int
     size: int
     broadcast: str | None
-    broadcast_spec: tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]] | None
+    broadcast_spec: BroadcastSpec | None
 
 
 @dataclass(frozen=True)

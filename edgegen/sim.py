@@ -62,7 +62,8 @@ class _Machine:
         return None if name is None else self.p.constant(name).data
 
 
-def _requant(acc: np.ndarray, mult: np.ndarray | int, shift: np.ndarray | int, offset: int, lo: int, hi: int) -> np.ndarray:
+def _requant(acc: np.ndarray, mult: np.ndarray | int, shift: np.ndarray | int, offset: int, lo: int,
+             hi: int) -> np.ndarray:
     out = fx.multiply_by_quantized_multiplier(acc.astype(np.int64), mult, shift) + offset
     return np.clip(out, lo, hi).astype(np.int8)
 
@@ -89,7 +90,7 @@ def _conv(m: _Machine, c: Call) -> None:
     # gather taps: [n, oh, ow, kh, kw, c]
     ys = (np.arange(o.h) * sh)[:, None] + (np.arange(kh) * dh)[None, :]
     xs = (np.arange(o.w) * sw)[:, None] + (np.arange(kw) * dw)[None, :]
-    taps = xp[:, ys[:, None, :, None], xs[None, :, None, :], :]  # n, oh, ow, kh, kw, c
+    taps = xp[:, ys[:, None, :, None], xs[None, :, None, :], :]
     mults = m.const(c.multipliers)
     shifts = m.const(c.shifts)
     assert mults is not None and shifts is not None
@@ -99,8 +100,8 @@ def _conv(m: _Machine, c: Call) -> None:
         wk = w.reshape(kh, kw, o.c).astype(np.int64)
         acc = np.einsum("nyxhwc,hwc->nyxc", taps, wk)
     else:
-        wk = w.reshape(o.c, kh, kw, i.c).astype(np.int64)
-        acc = np.tensordot(taps, wk, axes=([3, 4, 5], [1, 2, 3]))
+        wf = w.reshape(o.c, kh, kw, i.c).astype(np.int64)
+        acc = np.tensordot(taps, wf, axes=([3, 4, 5], [1, 2, 3]))
     b = m.const(c.bias)
     if b is not None:
         acc = acc + b.astype(np.int64)
@@ -166,8 +167,9 @@ def _broadcast_pair(m: _Machine, c: AddCall | MulCall) -> tuple[np.ndarray, np.n
 def _add(m: _Machine, c: Call) -> None:
     assert isinstance(c, AddCall)
     a, b = _broadcast_pair(m, c)
-    s1 = fx.multiply_by_quantized_multiplier((a + c.input_1_offset) * (1 << c.left_shift), c.input_1_mult, c.input_1_shift)
-    s2 = fx.multiply_by_quantized_multiplier((b + c.input_2_offset) * (1 << c.left_shift), c.input_2_mult, c.input_2_shift)
+    mbqm = fx.multiply_by_quantized_multiplier
+    s1 = mbqm((a + c.input_1_offset) * (1 << c.left_shift), c.input_1_mult, c.input_1_shift)
+    s2 = mbqm((b + c.input_2_offset) * (1 << c.left_shift), c.input_2_mult, c.input_2_shift)
     m.write(c.output, _requant(s1 + s2, c.out_mult, c.out_shift, c.out_offset, c.act_min, c.act_max))
 
 
@@ -210,7 +212,8 @@ def _pad(m: _Machine, c: Call) -> None:
 def _concat(m: _Machine, c: Call) -> None:
     assert isinstance(c, ConcatCall)
     axis = "wzyx".index(c.parts[0].axis_name)  # position in the (w, z, y, x) view
-    views = [m.read(r).reshape(p.input_w, p.input_z, p.input_y, p.input_x) for r, p in zip(c.inputs, c.parts)]
+    views = [m.read(r).reshape(p.input_w, p.input_z, p.input_y, p.input_x)
+             for r, p in zip(c.inputs, c.parts, strict=True)]
     m.write(c.output, np.concatenate(views, axis=axis))
 
 
@@ -246,7 +249,7 @@ def simulate(program: Program, inputs: Sequence[np.ndarray], *, trace: bool = Fa
     if len(inputs) != len(program.inputs):
         raise ValueError(f"the model has {len(program.inputs)} inputs, got {len(inputs)}")
     m = _Machine(program)
-    for ref, value in zip(program.inputs, inputs):
+    for ref, value in zip(program.inputs, inputs, strict=True):
         arr = np.asarray(value)
         if arr.size != ref.size:
             raise ValueError(f"input '{ref.name}' needs {ref.size} values, got {arr.size}")

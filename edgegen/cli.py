@@ -1,0 +1,153 @@
+"""The ``edgegen`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from .errors import EdgegenError, ParityError
+
+KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
+
+
+def _model_bytes(args: argparse.Namespace) -> tuple[bytes, str]:
+    """The int8 .tflite for the model argument, converting a Keras model first if needed."""
+    path = Path(args.model)
+    if path.suffix.lower() in KERAS_SUFFIXES or path.is_dir():
+        from .keras_bridge import keras_to_tflite
+
+        return keras_to_tflite(args), path.stem
+    from .build import load_tflite_bytes
+
+    return load_tflite_bytes(path), path.stem
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from .build import build
+
+    tflite, stem = _model_bytes(args)
+    out = Path(args.out) if args.out else Path("build") / stem
+    result = build(tflite, out, source=args.model, name=args.name or stem, board=args.board, force=args.force)
+    p = result.program
+    print(f"edgegen: built {result.out}")
+    print(f"  {len(p.calls)} kernel calls, {p.weight_bytes} bytes of constants (flash)")
+    print(f"  arena: {p.plan.arena_bytes} bytes (planner '{p.plan.algorithm}'; TFLM's greedy order: "
+          f"{p.plan.greedy_bytes})")
+    return 0
+
+
+def _load_samples(path: str | None, program_inputs: int) -> list[tuple[np.ndarray, ...]]:
+    if path is None:
+        return []
+    p = Path(path)
+    try:
+        arr = np.load(p)
+    except (OSError, ValueError) as e:
+        raise EdgegenError(f"{p}: cannot load input samples ({e}); give a .npy array of shape [N, ...]") from None
+    if program_inputs != 1:
+        raise EdgegenError(f"{p}: --inputs supports single-input models only")
+    return [(np.asarray(a),) for a in arr]
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from .build import load_build
+    from .verify import verify_directory
+
+    directory = Path(args.dir)
+    _tflite, _graph, program, _meta = load_build(directory)
+    samples = _load_samples(args.inputs, len(program.inputs))
+    report, program = verify_directory(directory, samples, count=max(args.samples, len(samples)), seed=args.seed,
+                                       asan=args.asan)
+    calls = len(program.calls)
+    print(f"edgegen verify: {directory} ({report.samples} inputs, {calls} kernel calls)")
+    print(f"  {'check':<34}{'result':<10}compared")
+    print(f"  {'simulator == TFLM':<34}{_verdict(report.sim_vs_tflm):<10}"
+          f"{report.tensors_compared} intermediate tensors")
+    host = "host C (ASan+UBSan)" if args.asan else "host C"
+    print(f"  {host + ' == simulator':<34}{_verdict(report.c_vs_sim):<10}{calls * report.samples} call outputs")
+    if not report.ok:
+        for m in report.mismatches:
+            print(f"  {m.message()}")
+        raise ParityError(f"parity failed for {directory}")
+    print("  parity: exact")
+    return 0
+
+
+def _verdict(v: bool | None) -> str:
+    return "-" if v is None else ("exact" if v else "MISMATCH")
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    from .build import compile_tflite
+
+    tflite, stem = _model_bytes(args)
+    graph, program = compile_tflite(tflite, name=stem, source=args.model)
+    print(f"{args.model}: {len(graph.ops)} ops, {len(program.calls)} kernel calls")
+    print(f"  {'call':<5}{'op':<20}{'kernel':<36}{'output shape':<18}{'MACs':>10}")
+    for c in program.calls:
+        print(f"  {c.index:<5}{c.op_name:<20}{c.function:<36}{list(c.output.shape)!s:<18}{c.macs:>10}")
+    print(f"  constants {program.weight_bytes} B, arena {program.plan.arena_bytes} B")
+    return 0
+
+
+def make_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="edgegen", description="Compile int8 TFLite / Keras models to CMSIS-NN C.")
+    ap.add_argument("--version", action="version", version=f"edgegen {__version__}")
+    ap.add_argument("--verbose", action="store_true", help="show tracebacks on errors")
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    b = sub.add_parser("build", help="compile a model into a C source tree")
+    b.add_argument("model", help="an int8 .tflite file, or a Keras model (.keras, .h5, SavedModel dir)")
+    b.add_argument("--board", default="host", help="target board (default: host)")
+    b.add_argument("--out", help="output directory (default: build/<model name>)")
+    b.add_argument("--name", help="C symbol prefix (default: the model file name)")
+    b.add_argument("--force", action="store_true", help="replace an existing output directory")
+    _keras_options(b)
+    b.set_defaults(func=cmd_build)
+
+    v = sub.add_parser("verify", help="prove simulator == TFLM == host C, bit for bit")
+    v.add_argument("dir", help="a directory written by `edgegen build`")
+    v.add_argument("--samples", type=int, default=20, help="number of inputs (default 20)")
+    v.add_argument("--inputs", help=".npy array [N, ...] of real inputs to include")
+    v.add_argument("--seed", type=int, default=0)
+    v.add_argument("--asan", action="store_true", help="build the host C with ASan and UBSan")
+    v.set_defaults(func=cmd_verify)
+
+    i = sub.add_parser("inspect", help="show ops, kernels, shapes and sizes without building")
+    i.add_argument("model")
+    _keras_options(i)
+    i.set_defaults(func=cmd_inspect)
+    return ap
+
+
+def _keras_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("Keras models")
+    g.add_argument("--calib", help="calibration data: .npy, .npz or a directory of .npy files")
+    g.add_argument("--prune", type=float, default=None, help="fraction to prune, e.g. 0.5")
+    g.add_argument("--prune-mode", choices=("unstructured", "structured"), default="structured")
+    g.add_argument("--train", help="training data (.npz with x and y) for fine-tuning after pruning")
+    g.add_argument("--float-io", action="store_true", help="keep float32 model inputs and outputs")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = make_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except EdgegenError as e:
+        if args.verbose:
+            traceback.print_exc()
+        print(f"edgegen: error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("edgegen: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

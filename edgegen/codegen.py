@@ -1,0 +1,150 @@
+"""Render a :class:`Program` into a self-contained C source tree through the Jinja templates.
+
+The templates hold structure only; every number they print comes from the program. Rendering
+is deterministic: the same program and options give byte-identical files.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+import numpy as np
+
+from . import __version__
+from .program import Call, Program, TensorRef
+from .resources import firmware_dir, templates_dir
+
+_UNSAFE_COMMENT = re.compile(r"[^\x20-\x7e]")
+
+
+def c_comment(value: object) -> str:
+    """Text safe inside a C block comment: printable ASCII, no comment terminator."""
+    s = _UNSAFE_COMMENT.sub("?", str(value))
+    return s.replace("*/", "*_/").replace("/*", "/_*")[:120]
+
+
+def mk_comment(value: object) -> str:
+    return _UNSAFE_COMMENT.sub("?", str(value))[:120]
+
+
+def c_float(value: float) -> str:
+    """A float32 literal that reads back as exactly the same float32."""
+    v = float(np.float32(value))
+    s = f"{v:.9g}"
+    if "e" not in s and "." not in s and "inf" not in s and "nan" not in s:
+        s += ".0"
+    return s + "f"
+
+
+def c_double(value: float) -> str:
+    s = f"{float(value):.17g}"
+    if "e" not in s and "." not in s:
+        s += ".0"
+    return s
+
+
+def c_values(data: np.ndarray, per_line: int = 16) -> str:
+    flat = np.asarray(data).reshape(-1).tolist()
+    lines = []
+    for i in range(0, len(flat), per_line):
+        lines.append("    " + ", ".join(str(int(v)) for v in flat[i : i + per_line]) + ",")
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Provenance:
+    model_file: str
+    board: str
+    kernels: str
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates_dir())),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+    )
+    env.filters.update(c_comment=c_comment, mk_comment=mk_comment, c_float=c_float, c_double=c_double,
+                       c_values=c_values)
+    return env
+
+
+@dataclass(frozen=True)
+class _ArenaRow:
+    offset: int
+    nbytes: int
+    first: str
+    last: str
+    what: str
+
+
+def render(program: Program, out: Path, prov: Provenance) -> list[Path]:
+    """Write the generated sources, the shipped firmware and the Makefile under ``out``."""
+    p = program.name
+    offsets = program.plan.offsets
+
+    def ptr(ref: TensorRef) -> str:
+        cast = "(float *)" if ref.ctype == "float" else ""
+        return f"{cast}&{p}_arena[{offsets[ref.buffer]}]"
+
+    def scratch_ptr(call: Call) -> str:
+        if call.scratch < 0:
+            return "NULL"
+        return f"&{p}_arena[{offsets[call.scratch]}]"
+
+    def ref_bytes(ref: TensorRef) -> int:
+        return ref.size * (4 if ref.ctype == "float" else 1)
+
+    n_calls = len(program.calls)
+    rows = sorted(
+        (
+            _ArenaRow(
+                offset=offsets[b.id],
+                nbytes=b.nbytes,
+                first="in" if b.first < 0 else str(b.first),
+                last="out" if b.last >= n_calls else str(b.last),
+                what=("scratch" if b.tensor < 0 else "tensor") + f" {b.name}",
+            )
+            for b in program.buffers
+        ),
+        key=lambda r: (r.offset, r.first),
+    )
+    ctx = dict(
+        program=program,
+        p=p,
+        P=p.upper(),
+        version=__version__,
+        model_file=prov.model_file,
+        board=prov.board,
+        kernels=prov.kernels,
+        ptr=ptr,
+        scratch_ptr=scratch_ptr,
+        ref_bytes=ref_bytes,
+        buffers_by_offset=rows,
+    )
+    env = _environment()
+    files = {
+        f"model/{p}_model.h": "model.h.j2",
+        f"model/{p}_model.c": "model.c.j2",
+        f"model/{p}_weights.h": "weights.h.j2",
+        f"model/{p}_weights.c": "weights.c.j2",
+        "host/main.c": "host/main.c.j2",
+        "Makefile": "Makefile.j2",
+    }
+    written = []
+    for rel, tpl in files.items():
+        path = out / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(env.get_template(tpl).render(**ctx), encoding="utf-8")
+        written.append(path)
+    fw = firmware_dir()
+    for sub, dest in (("cmsis_nn", "cmsis_nn"), ("edgegen", "edgegen")):
+        shutil.copytree(fw / sub, out / dest, dirs_exist_ok=True)
+    return written

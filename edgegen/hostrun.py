@@ -1,0 +1,80 @@
+"""Build the generated C with the host compiler and run it on many inputs through files."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import ToolchainError
+from .program import Program, TensorRef
+
+
+def _dtype(ref: TensorRef) -> type[np.generic]:
+    return np.float32 if ref.ctype == "float" else np.int8
+
+
+def build_host(directory: Path, *, sanitize: bool = False) -> Path:
+    """``make host`` (or ``host-asan``) in a build directory; returns the executable."""
+    for tool in ("make", "cc"):
+        if shutil.which(tool) is None:
+            raise ToolchainError(f"'{tool}' is not on PATH; install a C toolchain "
+                                 "(Debian: apt-get install build-essential)")
+    target = "host-asan" if sanitize else "host"
+    proc = subprocess.run(["make", "-s", "-C", str(directory), target], capture_output=True, text=True)
+    if proc.returncode != 0:
+        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-25:])
+        raise ToolchainError(f"compiling {directory} for the host failed:\n{tail}")
+    exes = list((directory / "build" / target).glob("*_host"))
+    if len(exes) != 1:
+        raise ToolchainError(f"make {target} in {directory} did not produce the host executable")
+    return exes[0]
+
+
+@dataclass(frozen=True)
+class HostRun:
+    outputs: list[tuple[np.ndarray, ...]]  # per sample
+    traces: list[tuple[np.ndarray, ...]]  # per sample, per call
+
+
+def run_host(exe: Path, program: Program, samples: Sequence[Sequence[np.ndarray]], *, timeout: float = 600) -> HostRun:
+    with tempfile.TemporaryDirectory(prefix="edgegen-host-") as tmp:
+        t = Path(tmp)
+        with open(t / "in.bin", "wb") as f:
+            for sample in samples:
+                for ref, value in zip(program.inputs, sample, strict=True):
+                    f.write(np.ascontiguousarray(np.asarray(value, dtype=_dtype(ref)).reshape(-1)).tobytes())
+        proc = subprocess.run([str(exe), str(t / "in.bin"), str(t / "out.bin"), str(t / "trace.bin")],
+                              capture_output=True, text=True, timeout=timeout)
+        if proc.returncode != 0:
+            tail = proc.stderr.strip()[-3000:]
+            raise ToolchainError(f"the host build {exe} failed (exit {proc.returncode}):\n{tail}")
+        out_raw = (t / "out.bin").read_bytes()
+        trace_raw = (t / "trace.bin").read_bytes()
+    outputs: list[tuple[np.ndarray, ...]] = []
+    traces: list[tuple[np.ndarray, ...]] = []
+    pos = tpos = 0
+    for _ in samples:
+        outs = []
+        for ref in program.outputs:
+            dt = np.dtype(_dtype(ref))
+            n = ref.size * dt.itemsize
+            outs.append(np.frombuffer(out_raw[pos : pos + n], dtype=dt).reshape(ref.shape).copy())
+            pos += n
+        outputs.append(tuple(outs))
+        tr = []
+        for call in program.calls:
+            ref = call.output
+            dt = np.dtype(_dtype(ref))
+            n = ref.size * dt.itemsize
+            tr.append(np.frombuffer(trace_raw[tpos : tpos + n], dtype=dt).reshape(ref.shape).copy())
+            tpos += n
+        traces.append(tuple(tr))
+    if pos != len(out_raw) or tpos != len(trace_raw):
+        raise ToolchainError(f"the host build {exe} wrote {len(out_raw)} output bytes, expected {pos}")
+    return HostRun(outputs=outputs, traces=traces)

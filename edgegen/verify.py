@@ -1,0 +1,159 @@
+"""Parity: the simulator against TFLM on every intermediate tensor, and the host C against the
+simulator on every kernel call's output. Exact equality; a mismatch names the first divergent
+op, the element and both values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .program import Program, TensorRef
+from .sim import simulate
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    sample: int
+    call: int
+    op_index: int
+    op_name: str
+    tensor: str
+    element: tuple[int, ...]
+    expected: float
+    got: float
+    what: str  # "sim vs TFLM" or "C vs sim"
+
+    def message(self) -> str:
+        return (
+            f"{self.what}: first difference at sample {self.sample}, call {self.call} "
+            f"(op {self.op_index} {self.op_name}, tensor '{self.tensor}'), element {list(self.element)}: "
+            f"expected {self.expected}, got {self.got}"
+        )
+
+
+@dataclass
+class ParityReport:
+    samples: int = 0
+    tensors_compared: int = 0
+    sim_vs_tflm: bool | None = None
+    c_vs_sim: bool | None = None
+    mismatches: list[Mismatch] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.mismatches
+
+
+def random_inputs(program: Program, count: int, seed: int = 0) -> list[tuple[np.ndarray, ...]]:
+    """Seeded inputs covering the whole int8 range (float inputs: the quantized range)."""
+    rng = np.random.default_rng(seed)
+    samples = []
+    for _ in range(count):
+        sample = []
+        for ref in program.inputs:
+            if ref.ctype == "float":
+                sample.append(_float_input(program, ref, rng))
+            else:
+                sample.append(rng.integers(-128, 128, size=ref.shape, dtype=np.int8))
+        samples.append(tuple(sample))
+    return samples
+
+
+def _float_input(program: Program, ref: TensorRef, rng: np.random.Generator) -> np.ndarray:
+    # the QUANTIZE that reads this input tells the representable range
+    for call in program.calls:
+        if any(r.buffer == ref.buffer for r in call.inputs) and call.KIND == "quantize":
+            s, z = call.output.scale, call.output.zero_point
+            lo, hi = s * (-128 - z), s * (127 - z)
+            return rng.uniform(lo * 1.05, hi * 1.05, size=ref.shape).astype(np.float32)
+    return rng.standard_normal(size=ref.shape).astype(np.float32)
+
+
+def _first_diff(a: np.ndarray, b: np.ndarray) -> tuple[tuple[int, ...], float, float] | None:
+    if a.shape != b.shape:
+        a = a.reshape(b.shape) if a.size == b.size else a
+    if a.shape != b.shape:
+        return ((), float("nan"), float("nan"))
+    eq = (a == b) | (np.isnan(a) & np.isnan(b)) if a.dtype.kind == "f" else a == b
+    if bool(np.all(eq)):
+        return None
+    idx = tuple(int(i) for i in np.argwhere(~eq)[0])
+    return idx, float(a[idx]), float(b[idx])
+
+
+def compare_sim_tflm(program: Program, tflite: bytes, samples: Sequence[Sequence[np.ndarray]],
+                     report: ParityReport) -> None:
+    from .oracle import run_tflm
+
+    for s, sample in enumerate(samples):
+        ref = run_tflm(tflite, list(sample), intermediates=True)
+        sim = simulate(program, sample, trace=True)
+        for call, got in zip(program.calls, sim.trace, strict=True):
+            expected = ref.tensors.get(call.output.tensor)
+            if expected is None:
+                continue
+            report.tensors_compared += 1
+            d = _first_diff(got, expected)
+            if d is not None:
+                report.mismatches.append(Mismatch(s, call.index, call.op_index, call.op_name, call.output.name,
+                                                  d[0], d[2], d[1], "sim vs TFLM"))
+                report.sim_vs_tflm = False
+                return
+        for i, (got, expected) in enumerate(zip(sim.outputs, ref.outputs, strict=True)):
+            d = _first_diff(got, expected)
+            if d is not None:
+                r = program.outputs[i]
+                report.mismatches.append(Mismatch(s, -1, -1, "output", r.name, d[0], d[2], d[1], "sim vs TFLM"))
+                report.sim_vs_tflm = False
+                return
+    report.sim_vs_tflm = True
+
+
+def compare_c_sim(program: Program, host_traces: Sequence[Sequence[np.ndarray]],
+                  host_outputs: Sequence[Sequence[np.ndarray]], samples: Sequence[Sequence[np.ndarray]],
+                  report: ParityReport) -> None:
+    for s, sample in enumerate(samples):
+        sim = simulate(program, sample, trace=True)
+        for call, expected, got in zip(program.calls, sim.trace, host_traces[s], strict=True):
+            d = _first_diff(got, expected)
+            if d is not None:
+                report.mismatches.append(Mismatch(s, call.index, call.op_index, call.op_name, call.output.name,
+                                                  d[0], d[2], d[1], "C vs sim"))
+                report.c_vs_sim = False
+                return
+        for i, (expected, got) in enumerate(zip(sim.outputs, host_outputs[s], strict=True)):
+            d = _first_diff(got, expected)
+            if d is not None:
+                r = program.outputs[i]
+                report.mismatches.append(Mismatch(s, -1, -1, "output", r.name, d[0], d[2], d[1], "C vs sim"))
+                report.c_vs_sim = False
+                return
+    report.c_vs_sim = True
+
+
+def verify_directory(directory: Path, samples: Sequence[Sequence[np.ndarray]] | None = None, *, count: int = 20,
+                     seed: int = 0, asan: bool = False) -> tuple[ParityReport, Program]:
+    """Run the full parity chain on a build directory: TFLM, simulator, host C."""
+    from .build import load_build
+    from .errors import EdgegenError
+    from .hostrun import build_host, run_host
+
+    tflite, _graph, program, _meta = load_build(directory)
+    given = list(samples or [])
+    for s in given:
+        if len(s) != len(program.inputs):
+            raise EdgegenError(f"an input sample has {len(s)} arrays, the model has {len(program.inputs)} inputs")
+        for ref, v in zip(program.inputs, s, strict=True):
+            if np.asarray(v).size != ref.size:
+                raise EdgegenError(f"an input sample has {np.asarray(v).size} values, '{ref.name}' needs {ref.size}")
+    all_samples = given + random_inputs(program, max(count - len(given), 0), seed=seed)
+    report = ParityReport(samples=len(all_samples))
+    compare_sim_tflm(program, tflite, all_samples, report)
+    exe = build_host(directory, sanitize=asan)
+    run = run_host(exe, program, all_samples)
+    compare_c_sim(program, run.traces, run.outputs, all_samples, report)
+    return report, program
