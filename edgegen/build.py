@@ -1,7 +1,8 @@
 """`edgegen build`: a model file in, one self-contained output directory out.
 
 The directory is assembled in a temporary sibling and renamed into place at the end, so a failed
-build never leaves half a directory, and an existing one is only replaced with ``force``.
+build (including a model that does not fit the board) never leaves half a directory, and an
+existing one is only replaced with ``force``.
 """
 
 from __future__ import annotations
@@ -10,11 +11,16 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from . import __version__
-from .codegen import Provenance, render
+from .boards import Board, all_boards, resolve_board
+from .codegen import Provenance, RenderOptions, make_vectors, render
 from .errors import EdgegenError
 from .ir import Graph
 from .lower import lower
@@ -22,6 +28,8 @@ from .program import Program
 from .tflite_reader import parse_tflite
 
 MODEL_FILE = "model.tflite"
+META_FILE = "build.json"
+DEFAULT_VECTORS = 3
 
 
 @dataclass(frozen=True)
@@ -29,6 +37,11 @@ class BuildResult:
     out: Path
     program: Program
     graph: Graph
+    board: Board
+    #: the flash/RAM check against the board (None for the host board)
+    footprint: Any
+    #: what an alias resolved to, for the user
+    board_note: str | None
 
 
 def load_tflite_bytes(path: Path) -> bytes:
@@ -42,12 +55,20 @@ def load_tflite_bytes(path: Path) -> bytes:
         raise EdgegenError(f"{path}: cannot read it ({e.strerror})") from None
 
 
-def compile_tflite(data: bytes, *, name: str, source: str) -> tuple[Graph, Program]:
+def compile_tflite(data: bytes, *, name: str, source: str, scratch_target: str = "dsp") -> tuple[Graph, Program]:
     try:
         graph = parse_tflite(data, name=name)
-        return graph, lower(graph, name=name)
+        return graph, lower(graph, name=name, scratch_target=scratch_target)
     except EdgegenError as e:
         raise type(e)(f"{source}: {e}") from None
+
+
+def _check_cmsis_nn(path: Path) -> Path:
+    p = path.expanduser().resolve()
+    if not (p / "Include" / "arm_nnfunctions.h").is_file() or not (p / "Source").is_dir():
+        raise EdgegenError(f"{path}: not a CMSIS-NN checkout (expected Include/arm_nnfunctions.h and Source/); "
+                           "clone https://github.com/ARM-software/CMSIS-NN")
+    return p
 
 
 def build(
@@ -58,27 +79,67 @@ def build(
     name: str,
     board: str = "host",
     force: bool = False,
+    vectors: int = DEFAULT_VECTORS,
+    samples: Sequence[Sequence[np.ndarray]] = (),
+    cmsis_nn: Path | None = None,
+    check_fit: bool = True,
     extra_files: dict[str, bytes] | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> BuildResult:
+    """Compile ``tflite`` for ``board`` into the directory ``out``.
+
+    ``samples`` (real inputs) become the first embedded test vectors; seeded random inputs fill
+    up to ``vectors``. ``cmsis_nn`` copies a CMSIS-NN checkout in place of the portable kernels.
+    """
+    from .fit import measure_footprint, require_fit
+    from .verify import random_inputs
+
+    resolved = resolve_board(board)
+    target = resolved.board
     out = out.resolve()
     if out.exists() and not force:
         raise EdgegenError(f"{out} already exists; pass --force to replace it")
     if out.exists() and not out.is_dir():
         raise EdgegenError(f"{out} exists and is not a directory")
-    graph, program = compile_tflite(tflite, name=name, source=source)
+    cmsis_dir = _check_cmsis_nn(cmsis_nn) if cmsis_nn is not None else None
+    graph, program = compile_tflite(tflite, name=name, source=source, scratch_target=target.scratch_target)
+    given = [tuple(np.asarray(a) for a in s) for s in samples][:max(vectors, 0)]
+    all_samples = given + random_inputs(program, max(vectors - len(given), 0), seed=0)
+    if not all_samples:
+        raise EdgegenError("at least one test vector is needed (--vectors 1 or more)")
+    note = (f"{len(given)} given input(s) and {len(all_samples) - len(given)} seeded random one(s); "
+            "expected outputs from edgegen's simulator")
+    vector_set = make_vectors(program, all_samples, note)
+    qemu_boards = tuple(b for b in all_boards().values() if b.kind == "qemu")
+    kernels = f"CMSIS-NN from {cmsis_dir.name}" if cmsis_dir is not None else "edgegen portable CMSIS-NN API"
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
-        prov = Provenance(model_file=Path(source).name, board=board, kernels="edgegen portable CMSIS-NN API")
-        render(program, tmp, prov)
+        if progress:
+            progress("generating C")
+        render(program, tmp, Provenance(model_file=Path(source).name, board=target.name, kernels=kernels),
+               RenderOptions(vectors=vector_set, qemu_boards=qemu_boards, cmsis_nn=cmsis_dir))
+        if target.kind == "stm32":
+            from .platformio import write_project
+
+            write_project(tmp, target, use_local_cmsis_nn=cmsis_dir is not None)
         (tmp / MODEL_FILE).write_bytes(tflite)
         for rel, data in (extra_files or {}).items():
             (tmp / rel).write_bytes(data)
-        (tmp / "build.json").write_text(
-            json.dumps({"edgegen": __version__, "name": program.name, "board": board, "source": Path(source).name},
-                       indent=2, sort_keys=True) + "\n",
-            encoding="utf-8",
-        )
+        meta = {"edgegen": __version__, "name": program.name, "board": target.name, "source": Path(source).name,
+                "scratch_target": target.scratch_target, "vectors": len(all_samples),
+                "cmsis_nn": "external" if cmsis_dir is not None else "portable"}
+        (tmp / META_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        footprint = None
+        if target.kind != "host" and check_fit:
+            if progress:
+                progress(f"checking the fit on {target.name}")
+            footprint = measure_footprint(tmp, program, target)
+            require_fit(footprint, program, target)
+        from .report import build_report, write_report
+
+        write_report(tmp, build_report(BuildResult(out=out, program=program, graph=graph, board=target,
+                                                   footprint=footprint, board_note=resolved.note)))
         if out.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
             os.replace(out, old / "x")
@@ -89,17 +150,23 @@ def build(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return BuildResult(out=out, program=program, graph=graph)
+    return BuildResult(out=out, program=program, graph=graph, board=target, footprint=footprint,
+                       board_note=resolved.note)
 
 
-def load_build(directory: Path) -> tuple[bytes, Graph, Program, dict[str, str]]:
+def load_build(directory: Path) -> tuple[bytes, Graph, Program, dict[str, Any]]:
     """Re-derive the program of a build directory from its model.tflite (lowering is deterministic)."""
-    meta_path = directory / "build.json"
+    meta_path = directory / META_FILE
     model_path = directory / MODEL_FILE
     if not meta_path.is_file() or not model_path.is_file():
-        raise EdgegenError(f"{directory} is not an edgegen build directory (no build.json / {MODEL_FILE}); "
+        raise EdgegenError(f"{directory} is not an edgegen build directory (no {META_FILE} / {MODEL_FILE}); "
                            "run `edgegen build` first")
-    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        name = str(meta["name"])
+    except (ValueError, KeyError, TypeError):
+        raise EdgegenError(f"{meta_path}: damaged; rebuild the directory with `edgegen build --force`") from None
     data = model_path.read_bytes()
-    graph, program = compile_tflite(data, name=meta["name"], source=str(model_path))
+    graph, program = compile_tflite(data, name=name, source=str(model_path),
+                                    scratch_target=str(meta.get("scratch_target", "dsp")))
     return data, graph, program, meta

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
+from .boards import DEFAULT_BOARD
 from .errors import EdgegenError, ParityError
 
 KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
@@ -30,28 +31,31 @@ def _model_bytes(args: argparse.Namespace) -> tuple[bytes, str]:
 
 def cmd_build(args: argparse.Namespace) -> int:
     from .build import build
+    from .report import print_build_summary
 
     tflite, stem = _model_bytes(args)
     out = Path(args.out) if args.out else Path("build") / stem
-    result = build(tflite, out, source=args.model, name=args.name or stem, board=args.board, force=args.force)
-    p = result.program
-    print(f"edgegen: built {result.out}")
-    print(f"  {len(p.calls)} kernel calls, {p.weight_bytes} bytes of constants (flash)")
-    print(f"  arena: {p.plan.arena_bytes} bytes (planner '{p.plan.algorithm}'; TFLM's greedy order: "
-          f"{p.plan.greedy_bytes})")
+    name = args.name or stem
+    samples = _load_samples(args.inputs, None)
+    result = build(tflite, out, source=args.model, name=name, board=args.board, force=args.force,
+                   vectors=args.vectors, samples=samples, cmsis_nn=Path(args.cmsis_nn) if args.cmsis_nn else None)
+    print_build_summary(result)
     return 0
 
 
-def _load_samples(path: str | None, program_inputs: int) -> list[tuple[np.ndarray, ...]]:
+def _load_samples(path: str | None, program_inputs: int | None) -> list[tuple[np.ndarray, ...]]:
+    """Real inputs from a .npy array [N, ...] (single-input models)."""
     if path is None:
         return []
     p = Path(path)
     try:
-        arr = np.load(p)
+        arr = np.load(p, allow_pickle=False)
     except (OSError, ValueError) as e:
         raise EdgegenError(f"{p}: cannot load input samples ({e}); give a .npy array of shape [N, ...]") from None
-    if program_inputs != 1:
+    if program_inputs is not None and program_inputs != 1:
         raise EdgegenError(f"{p}: --inputs supports single-input models only")
+    if arr.ndim < 1:
+        raise EdgegenError(f"{p}: expected an array of samples [N, ...], got a scalar")
     return [(np.asarray(a),) for a in arr]
 
 
@@ -96,6 +100,34 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    from .emulator import run_on_emulator
+    from .report import print_run_summary, record_run
+
+    run = run_on_emulator(Path(args.dir), board=args.board, timeout=args.timeout)
+    print_run_summary(Path(args.dir), run)
+    record_run(Path(args.dir), run)
+    if not run.result.verdict:
+        raise ParityError(f"{args.dir}: firmware outputs differ from the simulator on {run.board.name}")
+    return 0
+
+
+def cmd_boards(args: argparse.Namespace) -> int:
+    from .boards import DEFAULT_BOARD, all_boards, resolve_board
+
+    default = resolve_board(DEFAULT_BOARD).board.name
+    print(f"  {'board':<22}{'cpu':<12}{'flash':>10}{'RAM':>10}{'clock':>9}  {'runs on':<10}description")
+    for b in all_boards().values():
+        flash = f"{b.flash_bytes // 1024} KiB" if b.flash_bytes else "-"
+        ram = f"{b.ram_bytes // 1024} KiB" if b.ram_bytes else "-"
+        clock = f"{b.clock_hz // 1_000_000} MHz" if b.clock_hz else "-"
+        twin = b.twin or "host"
+        names = b.name + (" (default)" if b.name == default else "")
+        aliases = f" [alias: {', '.join(b.aliases)}]" if b.aliases else ""
+        print(f"  {names:<22}{b.cpu:<12}{flash:>10}{ram:>10}{clock:>9}  {twin:<10}{b.description}{aliases}")
+    return 0
+
+
 def make_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="edgegen", description="Compile int8 TFLite / Keras models to CMSIS-NN C.")
     ap.add_argument("--version", action="version", version=f"edgegen {__version__}")
@@ -104,7 +136,12 @@ def make_parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser("build", help="compile a model into a C source tree")
     b.add_argument("model", help="an int8 .tflite file, or a Keras model (.keras, .h5, SavedModel dir)")
-    b.add_argument("--board", default="host", help="target board (default: host)")
+    b.add_argument("--board", default=DEFAULT_BOARD,
+                   help=f"target board (default: {DEFAULT_BOARD}); `edgegen boards` lists them")
+    b.add_argument("--vectors", type=int, default=3, help="test vectors embedded in the firmware (default 3)")
+    b.add_argument("--inputs", help=".npy array [N, ...] of real inputs to embed as the first test vectors")
+    b.add_argument("--cmsis-nn", metavar="DIR", help="build against this CMSIS-NN checkout instead of the portable "
+                   "kernels (the generated model code is the same)")
     b.add_argument("--out", help="output directory (default: build/<model name>)")
     b.add_argument("--name", help="C symbol prefix (default: the model file name)")
     b.add_argument("--force", action="store_true", help="replace an existing output directory")
@@ -123,6 +160,22 @@ def make_parser() -> argparse.ArgumentParser:
     i.add_argument("model")
     _keras_options(i)
     i.set_defaults(func=cmd_inspect)
+
+    r = sub.add_parser("run", help="build the firmware for an emulated Cortex-M and run it in qemu")
+    r.add_argument("dir", help="a directory written by `edgegen build`")
+    r.add_argument("--board", help="qemu-m4, qemu-m7 or qemu-m55 (default: the build board's emulator twin)")
+    r.add_argument("--timeout", type=float, default=600.0, help="seconds before the emulator is stopped")
+    r.set_defaults(func=cmd_run)
+
+    bl = sub.add_parser("boards", help="list the supported boards")
+    bl.set_defaults(func=cmd_boards)
+
+    try:
+        from .platformio import configure_flash_parser
+    except ImportError:  # pragma: no cover - the module ships with edgegen
+        pass
+    else:
+        configure_flash_parser(sub)
     return ap
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +16,8 @@ import jinja2
 import numpy as np
 
 from . import __version__
+from .boards import Board
+from .lower import MVE
 from .program import Call, Program, TensorRef
 from .resources import firmware_dir, templates_dir
 
@@ -85,7 +88,54 @@ class _ArenaRow:
     what: str
 
 
-def render(program: Program, out: Path, prov: Provenance) -> list[Path]:
+@dataclass(frozen=True)
+class Vector:
+    """One embedded test vector: each input's and each expected output's bytes."""
+
+    inputs: tuple[np.ndarray, ...]
+    outputs: tuple[np.ndarray, ...]
+
+
+@dataclass(frozen=True)
+class VectorSet:
+    items: tuple[Vector, ...]
+    num_inputs: int
+    num_outputs: int
+    note: str
+
+    @property
+    def count(self) -> int:
+        return len(self.items)
+
+
+def make_vectors(program: Program, samples: Sequence[Sequence[np.ndarray]], note: str) -> VectorSet:
+    """Test vectors for the firmware harness: the samples and what the simulator answers."""
+    from .sim import simulate
+
+    items = []
+    for sample in samples:
+        result = simulate(program, sample)
+        ins = tuple(np.frombuffer(np.ascontiguousarray(np.asarray(v, dtype=_np_dtype(r))).tobytes(), dtype=np.uint8)
+                    for r, v in zip(program.inputs, sample, strict=True))
+        outs = tuple(np.frombuffer(np.ascontiguousarray(o).tobytes(), dtype=np.uint8) for o in result.outputs)
+        items.append(Vector(inputs=ins, outputs=outs))
+    return VectorSet(items=tuple(items), num_inputs=len(program.inputs), num_outputs=len(program.outputs), note=note)
+
+
+def _np_dtype(ref: TensorRef) -> type[np.generic]:
+    return np.float32 if ref.ctype == "float" else np.int8
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    vectors: VectorSet
+    #: boards whose firmware the Makefile can build (the qemu machines)
+    qemu_boards: tuple[Board, ...]
+    #: a CMSIS-NN checkout to copy instead of edgegen's portable kernels
+    cmsis_nn: Path | None = None
+
+
+def render(program: Program, out: Path, prov: Provenance, options: RenderOptions) -> list[Path]:
     """Write the generated sources, the shipped firmware and the Makefile under ``out``."""
     p = program.name
     offsets = program.plan.offsets
@@ -128,6 +178,10 @@ def render(program: Program, out: Path, prov: Provenance) -> list[Path]:
         scratch_ptr=scratch_ptr,
         ref_bytes=ref_bytes,
         buffers_by_offset=rows,
+        vectors=options.vectors,
+        mve_condition=MVE,
+        qemu_boards=options.qemu_boards,
+        kernel_warn="-std=c99" if options.cmsis_nn is not None else "$(WARN)",
     )
     env = _environment()
     files = {
@@ -135,7 +189,10 @@ def render(program: Program, out: Path, prov: Provenance) -> list[Path]:
         f"model/{p}_model.c": "model.c.j2",
         f"model/{p}_weights.h": "weights.h.j2",
         f"model/{p}_weights.c": "weights.c.j2",
+        f"model/{p}_vectors.h": "vectors.h.j2",
+        f"model/{p}_vectors.c": "vectors.c.j2",
         "host/main.c": "host/main.c.j2",
+        "harness/main.c": "harness/main.c.j2",
         "Makefile": "Makefile.j2",
     }
     written = []
@@ -145,6 +202,16 @@ def render(program: Program, out: Path, prov: Provenance) -> list[Path]:
         path.write_text(env.get_template(tpl).render(**ctx), encoding="utf-8")
         written.append(path)
     fw = firmware_dir()
-    for sub, dest in (("cmsis_nn", "cmsis_nn"), ("edgegen", "edgegen")):
-        shutil.copytree(fw / sub, out / dest, dirs_exist_ok=True)
+    copies = [(fw / "edgegen", out / "edgegen"), (fw / "harness", out / "harness"),
+              (fw / "boards" / "qemu", out / "board" / "qemu")]
+    if options.cmsis_nn is None:
+        copies.append((fw / "cmsis_nn", out / "cmsis_nn"))
+    else:
+        # only what a build needs: the headers, the sources and the licence
+        copies += [(options.cmsis_nn / "Include", out / "cmsis_nn" / "Include"),
+                   (options.cmsis_nn / "Source", out / "cmsis_nn" / "Source")]
+    for src, dest in copies:
+        shutil.copytree(src, dest, dirs_exist_ok=True, ignore=shutil.ignore_patterns("selftest.c", "CMakeLists.txt"))
+    if options.cmsis_nn is not None and (options.cmsis_nn / "LICENSE").is_file():
+        shutil.copy2(options.cmsis_nn / "LICENSE", out / "cmsis_nn" / "LICENSE")
     return written

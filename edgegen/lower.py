@@ -167,9 +167,10 @@ class _Lowerer:
                     reads += sum(1 for x in user.inputs if x == member)
         return reads == 1
 
-    def const(self, role: str, ctype: str, data: np.ndarray, op: ir.Op) -> str:
+    def const(self, role: str, ctype: str, data: np.ndarray, op: ir.Op, condition: str | None = None) -> str:
         name = f"{self.prefix}_op{op.index}_{role}"
-        self.constants.append(Constant(name=name, ctype=ctype, data=np.ascontiguousarray(data).reshape(-1), role=role))
+        self.constants.append(Constant(name=name, ctype=ctype, data=np.ascontiguousarray(data).reshape(-1), role=role,
+                                       condition=condition))
         return name
 
     def base(self, op: ir.Op, function: str, inputs: tuple[TensorRef, ...], output: TensorRef, scratch_bytes: int = 0,
@@ -328,6 +329,11 @@ class _Lowerer:
         per_channel = w.quant.per_channel
         filter_dims = Dims(depth, 1, 1, units)
         sb = scratch.fully_connected(self.scratch_target, filter_dims)
+        bias_values = self.g.tensor(op.inputs[2]).data if len(op.inputs) > 2 and op.inputs[2] >= 0 else None
+        sums = w.data.astype(np.int64).reshape(units, depth).sum(axis=1) * (-xq.zero_point)
+        if bias_values is not None:
+            sums = sums + bias_values.astype(np.int64).reshape(-1)
+        kernel_sums = self.const("kernel_sums", "int32_t", fx.wrap_int32(sums).astype(np.int32), op, condition=MVE)
         b = self.base(op, "arm_fully_connected_per_channel_s8" if per_channel else "arm_fully_connected_s8",
                       (self.ref(op.inputs[0]),), self.out_ref(op), sb, batches * units * depth)
         self.calls.append(FullyConnectedCall(
@@ -341,6 +347,7 @@ class _Lowerer:
             input_dims=Dims(batches, 1, 1, depth), filter_dims=filter_dims, bias_dims=Dims(1, 1, 1, units),
             output_dims=Dims(batches, 1, 1, units),
             input_offset=-xq.zero_point, output_offset=yq.zero_point, act_min=act_min, act_max=act_max,
+            kernel_sums=kernel_sums,
         ))
 
     def pool(self, op: ir.Op) -> None:
@@ -541,6 +548,10 @@ class _Lowerer:
         self.calls.append(MeanCall(**b, outer=outer, reduce=reduce, inner=inner,  # type: ignore[arg-type]
                                    sum_offset=p.sum_offset, multiplier=p.multiplier, shift=p.shift,
                                    output_offset=p.output_offset))
+
+
+#: true when CMSIS-NN compiles its Helium (MVE) kernels; the test arm_nn_math_types.h makes
+MVE = "defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)"
 
 
 _HANDLERS: dict[type[ir.Op], Callable[[_Lowerer, ir.Op], None]] = {

@@ -33,7 +33,9 @@ class Constant:
     name: str  # C identifier, unique in the program
     ctype: str  # int8_t, int32_t
     data: np.ndarray  # flat, in C element order
-    role: str  # weights, bias, multipliers, shifts, lut, broadcast
+    role: str  # weights, bias, multipliers, shifts, lut, broadcast, kernel_sums
+    #: a preprocessor condition the array is compiled under (None: always)
+    condition: str | None = None
 
     @property
     def nbytes(self) -> int:
@@ -136,6 +138,9 @@ class FullyConnectedCall(Call):
     output_offset: int
     act_min: int
     act_max: int
+    #: per-unit weight-row sums times the input offset, plus the bias: what CMSIS-NN's MVE kernels
+    #: read from ctx->buf (TFLM computes them with arm_vector_sum_s8 at start-up)
+    kernel_sums: str
 
 
 @dataclass(frozen=True)
@@ -299,4 +304,5 @@ class Program:
 
     @property
     def weight_bytes(self) -> int:
-        return sum(c.nbytes for c in self.constants)
+        """Constants every build carries (conditional ones, such as MVE kernel sums, excluded)."""
+        return sum(c.nbytes for c in self.constants if c.condition is None)
