@@ -12,8 +12,9 @@ from .program import Dims
 
 #: CMSIS-NN's CH_IN_BLOCK_MVE (arm_nnsupportfunctions.h)
 CH_IN_BLOCK_MVE = 124
-#: CONVERT_DW_CONV_WITH_ONE_INPUT_CH_AND_OUTPUT_CH_ABOVE_THRESHOLD for GCC builds
-DW_ONE_IN_CH_THRESHOLD = 8
+#: CONVERT_DW_CONV_WITH_ONE_INPUT_CH_AND_OUTPUT_CH_ABOVE_THRESHOLD: 1 for GCC and clang, 8 for armclang.
+#: 1 sizes for the depthwise-to-conv conversion whenever any compiler may take it (a superset).
+DW_ONE_IN_CH_THRESHOLD = 1
 
 TARGETS = ("portable", "dsp", "mve", "max")
 
