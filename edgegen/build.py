@@ -63,6 +63,31 @@ def compile_tflite(data: bytes, *, name: str, source: str, scratch_target: str =
         raise type(e)(f"{source}: {e}") from None
 
 
+def as_model_inputs(program: Program, sample: Sequence[np.ndarray]) -> tuple[np.ndarray, ...]:
+    """A sample in the model's input types: float data for an int8 input is quantized with the
+    input's scale and zero point (so real float features can be given as they are)."""
+    from .fixedpoint import quantize_f32_s8
+
+    if len(sample) != len(program.inputs):
+        raise EdgegenError(f"an input sample has {len(sample)} arrays, the model has {len(program.inputs)} inputs")
+    out = []
+    for ref, value in zip(program.inputs, sample, strict=True):
+        a = np.asarray(value)
+        if a.size != ref.size:
+            raise EdgegenError(f"an input sample has {a.size} values (shape {list(a.shape)}), "
+                               f"input '{ref.name}' needs {ref.size} (shape {list(ref.shape)})")
+        if ref.ctype == "int8_t" and a.dtype.kind == "f":
+            a = quantize_f32_s8(a, ref.scale, ref.zero_point)
+        elif ref.ctype == "int8_t" and a.dtype != np.int8:
+            if a.min() < -128 or a.max() > 127:
+                raise EdgegenError(f"input '{ref.name}' is int8 but a sample holds values outside -128..127")
+            a = a.astype(np.int8)
+        elif ref.ctype == "float":
+            a = a.astype(np.float32)
+        out.append(a.reshape(ref.shape))
+    return tuple(out)
+
+
 def _check_cmsis_nn(path: Path) -> Path:
     p = path.expanduser().resolve()
     if not (p / "Include" / "arm_nnfunctions.h").is_file() or not (p / "Source").is_dir():
@@ -103,7 +128,7 @@ def build(
         raise EdgegenError(f"{out} exists and is not a directory")
     cmsis_dir = _check_cmsis_nn(cmsis_nn) if cmsis_nn is not None else None
     graph, program = compile_tflite(tflite, name=name, source=source, scratch_target=target.scratch_target)
-    given = [tuple(np.asarray(a) for a in s) for s in samples][:max(vectors, 0)]
+    given = [as_model_inputs(program, s) for s in samples][:max(vectors, 0)]
     all_samples = given + random_inputs(program, max(vectors - len(given), 0), seed=0)
     if not all_samples:
         raise EdgegenError("at least one test vector is needed (--vectors 1 or more)")

@@ -61,9 +61,9 @@ def run_on_emulator(directory: Path, *, board: str | None = None, timeout: float
         raise EdgegenError(f"{directory} sizes CMSIS-NN scratch buffers for '{meta.get('scratch_target')}' kernels "
                            f"but {target.name} runs the '{target.scratch_target}' ones; rebuild with "
                            f"--board {target.name}")
+    elf = build_firmware(directory, target.name)
     if shutil.which(QEMU) is None:
         raise ToolchainError(f"{QEMU} is missing; install it with `apt-get install qemu-system-arm` (Debian)")
-    elf = build_firmware(directory, target.name)
     try:
         proc = subprocess.run(qemu_command(target, elf), capture_output=True, text=True, timeout=timeout,
                               stdin=subprocess.DEVNULL, check=False)

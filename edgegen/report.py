@@ -154,7 +154,7 @@ def print_build_summary(result: BuildResult) -> None:
         b = result.board
         console.print(f"{b.name}: flash {fp.flash_bytes:,} / {b.flash_bytes:,} B "
                       f"({100 * fp.flash_bytes / b.flash_bytes:.1f}%), RAM {fp.ram_bytes:,} / {b.ram_bytes:,} B "
-                      f"({100 * fp.ram_bytes / b.ram_bytes:.1f}%) [{how}]")
+                      f"({100 * fp.ram_bytes / b.ram_bytes:.1f}%), {how}")
     console.print(f"built {result.out}")
     console.print(f"report {result.out / REPORT_HTML}")
 

@@ -138,18 +138,11 @@ def compare_c_sim(program: Program, host_traces: Sequence[Sequence[np.ndarray]],
 def verify_directory(directory: Path, samples: Sequence[Sequence[np.ndarray]] | None = None, *, count: int = 20,
                      seed: int = 0, asan: bool = False) -> tuple[ParityReport, Program]:
     """Run the full parity chain on a build directory: TFLM, simulator, host C."""
-    from .build import load_build
-    from .errors import EdgegenError
+    from .build import as_model_inputs, load_build
     from .hostrun import build_host, run_host
 
     tflite, _graph, program, _meta = load_build(directory)
-    given = list(samples or [])
-    for s in given:
-        if len(s) != len(program.inputs):
-            raise EdgegenError(f"an input sample has {len(s)} arrays, the model has {len(program.inputs)} inputs")
-        for ref, v in zip(program.inputs, s, strict=True):
-            if np.asarray(v).size != ref.size:
-                raise EdgegenError(f"an input sample has {np.asarray(v).size} values, '{ref.name}' needs {ref.size}")
+    given = [as_model_inputs(program, s) for s in samples or []]
     all_samples = given + random_inputs(program, max(count - len(given), 0), seed=seed)
     report = ParityReport(samples=len(all_samples))
     compare_sim_tflm(program, tflite, all_samples, report)
