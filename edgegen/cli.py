@@ -88,16 +88,10 @@ def _verdict(v: bool | None) -> str:
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
-    from .build import compile_tflite
+    from .inspect_model import print_inspection
 
     tflite, stem = _model_bytes(args)
-    graph, program = compile_tflite(tflite, name=stem, source=args.model)
-    print(f"{args.model}: {len(graph.ops)} ops, {len(program.calls)} kernel calls")
-    print(f"  {'call':<5}{'op':<20}{'kernel':<36}{'output shape':<18}{'MACs':>10}")
-    for c in program.calls:
-        print(f"  {c.index:<5}{c.op_name:<20}{c.function:<36}{list(c.output.shape)!s:<18}{c.macs:>10}")
-    print(f"  constants {program.weight_bytes} B, arena {program.plan.arena_bytes} B")
-    return 0
+    return print_inspection(tflite, args.model, args.name or stem)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -157,7 +151,8 @@ def make_parser() -> argparse.ArgumentParser:
     v.set_defaults(func=cmd_verify)
 
     i = sub.add_parser("inspect", help="show ops, kernels, shapes and sizes without building")
-    i.add_argument("model")
+    i.add_argument("model", help="an int8 .tflite file, or a Keras model (converted first)")
+    i.add_argument("--name", help="C symbol prefix (default: the model file name)")
     _keras_options(i)
     i.set_defaults(func=cmd_inspect)
 

@@ -120,3 +120,17 @@ def test_run_refuses_a_real_board_name(capsys: pytest.CaptureFixture[str], tmp_p
     assert _run(capsys, "build", str(shared_path(HELLO)), "--board", "qemu-m4", "--out", str(out))[0] == 0
     code, _out, err = _run(capsys, "run", str(out), "--board", "nucleo-f446re")
     assert code == 1 and "not an emulated board" in err and "qemu-m4" in err and "edgegen flash" in err
+
+
+def test_inspect_lists_unsupported_ops(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    bad = tmp_path / "cumsum.tflite"
+    bad.write_bytes(_with_unsupported_op(shared_path(HELLO).read_bytes()))
+    code, out, _err = _run(capsys, "inspect", str(bad))
+    assert code == 1
+    assert "not supported: CUMSUM" in out and "cannot build" in out
+
+
+def test_inspect_supported_model(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _err = _run(capsys, "inspect", str(shared_path("models/tflite_micro/micro_speech_quantized.tflite")))
+    assert code == 0
+    assert "arm_depthwise_conv_wrapper_s8" in out and "arm_softmax_s8" in out and "supported: every op" in out

@@ -1,0 +1,135 @@
+"""`edgegen inspect`: what a model holds and what edgegen can do with it, before any build.
+
+Reads the operator list straight from the flatbuffer (so an unsupported op is listed with the
+others instead of stopping the listing), then tries the full compile and, when it succeeds,
+shows the kernel each op becomes with shapes, quantization, MACs and the arena it needs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .errors import EdgegenError, ModelFormatError
+from .tflite_reader import SUPPORTED_OPS
+
+
+@dataclass(frozen=True)
+class RawOp:
+    index: int
+    name: str
+    supported: bool
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RawTensor:
+    name: str
+    shape: tuple[int, ...]
+    dtype: str
+    quant: str
+
+
+@dataclass(frozen=True)
+class Inspection:
+    ops: tuple[RawOp, ...]
+    inputs: tuple[RawTensor, ...]
+    outputs: tuple[RawTensor, ...]
+    #: None when the model compiles; otherwise edgegen's error message
+    problem: str | None
+
+
+def _dtype_names() -> dict[int, str]:
+    from ai_edge_litert import schema_py_generated as fb
+
+    return {v: k for k, v in vars(fb.TensorType).items() if not k.startswith("_")}
+
+
+def _op_names() -> dict[int, str]:
+    from ai_edge_litert import schema_py_generated as fb
+
+    return {v: k for k, v in vars(fb.BuiltinOperator).items() if not k.startswith("_")}
+
+
+def raw_inspect(data: bytes, source: str) -> Inspection:
+    """The op list and I/O of a .tflite, without edgegen's checks (only enough to list them)."""
+    from ai_edge_litert import schema_py_generated as fb
+
+    try:
+        if len(data) < 8 or data[4:8] != b"TFL3":
+            raise ValueError("no TFL3 file identifier")
+        model = fb.Model.GetRootAs(data, 0)
+        if model.SubgraphsLength() < 1:
+            raise ValueError("no subgraph")
+        sg = model.Subgraphs(0)
+        op_names, dtypes = _op_names(), _dtype_names()
+
+        def tensor(i: int) -> RawTensor:
+            t = sg.Tensors(i)
+            q = t.Quantization()
+            quant = "-"
+            if q is not None and q.ScaleLength() > 0:
+                quant = (f"scale {q.Scale(0):.6g}, zero point {q.ZeroPoint(0)}" if q.ScaleLength() == 1
+                         else f"per-axis ({q.ScaleLength()} scales, axis {q.QuantizedDimension()})")
+            name = (t.Name() or b"").decode("utf-8", "replace")
+            return RawTensor(name, tuple(int(d) for d in t.ShapeAsNumpy()) if t.ShapeLength() else (),
+                             dtypes.get(t.Type(), str(t.Type())), quant)
+
+        ops = []
+        for k in range(sg.OperatorsLength()):
+            op = sg.Operators(k)
+            code = model.OperatorCodes(op.OpcodeIndex())
+            builtin = max(int(code.BuiltinCode()), int(code.DeprecatedBuiltinCode()))
+            name = op_names.get(builtin, f"builtin {builtin}")
+            if name == "CUSTOM":
+                name = f"CUSTOM {(code.CustomCode() or b'').decode('utf-8', 'replace')}"
+            ins = tuple(tensor(int(i)).name for i in op.InputsAsNumpy() if i >= 0) if op.InputsLength() else ()
+            outs = tuple(tensor(int(i)).name for i in op.OutputsAsNumpy()) if op.OutputsLength() else ()
+            ops.append(RawOp(k, name, name in SUPPORTED_OPS, ins, outs))
+        inputs = tuple(tensor(int(i)) for i in sg.InputsAsNumpy()) if sg.InputsLength() else ()
+        outputs = tuple(tensor(int(i)) for i in sg.OutputsAsNumpy()) if sg.OutputsLength() else ()
+    except Exception as e:  # a damaged file: the full reader below gives the precise message
+        raise ModelFormatError(f"{source}: not a readable TFLite model ({type(e).__name__}: {e})") from None
+    return Inspection(tuple(ops), inputs, outputs, None)
+
+
+def print_inspection(data: bytes, source: str, name: str) -> int:
+    """Print the inspection; returns 0 when edgegen can compile the model, 1 when it cannot."""
+    from .build import compile_tflite
+    from .report import _console, layer_rows
+
+    console = _console()
+    info = raw_inspect(data, source)
+    console.print(f"{source}: {len(info.ops)} ops")
+    for label, tensors in (("input", info.inputs), ("output", info.outputs)):
+        for t in tensors:
+            console.print(f"  {label} {t.name!r}: {list(t.shape)} {t.dtype}, {t.quant}")
+    unsupported = sorted({op.name for op in info.ops if not op.supported})
+    try:
+        _graph, program = compile_tflite(data, name=name, source=source)
+    except EdgegenError as e:
+        from rich.table import Table
+
+        table = Table(title="operators", title_justify="left")
+        for col in ("#", "op", "supported", "outputs"):
+            table.add_column(col)
+        for op in info.ops:
+            table.add_row(str(op.index), op.name, "yes" if op.supported else "[bold red]no[/]", ", ".join(op.outputs))
+        console.print(table)
+        if unsupported:
+            console.print(f"not supported: {', '.join(unsupported)}; edgegen supports {', '.join(SUPPORTED_OPS)}")
+        console.print(f"cannot build: {e}", markup=False)
+        return 1
+    from rich.table import Table
+
+    table = Table(title="kernel calls", title_justify="left")
+    for col, just in (("call", "right"), ("op", "left"), ("kernel", "left"), ("output", "left"),
+                      ("MACs", "right"), ("weights B", "right"), ("scratch B", "right")):
+        table.add_column(col, justify=just)  # type: ignore[arg-type]
+    for r in layer_rows(program):
+        table.add_row(str(r.call), r.op, r.function, "x".join(map(str, r.output_shape)), f"{r.macs:,}",
+                      f"{r.weight_bytes:,}", f"{r.scratch_bytes:,}")
+    console.print(table)
+    console.print(f"supported: every op; constants {program.weight_bytes:,} B, arena {program.plan.arena_bytes:,} B, "
+                  f"{sum(c.macs for c in program.calls):,} MACs per inference")
+    return 0
