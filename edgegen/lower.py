@@ -49,7 +49,9 @@ def c_identifier(name: str, fallback: str = "model") -> str:
     s = re.sub(r"_+", "_", s)[:32].strip("_")
     if not s:
         s = fallback
-    if s[0].isdigit():
+    # no leading digit, and no prefix that could collide with the runtime's own symbols and
+    # macros (edgegen_*, EDGEGEN_*, CMSIS-NN's arm_* and cmsis_nn_*)
+    if s[0].isdigit() or s == "arm" or s.startswith(("edgegen", "arm_", "cmsis")):
         s = "m_" + s
     return s
 
