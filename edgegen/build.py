@@ -55,10 +55,11 @@ def load_tflite_bytes(path: Path) -> bytes:
         raise EdgegenError(f"{path}: cannot read it ({e.strerror})") from None
 
 
-def compile_tflite(data: bytes, *, name: str, source: str, scratch_target: str = "dsp") -> tuple[Graph, Program]:
+def compile_tflite(data: bytes, *, name: str, source: str, scratch_target: str = "dsp",
+                   guard: bool = False) -> tuple[Graph, Program]:
     try:
         graph = parse_tflite(data, name=name)
-        return graph, lower(graph, name=name, scratch_target=scratch_target)
+        return graph, lower(graph, name=name, scratch_target=scratch_target, guard=guard)
     except EdgegenError as e:
         raise type(e)(f"{source}: {e}") from None
 
@@ -108,6 +109,7 @@ def build(
     samples: Sequence[Sequence[np.ndarray]] = (),
     cmsis_nn: Path | None = None,
     check_fit: bool = True,
+    guard: bool = False,
     extra_files: dict[str, bytes] | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> BuildResult:
@@ -127,7 +129,8 @@ def build(
     if out.exists() and not out.is_dir():
         raise EdgegenError(f"{out} exists and is not a directory")
     cmsis_dir = _check_cmsis_nn(cmsis_nn) if cmsis_nn is not None else None
-    graph, program = compile_tflite(tflite, name=name, source=source, scratch_target=target.scratch_target)
+    graph, program = compile_tflite(tflite, name=name, source=source, scratch_target=target.scratch_target,
+                                    guard=guard)
     given = [as_model_inputs(program, s) for s in samples][:max(vectors, 0)]
     all_samples = given + random_inputs(program, max(vectors - len(given), 0), seed=0)
     if not all_samples:
@@ -153,7 +156,7 @@ def build(
             (tmp / rel).write_bytes(data)
         meta = {"edgegen": __version__, "name": program.name, "board": target.name, "source": Path(source).name,
                 "scratch_target": target.scratch_target, "vectors": len(all_samples),
-                "cmsis_nn": "external" if cmsis_dir is not None else "portable"}
+                "cmsis_nn": "external" if cmsis_dir is not None else "portable", "guard": guard}
         (tmp / META_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         footprint = None
         if target.kind != "host" and check_fit:
@@ -193,5 +196,6 @@ def load_build(directory: Path) -> tuple[bytes, Graph, Program, dict[str, Any]]:
         raise EdgegenError(f"{meta_path}: damaged; rebuild the directory with `edgegen build --force`") from None
     data = model_path.read_bytes()
     graph, program = compile_tflite(data, name=name, source=str(model_path),
-                                    scratch_target=str(meta.get("scratch_target", "dsp")))
+                                    scratch_target=str(meta.get("scratch_target", "dsp")),
+                                    guard=bool(meta.get("guard", False)))
     return data, graph, program, meta

@@ -38,7 +38,8 @@ def cmd_build(args: argparse.Namespace) -> int:
     name = args.name or stem
     samples = _load_samples(args.inputs, None)
     result = build(tflite, out, source=args.model, name=name, board=args.board, force=args.force,
-                   vectors=args.vectors, samples=samples, cmsis_nn=Path(args.cmsis_nn) if args.cmsis_nn else None)
+                   vectors=args.vectors, samples=samples, cmsis_nn=Path(args.cmsis_nn) if args.cmsis_nn else None,
+                   guard=args.guard)
     print_build_summary(result)
     return 0
 
@@ -136,6 +137,8 @@ def make_parser() -> argparse.ArgumentParser:
     b.add_argument("--inputs", help=".npy array [N, ...] of real inputs to embed as the first test vectors")
     b.add_argument("--cmsis-nn", metavar="DIR", help="build against this CMSIS-NN checkout instead of the portable "
                    "kernels (the generated model code is the same)")
+    b.add_argument("--guard", action="store_true", help="canaries around the arena and scratch buffers, checked "
+                   "after every kernel call (a debugging build)")
     b.add_argument("--out", help="output directory (default: build/<model name>)")
     b.add_argument("--name", help="C symbol prefix (default: the model file name)")
     b.add_argument("--force", action="store_true", help="replace an existing output directory")

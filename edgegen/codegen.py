@@ -139,15 +139,17 @@ def render(program: Program, out: Path, prov: Provenance, options: RenderOptions
     """Write the generated sources, the shipped firmware and the Makefile under ``out``."""
     p = program.name
     offsets = program.plan.offsets
+    # guard builds: a canary block before the arena (and after it); offsets shift past the first
+    guard = program.guard_bytes
 
     def ptr(ref: TensorRef) -> str:
         cast = "(float *)" if ref.ctype == "float" else ""
-        return f"{cast}&{p}_arena[{offsets[ref.buffer]}]"
+        return f"{cast}&{p}_arena[{guard + offsets[ref.buffer]}]"
 
     def scratch_ptr(call: Call) -> str:
         if call.scratch < 0:
             return "NULL"
-        return f"&{p}_arena[{offsets[call.scratch]}]"
+        return f"&{p}_arena[{guard + offsets[call.scratch] + guard}]"
 
     def ref_bytes(ref: TensorRef) -> int:
         return ref.size * (4 if ref.ctype == "float" else 1)
@@ -176,6 +178,9 @@ def render(program: Program, out: Path, prov: Provenance, options: RenderOptions
         kernels=prov.kernels,
         ptr=ptr,
         scratch_ptr=scratch_ptr,
+        guard=guard,
+        scratch_guard_at=lambda call: (guard + offsets[call.scratch], guard + offsets[call.scratch] + guard
+                                       + call.scratch_bytes),
         ref_bytes=ref_bytes,
         buffers_by_offset=rows,
         vectors=options.vectors,

@@ -268,26 +268,26 @@ def verify(graph: Graph) -> None:
     available.update(t.index for t in graph.tensors if t.is_const)
     produced: set[int] = set()
     for op in graph.ops:
-        for t in op.inputs:
-            if t < 0:
+        for ti in op.inputs:
+            if ti < 0:
                 continue  # optional input left out (e.g. no bias)
-            if t >= n:
-                raise ModelFormatError(f"{op.describe()} reads tensor {t}, but the model has {n}")
-            if t not in available:
+            if ti >= n:
+                raise ModelFormatError(f"{op.describe()} reads tensor {ti}, but the model has {n}")
+            if ti not in available:
                 raise ModelFormatError(
-                    f"{op.describe()} reads {graph.tensors[t].describe()} before any op produces it "
+                    f"{op.describe()} reads {graph.tensors[ti].describe()} before any op produces it "
                     "(the graph has a cycle or is not in execution order)"
                 )
-        for t in op.outputs:
-            if not 0 <= t < n:
-                raise ModelFormatError(f"{op.describe()} writes tensor {t}, but the model has {n}")
-            if t in produced or t in graph.inputs or graph.tensors[t].is_const:
+        for ti in op.outputs:
+            if not 0 <= ti < n:
+                raise ModelFormatError(f"{op.describe()} writes tensor {ti}, but the model has {n}")
+            if ti in produced or ti in graph.inputs or graph.tensors[ti].is_const:
                 raise ModelFormatError(
-                    f"{op.describe()} writes {graph.tensors[t].describe()}, which is already "
+                    f"{op.describe()} writes {graph.tensors[ti].describe()}, which is already "
                     "defined (a model input, a constant or another op's output)"
                 )
-            produced.add(t)
-            available.add(t)
-    for t in graph.outputs:
-        if not 0 <= t < n or t not in available:
-            raise ModelFormatError(f"model output tensor {t} is never produced")
+            produced.add(ti)
+            available.add(ti)
+    for ti in graph.outputs:
+        if not 0 <= ti < n or ti not in available:
+            raise ModelFormatError(f"model output tensor {ti} is never produced")

@@ -101,10 +101,11 @@ def _dims4(shape: tuple[int, ...]) -> Dims:
 
 
 class _Lowerer:
-    def __init__(self, graph: ir.Graph, prefix: str, scratch_target: str) -> None:
+    def __init__(self, graph: ir.Graph, prefix: str, scratch_target: str, guard_bytes: int = 0) -> None:
         self.g = graph
         self.prefix = prefix
         self.scratch_target = scratch_target
+        self.guard_bytes = guard_bytes
         self.constants: list[Constant] = []
         self.calls: list[Call] = []
         # tensor index -> buffer id; aliases (reshape, in-place) share ids
@@ -180,7 +181,8 @@ class _Lowerer:
         idx = len(self.calls)
         sid = -1
         if scratch_bytes > 0:
-            sid = self.new_buffer(-1, scratch_bytes, "int8_t")
+            # guard builds surround the scratch space with canaries inside the same buffer
+            sid = self.new_buffer(-1, scratch_bytes + 2 * self.guard_bytes, "int8_t")
             self.scratch_of_call[idx] = sid
         name = op.describe().split("(")[1].rstrip(")")
         return dict(
@@ -243,6 +245,7 @@ class _Lowerer:
             outputs=outputs,
             plan=plan,
             scratch_target=self.scratch_target,
+            guard_bytes=self.guard_bytes,
         )
 
     def _buffers(self, inputs: tuple[TensorRef, ...], outputs: tuple[TensorRef, ...]) -> tuple[Buffer, ...]:
@@ -577,7 +580,12 @@ _HANDLERS: dict[type[ir.Op], Callable[[_Lowerer, ir.Op], None]] = {
 }
 
 
-def lower(graph: ir.Graph, *, name: str | None = None, scratch_target: str = "dsp") -> Program:
-    """Lower ``graph``; ``scratch_target`` chooses which CMSIS-NN build the scratch sizes fit."""
+#: canary size of guard builds: four words, so a kernel's vector store past the end is caught
+GUARD_BYTES = 16
+
+
+def lower(graph: ir.Graph, *, name: str | None = None, scratch_target: str = "dsp", guard: bool = False) -> Program:
+    """Lower ``graph``; ``scratch_target`` chooses which CMSIS-NN build the scratch sizes fit,
+    ``guard`` adds canaries around the arena and every scratch buffer."""
     prefix = c_identifier(name or graph.name)
-    return _Lowerer(graph, prefix, scratch_target).lower()
+    return _Lowerer(graph, prefix, scratch_target, GUARD_BYTES if guard else 0).lower()

@@ -295,6 +295,8 @@ class Program:
     plan: MemoryPlan
     #: what CMSIS-NN scratch sizes were computed for: "portable", "dsp", "mve" or "max"
     scratch_target: str
+    #: guard builds: canary bytes before and after the arena and each scratch buffer (0: none)
+    guard_bytes: int = 0
 
     def constant(self, name: str) -> Constant:
         for c in self.constants:

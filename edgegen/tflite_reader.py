@@ -470,7 +470,7 @@ def _check_broadcast(c: _OpContext, a: tuple[int, ...], b: tuple[int, ...], y: t
     n = max(len(a), len(b))
     pa, pb = (1,) * (n - len(a)) + a, (1,) * (n - len(b)) + b
     out = []
-    for da, db in zip(pa, pb):
+    for da, db in zip(pa, pb, strict=True):
         if da != db and 1 not in (da, db):
             raise c.fail(f"shapes {list(a)} and {list(b)} do not broadcast")
         out.append(max(da, db))
@@ -522,7 +522,7 @@ def _pad(c: _OpContext) -> ir.Op:
     pads = tuple((int(a), int(b)) for a, b in p.data.tolist())
     if any(a < 0 or b < 0 for a, b in pads):
         raise c.fail(f"negative paddings {pads} are not supported")
-    exp = tuple(d + a + b for d, (a, b) in zip(x.shape, pads))
+    exp = tuple(d + a + b for d, (a, b) in zip(x.shape, pads, strict=False))
     if exp != y.shape:
         raise c.fail(f"output shape {list(y.shape)} does not match padded shape {list(exp)}")
     return ir.Pad(index=c.index, inputs=c.inputs[:2], outputs=c.outputs, paddings=pads)
