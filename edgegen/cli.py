@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from . import __version__
 from .boards import DEFAULT_BOARD
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
 from .errors import EdgegenError, ParityError
 
 KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
@@ -29,6 +34,25 @@ def _model_bytes(args: argparse.Namespace) -> tuple[bytes, str]:
     return load_tflite_bytes(path), path.stem
 
 
+@contextlib.contextmanager
+def _progress() -> Iterator[Callable[[str, int, int], None]]:
+    """A transient progress bar on stderr (hidden when stderr is not a terminal)."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
+
+    console = Console(stderr=True)
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  console=console, transient=True, disable=not console.is_terminal) as bar:
+        tasks: dict[str, TaskID] = {}
+
+        def update(what: str, done: int, total: int) -> None:
+            if what not in tasks:
+                tasks[what] = bar.add_task(what, total=total)
+            bar.update(tasks[what], completed=done + 1, total=total)
+
+        yield update
+
+
 def cmd_build(args: argparse.Namespace) -> int:
     from .build import build
     from .report import print_build_summary
@@ -37,9 +61,11 @@ def cmd_build(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path("build") / stem
     name = args.name or stem
     samples = _load_samples(args.inputs, None)
-    result = build(tflite, out, source=args.model, name=name, board=args.board, force=args.force,
-                   vectors=args.vectors, samples=samples, cmsis_nn=Path(args.cmsis_nn) if args.cmsis_nn else None,
-                   guard=args.guard)
+    with _progress() as update:
+        result = build(tflite, out, source=args.model, name=name, board=args.board, force=args.force,
+                       vectors=args.vectors, samples=samples,
+                       cmsis_nn=Path(args.cmsis_nn) if args.cmsis_nn else None, guard=args.guard,
+                       progress=lambda what: update(what, 0, 1))
     print_build_summary(result)
     return 0
 
@@ -67,8 +93,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
     directory = Path(args.dir)
     _tflite, _graph, program, _meta = load_build(directory)
     samples = _load_samples(args.inputs, len(program.inputs))
-    report, program = verify_directory(directory, samples, count=max(args.samples, len(samples)), seed=args.seed,
-                                       asan=args.asan)
+    with _progress() as update:
+        report, program = verify_directory(directory, samples, count=max(args.samples, len(samples)),
+                                           seed=args.seed, asan=args.asan, progress=update)
     calls = len(program.calls)
     print(f"edgegen verify: {directory} ({report.samples} inputs, {calls} kernel calls)")
     print(f"  {'check':<34}{'result':<10}compared")
@@ -99,7 +126,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .emulator import run_on_emulator
     from .report import print_run_summary, record_run
 
-    run = run_on_emulator(Path(args.dir), board=args.board, timeout=args.timeout)
+    with _progress() as update:
+        run = run_on_emulator(Path(args.dir), board=args.board, timeout=args.timeout, progress=update)
     print_run_summary(Path(args.dir), run)
     record_run(Path(args.dir), run)
     if not run.result.verdict:

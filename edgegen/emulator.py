@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,16 +55,21 @@ def pick_board(meta_board: str, requested: str | None) -> Board:
     return resolve_board(twin).board
 
 
-def run_on_emulator(directory: Path, *, board: str | None = None, timeout: float = 600.0) -> EmulatorRun:
+def run_on_emulator(directory: Path, *, board: str | None = None, timeout: float = 600.0,
+                    progress: Callable[[str, int, int], None] | None = None) -> EmulatorRun:
     _tflite, _graph, _program, meta = load_build(directory)
     target = pick_board(str(meta.get("board", "host")), board)
     if meta.get("cmsis_nn") == "external" and meta.get("scratch_target") != target.scratch_target:
         raise EdgegenError(f"{directory} sizes CMSIS-NN scratch buffers for '{meta.get('scratch_target')}' kernels "
                            f"but {target.name} runs the '{target.scratch_target}' ones; rebuild with "
                            f"--board {target.name}")
+    if progress:
+        progress(f"compiling the firmware for {target.name}", 0, 1)
     elf = build_firmware(directory, target.name)
     if shutil.which(QEMU) is None:
         raise ToolchainError(f"{QEMU} is missing; install it with `apt-get install qemu-system-arm` (Debian)")
+    if progress:
+        progress(f"running on {target.name} ({target.qemu.machine if target.qemu else ''})", 0, 1)
     try:
         proc = subprocess.run(qemu_command(target, elf), capture_output=True, text=True, timeout=timeout,
                               stdin=subprocess.DEVNULL, check=False)

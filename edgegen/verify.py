@@ -5,7 +5,7 @@ op, the element and both values.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -85,11 +85,17 @@ def _first_diff(a: np.ndarray, b: np.ndarray) -> tuple[tuple[int, ...], float, f
     return idx, float(a[idx]), float(b[idx])
 
 
+#: progress callback: (step description, done, total)
+Progress = Callable[[str, int, int], None]
+
+
 def compare_sim_tflm(program: Program, tflite: bytes, samples: Sequence[Sequence[np.ndarray]],
-                     report: ParityReport) -> None:
+                     report: ParityReport, progress: Progress | None = None) -> None:
     from .oracle import run_tflm
 
     for s, sample in enumerate(samples):
+        if progress:
+            progress("simulator vs TFLM", s, len(samples))
         ref = run_tflm(tflite, list(sample), intermediates=True)
         sim = simulate(program, sample, trace=True)
         for call, got in zip(program.calls, sim.trace, strict=True):
@@ -115,8 +121,10 @@ def compare_sim_tflm(program: Program, tflite: bytes, samples: Sequence[Sequence
 
 def compare_c_sim(program: Program, host_traces: Sequence[Sequence[np.ndarray]],
                   host_outputs: Sequence[Sequence[np.ndarray]], samples: Sequence[Sequence[np.ndarray]],
-                  report: ParityReport) -> None:
+                  report: ParityReport, progress: Progress | None = None) -> None:
     for s, sample in enumerate(samples):
+        if progress:
+            progress("host C vs simulator", s, len(samples))
         sim = simulate(program, sample, trace=True)
         for call, expected, got in zip(program.calls, sim.trace, host_traces[s], strict=True):
             d = _first_diff(got, expected)
@@ -136,7 +144,8 @@ def compare_c_sim(program: Program, host_traces: Sequence[Sequence[np.ndarray]],
 
 
 def verify_directory(directory: Path, samples: Sequence[Sequence[np.ndarray]] | None = None, *, count: int = 20,
-                     seed: int = 0, asan: bool = False) -> tuple[ParityReport, Program]:
+                     seed: int = 0, asan: bool = False,
+                     progress: Progress | None = None) -> tuple[ParityReport, Program]:
     """Run the full parity chain on a build directory: TFLM, simulator, host C."""
     from .build import as_model_inputs, load_build
     from .hostrun import build_host, run_host
@@ -145,8 +154,12 @@ def verify_directory(directory: Path, samples: Sequence[Sequence[np.ndarray]] | 
     given = [as_model_inputs(program, s) for s in samples or []]
     all_samples = given + random_inputs(program, max(count - len(given), 0), seed=seed)
     report = ParityReport(samples=len(all_samples))
-    compare_sim_tflm(program, tflite, all_samples, report)
+    compare_sim_tflm(program, tflite, all_samples, report, progress)
+    if progress:
+        progress("compiling the host C" + (" with ASan+UBSan" if asan else ""), 0, 1)
     exe = build_host(directory, sanitize=asan)
+    if progress:
+        progress("running the host C", 0, 1)
     run = run_host(exe, program, all_samples)
-    compare_c_sim(program, run.traces, run.outputs, all_samples, report)
+    compare_c_sim(program, run.traces, run.outputs, all_samples, report, progress)
     return report, program
