@@ -208,7 +208,8 @@ def _timeline_svg(report: dict[str, Any]) -> str:
     plot_w, plot_h = width - left - 10, height - top - bottom
 
     def x(call: float) -> float:
-        return left + plot_w * (call + 1) / (n + 1)
+        # slots: -1 (model inputs, written before invoke), the calls, n (outputs, read after it)
+        return left + plot_w * (call + 1.5) / (n + 2)
 
     def y(offset: float) -> float:
         return top + plot_h * (1 - offset / arena)
@@ -226,8 +227,9 @@ def _timeline_svg(report: dict[str, Any]) -> str:
         parts.append(f'<rect x="{x0:.1f}" y="{y0:.1f}" width="{max(x1 - x0, 1):.1f}" '
                      f'height="{max(y1 - y0, 1):.1f}" fill="{color}" fill-opacity="0.75" stroke="#333" '
                      f'stroke-width="0.5"><title>{label}</title></rect>')
-    for c in range(n):
-        parts.append(f'<text x="{x(c):.1f}" y="{height - bottom + 14}" text-anchor="middle">{c}</text>')
+    for c in range(-1, n + 1):
+        label = "in" if c < 0 else ("out" if c == n else str(c))
+        parts.append(f'<text x="{x(c):.1f}" y="{height - bottom + 14}" text-anchor="middle">{label}</text>')
     parts.append(f'<text x="{left + plot_w / 2:.0f}" y="{height - 8}" text-anchor="middle">kernel call</text>')
     for frac in (0, 0.25, 0.5, 0.75, 1):
         off = arena * frac
