@@ -53,3 +53,45 @@ def test_shared_model_parity(key: str, tmp_path: Path) -> None:
     assert report.sim_vs_tflm is True and report.c_vs_sim is True
     # every kernel call's output was checked against a TFLM tensor, on every sample
     assert report.tensors_compared == SAMPLES * len(program.calls)
+
+
+def _float_io_model() -> bytes:
+    """A small CNN converted with float32 inputs and outputs (QUANTIZE in, DEQUANTIZE out)."""
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(3)
+    inp = keras.Input((12, 12, 2), batch_size=1)
+    h = keras.layers.Conv2D(6, 3, strides=2, padding="same", activation="relu")(inp)
+    h = keras.layers.DepthwiseConv2D(3, padding="same", depth_multiplier=2, activation="relu6")(h)
+    a = keras.layers.AveragePooling2D(2)(h)
+    b = keras.layers.MaxPooling2D(2)(h)
+    h = keras.layers.Concatenate()([a, b])
+    h = keras.layers.Flatten()(h)
+    h = keras.layers.Dense(10)(h)
+    out = keras.layers.Softmax()(h)
+    model = keras.Model(inp, out)
+    rng = np.random.default_rng(3)
+
+    def rep():  # type: ignore[no-untyped-def]
+        for _ in range(32):
+            yield [rng.uniform(-2, 3, (1, 12, 12, 2)).astype(np.float32)]
+
+    conv = tf.lite.TFLiteConverter.from_keras_model(model)
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    conv.representative_dataset = rep
+    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    return bytes(conv.convert())
+
+
+def test_float_io_model_parity(tmp_path: Path) -> None:
+    data = _float_io_model()
+    result = build(data, tmp_path / "fio", source="float_io.tflite", name="fio")
+    program = result.program
+    assert program.inputs[0].ctype == "float" and program.outputs[0].ctype == "float"
+    kinds = [c.KIND for c in program.calls]
+    assert kinds[0] == "quantize" and kinds[-1] == "dequantize"
+    report, program = verify_directory(result.out, count=SAMPLES, asan=True)
+    assert report.ok, "\n".join(m.message() for m in report.mismatches)
+    assert report.sim_vs_tflm is True and report.c_vs_sim is True
+    assert report.tensors_compared == SAMPLES * len(program.calls)
