@@ -56,45 +56,94 @@ arm_cmsis_nn_status arm_convolve_wrapper_s8(const cmsis_nn_context *ctx,
         for (int32_t oy = 0; oy < out_h; oy++)
         {
             const int32_t y0 = oy * stride_h - pad_h;
+            int32_t ky0, ky1;
+            edgegen_nn_valid_taps(y0, dil_h, k_h, in_h, &ky0, &ky1);
             for (int32_t ox = 0; ox < out_w; ox++)
             {
                 const int32_t x0 = ox * stride_w - pad_w;
-                for (int32_t oc = 0; oc < out_c; oc++)
+                int32_t kx0, kx1;
+                edgegen_nn_valid_taps(x0, dil_w, k_w, in_w, &kx0, &kx1);
+                int8_t *out = output_data + (((size_t)b * out_h + oy) * out_w + ox) * out_c;
+                int32_t oc = 0;
+                /* four output channels at a time: each input value is loaded once for all four */
+                for (; groups == 1 && oc + 4 <= out_c; oc += 4)
+                {
+                    const size_t filter_stride = (size_t)k_h * k_w * k_c;
+                    const int8_t *f0 = filter_data + (size_t)oc * filter_stride;
+                    uint32_t acc[4] = {0, 0, 0, 0}; /* wrapping int32 sums */
+                    for (int32_t ky = ky0; ky < ky1; ky++)
+                    {
+                        const int32_t iy = y0 + ky * dil_h;
+                        for (int32_t kx = kx0; kx < kx1; kx++)
+                        {
+                            const int32_t ix = x0 + kx * dil_w;
+                            const int8_t *in = in_batch + ((size_t)iy * in_w + ix) * in_c;
+                            const int8_t *f = f0 + ((size_t)ky * k_w + kx) * k_c;
+                            uint32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+                            for (int32_t ic = 0; ic < k_c; ic++)
+                            {
+                                const int32_t v = in[ic] + input_offset;
+                                s0 += (uint32_t)(v * f[ic]);
+                                s1 += (uint32_t)(v * f[filter_stride + ic]);
+                                s2 += (uint32_t)(v * f[2 * filter_stride + ic]);
+                                s3 += (uint32_t)(v * f[3 * filter_stride + ic]);
+                            }
+                            acc[0] += s0;
+                            acc[1] += s1;
+                            acc[2] += s2;
+                            acc[3] += s3;
+                        }
+                    }
+                    for (int32_t k = 0; k < 4; k++)
+                    {
+                        uint32_t total = acc[k];
+                        if (bias_data != NULL)
+                        {
+                            total += (uint32_t)bias_data[oc + k];
+                        }
+                        int32_t value = edgegen_nn_requantize((int32_t)total, quant_params->multiplier[oc + k],
+                                                              quant_params->shift[oc + k]);
+                        value = edgegen_nn_wrap_add(value, output_offset);
+                        out[oc + k] = edgegen_nn_clamp_s8(value, act_min, act_max);
+                    }
+                }
+                for (; oc < out_c; oc++)
                 {
                     const int32_t ic0 = (oc / out_per_group) * k_c;
                     const int8_t *filter = filter_data + (size_t)oc * k_h * k_w * k_c;
                     uint32_t acc = 0; /* int32 arithmetic, wrapping like the reference */
-                    for (int32_t ky = 0; ky < k_h; ky++)
+                    for (int32_t ky = ky0; ky < ky1; ky++)
                     {
                         const int32_t iy = y0 + ky * dil_h;
-                        if (iy < 0 || iy >= in_h)
-                        {
-                            continue;
-                        }
-                        for (int32_t kx = 0; kx < k_w; kx++)
+                        for (int32_t kx = kx0; kx < kx1; kx++)
                         {
                             const int32_t ix = x0 + kx * dil_w;
-                            if (ix < 0 || ix >= in_w)
-                            {
-                                continue;
-                            }
                             const int8_t *in = in_batch + ((size_t)iy * in_w + ix) * in_c + ic0;
                             const int8_t *f = filter + ((size_t)ky * k_w + kx) * k_c;
-                            for (int32_t ic = 0; ic < k_c; ic++)
+                            uint32_t sum = 0;
+                            int32_t ic = 0;
+                            /* four taps per iteration: fewer loop overheads, same sum */
+                            for (; ic + 4 <= k_c; ic += 4)
                             {
-                                acc += (uint32_t)((in[ic] + input_offset) * f[ic]);
+                                sum += (uint32_t)((in[ic] + input_offset) * f[ic] + (in[ic + 1] + input_offset) * f[ic + 1] +
+                                                  (in[ic + 2] + input_offset) * f[ic + 2] +
+                                                  (in[ic + 3] + input_offset) * f[ic + 3]);
                             }
+                            for (; ic < k_c; ic++)
+                            {
+                                sum += (uint32_t)((in[ic] + input_offset) * f[ic]);
+                            }
+                            acc += sum;
                         }
                     }
                     if (bias_data != NULL)
                     {
                         acc += (uint32_t)bias_data[oc];
                     }
-                    int32_t out = edgegen_nn_requantize((int32_t)acc, quant_params->multiplier[oc],
-                                                        quant_params->shift[oc]);
-                    out = edgegen_nn_wrap_add(out, output_offset);
-                    output_data[(((size_t)b * out_h + oy) * out_w + ox) * out_c + oc] =
-                        edgegen_nn_clamp_s8(out, act_min, act_max);
+                    int32_t value = edgegen_nn_requantize((int32_t)acc, quant_params->multiplier[oc],
+                                                          quant_params->shift[oc]);
+                    value = edgegen_nn_wrap_add(value, output_offset);
+                    out[oc] = edgegen_nn_clamp_s8(value, act_min, act_max);
                 }
             }
         }
@@ -151,27 +200,57 @@ arm_cmsis_nn_status arm_depthwise_conv_wrapper_s8(const cmsis_nn_context *ctx,
         for (int32_t oy = 0; oy < out_h; oy++)
         {
             const int32_t y0 = oy * stride_h - pad_h;
+            int32_t ky0, ky1;
+            edgegen_nn_valid_taps(y0, dil_h, k_h, in_h, &ky0, &ky1);
             for (int32_t ox = 0; ox < out_w; ox++)
             {
                 const int32_t x0 = ox * stride_w - pad_w;
-                for (int32_t oc = 0; oc < out_c; oc++)
+                int32_t kx0, kx1;
+                edgegen_nn_valid_taps(x0, dil_w, k_w, in_w, &kx0, &kx1);
+                int8_t *out = output_data + (((size_t)b * out_h + oy) * out_w + ox) * out_c;
+                int32_t oc = 0;
+                /* four output channels at a time (with ch_mult 1 their inputs are adjacent too) */
+                for (; ch_mult == 1 && oc + 4 <= out_c; oc += 4)
+                {
+                    uint32_t acc0 = 0, acc1 = 0, acc2 = 0, acc3 = 0; /* wrapping int32 sums */
+                    for (int32_t ky = ky0; ky < ky1; ky++)
+                    {
+                        const int32_t iy = y0 + ky * dil_h;
+                        for (int32_t kx = kx0; kx < kx1; kx++)
+                        {
+                            const int32_t ix = x0 + kx * dil_w;
+                            const int8_t *in = in_batch + ((size_t)iy * in_w + ix) * in_c + oc;
+                            const int8_t *f = filter_data + ((size_t)ky * k_w + kx) * out_c + oc;
+                            acc0 += (uint32_t)((in[0] + input_offset) * f[0]);
+                            acc1 += (uint32_t)((in[1] + input_offset) * f[1]);
+                            acc2 += (uint32_t)((in[2] + input_offset) * f[2]);
+                            acc3 += (uint32_t)((in[3] + input_offset) * f[3]);
+                        }
+                    }
+                    const uint32_t accs[4] = {acc0, acc1, acc2, acc3};
+                    for (int32_t k = 0; k < 4; k++)
+                    {
+                        uint32_t acc = accs[k];
+                        if (bias_data != NULL)
+                        {
+                            acc += (uint32_t)bias_data[oc + k];
+                        }
+                        int32_t value = edgegen_nn_requantize((int32_t)acc, quant_params->multiplier[oc + k],
+                                                              quant_params->shift[oc + k]);
+                        value = edgegen_nn_wrap_add(value, output_offset);
+                        out[oc + k] = edgegen_nn_clamp_s8(value, act_min, act_max);
+                    }
+                }
+                for (; oc < out_c; oc++)
                 {
                     const int32_t ic = oc / ch_mult;
                     uint32_t acc = 0;
-                    for (int32_t ky = 0; ky < k_h; ky++)
+                    for (int32_t ky = ky0; ky < ky1; ky++)
                     {
                         const int32_t iy = y0 + ky * dil_h;
-                        if (iy < 0 || iy >= in_h)
-                        {
-                            continue;
-                        }
-                        for (int32_t kx = 0; kx < k_w; kx++)
+                        for (int32_t kx = kx0; kx < kx1; kx++)
                         {
                             const int32_t ix = x0 + kx * dil_w;
-                            if (ix < 0 || ix >= in_w)
-                            {
-                                continue;
-                            }
                             const int32_t in = in_batch[((size_t)iy * in_w + ix) * in_c + ic];
                             const int32_t f = filter_data[((size_t)ky * k_w + kx) * out_c + oc];
                             acc += (uint32_t)((in + input_offset) * f);
@@ -181,11 +260,10 @@ arm_cmsis_nn_status arm_depthwise_conv_wrapper_s8(const cmsis_nn_context *ctx,
                     {
                         acc += (uint32_t)bias_data[oc];
                     }
-                    int32_t out = edgegen_nn_requantize((int32_t)acc, quant_params->multiplier[oc],
-                                                        quant_params->shift[oc]);
-                    out = edgegen_nn_wrap_add(out, output_offset);
-                    output_data[(((size_t)b * out_h + oy) * out_w + ox) * out_c + oc] =
-                        edgegen_nn_clamp_s8(out, act_min, act_max);
+                    int32_t value = edgegen_nn_requantize((int32_t)acc, quant_params->multiplier[oc],
+                                                          quant_params->shift[oc]);
+                    value = edgegen_nn_wrap_add(value, output_offset);
+                    out[oc] = edgegen_nn_clamp_s8(value, act_min, act_max);
                 }
             }
         }

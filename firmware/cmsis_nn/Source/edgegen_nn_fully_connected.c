@@ -29,7 +29,33 @@ static void edgegen_nn_fc_rows(const cmsis_nn_fc_params *fc_params,
     for (int32_t b = 0; b < batches; b++)
     {
         const int8_t *in = input_data + (size_t)b * depth;
-        for (int32_t u = 0; u < units; u++)
+        int32_t u = 0;
+        /* four units at a time: each input value is loaded once for all four weight rows */
+        for (; u + 4 <= units; u += 4)
+        {
+            const int8_t *w = filter_data + (size_t)u * depth;
+            uint32_t acc[4] = {0, 0, 0, 0}; /* wrapping int32 sums */
+            for (int32_t k = 0; k < depth; k++)
+            {
+                const int32_t v = in[k] + input_offset;
+                acc[0] += (uint32_t)(v * (w[k] + filter_offset));
+                acc[1] += (uint32_t)(v * (w[depth + k] + filter_offset));
+                acc[2] += (uint32_t)(v * (w[2 * (size_t)depth + k] + filter_offset));
+                acc[3] += (uint32_t)(v * (w[3 * (size_t)depth + k] + filter_offset));
+            }
+            for (int32_t j = 0; j < 4; j++)
+            {
+                uint32_t total = acc[j];
+                if (bias_data != NULL)
+                {
+                    total += (uint32_t)bias_data[u + j];
+                }
+                int32_t out = edgegen_nn_requantize((int32_t)total, multipliers[(u + j) * step], shifts[(u + j) * step]);
+                out = edgegen_nn_wrap_add(out, output_offset);
+                output_data[(size_t)b * units + u + j] = edgegen_nn_clamp_s8(out, act_min, act_max);
+            }
+        }
+        for (; u < units; u++)
         {
             const int8_t *w = filter_data + (size_t)u * depth;
             uint32_t acc = 0;

@@ -69,6 +69,25 @@ static inline int32_t edgegen_nn_requantize(int32_t x, int32_t multiplier, int32
     return edgegen_nn_divide_by_pot(edgegen_nn_srdhm(edgegen_nn_wrap_shl(x, left), multiplier), right);
 }
 
+/* The taps k in [0, kernel) whose position start + k * dilation lies inside [0, size):
+ * [*first, *last). Hoists the bounds checks of convolution loops out of the inner loops. */
+static inline void edgegen_nn_valid_taps(int32_t start, int32_t dilation, int32_t kernel, int32_t size,
+                                         int32_t *first, int32_t *last)
+{
+    int32_t lo = 0;
+    int32_t hi = kernel;
+    if (start < 0)
+    {
+        lo = (-start + dilation - 1) / dilation;
+    }
+    if (start + (hi - 1) * dilation >= size)
+    {
+        hi = size - start <= 0 ? 0 : (size - start + dilation - 1) / dilation;
+    }
+    *first = lo;
+    *last = hi > lo ? hi : lo;
+}
+
 static inline int8_t edgegen_nn_clamp_s8(int32_t x, int32_t lo, int32_t hi)
 {
     return (int8_t)(x < lo ? lo : (x > hi ? hi : x));
