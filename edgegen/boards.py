@@ -32,6 +32,12 @@ class PlatformIO:
     upload_protocol: str
     monitor_speed: int
     hal_family: str
+    #: the UART wired to the ST-LINK virtual COM port ("USART2", "LPUART1"), its pins ("PA2") and
+    #: alternate-function number: the STM32 glue's console (edgegen/platformio.py renders them)
+    vcp_uart: str
+    vcp_tx: str
+    vcp_rx: str
+    vcp_af: int
 
 
 @dataclass(frozen=True)
@@ -95,7 +101,8 @@ def _board(path: Path, raw: dict[str, Any]) -> Board:
             platformio=None if pio is None else PlatformIO(
                 platform=str(pio["platform"]), board=str(pio["board"]), framework=str(pio["framework"]),
                 upload_protocol=str(pio["upload_protocol"]), monitor_speed=int(pio["monitor_speed"]),
-                hal_family=str(pio["hal_family"])),
+                hal_family=str(pio["hal_family"]), vcp_uart=str(pio["vcp_uart"]), vcp_tx=str(pio["vcp_tx"]),
+                vcp_rx=str(pio["vcp_rx"]), vcp_af=int(pio["vcp_af"])),
             qemu=None if q is None else Qemu(machine=str(q["machine"]), cpu=str(q["cpu"]),
                                              code_bytes=int(q.get("code_bytes", 0))),
             path=path,

@@ -110,6 +110,7 @@ def build(
     cmsis_nn: Path | None = None,
     check_fit: bool = True,
     guard: bool = False,
+    portable_kernels: bool = False,
     extra_files: dict[str, bytes] | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> BuildResult:
@@ -150,7 +151,7 @@ def build(
         if target.kind == "stm32":
             from .platformio import write_project
 
-            write_project(tmp, target, use_local_cmsis_nn=cmsis_dir is not None)
+            write_project(tmp, target, use_local_cmsis_nn=cmsis_dir is not None or portable_kernels)
         (tmp / MODEL_FILE).write_bytes(tflite)
         for rel, data in (extra_files or {}).items():
             (tmp / rel).write_bytes(data)

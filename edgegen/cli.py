@@ -65,6 +65,7 @@ def cmd_build(args: argparse.Namespace) -> int:
         result = build(tflite, out, source=args.model, name=name, board=args.board, force=args.force,
                        vectors=args.vectors, samples=samples,
                        cmsis_nn=Path(args.cmsis_nn) if args.cmsis_nn else None, guard=args.guard,
+                       portable_kernels=args.portable_kernels,
                        progress=lambda what: update(what, 0, 1))
     print_build_summary(result)
     return 0
@@ -165,6 +166,9 @@ def make_parser() -> argparse.ArgumentParser:
     b.add_argument("--inputs", help=".npy array [N, ...] of real inputs to embed as the first test vectors")
     b.add_argument("--cmsis-nn", metavar="DIR", help="build against this CMSIS-NN checkout instead of the portable "
                    "kernels (the generated model code is the same)")
+    b.add_argument("--portable-kernels", action="store_true",
+                   help="real boards: build the PlatformIO project with edgegen's portable kernels instead of "
+                   "fetching CMSIS-NN v7.0.0")
     b.add_argument("--guard", action="store_true", help="canaries around the arena and scratch buffers, checked "
                    "after every kernel call (a debugging build)")
     b.add_argument("--out", help="output directory (default: build/<model name>)")

@@ -19,6 +19,7 @@ from .program import Call, Program
 if TYPE_CHECKING:
     from .build import BuildResult
     from .emulator import EmulatorRun
+    from .harness_output import HarnessResult
 
 REPORT_JSON = "report.json"
 REPORT_HTML = "report.html"
@@ -100,17 +101,22 @@ def write_report(directory: Path, report: dict[str, Any]) -> None:
 
 
 def record_run(directory: Path, run: EmulatorRun) -> None:
-    """Add an emulator run's counts to report.json and report.html."""
+    """Add an emulator run's counts (instructions) to report.json and report.html."""
+    record_result(directory, run.board.name, run.result, "instructions")
+
+
+def record_result(directory: Path, board: str, result: HarnessResult, unit: str) -> None:
+    """Add a harness run on ``board`` (counts in ``unit``) to report.json and report.html."""
     path = directory / REPORT_JSON
     if not path.is_file():
         return
     report = json.loads(path.read_text(encoding="utf-8"))
-    report.setdefault("runs", {})[run.board.name] = {
-        "verdict": "PASS" if run.result.verdict else "FAIL",
-        "vectors_passed": run.result.vectors_passed,
-        "unit": "instructions",
-        "total": run.result.total,
-        "per_call": list(run.result.per_call),
+    report.setdefault("runs", {})[board] = {
+        "verdict": "PASS" if result.verdict else "FAIL",
+        "vectors_passed": result.vectors_passed,
+        "unit": unit,
+        "total": result.total,
+        "per_call": list(result.per_call),
     }
     write_report(directory, report)
 
@@ -244,7 +250,7 @@ def render_html(report: dict[str, Any]) -> str:
     runs = report.get("runs", {})
     run_cols = sorted(runs)
     head = ["call", "op", "CMSIS-NN function", "output", "MACs", "weights B", "arena offset", "out B", "scratch B"]
-    head += [f"{r} instr" for r in run_cols]
+    head += [f"{r} {'instr' if runs[r].get('unit') == 'instructions' else 'cycles'}" for r in run_cols]
     rows = []
     for layer in report["layers"]:
         cells = [f'<td class="n">{layer["call"]}</td>', f"<td>{e(layer['op'])}</td>",
@@ -268,7 +274,8 @@ def render_html(report: dict[str, Any]) -> str:
         facts.append(("RAM", f"{fp['ram_bytes']:,} of {board['ram_bytes']:,} B (arena, data, stack)"))
     for rc in run_cols:
         r = runs[rc]
-        facts.append((f"run on {rc}", f"parity {r['verdict']}, {r['total']:,} instructions per inference"))
+        total = f"{r['total']:,}" if r.get("total") is not None else "?"
+        facts.append((f"run on {rc}", f"parity {r['verdict']}, {total} {r.get('unit', 'instructions')} per inference"))
     fact_rows = "".join(f"<tr><td>{e(k)}</td><td>{e(v)}</td></tr>" for k, v in facts)
     th = "".join(f'<th class="{"n" if i in (0, 4, 5, 6, 7, 8) or i >= 9 else ""}">{e(h)}</th>'
                  for i, h in enumerate(head))
