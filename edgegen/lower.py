@@ -230,7 +230,13 @@ class _Lowerer:
             handler = _HANDLERS.get(type(op))
             if handler is None:  # pragma: no cover - the reader refuses these first
                 raise self.fail(op, "no lowering")
-            handler(self, op)
+            try:
+                handler(self, op)
+            except (ValueError, OverflowError, ZeroDivisionError) as e:
+                # TFLM's Prepare would refuse these parameters too (it aborts); name the op instead
+                why = (f"its quantization parameters cannot be implemented ({e}); TFLM refuses such a model "
+                       "as well: recalibrate it (e.g. with data that exercises this layer)")
+                raise self.fail(op, why) from None
         inputs = tuple(self.ref(t) for t in self.g.inputs)
         outputs = tuple(self.ref(t) for t in self.g.outputs)
         buffers = self._buffers(inputs, outputs)

@@ -1,0 +1,813 @@
+"""Tiny converter-made .tflite models for per-op parity tests.
+
+A model holds many independent *branches*: each branch has its own model inputs, feeds them
+through one randomly parameterised instance of the op under test and ends in its own model
+outputs. One TFLiteConverter call (the slow part) thus yields a couple of dozen test cases.
+
+Every branch's inputs get their own random calibration range (width over three decades, centre
+anywhere from one-sided negative to one-sided positive), so the input scales and zero points, and
+through them every downstream quantization parameter, vary from case to case.
+
+Everything is seeded: the same (family, seed) always gives the same model bytes. Input tensors
+are named ``b<branch>i<k>`` so a mismatch can be traced back to the branch, and its parameters,
+that produced it (:func:`branch_of_op`).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import warnings
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import flatbuffers
+import numpy as np
+from ai_edge_litert import schema_py_generated as fb
+
+from edgegen import ir
+from edgegen.program import Program, TensorRef
+
+#: calibration samples per conversion; enough for stable min/max, cheap to run
+CALIBRATION_SAMPLES = 32
+#: branches per converted model
+BRANCHES = 25
+#: the issue asks for at least this many randomized cases per op
+MIN_CASES_PER_OP = 50
+
+_OP_NAMES = {v: k for k, v in vars(fb.BuiltinOperator).items() if not k.startswith("_")}
+_INPUT_NAME = re.compile(r"b(\d+)i(\d+)")
+
+Tf = Any  # TensorFlow ships no type information; tensors and the module are Any here
+
+
+def _tf() -> Any:
+    """TensorFlow, imported on first use so collecting the tests stays fast."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tensorflow as tf
+
+    return tf
+
+
+# ------------------------------------------------------------------------------------------
+# branches and families
+# ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    shape: tuple[int, ...]
+    #: the calibration data for this input is uniform in [lo, hi]
+    lo: float
+    hi: float
+
+
+@dataclass(frozen=True)
+class Branch:
+    inputs: tuple[InputSpec, ...]
+    #: builds the branch's outputs from its input tensors (TensorFlow ops, traced once)
+    build: Callable[..., list[Tf]]
+    #: the parameters, for failure messages
+    desc: str
+    #: SOFTMAX beta to write into the converted model (the converter always emits 1.0)
+    beta: float | None = None
+    #: turn the branch's RESHAPE back into the SQUEEZE of this axis (the converter emits RESHAPE)
+    squeeze_axis: int | None = None
+
+
+@dataclass(frozen=True)
+class Family:
+    """One op under test: how to make a branch, and which builtins each branch must contain."""
+
+    name: str
+    make_branch: Callable[[np.random.Generator], Branch]
+    #: each branch must contribute at least one of these builtins (summed)
+    builtins: tuple[str, ...]
+    seeds: tuple[int, ...] = (0, 1, 2)
+    branches: int = BRANCHES
+    float_io: bool = False
+    #: FULLY_CONNECTED weights per channel (the converter default) or per tensor
+    per_channel_dense: bool = True
+    #: further builtin groups that must each appear once per branch (QUANTIZE and DEQUANTIZE)
+    also: tuple[tuple[str, ...], ...] = ()
+    #: builtins that must each appear in every model (RESHAPE and SQUEEZE, which share branches)
+    each: tuple[str, ...] = ()
+
+    @property
+    def cases(self) -> int:
+        return self.branches * len(self.seeds)
+
+
+@dataclass(frozen=True)
+class OpModel:
+    family: str
+    seed: int
+    tflite: bytes = field(repr=False)
+    branches: tuple[Branch, ...] = field(repr=False)
+
+    @property
+    def name(self) -> str:
+        return f"{self.family}_s{self.seed}"
+
+
+# ------------------------------------------------------------------------------------------
+# random parameters
+# ------------------------------------------------------------------------------------------
+
+
+def _int(rng: np.random.Generator, lo: int, hi: int) -> int:
+    """Uniform in [lo, hi] inclusive."""
+    return int(rng.integers(lo, hi + 1))
+
+
+def _pick(rng: np.random.Generator, options: Sequence[Any]) -> Any:
+    return options[int(rng.integers(len(options)))]
+
+
+def _range(rng: np.random.Generator) -> tuple[float, float]:
+    width = float(10 ** rng.uniform(-1.5, 1.5))
+    # |centre| up to 0.7 * width lets about a quarter of the ranges be one-sided, so zero points
+    # reach -128 and 127 as well as the middle
+    centre = float(rng.uniform(-0.7, 0.7)) * width
+    return centre - width / 2, centre + width / 2
+
+
+def _input(rng: np.random.Generator, shape: Sequence[int], straddle: bool = False) -> InputSpec:
+    """An input with a random range; ``straddle`` keeps a good part of it on each side of zero."""
+    lo, hi = _range(rng)
+    if straddle:
+        # a RELU of an all-negative range outputs only zeros, quantized with a degenerate scale
+        # (~1e-8) that TFLM aborts on (in SOFTMAX's Prepare); keep such cases out
+        width = hi - lo
+        centre = float(rng.uniform(-0.3, 0.3)) * width
+        lo, hi = centre - width / 2, centre + width / 2
+    return InputSpec(tuple(int(d) for d in shape), lo, hi)
+
+
+def _channels(rng: np.random.Generator, hi: int) -> int:
+    """Mostly a few channels; sometimes many, which takes the kernels' unrolled inner loops."""
+    return _int(rng, 8, 4 * hi) if rng.random() < 0.2 else _int(rng, 1, hi)
+
+
+def _shape(rng: np.random.Generator, rank: int, hi: int = 6) -> tuple[int, ...]:
+    return tuple(_int(rng, 1, hi) for _ in range(rank))
+
+
+def _weights(rng: np.random.Generator, shape: tuple[int, ...], fan_in: int, channel_axis: int) -> np.ndarray:
+    """Normal weights whose channels differ in magnitude by up to 100x, so per-channel scales differ."""
+    w = rng.normal(size=shape) / np.sqrt(max(fan_in, 1))
+    per = 10 ** rng.uniform(-1, 1, size=shape[channel_axis])
+    bshape = [1] * len(shape)
+    bshape[channel_axis] = shape[channel_axis]
+    w = w * per.reshape(bshape) * 10 ** rng.uniform(-1, 1)
+    if rng.random() < 0.1:
+        # an all-zero (pruned) output channel: its per-channel scale collapses to ~1e-8 and its
+        # bias quantizes to about 2^30
+        w = np.moveaxis(w, channel_axis, 0)
+        w[int(rng.integers(w.shape[0]))] = 0
+        w = np.moveaxis(w, 0, channel_axis)
+    return np.asarray(w, dtype=np.float32)
+
+
+def _bias(rng: np.random.Generator, n: int) -> np.ndarray | None:
+    # a quarter of the cases have no bias at all, to cover the optional-bias path
+    if rng.random() < 0.25:
+        return None
+    return (rng.normal(size=n) * 10 ** rng.uniform(-2, 0.5)).astype(np.float32)
+
+
+def _activation(rng: np.random.Generator) -> str:
+    return str(_pick(rng, ["none", "relu", "relu6"]))
+
+
+def _activate(y: Tf, act: str) -> Tf:
+    tf = _tf()
+    if act == "relu":
+        return tf.nn.relu(y)
+    if act == "relu6":
+        return tf.nn.relu6(y)
+    return y
+
+
+def _stride_or_dilation(rng: np.random.Generator, equal_strides: bool) -> tuple[tuple[int, int], tuple[int, int]]:
+    # TensorFlow's kernels (which the converter's shape inference follows) reject strides > 1
+    # together with dilations > 1, so a case has one or the other
+    if rng.random() < 0.5:
+        s = _int(rng, 1, 3)
+        stride = (s, s) if equal_strides else (s, _int(rng, 1, 3))
+        return stride, (1, 1)
+    return (1, 1), (_int(rng, 1, 3), _int(rng, 1, 3))
+
+
+def _spatial(rng: np.random.Generator, kernel: tuple[int, int], dilation: tuple[int, int],
+             padding: str) -> tuple[int, int]:
+    """Input height and width; VALID needs at least the dilated kernel's extent."""
+    out = []
+    for k, d in zip(kernel, dilation, strict=True):
+        eff = (k - 1) * d + 1
+        out.append(eff + _int(rng, 0, 6) if padding == "VALID" else _int(rng, 1, 9))
+    return out[0], out[1]
+
+
+# ------------------------------------------------------------------------------------------
+# per-op branch generators
+# ------------------------------------------------------------------------------------------
+
+
+def _conv2d(rng: np.random.Generator) -> Branch:
+    batch = 2 if rng.random() < 0.15 else 1
+    cin, cout = _channels(rng, 6), _channels(rng, 8)
+    kernel = (_int(rng, 1, 4), _int(rng, 1, 4))
+    stride, dilation = _stride_or_dilation(rng, equal_strides=False)
+    padding = str(_pick(rng, ["SAME", "VALID"]))
+    h, w = _spatial(rng, kernel, dilation, padding)
+    weights = _weights(rng, (*kernel, cin, cout), kernel[0] * kernel[1] * cin, 3)
+    bias = _bias(rng, cout)
+    act = _activation(rng)
+
+    def build(x: Tf) -> list[Tf]:
+        tf = _tf()
+        y = tf.nn.conv2d(x, weights, strides=[1, *stride, 1], padding=padding, dilations=[1, *dilation, 1])
+        return [_activate(y if bias is None else y + bias, act)]
+
+    shape = (batch, h, w, cin)
+    desc = (f"CONV_2D input {list(shape)} filter {kernel} cout {cout} stride {stride} dilation {dilation} "
+            f"{padding} act {act} bias {bias is not None}")
+    return Branch((_input(rng, shape),), build, desc)
+
+
+def _depthwise(rng: np.random.Generator) -> Branch:
+    cin, mult = _channels(rng, 6), _int(rng, 1, 3)
+    kernel = (_int(rng, 1, 4), _int(rng, 1, 4))
+    # DepthwiseConv2dNative wants equal row and column strides
+    stride, dilation = _stride_or_dilation(rng, equal_strides=True)
+    padding = str(_pick(rng, ["SAME", "VALID"]))
+    h, w = _spatial(rng, kernel, dilation, padding)
+    weights = _weights(rng, (*kernel, cin, mult), kernel[0] * kernel[1], 3)
+    bias = _bias(rng, cin * mult)
+    act = _activation(rng)
+
+    def build(x: Tf) -> list[Tf]:
+        tf = _tf()
+        # the raw op takes dilations directly; tf.nn.depthwise_conv2d would wrap a dilated
+        # convolution in SPACE_TO_BATCH_ND / BATCH_TO_SPACE_ND instead
+        y = tf.raw_ops.DepthwiseConv2dNative(input=x, filter=weights, strides=[1, *stride, 1], padding=padding,
+                                             dilations=[1, *dilation, 1])
+        return [_activate(y if bias is None else y + bias, act)]
+
+    shape = (1, h, w, cin)
+    desc = (f"DEPTHWISE_CONV_2D input {list(shape)} filter {kernel} multiplier {mult} stride {stride} "
+            f"dilation {dilation} {padding} act {act} bias {bias is not None}")
+    return Branch((_input(rng, shape),), build, desc)
+
+
+def _fully_connected(rng: np.random.Generator) -> Branch:
+    # depth 1 would be an outer product, which the converter turns into a MUL
+    depth, units = max(_channels(rng, 24), 2), _channels(rng, 16)
+    layout = str(_pick(rng, ["2d", "2d", "3d", "4d", "flatten"]))
+    if layout == "2d":
+        shape: tuple[int, ...] = (_int(rng, 1, 3), depth)
+    elif layout == "3d":
+        shape = (_int(rng, 1, 2), _int(rng, 1, 4), depth)
+    elif layout == "4d":
+        shape = (1, _int(rng, 1, 3), _int(rng, 1, 3), depth)
+    else:  # a 3-D input flattened to rows first: FULLY_CONNECTED without keep_num_dims
+        shape = (1, _int(rng, 2, 4), depth)
+    weights = _weights(rng, (depth, units), depth, 1)
+    bias = _bias(rng, units)
+    act = _activation(rng)
+
+    def build(x: Tf) -> list[Tf]:
+        tf = _tf()
+        if layout == "flatten":
+            x = tf.reshape(x, [-1, depth])
+        # matmul of a rank-3/4 input with a constant matrix converts to keep_num_dims=True
+        y = tf.matmul(x, weights)
+        return [_activate(y if bias is None else y + bias, act)]
+
+    desc = f"FULLY_CONNECTED input {list(shape)} ({layout}) units {units} act {act} bias {bias is not None}"
+    return Branch((_input(rng, shape),), build, desc)
+
+
+def _pool(kind: str) -> Callable[[np.random.Generator], Branch]:
+    def make(rng: np.random.Generator) -> Branch:
+        c = _channels(rng, 6)
+        big = rng.random() < 0.2  # windows up to 7x7: long sums, and SAME windows wider than the input
+        window = (_int(rng, 1, 7 if big else 4), _int(rng, 1, 7 if big else 4))
+        stride = (_int(rng, 1, 3), _int(rng, 1, 3))
+        padding = str(_pick(rng, ["SAME", "VALID"]))
+        h, w = _spatial(rng, window, (1, 1), padding)
+        act = _activation(rng)
+
+        def build(x: Tf) -> list[Tf]:
+            tf = _tf()
+            pool = tf.nn.avg_pool2d if kind == "avg" else tf.nn.max_pool2d
+            return [_activate(pool(x, list(window), list(stride), padding), act)]
+
+        shape = (1, h, w, c)
+        name = "AVERAGE_POOL_2D" if kind == "avg" else "MAX_POOL_2D"
+        desc = f"{name} input {list(shape)} window {window} stride {stride} {padding} act {act}"
+        return Branch((_input(rng, shape),), build, desc)
+
+    return make
+
+
+def _mean(rng: np.random.Generator) -> Branch:
+    variant = str(_pick(rng, ["hw", "hw", "hw", "h", "w", "rank3"]))
+    keep = bool(rng.random() < 0.5)
+    # the reduced axes hold at least two values: the converter drops a MEAN over one value
+    if variant == "rank3":
+        shape: tuple[int, ...] = (1, _int(rng, 2, 12), _int(rng, 1, 6))
+        axes = [1]
+    else:
+        hi = 16 if rng.random() < 0.2 else 8  # up to 256 values per mean
+        h, w = _int(rng, 1, hi), _int(rng, 1, hi)
+        axes = {"hw": [1, 2], "h": [1], "w": [2]}[variant]
+        h = max(h, 2) if axes == [1] or h * w < 2 else h
+        w = max(w, 2) if axes == [2] else w
+        shape = (1, h, w, _channels(rng, 6))
+
+    def build(x: Tf) -> list[Tf]:
+        return [_tf().reduce_mean(x, axis=axes, keepdims=keep)]
+
+    desc = f"MEAN input {list(shape)} axes {axes} keepdims {keep}"
+    return Branch((_input(rng, shape),), build, desc)
+
+
+def _broadcast_shapes(rng: np.random.Generator) -> tuple[tuple[int, ...], tuple[int, ...], str]:
+    rank = _int(rng, 1, 4)
+    full = _shape(rng, rank, 5)
+    how = str(_pick(rng, ["same", "same", "ones", "ones", "lower-rank"]))
+    other = list(full)
+    if how == "ones":
+        for d in range(rank):
+            if rng.random() < 0.5:
+                other[d] = 1
+    elif how == "lower-rank":
+        other = other[_int(rng, 1, rank - 1):] if rank > 1 else [1]
+        other = [1 if rng.random() < 0.3 else d for d in other]
+    a, b = tuple(full), tuple(other)
+    # broadcasting works both ways round; which operand is the smaller one matters to kernels
+    return (a, b, how) if rng.random() < 0.5 else (b, a, how)
+
+
+def _binary(kind: str) -> Callable[[np.random.Generator], Branch]:
+    def make(rng: np.random.Generator) -> Branch:
+        act = _activation(rng)
+        # operands straight from model inputs, or from a RELU (then a same-shape op may write its
+        # output over that dying intermediate), or one tensor on both sides
+        pre = str(_pick(rng, ["inputs", "inputs", "relu first", "relu both", "self"]))
+        if pre == "self":
+            a = b = _shape(rng, _int(rng, 1, 4), 5)
+            how = "one tensor twice"
+            inputs: tuple[InputSpec, ...] = (_input(rng, a, straddle=True),)
+        else:
+            a, b, how = _broadcast_shapes(rng)
+            inputs = (_input(rng, a, straddle=True), _input(rng, b, straddle=True))
+
+        def build(x: Tf, *rest: Tf) -> list[Tf]:
+            tf = _tf()
+            if pre == "self":
+                x = y = tf.nn.relu(x)
+            else:
+                y = rest[0]
+                x = tf.nn.relu(x) if pre.startswith("relu") else x
+                y = tf.nn.relu(y) if pre == "relu both" else y
+            return [_activate(x + y if kind == "add" else x * y, act)]
+
+        desc = f"{kind.upper()} {list(a)} and {list(b)} ({how}, operands: {pre}) act {act}"
+        return Branch(inputs, build, desc)
+
+    return make
+
+
+def _softmax(rng: np.random.Generator) -> Branch:
+    layout = str(_pick(rng, ["rows", "rows", "4d", "1d"]))
+    if layout == "rows":
+        shape: tuple[int, ...] = (_int(rng, 1, 4), _channels(rng, 24))
+    elif layout == "4d":
+        shape = (1, _int(rng, 1, 3), _int(rng, 1, 3), _int(rng, 1, 12))
+    else:
+        shape = (_int(rng, 1, 200),)
+    beta = 1.0 if rng.random() < 0.3 else float(np.float32(10 ** rng.uniform(-1, 0.7)))
+
+    def build(x: Tf) -> list[Tf]:
+        return [_tf().nn.softmax(x)]
+
+    desc = f"SOFTMAX input {list(shape)} beta {beta}"
+    return Branch((_input(rng, shape),), build, desc, beta=beta)
+
+
+def _factorizations(n: int) -> list[tuple[int, ...]]:
+    """Shapes of rank 1-4 holding n elements."""
+    out: list[tuple[int, ...]] = [(n,)]
+    for a in range(1, n + 1):
+        if n % a:
+            continue
+        out.append((a, n // a))
+        for b in range(1, n // a + 1):
+            if (n // a) % b:
+                continue
+            out.append((a, b, n // a // b))
+            out.append((1, a, b, n // a // b))
+    return out
+
+
+def _reshape(rng: np.random.Generator) -> Branch:
+    shape = _shape(rng, _int(rng, 1, 4), 5)
+    kind = str(_pick(rng, ["reshape", "reshape", "squeeze", "expand_dims"]))
+    if kind == "squeeze":
+        shape = shape[:3]  # the inserted unit axis keeps the rank at most 4
+        axis = _int(rng, 0, len(shape))
+        shape = (*shape[:axis], 1, *shape[axis:])
+        new_shape: tuple[int, ...] = shape[:axis] + shape[axis + 1:]
+    elif kind == "expand_dims":
+        shape = shape[:3]
+        axis = _int(rng, 0, len(shape))
+        new_shape = (*shape[:axis], 1, *shape[axis:])
+    else:
+        options = [s for s in _factorizations(int(np.prod(shape))) if s != shape]
+        new_shape = tuple(_pick(rng, options)) if options else shape
+    # the reshape reads a model input, or an op's output (then it aliases a planned buffer);
+    # its result is a model output, or feeds a layout-sensitive SOFTMAX or CONCATENATION (not an
+    # ADD: the converter folds a reshape that only adds unit axes into ADD's broadcasting)
+    source = str(_pick(rng, ["input", "relu"]))
+    sink = str(_pick(rng, ["output", "softmax", "concat", "softmax+output"]))
+    if source == "input" and sink == "output":
+        source = "relu"  # a RESHAPE from a model input straight to a model output has no kernel at all
+    inputs = [_input(rng, shape, straddle=True)]
+    if sink == "concat":
+        inputs.append(_input(rng, (*new_shape[:-1], _int(rng, 1, 3))))
+
+    def build(x: Tf, *rest: Tf) -> list[Tf]:
+        tf = _tf()
+        y = tf.nn.relu(x) if source == "relu" else x
+        if kind == "squeeze":
+            r = tf.squeeze(y, axis=[axis])
+        elif kind == "expand_dims":
+            r = tf.expand_dims(y, axis)
+        else:
+            r = tf.reshape(y, new_shape)
+        if sink == "output":
+            return [r]
+        if sink == "concat":
+            return [tf.concat([r, rest[0]], axis=-1)]
+        return [tf.nn.softmax(r), r] if sink == "softmax+output" else [tf.nn.softmax(r)]
+
+    desc = f"{kind.upper()} {list(shape)} -> {list(new_shape)} from {source} into {sink}"
+    return Branch(tuple(inputs), build, desc, squeeze_axis=axis if kind == "squeeze" else None)
+
+
+def _pad(rng: np.random.Generator) -> Branch:
+    shape = _shape(rng, _int(rng, 1, 4), 5)
+    pads = [[_int(rng, 0, 3), _int(rng, 0, 3)] for _ in shape]
+    if len(shape) == 4 and rng.random() < 0.7:
+        pads[0] = [0, 0]  # batch padding is legal but rare; keep most 4-D cases image-like
+    if not any(a or b for a, b in pads):
+        pads[-1][1] = 1  # the converter drops a PAD that pads nothing
+
+    def build(x: Tf) -> list[Tf]:
+        return [_tf().pad(x, pads)]
+
+    desc = f"PAD input {list(shape)} paddings {pads}"
+    return Branch((_input(rng, shape),), build, desc)
+
+
+def _concat(rng: np.random.Generator) -> Branch:
+    rank = _int(rng, 1, 4)
+    base = _shape(rng, rank, 4)
+    axis = _int(rng, -rank, rank - 1)
+    parts = []
+    for _ in range(_int(rng, 2, 4)):
+        s = list(base)
+        s[axis] = _int(rng, 1, 5)
+        parts.append(tuple(s))
+
+    def build(*xs: Tf) -> list[Tf]:
+        return [_tf().concat(list(xs), axis=axis)]
+
+    desc = f"CONCATENATION of {[list(p) for p in parts]} axis {axis}"
+    return Branch(tuple(_input(rng, p) for p in parts), build, desc)
+
+
+_LUT_OPS: dict[str, Callable[[Tf, float], Tf]] = {
+    "logistic": lambda x, a: _tf().sigmoid(x),
+    "tanh": lambda x, a: _tf().tanh(x),
+    "relu": lambda x, a: _tf().nn.relu(x),
+    "relu6": lambda x, a: _tf().nn.relu6(x),
+    "leaky_relu": lambda x, a: _tf().nn.leaky_relu(x, alpha=a),
+}
+
+
+def _alpha(rng: np.random.Generator) -> float:
+    # mostly the usual (0, 1) slopes, sometimes a steeper-than-identity one
+    a = rng.uniform(1.1, 3.0) if rng.random() < 0.15 else rng.uniform(0.01, 0.95)
+    return float(np.float32(a))
+
+
+def _unary(kind: str) -> Callable[[np.random.Generator], Branch]:
+    def make(rng: np.random.Generator) -> Branch:
+        shape = _shape(rng, _int(rng, 1, 4), 6)
+        alpha = _alpha(rng)
+        # a third of the cases chain a second, different table op behind the first, so that one
+        # runs in place on an intermediate buffer rather than reading a model input
+        then = str(_pick(rng, [k for k in _LUT_OPS if k != kind])) if rng.random() < 0.33 else None
+        then_alpha = _alpha(rng)
+
+        def build(x: Tf) -> list[Tf]:
+            y = _LUT_OPS[kind](x, alpha)
+            return [y if then is None else _LUT_OPS[then](y, then_alpha)]
+
+        extra = f" alpha {alpha}" if kind == "leaky_relu" else ""
+        chained = f" then {then}" if then else ""
+        return Branch((_input(rng, shape),), build, f"{kind.upper()} input {list(shape)}{extra}{chained}")
+
+    return make
+
+
+def _float_io(rng: np.random.Generator) -> Branch:
+    """A float input, one int8 op, a float output: QUANTIZE and DEQUANTIZE at the model edges."""
+    shape = (1, _int(rng, 1, 5), _int(rng, 1, 5), _int(rng, 1, 4))
+    op = str(_pick(rng, ["relu", "tanh", "leaky_relu", "avg_pool", "add", "mean", "concat"]))
+    inputs = [_input(rng, shape)]
+    if op in ("add", "concat"):
+        inputs.append(_input(rng, shape))
+
+    def build(x: Tf, *rest: Tf) -> list[Tf]:
+        tf = _tf()
+        if op == "relu":
+            return [tf.nn.relu(x)]
+        if op == "tanh":
+            return [tf.tanh(x)]
+        if op == "leaky_relu":
+            return [tf.nn.leaky_relu(x, alpha=0.25)]
+        if op == "avg_pool":
+            return [tf.nn.avg_pool2d(x, [1, 2], [1, 1], "SAME")]
+        if op == "add":
+            return [x + rest[0]]
+        if op == "mean":
+            return [tf.reduce_mean(x, axis=[1, 2])]
+        return [tf.concat([x, rest[0]], axis=3)]
+
+    return Branch(tuple(inputs), build, f"float {list(shape)} -> {op} -> float")
+
+
+def _requantize(rng: np.random.Generator) -> Branch:
+    """CONCATENATION of a LOGISTIC / TANH output with other tensors: those fixed-scale outputs
+    differ from the concatenation's scale, so the converter inserts int8->int8 QUANTIZE ops."""
+    rank = _int(rng, 1, 4)
+    base = _shape(rng, rank, 4)
+    first = str(_pick(rng, ["logistic", "tanh"]))
+    others = [str(_pick(rng, ["input", "input", "logistic", "tanh", "relu"])) for _ in range(_int(rng, 1, 2))]
+    kinds = [first, *others]
+    shapes = []
+    for _ in kinds:
+        s = list(base)
+        s[-1] = _int(rng, 1, 4)
+        shapes.append(tuple(s))
+
+    def build(*xs: Tf) -> list[Tf]:
+        ys = [x if k == "input" else _LUT_OPS[k](x, 0.0) for k, x in zip(kinds, xs, strict=True)]
+        return [_tf().concat(ys, axis=-1)]
+
+    desc = f"QUANTIZE (requantize) into CONCATENATION of {kinds} shapes {[list(s) for s in shapes]}"
+    return Branch(tuple(_input(rng, s, straddle=True) for s in shapes), build, desc)
+
+
+_RESHAPES = ("RESHAPE", "SQUEEZE", "EXPAND_DIMS")
+
+FAMILIES: dict[str, Family] = {f.name: f for f in (
+    Family("conv_2d", _conv2d, ("CONV_2D",)),
+    Family("depthwise_conv_2d", _depthwise, ("DEPTHWISE_CONV_2D",)),
+    Family("fully_connected", _fully_connected, ("FULLY_CONNECTED",), per_channel_dense=False),
+    Family("fully_connected_per_channel", _fully_connected, ("FULLY_CONNECTED",), seeds=(10, 11, 12)),
+    Family("average_pool_2d", _pool("avg"), ("AVERAGE_POOL_2D",)),
+    Family("max_pool_2d", _pool("max"), ("MAX_POOL_2D",)),
+    Family("mean", _mean, ("MEAN",)),
+    Family("add", _binary("add"), ("ADD",)),
+    Family("mul", _binary("mul"), ("MUL",)),
+    Family("softmax", _softmax, ("SOFTMAX",)),
+    Family("reshape_squeeze", _reshape, _RESHAPES, each=("RESHAPE", "SQUEEZE")),
+    Family("pad", _pad, ("PAD",)),
+    Family("concatenation", _concat, ("CONCATENATION",)),
+    Family("logistic", _unary("logistic"), ("LOGISTIC",)),
+    Family("tanh", _unary("tanh"), ("TANH",)),
+    Family("relu", _unary("relu"), ("RELU",)),
+    Family("relu6", _unary("relu6"), ("RELU6",)),
+    Family("leaky_relu", _unary("leaky_relu"), ("LEAKY_RELU",)),
+    Family("quantize_dequantize_float_io", _float_io, ("QUANTIZE",), float_io=True, also=(("DEQUANTIZE",),)),
+    Family("requantize_int8", _requantize, ("QUANTIZE",)),
+)}
+
+
+# ------------------------------------------------------------------------------------------
+# conversion
+# ------------------------------------------------------------------------------------------
+
+
+def _calibration(branches: Sequence[Branch], rng: np.random.Generator) -> Callable[[], Iterator[list[np.ndarray]]]:
+    specs = [s for b in branches for s in b.inputs]
+    data = [[rng.uniform(s.lo, s.hi, size=s.shape).astype(np.float32) for s in specs]
+            for _ in range(CALIBRATION_SAMPLES)]
+
+    def dataset() -> Iterator[list[np.ndarray]]:
+        yield from data
+
+    return dataset
+
+
+def _convert(branches: Sequence[Branch], family: Family, rng: np.random.Generator) -> bytes:
+    tf = _tf()
+    specs = [tf.TensorSpec(s.shape, tf.float32, name=f"b{bi:02d}i{k}")
+             for bi, b in enumerate(branches) for k, s in enumerate(b.inputs)]
+
+    def model(*xs: Tf) -> list[Tf]:
+        outs: list[Tf] = []
+        pos = 0
+        for b in branches:
+            outs.extend(b.build(*xs[pos : pos + len(b.inputs)]))
+            pos += len(b.inputs)
+        return outs
+
+    # no autograph: the branches are straight-line TensorFlow code
+    fn = tf.function(model, input_signature=specs, autograph=False)
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([fn.get_concrete_function()], fn)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = _calibration(branches, rng)
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    io = tf.float32 if family.float_io else tf.int8
+    converter.inference_input_type = io
+    converter.inference_output_type = io
+    # the converter quantizes dense weights per channel unless told otherwise
+    converter._experimental_disable_per_channel_quantization_for_dense_layers = not family.per_channel_dense
+    with warnings.catch_warnings():
+        # "Statistics for quantized inputs were expected": the representative dataset provides them
+        warnings.simplefilter("ignore", UserWarning)
+        return bytes(converter.convert())
+
+
+@functools.cache
+def op_model(family: str, seed: int) -> OpModel:
+    """The converted model of ``family`` for ``seed``; cached for the session (conversion is slow)."""
+    fam = FAMILIES[family]
+    # seed by family name too, so two families with the same seed still draw different cases
+    rng = np.random.default_rng([seed, *family.encode()])
+    branches = tuple(fam.make_branch(rng) for _ in range(fam.branches))
+    data = _convert(branches, fam, rng)
+    if any(b.squeeze_axis is not None or (b.beta is not None and b.beta != 1.0) for b in branches):
+        data = _edit_ops(data, branches)
+    return OpModel(family=family, seed=seed, tflite=data, branches=branches)
+
+
+@functools.cache
+def degenerate_softmax_model() -> bytes:
+    """RELU of an input calibrated to [-0.4, -0.05], feeding SOFTMAX.
+
+    The RELU's output range is [0, 0], which the converter quantizes with scale ~7.8e-9, so
+    SOFTMAX's beta * input_scale * 2^26 is below 1. TFLM aborts the whole process on this model
+    (QuantizeMultiplierGreaterThanOne's check in SOFTMAX's Prepare): never hand it to the oracle.
+    """
+
+    def build(x: Tf) -> list[Tf]:
+        tf = _tf()
+        return [tf.nn.softmax(tf.nn.relu(x))]
+
+    branch = Branch((InputSpec((2, 4), -0.4, -0.05),), build, "RELU of a negative range into SOFTMAX")
+    return _convert([branch], Family("degenerate_softmax", lambda rng: branch, ("SOFTMAX",)),
+                    np.random.default_rng(0))
+
+
+# ------------------------------------------------------------------------------------------
+# reading the converted model
+# ------------------------------------------------------------------------------------------
+
+
+def _fb_model(data: bytes) -> Any:
+    return fb.ModelT.InitFromPackedBuf(data, 0)
+
+
+def _builtin_name(model: Any, op: Any) -> str:
+    code = model.operatorCodes[op.opcodeIndex]
+    value = max(int(code.builtinCode), int(code.deprecatedBuiltinCode))
+    return str(_OP_NAMES.get(value, f"builtin {value}"))
+
+
+def builtin_counts(data: bytes) -> Counter[str]:
+    """How often each builtin op occurs (SQUEEZE and RESHAPE stay apart, unlike in edgegen's IR)."""
+    m = _fb_model(data)
+    return Counter(_builtin_name(m, op) for op in m.subgraphs[0].operators or [])
+
+
+def _owners(names: dict[int, str], ops: Sequence[tuple[Sequence[int], Sequence[int]]]) -> dict[int, int]:
+    """tensor index -> branch, propagated from the named model inputs through the ops."""
+    owner: dict[int, int] = {}
+    for t, name in names.items():
+        m = _INPUT_NAME.search(name)
+        if m:
+            owner[t] = int(m.group(1))
+    for inputs, outputs in ops:
+        branch = next((owner[t] for t in inputs if t in owner), None)
+        if branch is not None:
+            for t in outputs:
+                owner[t] = branch
+    return owner
+
+
+def branch_of_op(graph: ir.Graph, op_index: int) -> int | None:
+    """Which branch an op of a generated model belongs to (None if it cannot be told)."""
+    names = {t: graph.tensor(t).name for t in graph.inputs}
+    owner = _owners(names, [(op.inputs, op.outputs) for op in graph.ops])
+    op = graph.ops[op_index] if 0 <= op_index < len(graph.ops) else None
+    return None if op is None else owner.get(op.outputs[0])
+
+
+def _edit_ops(data: bytes, branches: Sequence[Branch]) -> bytes:
+    """Set what TensorFlow cannot express on the converted ops, branch by branch.
+
+    * SOFTMAX beta: TensorFlow's softmax has none and the converter does not fold a preceding
+      scale into it, so every converted SOFTMAX has beta 1.0; TFLM honours other values.
+    * SQUEEZE: the converter turns every static-shape tf.squeeze into RESHAPE; TFLM and edgegen
+      also take the SQUEEZE builtin, so the RESHAPE of a squeeze branch becomes one again.
+    """
+    m = _fb_model(data)
+    sg = m.subgraphs[0]
+    names = {int(t): _decode(sg.tensors[t].name) for t in sg.inputs}
+    owner = _owners(names, [(list(op.inputs), list(op.outputs)) for op in sg.operators])
+    edited: set[int] = set()
+    for op in sg.operators:
+        bi = owner.get(int(op.outputs[0]))
+        if bi is None:
+            continue
+        b = branches[bi]
+        kind = _builtin_name(m, op)
+        if kind == "SOFTMAX" and b.beta is not None and b.beta != 1.0:
+            op.builtinOptions.beta = b.beta
+            edited.add(bi)
+        elif kind == "RESHAPE" and b.squeeze_axis is not None:
+            op.opcodeIndex = _opcode(m, fb.BuiltinOperator.SQUEEZE)
+            op.inputs = op.inputs[:1]  # SQUEEZE has no shape operand
+            op.builtinOptionsType = fb.BuiltinOptions.SqueezeOptions
+            op.builtinOptions = fb.SqueezeOptionsT()
+            op.builtinOptions.squeezeDims = [b.squeeze_axis]
+            edited.add(bi)
+    wanted = {i for i, b in enumerate(branches) if b.squeeze_axis is not None or b.beta not in (None, 1.0)}
+    assert edited == wanted, f"edited branches {sorted(edited)}, expected {sorted(wanted)}"
+    builder = flatbuffers.Builder(len(data) + 4096)
+    builder.Finish(m.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output())
+
+
+def _opcode(model: Any, builtin: int) -> int:
+    """The index of ``builtin``'s operator code, added to the model if it has none yet."""
+    for i, code in enumerate(model.operatorCodes):
+        if max(int(code.builtinCode), int(code.deprecatedBuiltinCode)) == builtin:
+            return i
+    code = fb.OperatorCodeT()
+    code.builtinCode = builtin
+    code.deprecatedBuiltinCode = min(builtin, fb.BuiltinOperator.PLACEHOLDER_FOR_GREATER_OP_CODES)
+    code.version = 1
+    model.operatorCodes.append(code)
+    return len(model.operatorCodes) - 1
+
+
+def _decode(name: Any) -> str:
+    return name.decode("utf-8", "replace") if isinstance(name, bytes) else str(name)
+
+
+# ------------------------------------------------------------------------------------------
+# inputs
+# ------------------------------------------------------------------------------------------
+
+
+def edge_inputs(program: Program) -> list[tuple[np.ndarray, ...]]:
+    """Three deterministic samples that uniform random inputs rarely produce.
+
+    * a ramp through every int8 value (tiled), so each table op sees its whole table; for float
+      inputs, the points half-way between quantization steps, where rounding decides
+    * every element at the int8 minimum, then every element at the maximum: saturated sums,
+      all-equal SOFTMAX rows, outputs at the activation clamps
+    """
+    ramp, low, high = [], [], []
+    for i, ref in enumerate(program.inputs):
+        codes = np.resize(np.roll(np.arange(-128, 128), 37 * i), ref.size).reshape(ref.shape)
+        if ref.ctype == "float":
+            scale, zero = _input_quantization(program, ref)
+            ramp.append(((codes - zero + 0.5) * scale).astype(np.float32))
+            low.append(np.full(ref.shape, (-128 - zero) * scale, dtype=np.float32))
+            high.append(np.full(ref.shape, (127 - zero) * scale, dtype=np.float32))
+        else:
+            ramp.append(codes.astype(np.int8))
+            low.append(np.full(ref.shape, -128, dtype=np.int8))
+            high.append(np.full(ref.shape, 127, dtype=np.int8))
+    return [tuple(ramp), tuple(low), tuple(high)]
+
+
+def _input_quantization(program: Program, ref: TensorRef) -> tuple[float, int]:
+    """The scale and zero point of the QUANTIZE that reads float model input ``ref``."""
+    for call in program.calls:
+        if call.KIND == "quantize" and any(r.buffer == ref.buffer for r in call.inputs):
+            return float(call.output.scale), int(call.output.zero_point)
+    raise AssertionError(f"no QUANTIZE reads float input '{ref.name}'")
