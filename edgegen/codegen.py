@@ -11,6 +11,7 @@ import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import jinja2
 import numpy as np
@@ -77,6 +78,17 @@ def _environment() -> jinja2.Environment:
     env.filters.update(c_comment=c_comment, mk_comment=mk_comment, c_float=c_float, c_double=c_double,
                        c_values=c_values)
     return env
+
+
+def write_templates(env: jinja2.Environment, out: Path, files: dict[str, str], ctx: dict[str, Any]) -> list[Path]:
+    """Render each template into ``out / relative path``; returns the paths written."""
+    written = []
+    for rel, tpl in files.items():
+        path = out / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(env.get_template(tpl).render(**ctx), encoding="utf-8")
+        written.append(path)
+    return written
 
 
 @dataclass(frozen=True)
@@ -200,12 +212,7 @@ def render(program: Program, out: Path, prov: Provenance, options: RenderOptions
         "harness/main.c": "harness/main.c.j2",
         "Makefile": "Makefile.j2",
     }
-    written = []
-    for rel, tpl in files.items():
-        path = out / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(env.get_template(tpl).render(**ctx), encoding="utf-8")
-        written.append(path)
+    written = write_templates(env, out, files, ctx)
     fw = firmware_dir()
     copies = [(fw / "edgegen", out / "edgegen"), (fw / "harness", out / "harness"),
               (fw / "boards" / "qemu", out / "board" / "qemu")]

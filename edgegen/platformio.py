@@ -124,7 +124,7 @@ def write_project(out: Path, board: Board, *, use_local_cmsis_nn: bool) -> list[
     portable kernels) instead of downloading CMSIS-NN ``CMSIS_NN_TAG`` through ``lib_deps``.
     """
     from . import __version__
-    from .codegen import _environment
+    from .codegen import _environment, write_templates
 
     pio = _require_pio(board)
     env = _environment()
@@ -147,12 +147,7 @@ def write_project(out: Path, board: Board, *, use_local_cmsis_nn: bool) -> list[
         PROJECT_FILE: "platformio/platformio.ini.j2",
         "board/stm32/edgegen_stm32_config.h": "platformio/edgegen_stm32_config.h.j2",
     }
-    written = []
-    for rel, tpl in files.items():
-        path = out / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(env.get_template(tpl).render(**ctx), encoding="utf-8")
-        written.append(path)
+    written = write_templates(env, out, files, ctx)
     written += sorted(p for p in glue.rglob("*") if p.is_file() and p not in written)
     return written
 

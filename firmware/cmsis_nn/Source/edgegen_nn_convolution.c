@@ -96,15 +96,8 @@ arm_cmsis_nn_status arm_convolve_wrapper_s8(const cmsis_nn_context *ctx,
                     }
                     for (int32_t k = 0; k < 4; k++)
                     {
-                        uint32_t total = acc[k];
-                        if (bias_data != NULL)
-                        {
-                            total += (uint32_t)bias_data[oc + k];
-                        }
-                        int32_t value = edgegen_nn_requantize((int32_t)total, quant_params->multiplier[oc + k],
-                                                              quant_params->shift[oc + k]);
-                        value = edgegen_nn_wrap_add(value, output_offset);
-                        out[oc + k] = edgegen_nn_clamp_s8(value, act_min, act_max);
+                        out[oc + k] = edgegen_nn_finish(acc[k], bias_data, oc + k, quant_params->multiplier[oc + k],
+                                                        quant_params->shift[oc + k], output_offset, act_min, act_max);
                     }
                 }
                 for (; oc < out_c; oc++)
@@ -136,14 +129,8 @@ arm_cmsis_nn_status arm_convolve_wrapper_s8(const cmsis_nn_context *ctx,
                             acc += sum;
                         }
                     }
-                    if (bias_data != NULL)
-                    {
-                        acc += (uint32_t)bias_data[oc];
-                    }
-                    int32_t value = edgegen_nn_requantize((int32_t)acc, quant_params->multiplier[oc],
-                                                          quant_params->shift[oc]);
-                    value = edgegen_nn_wrap_add(value, output_offset);
-                    out[oc] = edgegen_nn_clamp_s8(value, act_min, act_max);
+                    out[oc] = edgegen_nn_finish(acc, bias_data, oc, quant_params->multiplier[oc], quant_params->shift[oc],
+                                                output_offset, act_min, act_max);
                 }
             }
         }
@@ -230,15 +217,8 @@ arm_cmsis_nn_status arm_depthwise_conv_wrapper_s8(const cmsis_nn_context *ctx,
                     const uint32_t accs[4] = {acc0, acc1, acc2, acc3};
                     for (int32_t k = 0; k < 4; k++)
                     {
-                        uint32_t acc = accs[k];
-                        if (bias_data != NULL)
-                        {
-                            acc += (uint32_t)bias_data[oc + k];
-                        }
-                        int32_t value = edgegen_nn_requantize((int32_t)acc, quant_params->multiplier[oc + k],
-                                                              quant_params->shift[oc + k]);
-                        value = edgegen_nn_wrap_add(value, output_offset);
-                        out[oc + k] = edgegen_nn_clamp_s8(value, act_min, act_max);
+                        out[oc + k] = edgegen_nn_finish(accs[k], bias_data, oc + k, quant_params->multiplier[oc + k],
+                                                        quant_params->shift[oc + k], output_offset, act_min, act_max);
                     }
                 }
                 for (; oc < out_c; oc++)
@@ -256,14 +236,8 @@ arm_cmsis_nn_status arm_depthwise_conv_wrapper_s8(const cmsis_nn_context *ctx,
                             acc += (uint32_t)((in + input_offset) * f);
                         }
                     }
-                    if (bias_data != NULL)
-                    {
-                        acc += (uint32_t)bias_data[oc];
-                    }
-                    int32_t value = edgegen_nn_requantize((int32_t)acc, quant_params->multiplier[oc],
-                                                          quant_params->shift[oc]);
-                    value = edgegen_nn_wrap_add(value, output_offset);
-                    out[oc] = edgegen_nn_clamp_s8(value, act_min, act_max);
+                    out[oc] = edgegen_nn_finish(acc, bias_data, oc, quant_params->multiplier[oc], quant_params->shift[oc],
+                                                output_offset, act_min, act_max);
                 }
             }
         }

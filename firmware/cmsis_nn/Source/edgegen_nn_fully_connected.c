@@ -45,14 +45,9 @@ static void edgegen_nn_fc_rows(const cmsis_nn_fc_params *fc_params,
             }
             for (int32_t j = 0; j < 4; j++)
             {
-                uint32_t total = acc[j];
-                if (bias_data != NULL)
-                {
-                    total += (uint32_t)bias_data[u + j];
-                }
-                int32_t out = edgegen_nn_requantize((int32_t)total, multipliers[(u + j) * step], shifts[(u + j) * step]);
-                out = edgegen_nn_wrap_add(out, output_offset);
-                output_data[(size_t)b * units + u + j] = edgegen_nn_clamp_s8(out, act_min, act_max);
+                output_data[(size_t)b * units + u + j] =
+                    edgegen_nn_finish(acc[j], bias_data, u + j, multipliers[(u + j) * step], shifts[(u + j) * step],
+                                      output_offset, act_min, act_max);
             }
         }
         for (; u < units; u++)
@@ -63,13 +58,8 @@ static void edgegen_nn_fc_rows(const cmsis_nn_fc_params *fc_params,
             {
                 acc += (uint32_t)((in[k] + input_offset) * (w[k] + filter_offset));
             }
-            if (bias_data != NULL)
-            {
-                acc += (uint32_t)bias_data[u];
-            }
-            int32_t out = edgegen_nn_requantize((int32_t)acc, multipliers[u * step], shifts[u * step]);
-            out = edgegen_nn_wrap_add(out, output_offset);
-            output_data[(size_t)b * units + u] = edgegen_nn_clamp_s8(out, act_min, act_max);
+            output_data[(size_t)b * units + u] = edgegen_nn_finish(acc, bias_data, u, multipliers[u * step], shifts[u * step],
+                                                                   output_offset, act_min, act_max);
         }
     }
 }

@@ -12,6 +12,7 @@
 #ifndef EDGEGEN_NN_SUPPORT_H
 #define EDGEGEN_NN_SUPPORT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define EDGEGEN_NN_MAX(a, b) ((a) > (b) ? (a) : (b))
@@ -91,6 +92,19 @@ static inline void edgegen_nn_valid_taps(int32_t start, int32_t dilation, int32_
 static inline int8_t edgegen_nn_clamp_s8(int32_t x, int32_t lo, int32_t hi)
 {
     return (int8_t)(x < lo ? lo : (x > hi ? hi : x));
+}
+
+/* The end of every convolution and fully-connected output: the (wrapping) int32 sum plus the
+ * bias, requantized, plus the output offset, clamped to the activation range. */
+static inline int8_t edgegen_nn_finish(uint32_t acc, const int32_t *bias, int32_t channel, int32_t multiplier,
+                                       int32_t shift, int32_t output_offset, int32_t act_min, int32_t act_max)
+{
+    if (bias != NULL)
+    {
+        acc += (uint32_t)bias[channel];
+    }
+    const int32_t value = edgegen_nn_wrap_add(edgegen_nn_requantize((int32_t)acc, multiplier, shift), output_offset);
+    return edgegen_nn_clamp_s8(value, act_min, act_max);
 }
 
 #endif /* EDGEGEN_NN_SUPPORT_H */
