@@ -1,0 +1,131 @@
+"""A small typed Python API over the Keras front end, for notebooks and scripts.
+
+>>> from edgegen import api
+>>> tflite = api.quantize("kws.h5", calib_array)                     # doctest: +SKIP
+>>> smaller = api.prune(model, 0.5, mode="structured", train=(x, y))  # doctest: +SKIP
+>>> api.evaluate(smaller, api.quantize(smaller, x[:300]), x_test, y_test).lines()  # doctest: +SKIP
+
+Everything mirrors ``edgegen build``: :func:`quantize` is ``--calib``/``--float-io``,
+:func:`prune` is ``--prune``/``--prune-mode``/``--train``; :func:`build_keras` runs the whole CLI
+pipeline and returns the summary. TensorFlow is imported on first call, not on import.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from .errors import EdgegenError
+from .keras.data import Dataset, SampleSource
+from .keras.evaluate import Comparison, LayerError
+from .keras.finetune import TrainConfig
+
+__all__ = ["Comparison", "LayerError", "TrainConfig", "build_keras", "evaluate", "layer_errors", "load",
+           "prune", "quantize"]
+
+ModelLike = Any  # a keras.Model or a path to .keras/.h5/SavedModel
+Calib = SampleSource | Callable[[], Iterable[Any]]
+
+
+def load(path: str | Path) -> Any:
+    """Load a ``.keras``, ``.h5`` (legacy files included) or SavedModel as a ``keras.Model``."""
+    from .keras.load import load_model
+
+    return load_model(path).model
+
+
+def _model(model_or_path: ModelLike) -> Any:
+    return load(model_or_path) if isinstance(model_or_path, (str, Path)) else model_or_path
+
+
+def quantize(model_or_path: ModelLike, calib: Calib, *, float_io: bool = False, max_samples: int = 500) -> bytes:
+    """The full-int8 ``.tflite`` (per-channel int8 weights, int8 activations, int8 I/O unless
+    ``float_io``) calibrated on ``calib``: an array ``[N, *input_shape]``, a ``.npy``/``.npz`` path,
+    a directory of ``.npy`` files, or a callable/generator yielding samples or batches."""
+    from .keras.convert import check_convertible, to_int8_tflite
+    from .keras.data import as_dataset
+
+    model = _model(model_or_path)
+    check_convertible(model)
+    return to_int8_tflite(model, as_dataset(calib, model, limit=max_samples), float_io=float_io)
+
+
+def _train_set(model: Any, train: tuple[np.ndarray, np.ndarray] | str | Path | Dataset | None) -> Dataset | None:
+    from .keras.data import as_dataset
+
+    if train is None or isinstance(train, Dataset):
+        return train
+    if isinstance(train, tuple):
+        return as_dataset(train[0], model, what="training data", labels=train[1])
+    return as_dataset(train, model, what="training data")
+
+
+def prune(model: ModelLike, fraction: float, mode: Literal["structured", "unstructured"] = "structured", *,
+          train: tuple[np.ndarray, np.ndarray] | str | Path | Dataset | None = None,
+          criterion: Literal["l1", "l2", "activation"] = "l1", scope: Literal["layer", "global"] = "global",
+          data: np.ndarray | None = None, config: TrainConfig | None = None, verbose: bool = True) -> Any:
+    """A pruned copy of ``model`` (the original is left alone).
+
+    ``structured``: ``fraction`` of the output channels of every prunable Conv2D/Dense group are
+    removed (a smaller dense model); ``criterion`` ``activation`` ranks channels on ``data`` (or
+    the training inputs). ``unstructured``: ``fraction`` of the kernel weights are zeroed, per layer
+    or globally, along a polynomial-decay schedule when ``train`` is given. Fine-tuning runs
+    ``config.epochs`` epochs when ``train`` (``(x, y)``, a ``.npz`` path or a Dataset) is given.
+    """
+    m = _model(model)
+    train_set = _train_set(m, train)
+    if mode == "structured":
+        from .keras.finetune import finetune
+        from .keras.prune_structured import prune_channels
+
+        sample = data if data is not None else (train_set.x if train_set is not None else None)
+        res = prune_channels(m, fraction, criterion=criterion, data=sample)
+        if verbose:
+            print("\n".join(res.lines()))
+        if train_set is not None:
+            finetune(res.model, train_set, config or TrainConfig())
+        return res.model
+    if mode == "unstructured":
+        from .keras.prune_magnitude import prune_unstructured
+
+        ures = prune_unstructured(m, fraction, scope=scope, train=train_set, config=config)
+        if verbose:
+            print("\n".join(ures.lines()))
+        return ures.model
+    raise EdgegenError(f"unknown pruning mode '{mode}'; use 'structured' or 'unstructured'")
+
+
+def evaluate(model_or_path: ModelLike, tflite: bytes, x: np.ndarray | SampleSource,
+             y: np.ndarray | None = None) -> Comparison:
+    """Float (Keras) against int8 (TFLM, bit-exact with the firmware) on ``x``: accuracy when
+    labels ``y`` are given, output SQNR and argmax agreement always."""
+    from .keras.data import as_dataset
+    from .keras.evaluate import compare
+
+    model = _model(model_or_path)
+    return compare(model, tflite, as_dataset(x, model, what="evaluation data", labels=y, limit=None))
+
+
+def layer_errors(model_or_path: ModelLike, tflite: bytes, x: np.ndarray, *, samples: int = 8) -> list[LayerError]:
+    """Each int8 activation against the float one (SQNR, worst error in LSB), in execution order;
+    sort by ``sqnr_db`` to see which layers lose most."""
+    from .keras.data import as_dataset
+    from .keras.evaluate import per_layer_error
+
+    model = _model(model_or_path)
+    return per_layer_error(model, tflite, as_dataset(x, model, what="evaluation data").x, samples=samples)
+
+
+def build_keras(model_or_path: ModelLike, calib: Calib | None, *, prune: float | None = None,
+                prune_mode: Literal["structured", "unstructured"] = "structured",
+                train: SampleSource | Dataset | None = None, float_io: bool = False,
+                config: TrainConfig | None = None) -> tuple[bytes, list[str]]:
+    """The CLI's Keras pipeline: the int8 ``.tflite`` and the summary lines it would print."""
+    from .keras.pipeline import Options, run
+
+    res = run(model_or_path, Options(calib=calib, prune=prune, prune_mode=prune_mode, train=train,
+                                     float_io=float_io, train_config=config or TrainConfig()))
+    return res.tflite, [f"WARNING: {w}" for w in res.warnings] + list(res.lines)

@@ -1,0 +1,189 @@
+"""The Keras path end to end: load, (prune, fine-tune), calibrate, convert, compare, summarise.
+
+Calibration policy: real calibration data is required, because int8 ranges taken from random
+data are wrong for real inputs and the loss only shows up on the device. The one exception is a
+tiny model (at most :data:`TINY_PARAMS` parameters, e.g. a sine regressor) — for those a build
+without ``--calib`` is still useful to try the toolchain, so edgegen calibrates on random N(0, 1)
+data and prints a WARNING line saying the int8 model is not fit for real data.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import EdgegenError
+from .data import DEFAULT_MAX_CALIB, Dataset, SampleSource, as_dataset, read_split, synthetic
+from .finetune import TrainConfig, finetune
+from .report import ModelStats, change, model_stats
+
+TINY_PARAMS = 20_000
+PRUNE_MODES = ("structured", "unstructured")
+
+
+@dataclass(frozen=True)
+class Options:
+    calib: SampleSource | Dataset | None = None
+    prune: float | None = None
+    prune_mode: str = "structured"
+    train: SampleSource | Dataset | None = None
+    float_io: bool = False
+    criterion: str = "l1"
+    scope: str = "global"
+    train_config: TrainConfig = field(default_factory=TrainConfig)
+    #: labelled data to report accuracy on (default: x_test/y_test of the training .npz, else the
+    #: calibration data when it has labels)
+    eval_data: SampleSource | Dataset | None = None
+    max_calib: int = DEFAULT_MAX_CALIB
+    #: compare float and int8 outputs (costs one TFLM run per evaluation sample)
+    evaluate: bool = True
+
+
+@dataclass(frozen=True)
+class Result:
+    tflite: bytes
+    model: Any  # the (pruned) float keras.Model that was converted
+    lines: tuple[str, ...]
+    warnings: tuple[str, ...]
+    before: ModelStats
+    after: ModelStats
+    comparison: Any = None  # evaluate.Comparison | None
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def run(model_or_path: Any, opts: Options) -> Result:
+    from .convert import check_convertible, to_int8_tflite
+    from .load import LoadedModel, load_model
+
+    t0 = time.monotonic()
+    timings: dict[str, float] = {}
+    lines: list[str] = []
+    warnings: list[str] = []
+    if isinstance(model_or_path, (str, Path)):
+        loaded = load_model(model_or_path)
+    else:
+        loaded = LoadedModel(model=model_or_path, path=Path(getattr(model_or_path, "name", "model")), format="keras")
+    model = loaded.model
+    name = str(loaded.path)
+    lines.append(f"keras model {name} ({loaded.format}): input {list(model.inputs[0].shape[1:])}, "
+                 f"output {list(model.outputs[0].shape[1:])}")
+    lines += [f"  compatibility: {n}" for n in loaded.notes]
+    check_convertible(model)
+    before = model_stats(model)
+    timings["load"] = time.monotonic() - t0
+
+    calib = _calibration(model, opts, name, warnings)
+    train = as_dataset(opts.train, model, what="training data", limit=None) if opts.train is not None else None
+    evaluation = _evaluation_data(model, opts, calib, train)
+
+    original = model
+    if opts.prune is not None and opts.prune > 0:
+        if not loaded.editable:
+            raise EdgegenError(f"{name}: a SavedModel is an opaque TensorFlow graph and cannot be pruned; "
+                               "load the .keras/.h5 model instead, or drop --prune")
+        t = time.monotonic()
+        model, prune_lines = _prune(model, opts, calib, train)
+        lines += prune_lines
+        timings["prune"] = time.monotonic() - t
+    elif train is not None:
+        warnings.append("training data given without --prune: the model is converted as it is, not trained")
+    after = model_stats(model)
+    lines.append(f"float model: {before.line()}")
+    if opts.prune:
+        lines.append(f"pruned:      {after.line()}  (params {change(before.params, after.params)}, "
+                     f"non-zero {change(before.nonzero_params, after.nonzero_params)}, "
+                     f"MACs {change(before.macs, after.macs)})")
+
+    t = time.monotonic()
+    tflite = to_int8_tflite(model, calib, float_io=opts.float_io)
+    timings["convert"] = time.monotonic() - t
+    lines.append(f"int8 .tflite: {len(tflite):,} bytes ({_weights_line(tflite, after.params)}); calibrated on "
+                 f"{len(calib)} samples from {calib.source}, value range {_range(calib)}; "
+                 f"{'float32' if opts.float_io else 'int8'} inputs and outputs")
+    lines += [f"  {n}" for n in calib.notes]
+
+    comparison = None
+    if opts.evaluate and evaluation is not None:
+        from .evaluate import accuracy, compare, float_predict
+
+        t = time.monotonic()
+        comparison = compare(model, tflite, evaluation)
+        # evaluating on the calibration samples is optimistic for int8: say so
+        where = evaluation.source + (" = the calibration data" if evaluation is calib else "")
+        lines += [f"{ln} [{where}]" for ln in comparison.lines()]
+        if model is not original and evaluation.y is not None and comparison.float_accuracy is not None:
+            base = accuracy(float_predict(original, evaluation.x), evaluation.y)
+            lines.append(f"accuracy before pruning (float): {100 * base:.2f}% -> pruned float "
+                         f"{100 * comparison.float_accuracy:.2f}% ({100 * (comparison.float_accuracy - base):+.2f} "
+                         "points)")
+        timings["evaluate"] = time.monotonic() - t
+    return Result(tflite=tflite, model=model, lines=tuple(lines), warnings=tuple(warnings), before=before,
+                  after=after, comparison=comparison, timings=timings)
+
+
+def _calibration(model: Any, opts: Options, name: str, warnings: list[str]) -> Dataset:
+    if opts.calib is not None:
+        return as_dataset(opts.calib, model, limit=opts.max_calib)
+    params = model_stats(model).params
+    if params > TINY_PARAMS:
+        raise EdgegenError(f"{name}: --calib is required for Keras models ({params:,} parameters): give a few "
+                           "hundred real inputs as .npy/.npz or a directory of .npy files. int8 ranges taken from "
+                           "random data are wrong for real inputs.")
+    warnings.append(f"no --calib: calibrating on RANDOM N(0, 1) data because the model is tiny ({params:,} "
+                    "params); the int8 model's ranges do not reflect real inputs and its accuracy is unknown")
+    return synthetic(model)
+
+
+def _evaluation_data(model: Any, opts: Options, calib: Dataset, train: Dataset | None) -> Dataset | None:
+    if opts.eval_data is not None:
+        return as_dataset(opts.eval_data, model, what="evaluation data", limit=2000)
+    if isinstance(opts.train, (str, Path)):
+        split = read_split(opts.train, "test")
+        if split is not None:
+            return as_dataset(split[0], model, what="evaluation data", labels=split[1], limit=2000)
+    if calib.synthetic:
+        return None
+    # labelled or not, the calibration samples still tell how far int8 is from float
+    return calib
+
+
+def _prune(model: Any, opts: Options, calib: Dataset, train: Dataset | None) -> tuple[Any, list[str]]:
+    fraction = float(opts.prune or 0.0)
+    if opts.prune_mode == "structured":
+        from .prune_structured import prune_channels
+
+        data = train.x if train is not None else calib.x
+        res = prune_channels(model, fraction, criterion=opts.criterion, data=data)
+        lines = res.lines()
+        if not res.groups:
+            lines.append("  nothing was prunable: every channel group reaches an output or an unsupported layer")
+        if train is not None:
+            finetune(res.model, train, opts.train_config)
+            lines.append(f"  fine-tuned {opts.train_config.epochs} epochs on {len(train)} samples from {train.source}")
+        else:
+            lines.append("  not fine-tuned (no --train data): expect an accuracy drop")
+        return res.model, lines
+    if opts.prune_mode == "unstructured":
+        from .prune_magnitude import prune_unstructured
+
+        ures = prune_unstructured(model, fraction, scope=opts.scope, train=train, config=opts.train_config)
+        return ures.model, ures.lines()
+    raise EdgegenError(f"unknown --prune-mode '{opts.prune_mode}'; use structured or unstructured")
+
+
+def _weights_line(tflite: bytes, params: int) -> str:
+    from ..build import compile_tflite
+
+    try:
+        _graph, program = compile_tflite(tflite, name="model", source="converted model")
+    except EdgegenError:
+        return "not compilable by edgegen, see below"
+    return f"{program.weight_bytes:,} bytes of weights vs {4 * params:,} as float32"
+
+
+def _range(d: Dataset) -> str:
+    lo, hi = d.value_range()
+    return f"{lo:.3g}..{hi:.3g}"
+

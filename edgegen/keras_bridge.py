@@ -1,0 +1,43 @@
+"""The CLI's entry to the Keras front end: ``edgegen build model.keras --calib ...``.
+
+Prints a short summary (what was pruned, parameter and MAC counts, float vs int8 agreement or
+accuracy) to stdout and returns the int8 ``.tflite`` that the core compiler takes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .errors import EdgegenError
+
+
+def keras_to_tflite(args: argparse.Namespace) -> bytes:
+    """Convert the Keras model named by ``args.model`` following the CLI options."""
+    from .keras.finetune import TrainConfig
+    from .keras.pipeline import Options, run
+
+    prune = getattr(args, "prune", None)
+    if prune is not None and not 0.0 <= prune < 1.0:
+        raise EdgegenError(f"--prune {prune}: give the fraction to remove, between 0 and 1 (e.g. 0.5)")
+    epochs = getattr(args, "epochs", 3)
+    if epochs is not None and epochs < 1:
+        raise EdgegenError(f"--epochs {epochs}: give at least 1 epoch")
+    opts = Options(
+        calib=getattr(args, "calib", None),
+        prune=prune,
+        prune_mode=getattr(args, "prune_mode", "structured") or "structured",
+        train=getattr(args, "train", None),
+        float_io=bool(getattr(args, "float_io", False)),
+        criterion=getattr(args, "prune_criterion", "l1") or "l1",
+        scope=getattr(args, "prune_scope", "global") or "global",
+        train_config=TrainConfig(epochs=int(epochs or 3),
+                                 verbose=1 if sys.stdout.isatty() else 2),
+        eval_data=getattr(args, "eval", None),
+    )
+    result = run(args.model, opts)
+    for w in result.warnings:
+        print(f"WARNING: {w}", file=sys.stderr)
+    for line in result.lines:
+        print(line)
+    return result.tflite
