@@ -54,13 +54,19 @@ def _progress() -> Iterator[Callable[[str, int, int], None]]:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
+    from .boards import resolve_board
     from .build import build
     from .report import print_build_summary
 
-    tflite, stem = _model_bytes(args)
+    # cheap checks first: a Keras conversion can take a minute, a typo should not
+    stem = Path(args.model).stem
     out = Path(args.out) if args.out else Path("build") / stem
-    name = args.name or stem
+    resolve_board(args.board)
+    if out.exists() and not args.force:
+        raise EdgegenError(f"{out.resolve()} already exists; pass --force to replace it")
     samples = _load_samples(args.inputs, None)
+    tflite, stem = _model_bytes(args)
+    name = args.name or stem
     with _progress() as update:
         result = build(tflite, out, source=args.model, name=name, board=args.board, force=args.force,
                        vectors=args.vectors, samples=samples,
@@ -72,14 +78,23 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def _load_samples(path: str | None, program_inputs: int | None) -> list[tuple[np.ndarray, ...]]:
-    """Real inputs from a .npy array [N, ...] (single-input models)."""
+    """Real inputs from a .npy array [N, ...], or the ``x`` array of a .npz (single-input models)."""
     if path is None:
         return []
     p = Path(path)
     try:
-        arr = np.load(p, allow_pickle=False)
-    except (OSError, ValueError) as e:
-        raise EdgegenError(f"{p}: cannot load input samples ({e}); give a .npy array of shape [N, ...]") from None
+        loaded = np.load(p, allow_pickle=False)
+        if isinstance(loaded, np.lib.npyio.NpzFile):
+            with loaded:
+                keys = [k for k in ("x", "inputs", "x_test") if k in loaded.files] or loaded.files
+                if len(keys) != 1 and keys == loaded.files:
+                    raise EdgegenError(f"{p}: holds {', '.join(loaded.files)}; name the input array 'x'")
+                arr = loaded[keys[0]]
+        else:
+            arr = loaded
+    except (OSError, ValueError, EOFError) as e:
+        raise EdgegenError(f"{p}: cannot load input samples ({e}); give a .npy array of shape [N, ...] "
+                           "or a .npz with an array 'x'") from None
     if program_inputs is not None and program_inputs != 1:
         raise EdgegenError(f"{p}: --inputs supports single-input models only")
     if arr.ndim < 1:
@@ -163,7 +178,8 @@ def make_parser() -> argparse.ArgumentParser:
     b.add_argument("--board", default=DEFAULT_BOARD,
                    help=f"target board (default: {DEFAULT_BOARD}); `edgegen boards` lists them")
     b.add_argument("--vectors", type=int, default=3, help="test vectors embedded in the firmware (default 3)")
-    b.add_argument("--inputs", help=".npy array [N, ...] of real inputs to embed as the first test vectors")
+    b.add_argument("--inputs", help=".npy array [N, ...] (or .npz with x) of real inputs to embed as the first "
+                   "test vectors")
     b.add_argument("--cmsis-nn", metavar="DIR", help="build against this CMSIS-NN checkout instead of the portable "
                    "kernels (the generated model code is the same)")
     b.add_argument("--portable-kernels", action="store_true",
@@ -180,7 +196,7 @@ def make_parser() -> argparse.ArgumentParser:
     v = sub.add_parser("verify", help="prove simulator == TFLM == host C, bit for bit")
     v.add_argument("dir", help="a directory written by `edgegen build`")
     v.add_argument("--samples", type=int, default=20, help="number of inputs (default 20)")
-    v.add_argument("--inputs", help=".npy array [N, ...] of real inputs to include")
+    v.add_argument("--inputs", help=".npy array [N, ...] (or .npz with x) of real inputs to include")
     v.add_argument("--seed", type=int, default=0)
     v.add_argument("--asan", action="store_true", help="build the host C with ASan and UBSan")
     v.set_defaults(func=cmd_verify)
@@ -215,6 +231,12 @@ def _keras_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--prune", type=float, default=None, help="fraction to prune, e.g. 0.5")
     g.add_argument("--prune-mode", choices=("unstructured", "structured"), default="structured")
     g.add_argument("--train", help="training data (.npz with x and y) for fine-tuning after pruning")
+    g.add_argument("--prune-criterion", choices=("l1", "l2", "activation"), default="l1",
+                   help="structured pruning: rank channels by filter L1/L2 norm or by mean |activation| on the data")
+    g.add_argument("--prune-scope", choices=("global", "layer"), default="global",
+                   help="unstructured pruning: one magnitude threshold for the model or one per layer")
+    g.add_argument("--epochs", type=int, default=3, help="fine-tuning epochs after pruning (needs --train)")
+    g.add_argument("--eval", help="labelled data (.npz with x and y) to report float vs int8 accuracy on")
     g.add_argument("--float-io", action="store_true", help="keep float32 model inputs and outputs")
 
 

@@ -9,6 +9,7 @@ bash scripts/setup.sh
 export PATH="$PWD/.venv/bin:$PATH"
 set -x
 edgegen build examples/digits/digits.keras --calib examples/digits/calib.npy \
-    --inputs examples/digits/test_x.npy --vectors 5 --out build/digits --force
-edgegen verify build/digits --inputs examples/digits/test_x.npy --samples 20
+    --eval examples/digits/test.npz --inputs examples/digits/test.npz --vectors 5 \
+    --out build/digits --force
+edgegen verify build/digits --inputs examples/digits/test.npz --samples 20
 edgegen run build/digits

@@ -3,8 +3,8 @@
     .venv/bin/python examples/digits/train.py
 
 Writes, next to this script: digits.keras (the float Keras 3 model), calib.npy (100 training
-images for int8 calibration) and test_x.npy / test_y.npy (100 held-out images and labels, for
-real test vectors and accuracy). Seeded, so a re-run reproduces the files up to TensorFlow's
+images for int8 calibration) and test.npz (x, y: 100 held-out images and labels, for real test
+vectors and int8 accuracy). Seeded, so a re-run reproduces the files up to TensorFlow's
 own nondeterminism. The data installs with scikit-learn (BSD-3), nothing is downloaded.
 """
 
@@ -52,8 +52,7 @@ def main() -> None:
     plain.set_weights(model.get_weights())
     plain.save(HERE / "digits.keras")
     np.save(HERE / "calib.npy", x_train[:100])
-    np.save(HERE / "test_x.npy", x_test[:100])
-    np.save(HERE / "test_y.npy", y_test[:100])
+    np.savez(HERE / "test.npz", x=x_test[:100], y=y_test[:100])
 
 
 if __name__ == "__main__":
