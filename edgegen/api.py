@@ -5,16 +5,20 @@
 >>> smaller = api.prune(model, 0.5, mode="structured", train=(x, y))  # doctest: +SKIP
 >>> api.evaluate(smaller, api.quantize(smaller, x[:300]), x_test, y_test).lines()  # doctest: +SKIP
 
-Everything mirrors ``edgegen build``: :func:`quantize` is ``--calib``/``--float-io``,
-:func:`prune` is ``--prune``/``--prune-mode``/``--train``; :func:`build_keras` runs the whole CLI
-pipeline and returns the summary. TensorFlow is imported on first call, not on import.
+Everything mirrors the CLI: :func:`build`, :func:`verify` and :func:`run` are ``edgegen build``,
+``verify`` and ``run``; :func:`quantize` is ``--calib``/``--float-io``, :func:`prune` is
+``--prune``/``--prune-mode``/``--train``; :func:`build_keras` runs the whole Keras pipeline and
+returns the summary. TensorFlow is imported on first call, not on import.
+
+>>> result = api.build("model.keras", "build/m", calib="calib.npy", board="qemu-m4")  # doctest: +SKIP
+>>> assert api.verify("build/m").ok and api.run("build/m").result.verdict          # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -23,8 +27,13 @@ from .keras.data import Dataset, SampleSource
 from .keras.evaluate import Comparison, LayerError
 from .keras.finetune import TrainConfig
 
-__all__ = ["Comparison", "LayerError", "TrainConfig", "build_keras", "evaluate", "layer_errors", "load",
-           "prune", "quantize"]
+if TYPE_CHECKING:
+    from .build import BuildResult
+    from .emulator import EmulatorRun
+    from .verify import ParityReport
+
+__all__ = ["Comparison", "LayerError", "TrainConfig", "build", "build_keras", "evaluate", "layer_errors", "load",
+           "prune", "quantize", "run", "verify"]
 
 ModelLike = Any  # a keras.Model or a path to .keras/.h5/SavedModel
 Calib = SampleSource | Callable[[], Iterable[Any]]
@@ -129,3 +138,50 @@ def build_keras(model_or_path: ModelLike, calib: Calib | None, *, prune: float |
     res = run(model_or_path, Options(calib=calib, prune=prune, prune_mode=prune_mode, train=train,
                                      float_io=float_io, train_config=config or TrainConfig()))
     return res.tflite, [f"WARNING: {w}" for w in res.warnings] + list(res.lines)
+
+
+def build(model: ModelLike, out: str | Path, *, board: str = "nucleo", calib: Calib | None = None,
+          prune: float | None = None, prune_mode: Literal["structured", "unstructured"] = "structured",
+          train: SampleSource | Dataset | None = None, float_io: bool = False, config: TrainConfig | None = None,
+          inputs: np.ndarray | None = None, vectors: int = 3, force: bool = False,
+          cmsis_nn: str | Path | None = None, guard: bool = False) -> BuildResult:
+    """``edgegen build``: a Keras model (object or path; converted as :func:`build_keras` does) or
+    an int8 ``.tflite`` path, compiled for ``board`` into the directory ``out``. ``inputs``
+    ``[N, ...]`` become the first embedded test vectors."""
+    from .build import build as build_dir
+    from .build import load_tflite_bytes
+
+    path = Path(model) if isinstance(model, (str, Path)) else None
+    summary: list[str] = []
+    if path is not None and path.suffix.lower() == ".tflite":
+        tflite = load_tflite_bytes(path)
+    else:
+        tflite, summary = build_keras(model, calib, prune=prune, prune_mode=prune_mode, train=train,
+                                      float_io=float_io, config=config)
+    name = path.stem if path is not None else str(getattr(model, "name", "model"))
+    samples = [] if inputs is None else [(np.asarray(a),) for a in inputs]
+    return build_dir(tflite, Path(out), source=str(path or f"{name}.keras"), name=name, board=board, force=force,
+                     vectors=vectors, samples=samples, cmsis_nn=Path(cmsis_nn) if cmsis_nn else None, guard=guard,
+                     front_end=summary)
+
+
+def verify(directory: str | Path, *, samples: int = 20, inputs: np.ndarray | None = None,
+           asan: bool = False) -> ParityReport:
+    """``edgegen verify``: simulator == TFLM on every tensor and host C == simulator, on
+    ``samples`` inputs (``inputs`` first, then seeded random ones). ``.ok`` is the verdict."""
+    from .verify import verify_directory
+
+    given = [] if inputs is None else [(np.asarray(a),) for a in inputs]
+    report, _program = verify_directory(Path(directory), given, count=max(samples, len(given)), asan=asan)
+    return report
+
+
+def run(directory: str | Path, *, board: str | None = None, timeout: float = 600.0) -> EmulatorRun:
+    """``edgegen run``: the firmware on the board's emulated twin (or the qemu board named);
+    the result holds the parity verdict and per-layer instruction counts, and joins the report."""
+    from .emulator import run_on_emulator
+    from .report import record_run
+
+    result = run_on_emulator(Path(directory), board=board, timeout=timeout)
+    record_run(Path(directory), result)
+    return result

@@ -42,6 +42,8 @@ class BuildResult:
     footprint: Any
     #: what an alias resolved to, for the user
     board_note: str | None
+    #: the Keras front end's summary (pruning, size, float vs int8 accuracy), for the report
+    front_end: tuple[str, ...] = ()
 
 
 def load_tflite_bytes(path: Path) -> bytes:
@@ -112,6 +114,7 @@ def build(
     guard: bool = False,
     portable_kernels: bool = False,
     extra_files: dict[str, bytes] | None = None,
+    front_end: Sequence[str] = (),
     progress: Callable[[str], None] | None = None,
 ) -> BuildResult:
     """Compile ``tflite`` for ``board`` into the directory ``out``.
@@ -168,7 +171,8 @@ def build(
         from .report import build_report, write_report
 
         write_report(tmp, build_report(BuildResult(out=out, program=program, graph=graph, board=target,
-                                                   footprint=footprint, board_note=resolved.note)))
+                                                   footprint=footprint, board_note=resolved.note,
+                                                   front_end=tuple(front_end))))
         if out.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
             os.replace(out, old / "x")
@@ -180,7 +184,7 @@ def build(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return BuildResult(out=out, program=program, graph=graph, board=target, footprint=footprint,
-                       board_note=resolved.note)
+                       board_note=resolved.note, front_end=tuple(front_end))
 
 
 def load_build(directory: Path) -> tuple[bytes, Graph, Program, dict[str, Any]]:

@@ -22,16 +22,18 @@ from .errors import EdgegenError, ParityError
 KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
 
 
-def _model_bytes(args: argparse.Namespace) -> tuple[bytes, str]:
-    """The int8 .tflite for the model argument, converting a Keras model first if needed."""
+def _model_bytes(args: argparse.Namespace) -> tuple[bytes, str, tuple[str, ...]]:
+    """The int8 .tflite for the model argument (converting a Keras model first if needed), its
+    name, and the Keras front end's summary lines."""
     path = Path(args.model)
     if path.suffix.lower() in KERAS_SUFFIXES or path.is_dir():
         from .keras_bridge import keras_to_tflite
 
-        return keras_to_tflite(args), path.stem
+        tflite, summary = keras_to_tflite(args)
+        return tflite, path.stem, summary
     from .build import load_tflite_bytes
 
-    return load_tflite_bytes(path), path.stem
+    return load_tflite_bytes(path), path.stem, ()
 
 
 @contextlib.contextmanager
@@ -65,13 +67,13 @@ def cmd_build(args: argparse.Namespace) -> int:
     if out.exists() and not args.force:
         raise EdgegenError(f"{out.resolve()} already exists; pass --force to replace it")
     samples = _load_samples(args.inputs, None)
-    tflite, stem = _model_bytes(args)
+    tflite, stem, summary = _model_bytes(args)
     name = args.name or stem
     with _progress() as update:
         result = build(tflite, out, source=args.model, name=name, board=args.board, force=args.force,
                        vectors=args.vectors, samples=samples,
                        cmsis_nn=Path(args.cmsis_nn) if args.cmsis_nn else None, guard=args.guard,
-                       portable_kernels=args.portable_kernels,
+                       portable_kernels=args.portable_kernels, front_end=summary,
                        progress=lambda what: update(what, 0, 1))
     print_build_summary(result)
     return 0
@@ -134,7 +136,7 @@ def _verdict(v: bool | None) -> str:
 def cmd_inspect(args: argparse.Namespace) -> int:
     from .inspect_model import print_inspection
 
-    tflite, stem = _model_bytes(args)
+    tflite, stem, _summary = _model_bytes(args)
     return print_inspection(tflite, args.model, args.name or stem)
 
 

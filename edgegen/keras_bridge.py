@@ -12,8 +12,9 @@ import sys
 from .errors import EdgegenError
 
 
-def keras_to_tflite(args: argparse.Namespace) -> bytes:
-    """Convert the Keras model named by ``args.model`` following the CLI options."""
+def keras_to_tflite(args: argparse.Namespace) -> tuple[bytes, tuple[str, ...]]:
+    """Convert the Keras model named by ``args.model`` following the CLI options; the summary
+    lines (printed here) go into the build report too."""
     from .keras.finetune import TrainConfig
     from .keras.pipeline import Options, run
 
@@ -40,4 +41,4 @@ def keras_to_tflite(args: argparse.Namespace) -> bytes:
         print(f"WARNING: {w}", file=sys.stderr)
     for line in result.lines:
         print(line)
-    return result.tflite
+    return result.tflite, tuple(result.lines)

@@ -92,6 +92,7 @@ def build_report(result: BuildResult) -> dict[str, Any]:
         "layers": [asdict(r) for r in layer_rows(p)],
         "buffers": [asdict(b) for b in buffer_rows(p)],
         "runs": {},
+        "front_end": list(result.front_end),
     }
 
 
@@ -244,6 +245,15 @@ def _timeline_svg(report: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
+def _front_end_html(report: dict[str, Any]) -> str:
+    """The Keras conversion summary (pruning, sizes, float vs int8 accuracy), when there was one."""
+    lines = report.get("front_end") or []
+    if not lines:
+        return ""
+    return ("<h2>Keras front end</h2>\n<pre id=\"front-end\">"
+            + html.escape("\n".join(str(x) for x in lines)) + "</pre>\n")
+
+
 def render_html(report: dict[str, Any]) -> str:
     e = html.escape
     board = report["board"]
@@ -283,6 +293,7 @@ def render_html(report: dict[str, Any]) -> str:
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         f"<title>edgegen report: {e(report['model'])}</title><style>{_CSS}</style></head><body>\n"
         f"<h1>edgegen report: {e(report['model'])}</h1>\n<table class=\"facts\">{fact_rows}</table>\n"
+        + _front_end_html(report) +
         "<h2>Memory timeline</h2>\n<p>Each bar is one buffer in the arena, from the call that writes it to the "
         "last call that reads it; grey bars are kernel scratch space.</p>\n"
         f"<div id=\"timeline\">{_timeline_svg(report)}</div>\n"

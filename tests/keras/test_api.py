@@ -26,3 +26,21 @@ def test_api_round_trip() -> None:
     layer_names = {layer.name for layer in model.layers}
     assert sum(e.layer in layer_names for e in errors) >= len(errors) - 1  # all but the model output
     assert min(errors, key=lambda e: e.sqnr_db).sqnr_db < max(e.sqnr_db for e in errors)
+
+
+def test_api_build_verify_run(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The CLI's three steps from Python, with the Keras summary landing in the report."""
+    import json
+
+    model = small_cnn()
+    x = random_images(40)
+    out = tmp_path / "m"
+    result = api.build(model, out, board="qemu-m4", calib=x, inputs=x[:2], vectors=2)
+    assert result.board.name == "qemu-m4" and (out / "model.tflite").is_file() and (out / "Makefile").is_file()
+    report = json.loads((out / "report.json").read_text())
+    assert any("int8 .tflite" in line for line in report["front_end"])
+    assert "Keras front end" in (out / "report.html").read_text()
+    assert api.verify(out, samples=3, inputs=x[:2]).ok
+    run = api.run(out)
+    assert run.result.verdict is True and run.result.vectors_passed == 2
+    assert "qemu-m4" in json.loads((out / "report.json").read_text())["runs"]
