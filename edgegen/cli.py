@@ -29,7 +29,8 @@ def _model_bytes(args: argparse.Namespace) -> tuple[bytes, str, tuple[str, ...]]
     if path.suffix.lower() in KERAS_SUFFIXES or path.is_dir():
         from .keras_bridge import keras_to_tflite
 
-        tflite, summary = keras_to_tflite(args)
+        with _progress() as update:
+            tflite, summary = keras_to_tflite(args, update)
         return tflite, path.stem, summary
     from .build import load_tflite_bytes
 

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 
 from .errors import EdgegenError
 
 
-def keras_to_tflite(args: argparse.Namespace) -> tuple[bytes, tuple[str, ...]]:
+def keras_to_tflite(args: argparse.Namespace,
+                    progress: Callable[[str, int, int], None] | None = None) -> tuple[bytes, tuple[str, ...]]:
     """Convert the Keras model named by ``args.model`` following the CLI options; the summary
     lines (printed here) go into the build report too."""
     from .keras.finetune import TrainConfig
@@ -24,6 +26,7 @@ def keras_to_tflite(args: argparse.Namespace) -> tuple[bytes, tuple[str, ...]]:
     epochs = getattr(args, "epochs", 3)
     if epochs is not None and epochs < 1:
         raise EdgegenError(f"--epochs {epochs}: give at least 1 epoch")
+    live = progress is not None and sys.stderr.isatty()
     opts = Options(
         calib=getattr(args, "calib", None),
         prune=prune,
@@ -32,9 +35,11 @@ def keras_to_tflite(args: argparse.Namespace) -> tuple[bytes, tuple[str, ...]]:
         float_io=bool(getattr(args, "float_io", False)),
         criterion=getattr(args, "prune_criterion", "l1") or "l1",
         scope=getattr(args, "prune_scope", "global") or "global",
-        train_config=TrainConfig(epochs=int(epochs or 3),
-                                 verbose=1 if sys.stdout.isatty() else 2),
+        # on a terminal fine-tuning joins the other progress bars; in a log, one line per epoch
+        train_config=TrainConfig(epochs=int(epochs or 3), verbose=2,
+                                 progress=progress if live else None),
         eval_data=getattr(args, "eval", None),
+        progress=progress,
     )
     result = run(args.model, opts)
     for w in result.warnings:

@@ -24,7 +24,7 @@ import subprocess
 import sys
 import tempfile
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -279,10 +279,17 @@ def run_tflm(model: bytes, inputs: Sequence[np.ndarray], *, intermediates: bool 
 
 
 def run_tflm_many(model: bytes, input_sets: Sequence[Sequence[np.ndarray]], *,
-                  intermediates: bool = True) -> list[TflmResult]:
-    """:func:`run_tflm` over many input sets with one interpreter."""
+                  intermediates: bool = True,
+                  progress: Callable[[int, int], None] | None = None) -> list[TflmResult]:
+    """:func:`run_tflm` over many input sets with one interpreter; ``progress(done, total)``
+    before each."""
     r = _runner(bytes(model), intermediates)
-    return [r.run(s) for s in input_sets]
+    out = []
+    for i, s in enumerate(input_sets):
+        if progress is not None:
+            progress(i, len(input_sets))
+        out.append(r.run(s))
+    return out
 
 
 # ------------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ microcontrollers have no use for.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -50,14 +50,18 @@ def _run(conv: Any, model: Any, what: str) -> bytes:
     return bytes(data)
 
 
-def to_int8_tflite(model: Any, calib: Dataset, *, float_io: bool = False) -> bytes:
-    """The full-int8 ``.tflite`` of ``model``: int8 inputs and outputs unless ``float_io``."""
+def to_int8_tflite(model: Any, calib: Dataset, *, float_io: bool = False,
+                   progress: Callable[[str, int, int], None] | None = None) -> bytes:
+    """The full-int8 ``.tflite`` of ``model``: int8 inputs and outputs unless ``float_io``;
+    ``progress(what, done, total)`` follows the calibration samples."""
     t = tf()
     conv = _converter(model)
     x = calib.x
 
     def representative() -> Iterator[list[np.ndarray]]:
         for i in range(x.shape[0]):
+            if progress is not None:
+                progress("calibrating", i, x.shape[0])
             yield [x[i : i + 1]]
 
     conv.optimizations = [t.lite.Optimize.DEFAULT]

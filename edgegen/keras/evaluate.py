@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from .data import Dataset
+
+Progress = Callable[[str, int, int], None]
 
 
 @dataclass(frozen=True)
@@ -78,7 +81,7 @@ def float_predict(model: Any, x: np.ndarray, batch_size: int = 256) -> np.ndarra
     return np.concatenate(outs).astype(np.float32)
 
 
-def int8_predict(tflite: bytes, x: np.ndarray) -> np.ndarray:
+def int8_predict(tflite: bytes, x: np.ndarray, progress: Progress | None = None) -> np.ndarray:
     """The int8 model's outputs in TFLM, dequantized to float (float inputs quantized first)."""
     from ..build import as_model_inputs, compile_tflite
     from ..fixedpoint import dequantize_s8_f32
@@ -86,7 +89,8 @@ def int8_predict(tflite: bytes, x: np.ndarray) -> np.ndarray:
 
     _graph, program = compile_tflite(tflite, name="eval", source="converted model")
     inputs = [list(as_model_inputs(program, (x[i],))) for i in range(x.shape[0])]
-    results = run_tflm_many(tflite, inputs, intermediates=False)
+    results = run_tflm_many(tflite, inputs, intermediates=False,
+                            progress=None if progress is None else lambda i, n: progress("int8 inference (TFLM)", i, n))
     ref = program.outputs[0]
     outs = [np.asarray(r.outputs[0]).reshape(ref.shape) for r in results]
     q = np.stack(outs)
@@ -100,11 +104,12 @@ def accuracy(pred: np.ndarray, y: np.ndarray) -> float:
     return float(np.mean(np.argmax(pred.reshape(pred.shape[0], -1), axis=-1) == labels.astype(np.int64)))
 
 
-def compare(model: Any, tflite: bytes, data: Dataset, *, float_out: np.ndarray | None = None) -> Comparison:
+def compare(model: Any, tflite: bytes, data: Dataset, *, float_out: np.ndarray | None = None,
+            progress: Progress | None = None) -> Comparison:
     """Float (Keras) against int8 (TFLM) on ``data``."""
     f = float_predict(model, data.x) if float_out is None else float_out
     f = f.reshape(f.shape[0], -1)
-    q = int8_predict(tflite, data.x)
+    q = int8_predict(tflite, data.x, progress)
     # argmax agreement means something for classifiers only (not for an autoencoder's 640 outputs)
     classifier = f.shape[1] > 1 and (data.y is not None or _ends_in_softmax(model))
     return Comparison(

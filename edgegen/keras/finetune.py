@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -21,6 +23,8 @@ class TrainConfig:
     verbose: int = 1
     #: fraction of the training data held out to report validation accuracy
     validation_split: float = 0.0
+    #: ``progress(what, done, total)`` after every batch; replaces Keras's own bar (``verbose``)
+    progress: Callable[[str, int, int], None] | None = field(default=None, compare=False)
 
 
 def ends_in_softmax(model: Any) -> bool:
@@ -55,5 +59,30 @@ def finetune(model: Any, train: Dataset, config: TrainConfig | None = None,
     k = keras()
     loss, metrics = loss_for(model, train.y)
     model.compile(optimizer=k.optimizers.Adam(config.learning_rate), loss=loss, metrics=metrics)
-    return model.fit(train.x, train.y, epochs=config.epochs, batch_size=config.batch_size, verbose=config.verbose,
-                     callbacks=callbacks or [], validation_split=config.validation_split, shuffle=True)
+    extra = list(callbacks or [])
+    verbose = config.verbose
+    if config.progress is not None:
+        extra.append(_progress_callback(config, config.progress, len(train)))
+        verbose = 0
+    return model.fit(train.x, train.y, epochs=config.epochs, batch_size=config.batch_size, verbose=verbose,
+                     callbacks=extra, validation_split=config.validation_split, shuffle=True)
+
+
+def _progress_callback(config: TrainConfig, report: Callable[[str, int, int], None], samples: int) -> Any:
+    """Reports every batch as one step of ``epochs * steps`` to ``report``."""
+    k = keras()
+    steps = max(1, math.ceil(samples * (1.0 - config.validation_split) / config.batch_size))
+    total = steps * config.epochs
+
+    class Report(k.callbacks.Callback):  # type: ignore[misc, name-defined]
+        def __init__(self) -> None:
+            super().__init__()
+            self.epoch = 0
+
+        def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
+            self.epoch = epoch
+
+        def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
+            report("fine-tuning", min(self.epoch * steps + batch, total - 1), total)
+
+    return Report()

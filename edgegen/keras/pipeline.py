@@ -10,6 +10,7 @@ data and prints a WARNING line saying the int8 model is not fit for real data.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,9 @@ class Options:
     max_calib: int = DEFAULT_MAX_CALIB
     #: compare float and int8 outputs (costs one TFLM run per evaluation sample)
     evaluate: bool = True
+    #: ``progress(what, done, total)`` for calibration and int8 evaluation (fine-tuning reports
+    #: through ``train_config.progress``)
+    progress: Callable[[str, int, int], None] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -97,7 +101,7 @@ def run(model_or_path: Any, opts: Options) -> Result:
                      f"MACs {change(before.macs, after.macs)})")
 
     t = time.monotonic()
-    tflite = to_int8_tflite(model, calib, float_io=opts.float_io)
+    tflite = to_int8_tflite(model, calib, float_io=opts.float_io, progress=opts.progress)
     timings["convert"] = time.monotonic() - t
     lines.append(f"int8 .tflite: {len(tflite):,} bytes ({_weights_line(tflite, after.params)}); calibrated on "
                  f"{len(calib)} samples from {calib.source}, value range {_range(calib)}; "
@@ -109,7 +113,7 @@ def run(model_or_path: Any, opts: Options) -> Result:
         from .evaluate import accuracy, compare, float_predict
 
         t = time.monotonic()
-        comparison = compare(model, tflite, evaluation)
+        comparison = compare(model, tflite, evaluation, progress=opts.progress)
         # evaluating on the calibration samples is optimistic for int8: say so
         where = evaluation.source + (" = the calibration data" if evaluation is calib else "")
         lines += [f"{ln} [{where}]" for ln in comparison.lines()]
@@ -142,7 +146,8 @@ def _evaluation_data(model: Any, opts: Options, calib: Dataset, train: Dataset |
     if isinstance(opts.train, (str, Path)):
         split = read_split(opts.train, "test")
         if split is not None:
-            return as_dataset(split[0], model, what="evaluation data", labels=split[1], limit=2000)
+            named = Dataset(split[0], split[1], f"{opts.train} (x_test, y_test)")
+            return as_dataset(named, model, what="evaluation data", limit=2000)
     if calib.synthetic:
         return None
     # labelled or not, the calibration samples still tell how far int8 is from float

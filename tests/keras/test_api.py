@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from edgegen import api
+from edgegen.api import TrainConfig
 
 from .conftest import random_images, small_cnn
 
@@ -44,3 +45,25 @@ def test_api_build_verify_run(tmp_path) -> None:  # type: ignore[no-untyped-def]
     run = api.run(out)
     assert run.result.verdict is True and run.result.vectors_passed == 2
     assert "qemu-m4" in json.loads((out / "report.json").read_text())["runs"]
+
+
+def test_long_steps_report_progress() -> None:
+    """Calibration, fine-tuning and int8 evaluation each report steps up to their total."""
+    from edgegen.keras.data import Dataset
+    from edgegen.keras.pipeline import Options, run
+
+    seen: dict[str, tuple[int, int]] = {}
+
+    def progress(what: str, done: int, total: int) -> None:
+        assert 0 <= done < total
+        seen[what] = (max(done, seen.get(what, (0, 0))[0]), total)
+
+    x = random_images(70)
+    y = np.random.default_rng(0).integers(0, 5, 70)
+    run(small_cnn(), Options(calib=x[:20], prune=0.25, train=Dataset(x[:64], y[:64], "train"),
+                             eval_data=Dataset(x[64:], y[64:], "eval"),
+                             train_config=TrainConfig(epochs=2, batch_size=32, progress=progress),
+                             progress=progress))
+    assert seen["calibrating"] == (19, 20)
+    assert seen["fine-tuning"] == (3, 4)  # 2 epochs x 2 batches
+    assert seen["int8 inference (TFLM)"] == (5, 6)
