@@ -201,6 +201,7 @@ h1 { font-size: 1.4em; } h2 { font-size: 1.15em; margin-top: 1.6em; }
 table { border-collapse: collapse; } td, th { padding: 2px 8px; border-bottom: 1px solid #ddd; }
 td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
 .facts td { border: none; } svg text { font-size: 11px; fill: #333; }
+pre { white-space: pre-wrap; max-width: 70em; }
 """
 
 _PALETTE = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7", "#9c755f")
@@ -267,7 +268,7 @@ def render_html(report: dict[str, Any]) -> str:
                  f"<td><code>{e(layer['function'])}</code></td>",
                  f"<td>{'x'.join(str(d) for d in layer['output_shape'])}</td>",
                  f'<td class="n">{layer["macs"]:,}</td>', f'<td class="n">{layer["weight_bytes"]:,}</td>',
-                 f'<td class="n">{layer["out_offset"]}</td>', f'<td class="n">{layer["out_bytes"]:,}</td>',
+                 f'<td class="n">{layer["out_offset"]:,}</td>', f'<td class="n">{layer["out_bytes"]:,}</td>',
                  f'<td class="n">{layer["scratch_bytes"]:,}</td>']
         for rc in run_cols:
             per = runs[rc].get("per_call", [])
