@@ -150,7 +150,7 @@ def print_build_summary(result: BuildResult) -> None:
         table.add_column(col, justify=just)  # type: ignore[arg-type]
     for r in layer_rows(p):
         table.add_row(str(r.call), r.op, r.function, "x".join(map(str, r.output_shape)), f"{r.macs:,}",
-                      f"{r.weight_bytes:,}", str(r.out_offset), f"{r.out_bytes:,}", f"{r.scratch_bytes:,}")
+                      f"{r.weight_bytes:,}", f"{r.out_offset:,}", f"{r.out_bytes:,}", f"{r.scratch_bytes:,}")
     console.print(table)
     console.print(f"arena {p.plan.arena_bytes:,} B (planner {p.plan.algorithm}; TFLM's greedy order "
                   f"{p.plan.greedy_bytes:,} B), constants {p.weight_bytes:,} B, "
