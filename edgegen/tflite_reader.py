@@ -1,14 +1,19 @@
 """Read an int8 .tflite flatbuffer into an :class:`edgegen.ir.Graph`.
 
 The schema comes from ai-edge-litert's generated flatbuffer code, so reading needs no
-TensorFlow. Everything the compiler cannot take is refused here with a message that names the
-op or tensor; later stages may assume a well-formed, supported graph.
+TensorFlow. The file is treated as hostile: it is decoded field by field under a guard (any
+failure of the generated accessors is a :class:`ModelFormatError`), then every index, shape,
+quantization parameter and buffer is checked (:mod:`edgegen.tflite_checks`) before it is used.
+Everything the compiler cannot take is refused here with a message that names the op or tensor;
+later stages may assume a well-formed, supported graph. docs/input-checks.md lists the checks.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +21,7 @@ import numpy as np
 from ai_edge_litert import schema_py_generated as fb
 
 from . import ir
+from . import tflite_checks as checks
 from .errors import EdgegenError, ModelFormatError, UnsupportedError
 
 _TYPES = {
@@ -37,10 +43,23 @@ _ACTIVATIONS = {
     fb.ActivationFunctionType.RELU_N1_TO_1: ir.Activation.RELU_N1_TO_1,
 }
 _ACT_NAMES = {v: k for k, v in vars(fb.ActivationFunctionType).items() if not k.startswith("_")}
+_OPTION_NAMES = {v: k for k, v in vars(fb.BuiltinOptions).items() if not k.startswith("_")}
 
-#: the largest element count edgegen accepts for one tensor; microcontrollers have well under
-#: this much memory, and it keeps hostile shapes from allocating gigabytes on the host
-MAX_TENSOR_ELEMENTS = 1 << 28
+#: the options table of each op whose builder reads options; a corrupt union type would
+#: otherwise make it read another table's fields (strides from a pool, say) as its own
+_OPTIONS = {
+    "CONV_2D": fb.BuiltinOptions.Conv2DOptions,
+    "DEPTHWISE_CONV_2D": fb.BuiltinOptions.DepthwiseConv2DOptions,
+    "FULLY_CONNECTED": fb.BuiltinOptions.FullyConnectedOptions,
+    "AVERAGE_POOL_2D": fb.BuiltinOptions.Pool2DOptions,
+    "MAX_POOL_2D": fb.BuiltinOptions.Pool2DOptions,
+    "MEAN": fb.BuiltinOptions.ReducerOptions,
+    "ADD": fb.BuiltinOptions.AddOptions,
+    "MUL": fb.BuiltinOptions.MulOptions,
+    "SOFTMAX": fb.BuiltinOptions.SoftmaxOptions,
+    "CONCATENATION": fb.BuiltinOptions.ConcatenationOptions,
+    "LEAKY_RELU": fb.BuiltinOptions.LeakyReluOptions,
+}
 
 
 def read_tflite(path: str | Path) -> ir.Graph:
@@ -57,178 +76,285 @@ def read_tflite(path: str | Path) -> ir.Graph:
     try:
         return parse_tflite(data, name=p.stem)
     except EdgegenError as e:
-        raise type(e)(f"{p}: {e}") from None
+        raise type(e)(f"{p}: {e}", kind=e.kind) from None
 
 
 def parse_tflite(data: bytes, name: str = "model") -> ir.Graph:
-    if len(data) < 8 or data[4:8] != b"TFL3":
+    """Decode ``data`` and check it (see docs/input-checks.md); the graph returned is one that
+    lowering can trust. Every refusal is an :class:`EdgegenError`."""
+    data = bytes(data)
+    flat = _Decoder(data).model()
+    try:
+        graph = _Reader(flat, data, name).graph()
+    except EdgegenError:
+        raise
+    except (IndexError, ValueError, TypeError, AttributeError, OverflowError, KeyError, ZeroDivisionError) as e:
+        # A safety net, not a check: every invariant has an explicit check with its own message,
+        # and the fuzzer (tests/test_fuzz_reader.py) counts this kind as a bug.
         raise ModelFormatError(
-            "not a TFLite model (no 'TFL3' flatbuffer identifier); give an int8 .tflite file "
-            "or a Keras model"
-        )
-    try:
-        model = fb.ModelT.InitFromPackedBuf(data, 0)
-    except EdgegenError:
-        raise
-    except Exception as e:  # the generated flatbuffer code raises many kinds on bad input
-        raise ModelFormatError(f"corrupt or truncated flatbuffer ({type(e).__name__}: {e})") from None
-    try:
-        graph = _Reader(model, data, name).graph()
-    except EdgegenError:
-        raise
-    except (IndexError, ValueError, TypeError, AttributeError, OverflowError) as e:
-        raise ModelFormatError(f"inconsistent model structure ({type(e).__name__}: {e})") from None
+            f"inconsistent model structure ({type(e).__name__}: {e})", kind="unchecked"
+        ) from None
     ir.verify(graph)
     return graph
 
 
+# -- decoding ------------------------------------------------------------------------------
+
+
+@contextmanager
+def _decoding(what: str) -> Iterator[None]:
+    """The generated accessors trust the file: on a corrupt one they raise struct.error,
+    IndexError, TypeError ("bad number"), ValueError (numpy views past the end) and so on.
+    All of them mean the same thing to the user."""
+    try:
+        yield
+    except EdgegenError:
+        raise
+    except Exception as e:
+        raise ModelFormatError(
+            f"{checks.FLATBUFFER}: {what} cannot be decoded, the file is truncated or corrupt "
+            f"({type(e).__name__}: {e})"
+        ) from None
+
+
+def _numpy(value: Any) -> np.ndarray:
+    # the generated *AsNumpy accessors return the int 0 for an absent vector
+    return value if isinstance(value, np.ndarray) else np.zeros(0, dtype=np.int32)
+
+
+class _Decoder:
+    """Reads the fields edgegen uses, and only those, from the flatbuffer into plain records.
+
+    The generated object API (ModelT) would unpack every table, including ones edgegen never
+    looks at, and a hostile file can make it unpack one shared table many times over; here
+    every vector length is checked against the file size before it is iterated, and the total
+    decoded is bounded by a budget proportional to the file size.
+    """
+
+    #: what decoding one table costs against the budget; a table takes at least 4 bytes
+    TABLE = 4
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        # a file whose tables are not shared decodes to at most its own size; allow sharing
+        # up to twice that, which no converter comes near
+        self.budget = 2 * len(data) + 4096
+
+    def charge(self, what: str, nbytes: int) -> None:
+        self.budget -= nbytes
+        if self.budget < 0:
+            raise ModelFormatError(
+                f"{checks.FLATBUFFER}: {what} makes the file decode to more than twice its size "
+                "(its tables refer to the same data over and over)"
+            )
+
+    def length(self, what: str, n: int, element_bytes: int) -> int:
+        checks.check_vector_length(what, n, element_bytes, len(self.data))
+        self.charge(what, n * element_bytes)
+        return n
+
+    def ints(self, what: str, is_none: bool, arr: Any) -> tuple[int, ...] | None:
+        if is_none:
+            return None
+        a = _numpy(arr)
+        self.charge(what, a.nbytes)
+        return tuple(a.tolist())
+
+    def name(self, what: str, raw: bytes | None, fallback: str) -> str:
+        if raw is None:
+            return fallback
+        self.charge(what, len(raw))
+        return raw.decode("utf-8", "replace")
+
+    def model(self) -> checks.FlatModel:
+        checks.check_header(self.data)
+        m = fb.Model.GetRootAs(self.data, 0)
+        with _decoding("the model table"):
+            version = int(m.Version())
+            n_sub = self.length("the subgraph list", m.SubgraphsLength(), 4)
+            n_codes = self.length("the operator code list", m.OperatorCodesLength(), 4)
+            n_buffers = self.length("the buffer list", m.BuffersLength(), 4)
+        checks.check_version(version)
+        checks.check_subgraph_count(n_sub)
+        with _decoding("subgraph 0"):
+            sg = m.Subgraphs(0)
+            n_tensors = self.length("the tensor list", sg.TensorsLength(), 4)
+            n_ops = self.length("the operator list", sg.OperatorsLength(), 4)
+            inputs = self.ints("the model inputs", sg.InputsIsNone(), sg.InputsAsNumpy()) or ()
+            outputs = self.ints("the model outputs", sg.OutputsIsNone(), sg.OutputsAsNumpy()) or ()
+        checks.check_counts(n_tensors, n_ops)
+        tensors = tuple(self.tensor(sg, i) for i in range(n_tensors))
+        ops = tuple(self.op(sg, i) for i in range(n_ops))
+        opcodes = tuple(self.opcode(m, i) for i in range(n_codes))
+        used = sorted({t.buffer for t in tensors if 0 < t.buffer < n_buffers})
+        buffers = {i: self.buffer(m, i) for i in used}
+        return checks.FlatModel(version=version, opcodes=opcodes, tensors=tensors, ops=ops, inputs=inputs,
+                                outputs=outputs, n_buffers=n_buffers, buffers=buffers)
+
+    def tensor(self, sg: Any, index: int) -> checks.FlatTensor:
+        what = f"tensor {index}"
+        with _decoding(what):
+            self.charge(what, self.TABLE)
+            t = sg.Tensors(index)
+            name = self.name(what, t.Name(), f"t{index}")
+            shape = self.ints(what, t.ShapeIsNone(), t.ShapeAsNumpy()) or ()
+            signature = self.ints(what, t.ShapeSignatureIsNone(), t.ShapeSignatureAsNumpy())
+            q = t.Quantization()
+            return checks.FlatTensor(
+                index=index, name=name, type=int(t.Type()), shape=shape, signature=signature,
+                buffer=int(t.Buffer()), quant=None if q is None else self.quant(what, q),
+                sparse=t.Sparsity() is not None, external_buffer=int(t.ExternalBuffer()),
+            )
+
+    def quant(self, what: str, q: Any) -> checks.FlatQuant:
+        self.charge(what, self.TABLE)
+        scales = _numpy(q.ScaleAsNumpy()) if not q.ScaleIsNone() else np.zeros(0, dtype=np.float32)
+        self.charge(what, scales.nbytes)
+        return checks.FlatQuant(
+            scales=tuple(scales.tolist()),
+            zero_points=self.ints(what, q.ZeroPointIsNone(), q.ZeroPointAsNumpy()),
+            axis=int(q.QuantizedDimension()),
+            details_type=int(q.DetailsType()),
+        )
+
+    def op(self, sg: Any, index: int) -> checks.FlatOp:
+        what = f"operator {index}"
+        with _decoding(what):
+            self.charge(what, self.TABLE)
+            op = sg.Operators(index)
+            options_type = int(op.BuiltinOptionsType())
+            table = op.BuiltinOptions()
+            options = None
+            if table is not None and options_type != fb.BuiltinOptions.NONE:
+                self.charge(what, self.TABLE)
+                options = fb.BuiltinOptionsCreator(options_type, table)
+            return checks.FlatOp(
+                index=index, opcode_index=int(op.OpcodeIndex()),
+                inputs=self.ints(what, op.InputsIsNone(), op.InputsAsNumpy()) or (),
+                outputs=self.ints(what, op.OutputsIsNone(), op.OutputsAsNumpy()) or (),
+                options_type=options_type, options=options,
+            )
+
+    def opcode(self, m: Any, index: int) -> checks.FlatOpCode:
+        what = f"operator code {index}"
+        with _decoding(what):
+            self.charge(what, self.TABLE)
+            oc = m.OperatorCodes(index)
+            custom = oc.CustomCode()
+            return checks.FlatOpCode(
+                builtin=int(oc.BuiltinCode()), deprecated_builtin=int(oc.DeprecatedBuiltinCode()),
+                custom=None if custom is None else self.name(what, custom, "?"),
+            )
+
+    def buffer(self, m: Any, index: int) -> checks.FlatBuffer:
+        what = f"buffer {index}"
+        with _decoding(what):
+            self.charge(what, self.TABLE)
+            b = m.Buffers(index)
+            # a view into the file, not a copy: the size is checked against the tensor first
+            data = None if b.DataIsNone() else _numpy(b.DataAsNumpy())
+            return checks.FlatBuffer(data=data, offset=int(b.Offset()), size=int(b.Size()))
+
+
+# -- checking and building the graph -------------------------------------------------------
+
+
 class _Reader:
-    def __init__(self, model: Any, data: bytes, name: str) -> None:
-        self.model = model
+    def __init__(self, flat: checks.FlatModel, data: bytes, name: str) -> None:
+        self.flat = flat
         self.data = data
         self.name = name
+        # constants decoded per (buffer, type, shape): tensors sharing a buffer share the array
+        self.constants: dict[tuple[int, str, tuple[int, ...]], np.ndarray] = {}
+        self.constant_bytes = 0
 
     def graph(self) -> ir.Graph:
-        m = self.model
-        subgraphs = m.subgraphs or []
-        if len(subgraphs) != 1:
-            raise UnsupportedError(
-                f"the model has {len(subgraphs)} subgraphs; edgegen compiles models with exactly "
-                "one (no control flow ops such as WHILE or IF)"
-            )
-        sg = subgraphs[0]
-        raw_tensors = sg.tensors or []
-        tensors = tuple(self._tensor(i, t) for i, t in enumerate(raw_tensors))
-        ops = []
-        for i, op in enumerate(sg.operators or []):
-            ops.append(self._op(i, op, tensors))
-        inputs = tuple(int(x) for x in (sg.inputs if sg.inputs is not None else []))
-        outputs = tuple(int(x) for x in (sg.outputs if sg.outputs is not None else []))
-        for kind, idx in [("input", inputs), ("output", outputs)]:
-            for t in idx:
-                if not 0 <= t < len(tensors):
-                    raise ModelFormatError(f"model {kind} names tensor {t}, but there are {len(tensors)}")
-        if not inputs or not outputs:
-            raise ModelFormatError("the model declares no inputs or no outputs")
+        f = self.flat
+        tensors = tuple(self._tensor(t) for t in f.tensors)
+        checks.check_model_bytes(sum(t.nbytes for t in tensors))
+        checks.check_io("input", f.inputs, tensors)
+        checks.check_io("output", f.outputs, tensors)
+        checks.check_inputs_outputs_disjoint(f.inputs, f.outputs, tensors)
+        flow = checks.Dataflow(tensors, f.inputs)
+        ops = tuple(self._op(op, tensors, flow) for op in f.ops)
+        flow.check_outputs(f.outputs, f.inputs)
         return ir.Graph(
             name=self.name,
             tensors=tensors,
-            ops=tuple(ops),
-            inputs=inputs,
-            outputs=outputs,
+            ops=ops,
+            inputs=f.inputs,
+            outputs=f.outputs,
             source_sha256=hashlib.sha256(self.data).hexdigest(),
         )
 
     # -- tensors ---------------------------------------------------------------------------
 
-    def _tensor(self, index: int, t: Any) -> ir.Tensor:
-        name = _decode_name(t.name, index)
-        where = f"tensor {index} '{name}'"
+    def _tensor(self, t: checks.FlatTensor) -> ir.Tensor:
+        where = checks.tensor_where(t)
         if t.type not in _TYPES:
             raise UnsupportedError(
                 f"{where} has element type {_TYPE_NAMES.get(t.type, t.type)}; edgegen handles "
                 "int8 activations, int8/int32 constants and float32 model inputs/outputs"
             )
         dtype = _TYPES[t.type]
-        shape = tuple(int(d) for d in (t.shape if t.shape is not None else []))
-        sig = t.shapeSignature
-        if any(d < 0 for d in shape) or (sig is not None and any(int(d) < 0 for d in sig[1:])):
-            raise UnsupportedError(
-                f"{where} has a dynamic shape {list(sig if sig is not None else shape)}; "
-                "convert the model with fixed input shapes (batch size 1)"
-            )
-        count = 1
-        for d in shape:
-            count *= d
-            if count > MAX_TENSOR_ELEMENTS:
-                raise UnsupportedError(f"{where} has shape {list(shape)}, far too large for a microcontroller")
-        quant = self._quant(t.quantization, where, shape)
-        data = self._buffer(t.buffer, where, dtype, shape)
-        return ir.Tensor(index=index, name=name, shape=shape, dtype=dtype, quant=quant, data=data)
+        checks.check_tensor_storage(t)
+        shape = checks.check_shape(t)
+        nbytes = checks.check_tensor_bytes(where, shape, dtype)
+        quant = checks.check_quant(t, dtype, shape)
+        data = self._buffer(t, where, dtype, shape, nbytes)
+        return ir.Tensor(index=t.index, name=t.name, shape=shape, dtype=dtype, quant=quant, data=data)
 
-    def _quant(self, q: Any, where: str, shape: tuple[int, ...]) -> ir.QuantParams | None:
-        if q is None or q.scale is None or len(q.scale) == 0:
-            return None
-        scales = tuple(float(s) for s in q.scale)
-        zps = tuple(int(z) for z in (q.zeroPoint if q.zeroPoint is not None else [0] * len(scales)))
-        if len(zps) != len(scales):
-            raise ModelFormatError(f"{where} has {len(scales)} scales but {len(zps)} zero points")
-        if not all(np.isfinite(s) and s > 0 for s in scales):
-            raise ModelFormatError(f"{where} has a non-positive or non-finite quantization scale")
-        axis = int(q.quantizedDimension)
-        if len(scales) > 1:
-            if not 0 <= axis < len(shape) or shape[axis] != len(scales):
-                raise ModelFormatError(
-                    f"{where} has {len(scales)} per-channel scales along axis {axis}, which does "
-                    f"not match its shape {list(shape)}"
-                )
-        return ir.QuantParams(scales=scales, zero_points=zps, axis=axis)
-
-    def _buffer(self, index: int, where: str, dtype: str, shape: tuple[int, ...]) -> np.ndarray | None:
-        buffers = self.model.buffers or []
+    def _buffer(self, t: checks.FlatTensor, where: str, dtype: str, shape: tuple[int, ...],
+                nbytes: int) -> np.ndarray | None:
+        index = t.buffer
         if index == 0:
-            return None
-        if not 0 <= index < len(buffers):
-            raise ModelFormatError(f"{where} refers to buffer {index}, but the model has {len(buffers)}")
-        b = buffers[index]
-        raw: bytes | None
-        if b.data is not None and len(b.data) > 0:
-            raw = bytes(np.asarray(b.data, dtype=np.uint8))
-        elif b.offset > 1:
-            end = b.offset + b.size
-            if end > len(self.data):
-                raise ModelFormatError(f"{where}: its data lies beyond the end of the file")
-            raw = self.data[b.offset : end]
-        else:
-            raw = None
+            return None  # buffer 0 is the empty sentinel every TFLite file starts with
+        checks.check_buffer_index(where, index, self.flat.n_buffers)
+        raw = checks.buffer_bytes(where, index, self.flat.buffers[index], self.data)
         if raw is None:
             return None
-        np_dtype = np.dtype(ir.DTYPES[dtype]).newbyteorder("<")
-        count = 1
-        for d in shape:
-            count *= d
-        if len(raw) != count * np_dtype.itemsize:
-            raise ModelFormatError(
-                f"{where} has shape {list(shape)} ({count * np_dtype.itemsize} bytes of {dtype}) "
-                f"but its buffer holds {len(raw)} bytes"
-            )
-        arr = np.frombuffer(raw, dtype=np_dtype).astype(np_dtype.newbyteorder("="))
-        return arr.reshape(shape)
+        checks.check_buffer_size(where, shape, dtype, nbytes, len(raw), index)
+        key = (index, dtype, shape)
+        arr = self.constants.get(key)
+        if arr is None:
+            self.constant_bytes += nbytes
+            checks.check_constant_bytes(where, self.constant_bytes, len(self.data))
+            np_dtype = np.dtype(ir.DTYPES[dtype]).newbyteorder("<")
+            arr = np.frombuffer(raw, dtype=np_dtype).astype(np_dtype.newbyteorder("=")).reshape(shape)
+            self.constants[key] = arr
+        return arr
 
     # -- ops -------------------------------------------------------------------------------
 
-    def _op(self, index: int, op: Any, tensors: tuple[ir.Tensor, ...]) -> ir.Op:
-        codes = self.model.operatorCodes or []
-        if not 0 <= op.opcodeIndex < len(codes):
-            raise ModelFormatError(f"op {index} has opcode index {op.opcodeIndex}, but the model has {len(codes)}")
-        oc = codes[op.opcodeIndex]
-        code = max(int(oc.builtinCode), int(oc.deprecatedBuiltinCode))
+    def _op(self, op: checks.FlatOp, tensors: tuple[ir.Tensor, ...], flow: checks.Dataflow) -> ir.Op:
+        index = op.index
+        codes = self.flat.opcodes
+        if not 0 <= op.opcode_index < len(codes):
+            raise ModelFormatError(f"op {index} has opcode index {op.opcode_index}, but the model has {len(codes)}")
+        oc = codes[op.opcode_index]
+        # files written before the builtin code outgrew int8 only set the deprecated field
+        code = max(oc.builtin, oc.deprecated_builtin)
         name = _OP_NAMES.get(code, f"builtin {code}")
         if code == fb.BuiltinOperator.CUSTOM:
-            cname = oc.customCode.decode("utf-8", "replace") if oc.customCode else "?"
-            raise UnsupportedError(f"op {index} is the custom op '{cname}'; edgegen compiles builtin ops only")
+            raise UnsupportedError(
+                f"op {index} is the custom op '{oc.custom or '?'}'; edgegen compiles builtin ops only"
+            )
         builder = _BUILDERS.get(name)
         if builder is None:
             raise UnsupportedError(
                 f"op {index} ({name}) is not supported; supported ops: {', '.join(sorted(_BUILDERS))}"
             )
-        inputs = tuple(int(x) for x in (op.inputs if op.inputs is not None else []))
-        outputs = tuple(int(x) for x in (op.outputs if op.outputs is not None else []))
-        for t in inputs + outputs:
-            if not -1 <= t < len(tensors):
-                raise ModelFormatError(f"op {index} ({name}) refers to tensor {t}, but the model has {len(tensors)}")
-        if not outputs or any(t < 0 for t in outputs):
-            raise ModelFormatError(f"op {index} ({name}) has no valid output tensor")
-        ctx = _OpContext(index, name, inputs, outputs, op.builtinOptions, tensors)
+        where = f"op {index} ({name})"
+        checks.check_op_tensor_indices(where, op.inputs, op.outputs, len(tensors))
+        flow.op(where, op.inputs, op.outputs)
+        expected = _OPTIONS.get(name)
+        if expected is not None and op.options_type not in (fb.BuiltinOptions.NONE, expected):
+            raise ModelFormatError(
+                f"{where} carries {_OPTION_NAMES.get(op.options_type, op.options_type)} options, expected "
+                f"{_OPTION_NAMES[expected]}"
+            )
+        ctx = _OpContext(index, name, op.inputs, op.outputs, op.options, tensors)
         return builder(ctx)
-
-
-def _decode_name(raw: Any, index: int) -> str:
-    if raw is None:
-        return f"t{index}"
-    if isinstance(raw, bytes):
-        return raw.decode("utf-8", "replace")
-    return str(raw)
 
 
 class _OpContext:
@@ -252,7 +378,11 @@ class _OpContext:
         return UnsupportedError(f"op {self.index} ({self.name}): {why}")
 
     def t(self, i: int) -> ir.Tensor:
-        return self.tensors[self.inputs[i]]
+        ti = self.inputs[i]
+        if ti < 0:
+            # -1 marks an optional input left out; used as an index it would name the last tensor
+            raise ModelFormatError(f"op {self.index} ({self.name}) leaves its required input {i} out (tensor index -1)")
+        return self.tensors[ti]
 
     def out(self, i: int = 0) -> ir.Tensor:
         return self.tensors[self.outputs[i]]
@@ -261,6 +391,9 @@ class _OpContext:
         hi = lo if hi is None else hi
         if not lo <= len(self.inputs) <= hi:
             raise ModelFormatError(f"op {self.index} ({self.name}) has {len(self.inputs)} inputs, expected {lo}..{hi}")
+        self.one_output()
+
+    def one_output(self) -> None:
         if len(self.outputs) != 1:
             raise ModelFormatError(f"op {self.index} ({self.name}) has {len(self.outputs)} outputs, expected 1")
 
@@ -268,6 +401,13 @@ class _OpContext:
         if self.options is None:
             return default
         return getattr(self.options, attr, default)
+
+    def finite(self, attr: str, default: float) -> float:
+        """A float option (SOFTMAX beta, LEAKY_RELU alpha); NaN or infinity is a corrupt file."""
+        v = float(self.opt(attr, default))
+        if not math.isfinite(v):
+            raise ModelFormatError(f"op {self.index} ({self.name}) has {attr} {v}; it must be a finite number")
+        return v
 
     def activation(self) -> ir.Activation:
         a = int(self.opt("fusedActivationFunction", fb.ActivationFunctionType.NONE))
@@ -279,6 +419,8 @@ class _OpContext:
 
     def padding(self) -> ir.Padding:
         p = int(self.opt("padding", fb.Padding.SAME))
+        if p not in (fb.Padding.SAME, fb.Padding.VALID):
+            raise ModelFormatError(f"op {self.index} ({self.name}) has padding {p}, which is neither SAME nor VALID")
         return ir.Padding.SAME if p == fb.Padding.SAME else ir.Padding.VALID
 
     def int8_activation(self, t: ir.Tensor, role: str) -> None:
@@ -321,6 +463,9 @@ def _conv_common(c: _OpContext, depthwise: bool) -> None:
     c.int8_activation(y, "output")
     c.rank(x, (4,), "input")
     c.rank(w, (4,), "filter")
+    c.rank(y, (4,), "output")
+    if depthwise and w.shape[0] != 1:
+        raise c.fail(f"filter {w.describe()} must have shape [1, height, width, channels]")
     if w.quant is None:
         raise c.fail(f"filter {w.describe()} is not quantized")
     if any(z != 0 for z in w.quant.zero_points):
@@ -359,8 +504,10 @@ def _depthwise(c: _OpContext) -> ir.Op:
     _conv_common(c, depthwise=True)
     x, w, y = c.t(0), c.t(1), c.out()
     cin, cout = x.shape[3], w.shape[3]
-    if cin == 0 or cout % cin != 0 or y.shape[3] != cout:
+    if cin == 0 or cout % cin != 0:
         raise c.fail(f"output depth {cout} is not a multiple of input depth {cin}")
+    if y.shape[3] != cout:
+        raise c.fail(f"output {y.describe()} does not have the filter's {cout} channels")
     return ir.DepthwiseConv2D(
         index=c.index,
         inputs=c.inputs,
@@ -408,6 +555,9 @@ def _pool(kind: str) -> Callable[[_OpContext], ir.Op]:
         c.int8_activation(x, "input")
         c.int8_activation(y, "output")
         c.rank(x, (4,), "input")
+        c.rank(y, (4,), "output")
+        if (y.shape[0], y.shape[3]) != (x.shape[0], x.shape[3]):
+            raise c.fail(f"output {y.describe()} does not keep the batch and channels of input {x.describe()}")
         if kind == "max" or kind == "avg":
             if x.quant != y.quant:
                 raise c.fail("input and output quantization differ; TFLite requires them equal for pooling")
@@ -433,11 +583,18 @@ def _mean(c: _OpContext) -> ir.Op:
     axes_t = c.const(1, "axis", ("int32", "int64"))
     assert axes_t.data is not None
     rank = len(x.shape)
+    if axes_t.size == 0:
+        raise c.fail(f"axis {axes_t.describe()} lists no axes")
     axes = sorted({int(a) % rank if -rank <= int(a) < rank else -1 for a in axes_t.data.reshape(-1)})
     if -1 in axes:
         raise c.fail(f"axis {axes_t.data.tolist()} out of range for rank {rank}")
     if axes != list(range(axes[0], axes[-1] + 1)):
         raise c.fail(f"MEAN over non-adjacent axes {axes} is not supported")
+    reduced = 1
+    for a in axes:
+        reduced *= x.shape[a]
+    if y.size * reduced != x.size:
+        raise c.fail(f"output {y.describe()} does not hold the mean of {x.describe()} over axes {axes}")
     return ir.Mean(
         index=c.index,
         inputs=c.inputs,
@@ -483,10 +640,12 @@ def _softmax(c: _OpContext) -> ir.Op:
     x, y = c.t(0), c.out()
     c.int8_activation(x, "input")
     c.int8_activation(y, "output")
+    if not x.shape or x.shape != y.shape:
+        raise c.fail(f"input {x.describe()} and output {y.describe()} must have the same shape, of rank 1 or more")
     assert y.quant is not None
     if y.quant.zero_point != -128 or abs(y.quant.scale - 1 / 256) > 1e-9:
         raise c.fail("int8 SOFTMAX output must have scale 1/256 and zero point -128 (as TFLite requires)")
-    return ir.Softmax(index=c.index, inputs=c.inputs, outputs=c.outputs, beta=float(c.opt("beta", 1.0)))
+    return ir.Softmax(index=c.index, inputs=c.inputs, outputs=c.outputs, beta=c.finite("beta", 1.0))
 
 
 def _reshape(c: _OpContext) -> ir.Op:
@@ -511,6 +670,8 @@ def _pad(c: _OpContext) -> ir.Op:
     if len(c.inputs) == 3 and c.inputs[2] >= 0:
         v = c.const(2, "constant value", ("int8",))
         assert v.data is not None and y.quant is not None
+        if v.size != 1:
+            raise c.fail(f"constant value {v.describe()} must hold one value")
         if int(v.data.reshape(-1)[0]) != y.quant.zero_point:
             raise c.fail("PADV2 with a value other than the zero point is not supported")
     p = c.const(1, "paddings", ("int32", "int64"))
@@ -531,6 +692,7 @@ def _pad(c: _OpContext) -> ir.Op:
 def _concat(c: _OpContext) -> ir.Op:
     if len(c.inputs) < 1:
         raise ModelFormatError(f"op {c.index} (CONCATENATION) has no inputs")
+    c.one_output()
     y = c.out()
     c.int8_activation(y, "output")
     rank = len(y.shape)
@@ -637,7 +799,7 @@ _BUILDERS: dict[str, Callable[[_OpContext], ir.Op]] = {
     "RELU6": _relu(ir.Activation.RELU6),
     "RELU_N1_TO_1": _relu(ir.Activation.RELU_N1_TO_1),
     "LEAKY_RELU": _unary(
-        lambda c: ir.LeakyRelu(index=c.index, inputs=c.inputs, outputs=c.outputs, alpha=float(c.opt("alpha", 0.2)))
+        lambda c: ir.LeakyRelu(index=c.index, inputs=c.inputs, outputs=c.outputs, alpha=c.finite("alpha", 0.2))
     ),
     "QUANTIZE": _quantize,
     "DEQUANTIZE": _dequantize,

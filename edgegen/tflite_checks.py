@@ -1,0 +1,407 @@
+"""Input checks for a decoded .tflite file: the file is treated as hostile.
+
+:mod:`edgegen.tflite_reader` decodes the flatbuffer into the plain records below (``Flat*``),
+under a guard that turns any failure of the generated accessors into a
+:class:`~edgegen.errors.ModelFormatError`. The functions here then check what the records say
+*before* anything is allocated or indexed with it, each with a message that names the tensor,
+op, buffer or index at fault and what is wrong with it. Lowering and planning trust the graph
+the reader returns, so every invariant they rely on is established here (or by the op builders
+in the reader).
+
+docs/input-checks.md lists every check with its error class and message.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from . import ir
+from .errors import ModelFormatError, UnsupportedError
+
+# -- limits ----------------------------------------------------------------------------------
+# A microcontroller has at most a few MiB of flash and RAM; these are orders of magnitude above
+# any model edgegen can place on one, and far below what would exhaust the host.
+
+#: the largest tensor edgegen accepts, in bytes
+MAX_TENSOR_BYTES = 256 << 20
+#: the most bytes all of a model's tensors may take together (activations and constants)
+MAX_MODEL_BYTES = 1 << 30
+#: the most constant bytes the ops may read in total; lowering copies every op's weights into
+#: the generated C, so ops that share one huge buffer must not multiply it past this
+MAX_OP_CONSTANT_BYTES = 256 << 20
+#: the highest tensor rank; TFLite kernels handle at most 6, real models at most 5
+MAX_RANK = 8
+#: the most operators in a model; memory planning (plan.py) is quadratic in the number of
+#: buffers, and a hostile 2048-op file whose outputs all stay alive already takes ~6 s to plan
+MAX_OPS = 2048
+#: the largest file a flatbuffer can address (32-bit unsigned offsets)
+MAX_FILE_BYTES = (1 << 31) - 1
+#: the schema version of every TFLite file since 2018 (TFLM refuses any other)
+SCHEMA_VERSION = 3
+
+FLATBUFFER = "not a valid TFLite flatbuffer"
+
+
+# -- decoded records -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FlatQuant:
+    scales: tuple[float, ...]
+    #: None when the file has no zero point vector (then every zero point is 0)
+    zero_points: tuple[int, ...] | None
+    axis: int
+    #: QuantizationDetails union type; anything but NONE changes what the scales mean
+    details_type: int
+
+
+@dataclass(frozen=True)
+class FlatTensor:
+    index: int
+    name: str
+    type: int
+    shape: tuple[int, ...]
+    signature: tuple[int, ...] | None
+    buffer: int
+    quant: FlatQuant | None
+    sparse: bool
+    external_buffer: int
+
+
+@dataclass(frozen=True)
+class FlatOpCode:
+    builtin: int
+    deprecated_builtin: int
+    custom: str | None
+
+
+@dataclass(frozen=True)
+class FlatOp:
+    index: int
+    opcode_index: int
+    inputs: tuple[int, ...]
+    outputs: tuple[int, ...]
+    options_type: int
+    #: the builtin options table as the generated object API's ``...OptionsT``, or None
+    options: Any
+
+
+@dataclass(frozen=True)
+class FlatBuffer:
+    #: inline data, a read-only view into the file
+    data: np.ndarray | None
+    offset: int
+    size: int
+
+
+@dataclass(frozen=True)
+class FlatModel:
+    version: int
+    opcodes: tuple[FlatOpCode, ...]
+    tensors: tuple[FlatTensor, ...]
+    ops: tuple[FlatOp, ...]
+    inputs: tuple[int, ...]
+    outputs: tuple[int, ...]
+    #: how many buffers the model declares; only the ones tensors use are decoded
+    n_buffers: int
+    buffers: dict[int, FlatBuffer]
+
+
+# -- the file --------------------------------------------------------------------------------
+
+
+def check_header(data: bytes) -> None:
+    """Before any flatbuffer access: the file is a TFLite flatbuffer at all."""
+    if len(data) == 0:
+        raise ModelFormatError("the file is empty; give an int8 .tflite file or a Keras model")
+    if len(data) < 8 or data[4:8] != b"TFL3":
+        raise ModelFormatError(
+            "not a TFLite model (no 'TFL3' flatbuffer identifier); give an int8 .tflite file "
+            "or a Keras model"
+        )
+    if len(data) > MAX_FILE_BYTES:
+        raise UnsupportedError(
+            f"the file has {len(data)} bytes, more than a flatbuffer can address; models whose "
+            "weights live outside the flatbuffer are not supported"
+        )
+    root = int.from_bytes(data[0:4], "little")
+    # the root table needs at least its 4-byte vtable offset
+    if not 8 <= root <= len(data) - 4:
+        raise ModelFormatError(f"{FLATBUFFER}: the root table offset {root} is outside the {len(data)}-byte file")
+
+
+def check_vector_length(what: str, length: int, element_bytes: int, file_bytes: int) -> int:
+    """A vector cannot hold more elements than the file has room for; checked before iterating,
+    so a corrupt length cannot make the decoder loop for long."""
+    if length * element_bytes > file_bytes:
+        raise ModelFormatError(
+            f"{FLATBUFFER}: {what} claims {length} entries, more than the {file_bytes}-byte file can hold"
+        )
+    return length
+
+
+def check_version(version: int) -> None:
+    if version != SCHEMA_VERSION:
+        raise ModelFormatError(
+            f"the model has schema version {version}, expected {SCHEMA_VERSION} (TFLite and TFLM refuse "
+            "any other); the file is corrupt or not written by the TFLite converter"
+        )
+
+
+def check_subgraph_count(count: int) -> None:
+    if count == 0:
+        raise ModelFormatError("the model has no subgraph, so no graph to compile")
+    if count != 1:
+        raise UnsupportedError(
+            f"the model has {count} subgraphs; edgegen compiles models with exactly "
+            "one (no control flow ops such as WHILE or IF)"
+        )
+
+
+def check_counts(n_tensors: int, n_ops: int) -> None:
+    if n_ops > MAX_OPS:
+        raise UnsupportedError(f"the model has {n_ops} operators; edgegen compiles models of up to {MAX_OPS}")
+    if n_ops == 0:
+        raise UnsupportedError("the model has no operators, so there is nothing to compile")
+    if n_tensors == 0:
+        raise ModelFormatError("the model has no tensors")
+
+
+# -- tensors -------------------------------------------------------------------------------
+
+
+def tensor_where(t: FlatTensor) -> str:
+    return f"tensor {t.index} '{t.name}'"
+
+
+def check_shape(t: FlatTensor) -> tuple[int, ...]:
+    """The tensor's static shape: fixed, positive dimensions, a sane rank."""
+    where = tensor_where(t)
+    shape = t.shape
+    if len(shape) > MAX_RANK:
+        raise UnsupportedError(f"{where} has rank {len(shape)}; edgegen handles tensors of up to {MAX_RANK} dimensions")
+    sig = t.signature
+    # the signature says which dimensions are dynamic (-1); the batch may be, it is run as 1
+    if sig is not None and any(d < 0 for d in sig[1:]):
+        shown = list(sig) if len(sig) <= MAX_RANK else f"of rank {len(sig)}"
+        raise UnsupportedError(
+            f"{where} has a dynamic shape {shown}; convert the model with fixed input shapes (batch size 1)"
+        )
+    if any(d < 0 for d in shape):
+        raise ModelFormatError(f"{where} has a negative dimension in its shape {list(shape)}")
+    if any(d == 0 for d in shape):
+        raise UnsupportedError(
+            f"{where} has an empty dimension in its shape {list(shape)}; empty tensors are not supported"
+        )
+    return shape
+
+
+def check_tensor_bytes(where: str, shape: tuple[int, ...], dtype: str) -> int:
+    """The tensor's size in bytes, refused above MAX_TENSOR_BYTES; the product is formed in
+    Python integers and checked at every step, so a huge shape is refused before it overflows
+    anything or is allocated."""
+    itemsize = np.dtype(ir.DTYPES[dtype]).itemsize
+    nbytes = itemsize
+    for d in shape:
+        nbytes *= d
+        if nbytes > MAX_TENSOR_BYTES:
+            raise UnsupportedError(
+                f"{where} has shape {list(shape)} ({dtype}), more than {MAX_TENSOR_BYTES >> 20} MiB: far too "
+                "large for a microcontroller"
+            )
+    return nbytes
+
+
+def check_model_bytes(total: int) -> None:
+    if total > MAX_MODEL_BYTES:
+        raise UnsupportedError(
+            f"the model's tensors take {total} bytes together, more than {MAX_MODEL_BYTES >> 20} MiB: far too "
+            "large for a microcontroller"
+        )
+
+
+def check_tensor_storage(t: FlatTensor) -> None:
+    where = tensor_where(t)
+    if t.sparse:
+        raise UnsupportedError(f"{where} is stored sparse; convert the model without sparsity")
+    if t.external_buffer != 0:
+        raise UnsupportedError(f"{where} keeps its data in external buffer {t.external_buffer}; not supported")
+
+
+#: the zero points each quantized element type can represent
+_ZERO_POINT_RANGE = {"int8": (-128, 127), "uint8": (0, 255), "int16": (-32768, 32767)}
+
+
+def check_quant(t: FlatTensor, dtype: str, shape: tuple[int, ...]) -> ir.QuantParams | None:
+    """Scales positive and finite, zero points representable, per-axis parameters along an
+    existing axis with one scale per channel."""
+    q = t.quant
+    if q is None or len(q.scales) == 0:
+        return None
+    where = tensor_where(t)
+    if q.details_type != 0:
+        raise UnsupportedError(f"{where} uses custom or blockwise quantization (details type {q.details_type})")
+    scales = q.scales
+    zps = q.zero_points if q.zero_points is not None else (0,) * len(scales)
+    if len(zps) != len(scales):
+        raise ModelFormatError(f"{where} has {len(scales)} scales but {len(zps)} zero points")
+    for i, s in enumerate(scales):
+        if not (math.isfinite(s) and s > 0):
+            channel = f" (channel {i})" if len(scales) > 1 else ""
+            raise ModelFormatError(
+                f"{where} has quantization scale {s}{channel}; scales must be positive and finite"
+            )
+    lo, hi = _ZERO_POINT_RANGE.get(dtype, (-(1 << 63), (1 << 63) - 1))
+    for i, z in enumerate(zps):
+        if not lo <= z <= hi:
+            channel = f" (channel {i})" if len(zps) > 1 else ""
+            raise ModelFormatError(f"{where} has zero point {z}{channel}, outside the {dtype} range {lo}..{hi}")
+    axis = q.axis
+    if len(scales) > 1 and (not 0 <= axis < len(shape) or shape[axis] != len(scales)):
+        raise ModelFormatError(
+            f"{where} has {len(scales)} per-channel scales along axis {axis}, which does "
+            f"not match its shape {list(shape)}"
+        )
+    return ir.QuantParams(scales=scales, zero_points=tuple(zps), axis=axis)
+
+
+# -- buffers -------------------------------------------------------------------------------
+
+
+def check_buffer_index(where: str, index: int, n_buffers: int) -> None:
+    if not 0 <= index < n_buffers:
+        raise ModelFormatError(f"{where} refers to buffer {index}, but the model has {n_buffers}")
+
+
+def buffer_bytes(where: str, index: int, b: FlatBuffer, file: bytes) -> memoryview | np.ndarray | None:
+    """The bytes buffer ``index`` holds, inline or at its offset in the file (None when empty)."""
+    inline = b.data is not None and len(b.data) > 0
+    # offset 0 means "not set" and 1 is what the exporter writes for "inline"; TFLite's
+    # IsValidBufferOffset is offset > 1
+    external = b.offset > 1
+    if inline and external:
+        raise ModelFormatError(
+            f"{where}: buffer {index} has both inline data and an offset ({b.offset}) into the file"
+        )
+    if inline:
+        return b.data
+    if external:
+        if b.offset + b.size > len(file):
+            raise ModelFormatError(
+                f"{where}: buffer {index} places its {b.size} bytes at offset {b.offset}, beyond the end "
+                f"of the {len(file)}-byte file"
+            )
+        return memoryview(file)[b.offset : b.offset + b.size]
+    return None
+
+
+def check_constant_bytes(where: str, total: int, file_bytes: int) -> None:
+    """Distinct buffers of a valid file hold distinct bytes of it, so their decoded copies add
+    up to at most the file size. Buffers whose data vectors or external offsets all point at the
+    same bytes would otherwise make the reader copy them once per buffer."""
+    if total > 2 * file_bytes + 4096:
+        raise ModelFormatError(
+            f"{where}: the constants decoded so far take {total} bytes, more than twice the {file_bytes}-byte "
+            "file (its buffers point at the same bytes over and over)"
+        )
+
+
+def check_buffer_size(where: str, shape: tuple[int, ...], dtype: str, nbytes: int, got: int, index: int) -> None:
+    if got != nbytes:
+        raise ModelFormatError(
+            f"{where} has shape {list(shape)} ({nbytes} bytes of {dtype}) but its buffer {index} holds {got} bytes"
+        )
+
+
+# -- graph structure -----------------------------------------------------------------------
+
+
+def check_io(kind: str, indices: Sequence[int], tensors: Sequence[ir.Tensor]) -> None:
+    """Model inputs or outputs: in range, listed once, of a type the generated API can carry."""
+    if not indices:
+        raise ModelFormatError(f"the model declares no {kind}s")
+    seen: set[int] = set()
+    for t in indices:
+        if not 0 <= t < len(tensors):
+            raise ModelFormatError(f"model {kind} names tensor {t}, but the model has {len(tensors)}")
+        if t in seen:
+            raise ModelFormatError(f"model {kind} tensor {t} is listed twice")
+        seen.add(t)
+        tensor = tensors[t]
+        if tensor.dtype not in ("int8", "float32"):
+            raise UnsupportedError(
+                f"model {kind} {tensor.describe()} has type {tensor.dtype}; edgegen's generated API takes "
+                "int8 or float32 inputs and outputs"
+            )
+        if tensor.is_const:
+            what = "a constant" if kind == "input" else "a constant, not computed by any op"
+            raise ModelFormatError(f"model {kind} {tensor.describe()} is {what}")
+
+
+def check_inputs_outputs_disjoint(inputs: Iterable[int], outputs: Iterable[int],
+                                  tensors: Sequence[ir.Tensor]) -> None:
+    both = sorted(set(inputs) & set(outputs))
+    if both:
+        raise UnsupportedError(
+            f"{tensors[both[0]].describe()} is both a model input and a model output; edgegen needs every "
+            "output computed by an op"
+        )
+
+
+def check_op_tensor_indices(where: str, inputs: Sequence[int], outputs: Sequence[int], n_tensors: int) -> None:
+    for role, idx in (("input", inputs), ("output", outputs)):
+        for t in idx:
+            if not -1 <= t < n_tensors:
+                raise ModelFormatError(f"{where} refers to tensor {t} ({role}), but the model has {n_tensors}")
+    if not outputs:
+        raise ModelFormatError(f"{where} has no output tensor")
+    if any(t < 0 for t in outputs):
+        raise ModelFormatError(f"{where} has a missing (-1) output tensor")
+
+
+class Dataflow:
+    """Checks, op by op in file order, that every tensor is defined before it is read and
+    defined once; so the ops are in execution order and the graph has no cycle. (ir.verify
+    checks the same again on the finished graph.) Also totals the constants the ops read."""
+
+    def __init__(self, tensors: Sequence[ir.Tensor], inputs: Iterable[int]) -> None:
+        self.tensors = tensors
+        self.available: set[int] = set(inputs)
+        self.available.update(t.index for t in tensors if t.is_const)
+        self.constant_bytes = 0
+
+    def op(self, where: str, inputs: Sequence[int], outputs: Sequence[int]) -> None:
+        for ti in inputs:
+            if ti < 0:
+                continue  # an optional input left out (e.g. no bias); the op builder checks which
+            if ti not in self.available:
+                raise ModelFormatError(
+                    f"{where} reads {self.tensors[ti].describe()} before any op produces it "
+                    "(the graph has a cycle or is not in execution order)"
+                )
+            t = self.tensors[ti]
+            if t.is_const:
+                self.constant_bytes += t.nbytes
+        if self.constant_bytes > MAX_OP_CONSTANT_BYTES:
+            raise UnsupportedError(
+                f"the ops up to {where} read {self.constant_bytes} bytes of constants, more than "
+                f"{MAX_OP_CONSTANT_BYTES >> 20} MiB: far too large for a microcontroller"
+            )
+        for ti in outputs:
+            if ti in self.available:
+                raise ModelFormatError(
+                    f"{where} writes {self.tensors[ti].describe()}, which is already defined (a model input, "
+                    "a constant or another op's output)"
+                )
+            self.available.add(ti)
+
+    def check_outputs(self, outputs: Iterable[int], inputs: Iterable[int]) -> None:
+        produced = self.available - set(inputs)
+        for ti in outputs:
+            if ti not in produced or self.tensors[ti].is_const:
+                raise ModelFormatError(f"model output {self.tensors[ti].describe()} is never produced by an op")
