@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
+from ai_edge_litert import schema_py_generated as schema
 
 from edgegen import ir
+from edgegen import tflite_checks as checks
+from edgegen.build import compile_tflite
 from edgegen.errors import EdgegenError, ModelFormatError, UnsupportedError
 from edgegen.tflite_reader import parse_tflite, read_tflite
 
 from .conftest import shared_path
+from .support.fuzz import TinyModel, all_ops_model, find_sites, pack, unpack
 
 
 def test_reads_kws_ops_and_quantization() -> None:
@@ -50,3 +58,412 @@ def test_truncated_file_is_a_clear_error() -> None:
 def test_float_model_is_refused_with_the_tensor_named() -> None:
     with pytest.raises(UnsupportedError, match=r"op 0 \(FULLY_CONNECTED\).*float32.*expected int8"):
         read_tflite(shared_path("models/tflite_micro/hello_world_float.tflite"))
+
+
+# -- hostile files: every explicit check, with the error class and a key phrase -------------
+# Each case edits a real model (hello_world: FC 0 reads tensors 0, 6, 5 and writes 7; FC 1 reads
+# 7, 4, 3 and writes 8; FC 2 reads 8, 2, 1 and writes 9; input 0, output 9) through the
+# flatbuffer object API and packs it again, so only the edited field is wrong.
+
+HELLO = "models/tflite_micro/hello_world_int8.tflite"
+KWS = "models/mlperf_tiny/kws/kws_ref_model.tflite"
+
+
+def _edited(edit: Callable[[Any], None], rel: str = HELLO) -> bytes:
+    model = unpack(shared_path(rel).read_bytes())
+    edit(model)
+    return pack(model)
+
+
+def _refusal(data: bytes) -> EdgegenError:
+    """The error the reader raises for ``data``; also runs lowering, as `edgegen build` does."""
+    try:
+        compile_tflite(data, name="hostile", source="hostile.tflite")
+    except EdgegenError as e:
+        return e
+    raise AssertionError("the hostile model was accepted")
+
+
+def _sg(m: Any) -> Any:
+    return m.subgraphs[0]
+
+
+def _tensor(m: Any, i: int) -> Any:
+    return m.subgraphs[0].tensors[i]
+
+
+def _op(m: Any, i: int) -> Any:
+    return m.subgraphs[0].operators[i]
+
+
+def _set(obj: Any, **fields: Any) -> None:
+    for k, v in fields.items():
+        setattr(obj, k, v)
+
+
+def _quant(m: Any, i: int, scales: list[float], zero_points: list[int], axis: int = 0) -> None:
+    q = _tensor(m, i).quantization
+    q.scale = np.array(scales, dtype=np.float32)
+    q.zeroPoint = np.array(zero_points, dtype=np.int64)
+    q.quantizedDimension = axis
+
+
+def _external(m: Any, tensor: int, offset: int, size: int, keep_data: bool = False) -> None:
+    b = m.buffers[_tensor(m, tensor).buffer]
+    if not keep_data:
+        b.data = None
+    b.offset, b.size = offset, size
+
+
+def _sparse(m: Any) -> None:
+    _tensor(m, 6).sparsity = schema.SparsityParametersT()
+
+
+def _custom_quantization(m: Any) -> None:
+    q = _tensor(m, 7).quantization
+    q.detailsType = schema.QuantizationDetails.CustomQuantization
+    q.details = schema.CustomQuantizationT()
+
+
+def _pool_options_on_fc(m: Any) -> None:
+    _set(_op(m, 0), builtinOptionsType=schema.BuiltinOptions.Pool2DOptions, builtinOptions=schema.Pool2DOptionsT())
+
+
+def _drop_last_op(m: Any) -> None:
+    _sg(m).operators = _sg(m).operators[:2]
+
+
+def _swap_first_ops(m: Any) -> None:
+    ops = _sg(m).operators
+    ops[0], ops[1] = ops[1], ops[0]
+
+
+def _bad_opcode(m: Any) -> None:
+    _set(m.operatorCodes[0], builtinCode=9999, deprecatedBuiltinCode=127)
+
+
+def _ints(*v: int) -> np.ndarray:
+    return np.array(v, dtype=np.int32)
+
+
+HOSTILE_EDITS: list[tuple[str, Callable[[Any], None], type[EdgegenError], str]] = [
+    # the model as a whole
+    ("schema version", lambda m: _set(m, version=2), ModelFormatError, r"schema version 2, expected 3"),
+    ("no subgraph", lambda m: _set(m, subgraphs=[]), ModelFormatError, r"has no subgraph"),
+    ("two subgraphs", lambda m: _set(m, subgraphs=[_sg(m), _sg(m)]), UnsupportedError, r"has 2 subgraphs"),
+    ("no operators", lambda m: _set(_sg(m), operators=[]), UnsupportedError, r"has no operators"),
+    ("unknown builtin", _bad_opcode, UnsupportedError, r"op 0 \(builtin 9999\) is not supported"),
+    # indices
+    ("op input index out of range", lambda m: _set(_op(m, 0), inputs=_ints(0, 99, 5)), ModelFormatError,
+     r"op 0 \(FULLY_CONNECTED\) refers to tensor 99 \(input\), but the model has 10"),
+    ("op input index negative", lambda m: _set(_op(m, 1), inputs=_ints(7, -7, 3)), ModelFormatError,
+     r"op 1 \(FULLY_CONNECTED\) refers to tensor -7 \(input\)"),
+    ("op output index out of range", lambda m: _set(_op(m, 2), outputs=_ints(10)), ModelFormatError,
+     r"op 2 \(FULLY_CONNECTED\) refers to tensor 10 \(output\), but the model has 10"),
+    ("op without outputs", lambda m: _set(_op(m, 2), outputs=_ints()), ModelFormatError,
+     r"op 2 \(FULLY_CONNECTED\) has no output tensor"),
+    ("required input left out", lambda m: _set(_op(m, 0), inputs=_ints(-1, 6, 5)), ModelFormatError,
+     r"op 0 \(FULLY_CONNECTED\) leaves its required input 0 out"),
+    ("opcode index out of range", lambda m: _set(_op(m, 1), opcodeIndex=5), ModelFormatError,
+     r"op 1 has opcode index 5, but the model has 1"),
+    ("model input out of range", lambda m: _set(_sg(m), inputs=_ints(10)), ModelFormatError,
+     r"model input names tensor 10, but the model has 10"),
+    ("model output out of range", lambda m: _set(_sg(m), outputs=_ints(-1)), ModelFormatError,
+     r"model output names tensor -1, but the model has 10"),
+    ("model input listed twice", lambda m: _set(_sg(m), inputs=_ints(0, 0)), ModelFormatError,
+     r"model input tensor 0 is listed twice"),
+    ("no model outputs", lambda m: _set(_sg(m), outputs=_ints()), ModelFormatError, r"declares no outputs"),
+    ("model input is a constant", lambda m: _set(_sg(m), inputs=_ints(6)), ModelFormatError,
+     r"model input tensor 6 .* is a constant"),
+    ("model output is a constant", lambda m: _set(_sg(m), outputs=_ints(6)), ModelFormatError,
+     r"model output tensor 6 .* is a constant, not computed by any op"),
+    ("model output never produced", _drop_last_op, ModelFormatError,
+     r"model output tensor 9 .* is never produced by an op"),
+    ("model input is an output", lambda m: _set(_sg(m), outputs=_ints(9, 0)), UnsupportedError,
+     r"tensor 0 .* is both a model input and a model output"),
+    ("model input of type int32", lambda m: _set(_tensor(m, 0), type=schema.TensorType.INT32), UnsupportedError,
+     r"model input tensor 0 .* has type int32"),
+    # buffers
+    ("buffer index out of range", lambda m: _set(_tensor(m, 6), buffer=13), ModelFormatError,
+     r"tensor 6 'sequential/dense/MatMul' refers to buffer 13, but the model has 13"),
+    ("no buffers at all", lambda m: _set(m, buffers=[]), ModelFormatError,
+     r"tensor 0 .* refers to buffer 1, but the model has 0"),
+    ("buffer offset beyond the file", lambda m: _external(m, 6, 1_000_000, 16), ModelFormatError,
+     r"tensor 6 .*: buffer 7 places its 16 bytes at offset 1000000, beyond the end of the \d+-byte file"),
+    ("buffer with data and offset", lambda m: _external(m, 6, 64, 16, keep_data=True), ModelFormatError,
+     r"buffer 7 has both inline data and an offset \(64\)"),
+    ("weights buffer one byte short", lambda m: _set(m.buffers[7], data=m.buffers[7].data[:-1]), ModelFormatError,
+     r"tensor 6 .* has shape \[16, 1\] \(16 bytes of int8\) but its buffer 7 holds 15 bytes"),
+    ("bias buffer of the wrong size", lambda m: _set(m.buffers[6], data=m.buffers[6].data[:60]), ModelFormatError,
+     r"tensor 5 .* \(64 bytes of int32\) but its buffer 6 holds 60 bytes"),
+    # shapes
+    ("overflowing shape", lambda m: _set(_tensor(m, 7), shape=_ints(65536, 65536, 65536, 65536)), UnsupportedError,
+     r"tensor 7 .* has shape \[65536, 65536, 65536, 65536\] \(int8\), more than 256 MiB"),
+    ("negative dimension", lambda m: _set(_tensor(m, 7), shape=_ints(1, -16)), ModelFormatError,
+     r"tensor 7 .* has a negative dimension in its shape \[1, -16\]"),
+    ("zero dimension", lambda m: _set(_tensor(m, 8), shape=_ints(1, 0)), UnsupportedError,
+     r"tensor 8 .* has an empty dimension in its shape \[1, 0\]"),
+    ("absurd rank", lambda m: _set(_tensor(m, 8), shape=_ints(*[1] * 9)), UnsupportedError,
+     r"tensor 8 .* has rank 9; edgegen handles tensors of up to 8 dimensions"),
+    ("dynamic shape", lambda m: _set(_tensor(m, 0), shapeSignature=_ints(1, -1)), UnsupportedError,
+     r"tensor 0 .* has a dynamic shape \[1, -1\]"),
+    ("shape and data disagree", lambda m: _set(_tensor(m, 4), shape=_ints(16, 15)), ModelFormatError,
+     r"tensor 4 .* has shape \[16, 15\] \(240 bytes of int8\) but its buffer 5 holds 256 bytes"),
+    # quantization
+    ("zero scale", lambda m: _quant(m, 7, [0.0], [-128]), ModelFormatError,
+     r"tensor 7 .* has quantization scale 0\.0; scales must be positive and finite"),
+    ("negative scale", lambda m: _quant(m, 8, [-0.5], [-128]), ModelFormatError,
+     r"tensor 8 .* has quantization scale -0\.5"),
+    ("NaN scale", lambda m: _quant(m, 9, [float("nan")], [5]), ModelFormatError,
+     r"tensor 9 .* has quantization scale nan"),
+    ("infinite scale", lambda m: _quant(m, 0, [float("inf")], [5]), ModelFormatError,
+     r"tensor 0 .* has quantization scale inf"),
+    ("zero point 200", lambda m: _quant(m, 7, [0.1], [200]), ModelFormatError,
+     r"tensor 7 .* has zero point 200, outside the int8 range -128\.\.127"),
+    ("zero point -129", lambda m: _quant(m, 0, [0.1], [-129]), ModelFormatError, r"tensor 0 .* has zero point -129"),
+    ("asymmetric weights", lambda m: _quant(m, 6, [0.004], [3]), UnsupportedError,
+     r"op 0 \(FULLY_CONNECTED\): weights tensor 6 .* must be symmetric int8 \(zero point 0\)"),
+    ("more zero points than scales", lambda m: _quant(m, 7, [0.1], [-128, 0]), ModelFormatError,
+     r"tensor 7 .* has 1 scales but 2 zero points"),
+    ("per-axis scale count wrong", lambda m: _quant(m, 4, [0.01] * 3, [0] * 3), ModelFormatError,
+     r"tensor 4 .* has 3 per-channel scales along axis 0, which does not match its shape \[16, 16\]"),
+    ("per-axis axis out of range", lambda m: _quant(m, 4, [0.01] * 16, [0] * 16, axis=2), ModelFormatError,
+     r"tensor 4 .* has 16 per-channel scales along axis 2"),
+    ("per-axis on the wrong axis", lambda m: _quant(m, 4, [0.01] * 16, [0] * 16, axis=1), UnsupportedError,
+     r"op 1 \(FULLY_CONNECTED\): weights tensor 4 .* are quantized along axis 1, expected 0"),
+    ("per-axis non-zero zero point", lambda m: _quant(m, 4, [0.01] * 16, [0] * 15 + [1]), UnsupportedError,
+     r"weights tensor 4 .* must be symmetric"),
+    ("per-axis activation", lambda m: _quant(m, 7, [0.01] * 16, [0] * 16, axis=1), UnsupportedError,
+     r"op 0 \(FULLY_CONNECTED\): output tensor 7 .* needs per-tensor quantization"),
+    ("custom quantization", _custom_quantization, UnsupportedError,
+     r"tensor 7 .* uses custom or blockwise quantization"),
+    ("sparse weights", _sparse, UnsupportedError, r"tensor 6 .* is stored sparse"),
+    ("external tensor buffer", lambda m: _set(_tensor(m, 6), externalBuffer=3), UnsupportedError,
+     r"tensor 6 .* keeps its data in external buffer 3"),
+    # graph structure
+    ("cycle", lambda m: _set(_op(m, 0), inputs=_ints(8, 6, 5)), ModelFormatError,
+     r"op 0 \(FULLY_CONNECTED\) reads tensor 8 .* before any op produces it \(the graph has a cycle"),
+    ("ops out of order", _swap_first_ops, ModelFormatError,
+     r"op 0 \(FULLY_CONNECTED\) reads tensor 7 .* before any op produces it"),
+    ("op reads its own output", lambda m: _set(_op(m, 2), inputs=_ints(9, 2, 1)), ModelFormatError,
+     r"op 2 \(FULLY_CONNECTED\) reads tensor 9 .* before any op produces it"),
+    ("tensor produced twice", lambda m: _set(_op(m, 1), outputs=_ints(7)), ModelFormatError,
+     r"op 1 \(FULLY_CONNECTED\) writes tensor 7 .* which is already defined"),
+    ("op writes a model input", lambda m: _set(_op(m, 0), outputs=_ints(0)), ModelFormatError,
+     r"op 0 \(FULLY_CONNECTED\) writes tensor 0 .* which is already defined"),
+    ("op writes a constant", lambda m: _set(_op(m, 0), outputs=_ints(6)), ModelFormatError,
+     r"op 0 \(FULLY_CONNECTED\) writes tensor 6 .* which is already defined"),
+    # options
+    ("options of another op", _pool_options_on_fc, ModelFormatError,
+     r"op 0 \(FULLY_CONNECTED\) carries Pool2DOptions options, expected FullyConnectedOptions"),
+    ("unknown fused activation", lambda m: _set(_op(m, 0).builtinOptions, fusedActivationFunction=42), UnsupportedError,
+     r"op 0 \(FULLY_CONNECTED\): fused activation 42 is not supported"),
+]
+
+
+@pytest.mark.parametrize(("edit", "cls", "pattern"), [c[1:] for c in HOSTILE_EDITS], ids=[c[0] for c in HOSTILE_EDITS])
+def test_hostile_edit_is_refused(edit: Callable[[Any], None], cls: type[EdgegenError], pattern: str) -> None:
+    err = _refusal(_edited(edit))
+    assert type(err) is cls, f"{type(err).__name__}: {err}"
+    assert re.search(pattern, str(err)), str(err)
+    assert str(err).startswith("hostile.tflite: ")
+
+
+def _conv_edit(edit: Callable[[Any], None]) -> bytes:
+    """kws: op 0 is a CONV_2D, op 1 a DEPTHWISE_CONV_2D writing tensor 23."""
+    return _edited(edit, KWS)
+
+
+@pytest.mark.parametrize(("edit", "cls", "pattern"), [
+    (lambda m: _set(_op(m, 0).builtinOptions, padding=7), ModelFormatError,
+     r"op 0 \(CONV_2D\) has padding 7, which is neither SAME nor VALID"),
+    (lambda m: _set(_op(m, 0).builtinOptions, strideH=0), UnsupportedError,
+     r"op 0 \(CONV_2D\): strideH/strideW of \(0, 2\)"),
+    # found by the fuzzer: a depthwise output of rank 2 used to end in an IndexError
+    (lambda m: _set(_tensor(m, 23), shape=_ints(1, 25)), UnsupportedError,
+     r"op 1 \(DEPTHWISE_CONV_2D\): output tensor 23 .* has rank 2, expected 4"),
+    (lambda m: _quant(m, 17, [0.01] * 64, [0] * 64, axis=3), ModelFormatError,
+     r"tensor 17 .* has 64 per-channel scales along axis 3, which does not match its shape \[64, 10, 4, 1\]"),
+    (lambda m: _quant(m, 17, [0.01] * 10, [0] * 10, axis=1), UnsupportedError,
+     r"op 0 \(CONV_2D\): filter tensor 17 .* is quantized along axis 1, expected 0"),
+    (lambda m: _quant(m, 17, [0.01] * 64, [0] * 63 + [2]), UnsupportedError,
+     r"op 0 \(CONV_2D\): filter tensor 17 .* has non-zero zero points; int8 weights must be symmetric"),
+])
+def test_hostile_conv_options_and_shapes(edit: Callable[[Any], None], cls: type[EdgegenError], pattern: str) -> None:
+    err = _refusal(_conv_edit(edit))
+    assert type(err) is cls and re.search(pattern, str(err)), f"{type(err).__name__}: {err}"
+
+
+def test_optional_bias_may_be_left_out() -> None:
+    graph = parse_tflite(_edited(lambda m: _set(_op(m, 0), inputs=_ints(0, 6, -1))))
+    assert graph.ops[0].inputs == (0, 6, -1)
+
+
+def test_empty_file() -> None:
+    with pytest.raises(ModelFormatError, match="the file is empty"):
+        parse_tflite(b"")
+
+
+def test_root_offset_outside_the_file() -> None:
+    data = bytearray(shared_path(HELLO).read_bytes())
+    data[0:4] = (0x7FFFFF00).to_bytes(4, "little")
+    with pytest.raises(ModelFormatError, match=r"not a valid TFLite flatbuffer: the root table offset 2147483392"):
+        parse_tflite(bytes(data))
+
+
+def _site(data: bytes, label: str) -> int:
+    return next(s.pos for s in find_sites(data) if s.label == label)
+
+
+def test_vector_length_beyond_the_file() -> None:
+    data = bytearray(shared_path(HELLO).read_bytes())
+    pos = _site(bytes(data), "tensors: length")
+    data[pos : pos + 4] = (0x7FFFFFFF).to_bytes(4, "little")
+    with pytest.raises(ModelFormatError, match=r"the tensor list claims 2147483647 entries, more than the 2704-byte"):
+        parse_tflite(bytes(data))
+
+
+def test_offset_pointing_outside_the_file_is_a_flatbuffer_error() -> None:
+    data = bytearray(shared_path(HELLO).read_bytes())
+    pos = _site(bytes(data), "tensor 3 quantization: offset")
+    data[pos : pos + 4] = (len(data) * 4).to_bytes(4, "little")
+    with pytest.raises(ModelFormatError, match=r"not a valid TFLite flatbuffer: tensor 3 cannot be decoded, the file "
+                                                r"is truncated or corrupt \(error: unpack_from"):
+        parse_tflite(bytes(data))
+
+
+def test_every_truncation_is_a_clear_error() -> None:
+    data = shared_path(HELLO).read_bytes()
+    for cut in range(len(data)):
+        try:
+            parse_tflite(data[:cut])
+        except ModelFormatError as e:
+            assert re.search(r"not a valid TFLite flatbuffer|not a TFLite model|file is empty|buffer|the model", str(e))
+        # a cut that only drops what edgegen never reads (metadata at the end) may still parse
+
+
+def test_external_buffer_within_the_file_is_read() -> None:
+    """Weights stored after the flatbuffer (offset/size, as for > 2 GiB models) are read from there."""
+    original = parse_tflite(shared_path(HELLO).read_bytes())
+    weights = original.tensor(4).data
+    assert weights is not None
+    model = unpack(shared_path(HELLO).read_bytes())
+    _external(model, 4, 1 << 40, weights.nbytes)  # a placeholder of the same width, to measure
+    size = len(pack(model))
+    _external(model, 4, size, weights.nbytes)
+    data = pack(model) + weights.tobytes()
+    graph = parse_tflite(data)
+    assert graph.tensor(4).data is not None and np.array_equal(graph.tensor(4).data, weights)
+    with pytest.raises(ModelFormatError, match="beyond the end"):
+        parse_tflite(data[:-1])
+
+
+def test_shared_tables_cannot_blow_up_decoding() -> None:
+    """Tensors whose quantization offsets all point at one huge table decode it once each; the
+    decoder's budget (twice the file size) refuses the file before that gets expensive."""
+    m = TinyModel()
+    n = 20_000
+    big = m.tensor((n,), "int8", scale=[0.01] * n, zero_point=[0] * n, axis=0, data=np.zeros(n, np.int8))
+    small = [m.tensor((1, 4), scale=0.1) for _ in range(12)]
+    m.inputs, m.outputs = [small[0]], [small[1]]
+    m.op("RELU", [small[0]], [small[1]])
+    data = bytearray(pack(m.model()))
+    target = _site(bytes(data), f"tensor {big} quantization: offset")
+    table = target + int.from_bytes(data[target : target + 4], "little")
+    redirected = 0
+    for t in small:
+        pos = _site(bytes(data), f"tensor {t} quantization: offset")
+        if table > pos:  # uoffsets only point forward
+            data[pos : pos + 4] = (table - pos).to_bytes(4, "little")
+            redirected += 1
+    assert redirected >= 3
+    with pytest.raises(ModelFormatError, match=r"decode to more than twice its size"):
+        parse_tflite(bytes(data))
+
+
+def test_operator_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(checks, "MAX_OPS", 2)
+    with pytest.raises(UnsupportedError, match=r"the model has 3 operators; edgegen compiles models of up to 2"):
+        parse_tflite(shared_path(HELLO).read_bytes())
+
+
+def test_constant_bytes_read_by_ops_are_capped(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(checks, "MAX_OP_CONSTANT_BYTES", 300)
+    with pytest.raises(UnsupportedError, match=r"the ops up to op 1 \(FULLY_CONNECTED\) read \d+ bytes of constants"):
+        parse_tflite(shared_path(HELLO).read_bytes())
+
+
+def test_tiny_model_with_every_other_op_compiles() -> None:
+    """The fuzzer's synthetic seed is itself valid (otherwise its mutants test little)."""
+    graph, program = compile_tflite(all_ops_model(), name="tiny", source="tiny.tflite")
+    assert {op.describe().split("(")[1].rstrip(")") for op in graph.ops} >= {
+        "QUANTIZE", "PAD", "MAX_POOL_2D", "LOGISTIC", "TANH", "MUL", "RELU", "RELU6", "RELU_N1_TO_1",
+        "LEAKY_RELU", "CONCATENATION", "MEAN", "RESHAPE", "DEQUANTIZE"}
+    assert program.plan.arena_bytes > 0
+
+
+def _tiny_edit(edit: Callable[[Any], None]) -> bytes:
+    model = unpack(all_ops_model())
+    edit(model)
+    return pack(model)
+
+
+@pytest.mark.parametrize(("edit", "pattern"), [
+    # tiny_all_ops: op 2 MAX_POOL_2D writes tensor 4; op 5 MUL writes 7; op 11 MEAN writes 13
+    (lambda m: _set(_tensor(m, 4), shape=_ints(1, 3, 3, 3)),
+     r"op 2 \(MAX_POOL_2D\): output tensor 4 .* does not keep the batch and channels of input"),
+    (lambda m: _set(_tensor(m, 4), shape=_ints(1, 18)),
+     r"op 2 \(MAX_POOL_2D\): output tensor 4 .* has rank 2, expected 4"),
+    (lambda m: _set(_tensor(m, 14), shape=_ints(1, 1, 1, 2)),
+     r"op 11 \(MEAN\): output tensor 14 .* does not hold the mean of tensor 12"),
+    (lambda m: _set(_tensor(m, 7), shape=_ints(1, 3, 3, 4)),
+     r"op 5 \(MUL\): output shape \[1, 3, 3, 4\] is not the broadcast"),
+])
+def test_hostile_tiny_model_shapes(edit: Callable[[Any], None], pattern: str) -> None:
+    err = _refusal(_tiny_edit(edit))
+    assert type(err) is UnsupportedError and re.search(pattern, str(err)), f"{type(err).__name__}: {err}"
+
+
+def test_hostile_file_error_names_the_file(tmp_path: Path) -> None:
+    p = tmp_path / "evil.tflite"
+    p.write_bytes(_edited(lambda m: _quant(m, 7, [0.1], [200])))
+    with pytest.raises(ModelFormatError) as e:
+        read_tflite(p)
+    assert str(e.value).startswith(f"{p}: tensor 7 ")
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_non_finite_float_options(value: float) -> None:
+    def edit(m: Any) -> None:
+        _op(m, 12).builtinOptions.beta = value  # kws: op 12 is the SOFTMAX
+
+    err = _refusal(_edited(edit, KWS))
+    assert type(err) is ModelFormatError and re.search(r"op 12 \(SOFTMAX\) has beta (nan|inf); it must be a finite",
+                                                        str(err)), str(err)
+
+
+def test_buffers_sharing_bytes_cannot_blow_up_copying() -> None:
+    """Many buffers whose external offsets point at the same bytes: each tensor would copy them
+    again; the reader refuses once the copies exceed twice the file size."""
+    m = TinyModel()
+    n = 1 << 16
+    x, y = m.tensor((1, 4), scale=0.1), m.tensor((1, 4), scale=0.1)
+    m.op("RELU", [x], [y])
+    m.inputs, m.outputs = [x], [y]
+    weights = []
+    for _ in range(8):
+        m.buffers.append(schema.BufferT())
+        weights.append(m.tensor((n,), scale=0.01))
+        _tensor_of = m.tensors[weights[-1]]
+        _tensor_of.buffer = len(m.buffers) - 1
+
+    def place(offset: int) -> bytes:
+        for b in m.buffers[1:]:
+            b.offset, b.size = offset, n
+        return pack(m.model())
+
+    size = len(place(1 << 40))  # a placeholder of the same width, to measure the flatbuffer
+    data = place(size) + bytes(n)
+    with pytest.raises(ModelFormatError, match=r"the constants decoded so far take \d+ bytes, more than twice the "
+                                                r"\d+-byte file"):
+        parse_tflite(data)
