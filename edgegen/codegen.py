@@ -222,8 +222,12 @@ def render(program: Program, out: Path, prov: Provenance, options: RenderOptions
         # only what a build needs: the headers, the sources and the licence
         copies += [(options.cmsis_nn / "Include", out / "cmsis_nn" / "Include"),
                    (options.cmsis_nn / "Source", out / "cmsis_nn" / "Source")]
+    # Not copied: build files, edgegen's self-test, and from a CMSIS-NN checkout its float kernels
+    # (after v7.0.0; its CMake builds them only when enabled) and Python bindings, which the int8
+    # model does not call and which would not compile without their own configuration.
+    skip = shutil.ignore_patterns("selftest.c", "CMakeLists.txt", "Bindings", "*_f16.c", "*_f32.c", "*_flt.c")
     for src, dest in copies:
-        shutil.copytree(src, dest, dirs_exist_ok=True, ignore=shutil.ignore_patterns("selftest.c", "CMakeLists.txt"))
+        shutil.copytree(src, dest, dirs_exist_ok=True, ignore=skip)
     if options.cmsis_nn is not None and (options.cmsis_nn / "LICENSE").is_file():
         shutil.copy2(options.cmsis_nn / "LICENSE", out / "cmsis_nn" / "LICENSE")
     return written
