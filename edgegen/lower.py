@@ -456,7 +456,18 @@ class _Lowerer:
     def softmax(self, op: ir.Op) -> None:
         assert isinstance(op, ir.Softmax)
         x = self.g.tensor(op.inputs[0])
-        p = fx.softmax_params(float(self.qp(op.inputs[0]).scale), op.beta)
+        scale = float(self.qp(op.inputs[0]).scale)
+        # TFLM scales the input differences by beta * scale * 2^26 and aborts when that is not
+        # above 1 (QuantizeMultiplierGreaterThanOne). It happens when the logits are almost
+        # constant, which an untrained model gives; the generic message would only say "recalibrate".
+        if float(np.float32(op.beta)) * float(np.float32(scale)) * (1 << 26) <= 1.0:
+            span = 255 * scale
+            raise self.fail(op, f"its input {x.describe()} has quantization scale {scale:.3g}, so its logits span "
+                                f"only {span:.3g}: TFLM cannot implement a SOFTMAX whose beta * input scale is "
+                                "below 2^-26 (it aborts). Nearly constant logits come from an untrained model or "
+                                "calibration data that does not reach this layer: train the model, calibrate "
+                                "with representative data, or end the model before the softmax")
+        p = fx.softmax_params(scale, op.beta)
         row = x.shape[-1]
         b = self.base(op, "arm_softmax_s8", (self.ref(op.inputs[0]),), self.out_ref(op), 0, x.size)
         self.calls.append(SoftmaxCall(**b, num_rows=x.size // row, row_size=row,  # type: ignore[arg-type]

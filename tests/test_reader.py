@@ -442,6 +442,18 @@ def test_non_finite_float_options(value: float) -> None:
                                                         str(err)), str(err)
 
 
+def test_softmax_on_nearly_constant_logits_is_explained() -> None:
+    """An untrained model's logits can span ~1e-15; TFLM aborts on such a SOFTMAX. The refusal
+    says why and what to do, not only that a multiplier is out of range."""
+    def edit(m: Any) -> None:
+        _quant(m, int(_op(m, 12).inputs[0]), [1e-9], [0])  # kws: op 12 is the SOFTMAX
+
+    err = _refusal(_edited(edit, KWS))
+    assert type(err) is UnsupportedError, f"{type(err).__name__}: {err}"
+    assert re.search(r"op 12 \(SOFTMAX\): its input tensor \d+ .* has quantization scale 1e-09, so its logits "
+                     r"span only 2\.55e-07: TFLM cannot implement .* untrained model", str(err)), str(err)
+
+
 def test_buffers_sharing_bytes_cannot_blow_up_copying() -> None:
     """Many buffers whose external offsets point at the same bytes: each tensor would copy them
     again; the reader refuses once the copies exceed twice the file size."""

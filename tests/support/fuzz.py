@@ -466,6 +466,7 @@ _CATEGORIES: tuple[tuple[str, str], ...] = (
     ("must be positive", "options value"),
     ("must be a finite number", "options value"),
     ("cannot be implemented", "quantization not implementable"),
+    ("TFLM cannot implement", "quantization not implementable"),
 )
 
 #: Python's own error texts: lowering turns ValueError/OverflowError/ZeroDivisionError into an
