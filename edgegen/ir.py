@@ -156,6 +156,16 @@ class Mean(Op):
 
 
 @dataclass(frozen=True)
+class ReduceMax(Op):
+    """The maximum over adjacent ``axes`` (GlobalMaxPooling2D). Input and output share their
+    quantization (TFLM requires it), so no requantization happens."""
+
+    KIND: ClassVar[str] = "REDUCE_MAX"
+    axes: tuple[int, ...] = ()
+    keep_dims: bool = False
+
+
+@dataclass(frozen=True)
 class Add(Op):
     KIND: ClassVar[str] = "ADD"
     activation: Activation = Activation.NONE

@@ -571,6 +571,22 @@ class _Lowerer:
                                    sum_offset=p.sum_offset, multiplier=p.multiplier, shift=p.shift,
                                    output_offset=p.output_offset))
 
+    def reduce_max(self, op: ir.Op) -> None:
+        """A maximum over adjacent axes is a max pool: viewed as [1, outer, reduce, inner] (NHWC),
+        a 1 x reduce window with stride 1 and no padding leaves [1, outer, 1, inner]. Input and
+        output share their quantization, so the max is exact and arm_max_pool_s8 (CMSIS-NN's
+        DSP/Helium kernel) computes it with the full int8 range as its clamp."""
+        assert isinstance(op, ir.ReduceMax)
+        x = self.g.tensor(op.inputs[0])
+        outer = int(np.prod(x.shape[: op.axes[0]], dtype=np.int64))
+        reduce = int(np.prod([x.shape[a] for a in op.axes], dtype=np.int64))
+        inner = int(np.prod(x.shape[op.axes[-1] + 1:], dtype=np.int64))
+        b = self.base(op, "arm_max_pool_s8", (self.ref(op.inputs[0]),), self.out_ref(op), 0, x.size)
+        self.calls.append(PoolCall(
+            **b, is_max=True, input_dims=Dims(1, outer, reduce, inner), filter_dims=Dims(1, 1, reduce, 1),  # type: ignore[arg-type]
+            output_dims=Dims(1, outer, 1, inner), stride=(1, 1), padding=(0, 0), act_min=-128, act_max=127,
+        ))
+
 
 #: true when CMSIS-NN compiles its Helium (MVE) kernels; the test arm_nn_math_types.h makes
 MVE = "defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)"
@@ -594,6 +610,7 @@ _HANDLERS: dict[type[ir.Op], Callable[[_Lowerer, ir.Op], None]] = {
     ir.Quantize: _Lowerer.quantize,
     ir.Dequantize: _Lowerer.dequantize,
     ir.Mean: _Lowerer.mean,
+    ir.ReduceMax: _Lowerer.reduce_max,
 }
 
 

@@ -130,8 +130,9 @@ def _fully_connected(m: _Machine, c: Call) -> None:
 
 def _pool(m: _Machine, c: Call) -> None:
     assert isinstance(c, PoolCall)
-    x = m.read(c.inputs[0]).astype(np.int64)
     i, f, o = c.input_dims, c.filter_dims, c.output_dims
+    # REDUCE_MAX views its tensor of any rank as [1, outer, reduce, inner]
+    x = m.read(c.inputs[0]).astype(np.int64).reshape(i.n, i.h, i.w, i.c)
     out = np.zeros((i.n, o.h, o.w, i.c), dtype=np.int64)
     for oy in range(o.h):
         y0 = oy * c.stride[0] - c.padding[0]

@@ -54,6 +54,7 @@ _OPTIONS = {
     "AVERAGE_POOL_2D": fb.BuiltinOptions.Pool2DOptions,
     "MAX_POOL_2D": fb.BuiltinOptions.Pool2DOptions,
     "MEAN": fb.BuiltinOptions.ReducerOptions,
+    "REDUCE_MAX": fb.BuiltinOptions.ReducerOptions,
     "ADD": fb.BuiltinOptions.AddOptions,
     "MUL": fb.BuiltinOptions.MulOptions,
     "SOFTMAX": fb.BuiltinOptions.SoftmaxOptions,
@@ -575,8 +576,8 @@ def _pool(kind: str) -> Callable[[_OpContext], ir.Op]:
     return build
 
 
-def _mean(c: _OpContext) -> ir.Op:
-    c.n_inputs(2)
+def _reduced_axes(c: _OpContext, what: str) -> list[int]:
+    """The checked, sorted, adjacent axes of a MEAN or REDUCE_MAX (input 1)."""
     x, y = c.t(0), c.out()
     c.int8_activation(x, "input")
     c.int8_activation(y, "output")
@@ -589,13 +590,33 @@ def _mean(c: _OpContext) -> ir.Op:
     if -1 in axes:
         raise c.fail(f"axis {axes_t.data.tolist()} out of range for rank {rank}")
     if axes != list(range(axes[0], axes[-1] + 1)):
-        raise c.fail(f"MEAN over non-adjacent axes {axes} is not supported")
+        raise c.fail(f"{c.name} over non-adjacent axes {axes} is not supported")
     reduced = 1
     for a in axes:
         reduced *= x.shape[a]
     if y.size * reduced != x.size:
-        raise c.fail(f"output {y.describe()} does not hold the mean of {x.describe()} over axes {axes}")
+        raise c.fail(f"output {y.describe()} does not hold the {what} of {x.describe()} over axes {axes}")
+    return axes
+
+
+def _mean(c: _OpContext) -> ir.Op:
+    c.n_inputs(2)
+    axes = _reduced_axes(c, "mean")
     return ir.Mean(
+        index=c.index,
+        inputs=c.inputs,
+        outputs=c.outputs,
+        axes=tuple(axes),
+        keep_dims=bool(c.opt("keepDims", False)),
+    )
+
+
+def _reduce_max(c: _OpContext) -> ir.Op:
+    c.n_inputs(2)
+    axes = _reduced_axes(c, "maximum")
+    if c.t(0).quant != c.out().quant:
+        raise c.fail("input and output quantization differ; TFLM requires them equal for REDUCE_MAX")
+    return ir.ReduceMax(
         index=c.index,
         inputs=c.inputs,
         outputs=c.outputs,
@@ -784,6 +805,7 @@ _BUILDERS: dict[str, Callable[[_OpContext], ir.Op]] = {
     "AVERAGE_POOL_2D": _pool("avg"),
     "MAX_POOL_2D": _pool("max"),
     "MEAN": _mean,
+    "REDUCE_MAX": _reduce_max,
     "ADD": _binary(ir.Add),
     "MUL": _binary(ir.Mul),
     "SOFTMAX": _softmax,

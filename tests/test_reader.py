@@ -424,6 +424,32 @@ def test_hostile_tiny_model_shapes(edit: Callable[[Any], None], pattern: str) ->
     assert type(err) is UnsupportedError and re.search(pattern, str(err)), f"{type(err).__name__}: {err}"
 
 
+def _reduce_max_model(out_scale: float, axes: tuple[int, ...] = (1, 2), out_shape: tuple[int, ...] = (1, 3)) -> bytes:
+    m = TinyModel()
+    x = m.tensor((1, 4, 5, 3), scale=0.05, zero_point=3)
+    y = m.tensor(out_shape, scale=out_scale, zero_point=3)
+    m.op("REDUCE_MAX", [x, m.const(list(axes))], [y])
+    m.inputs, m.outputs = [x], [y]
+    return pack(m.model())
+
+
+def test_reduce_max_is_a_max_pool() -> None:
+    _, program = compile_tflite(_reduce_max_model(0.05), name="rm", source="rm.tflite")
+    (call,) = program.calls
+    assert call.function == "arm_max_pool_s8" and call.op_name == "REDUCE_MAX"
+
+
+@pytest.mark.parametrize(("data", "pattern"), [
+    (_reduce_max_model(0.1), r"op 0 \(REDUCE_MAX\): input and output quantization differ; TFLM requires them equal"),
+    (_reduce_max_model(0.05, axes=(1, 3)),
+     r"op 0 \(REDUCE_MAX\): REDUCE_MAX over non-adjacent axes \[1, 3\] is not supported"),
+    (_reduce_max_model(0.05, out_shape=(1, 4)), r"op 0 \(REDUCE_MAX\): output tensor 1 .* does not hold the maximum"),
+])
+def test_reduce_max_checks(data: bytes, pattern: str) -> None:
+    err = _refusal(data)
+    assert type(err) is UnsupportedError and re.search(pattern, str(err)), f"{type(err).__name__}: {err}"
+
+
 def test_hostile_file_error_names_the_file(tmp_path: Path) -> None:
     p = tmp_path / "evil.tflite"
     p.write_bytes(_edited(lambda m: _quant(m, 7, [0.1], [200])))
