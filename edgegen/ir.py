@@ -172,6 +172,14 @@ class Add(Op):
 
 
 @dataclass(frozen=True)
+class Sub(Op):
+    """input 1 - input 2; TFLM quantizes it exactly as ADD and subtracts the rescaled inputs."""
+
+    KIND: ClassVar[str] = "SUB"
+    activation: Activation = Activation.NONE
+
+
+@dataclass(frozen=True)
 class Mul(Op):
     KIND: ClassVar[str] = "MUL"
     activation: Activation = Activation.NONE

@@ -415,7 +415,9 @@ class _Lowerer:
         return refs[0], refs[1]
 
     def add(self, op: ir.Op) -> None:
-        assert isinstance(op, ir.Add)
+        """ADD, and SUB: TFLM prepares both alike (sub_common.cc mirrors add_common.cc)."""
+        assert isinstance(op, (ir.Add, ir.Sub))
+        sub = isinstance(op, ir.Sub)
         q1, q2, qo = self.qp(op.inputs[0]), self.qp(op.inputs[1]), self.qp(op.outputs[0])
         left_shift = 20
         twice_max = 2.0 * max(float(q1.scale), float(q2.scale))
@@ -427,13 +429,17 @@ class _Lowerer:
         r1, r2 = self._binary_inputs(op)
         out = self.out_ref(op, None if bname else op.inputs[0])
         y = self.g.tensor(op.outputs[0])
-        b = self.base(op, "edgegen_add_broadcast_s8" if bname else "arm_elementwise_add_s8", (r1, r2), out, 0, y.size)
+        if sub:  # CMSIS-NN has no subtraction kernel
+            function = "edgegen_sub_broadcast_s8" if bname else "edgegen_sub_s8"
+        else:
+            function = "edgegen_add_broadcast_s8" if bname else "arm_elementwise_add_s8"
+        b = self.base(op, function, (r1, r2), out, 0, y.size)
         self.calls.append(AddCall(
             **b,  # type: ignore[arg-type]
             input_1_offset=-q1.zero_point, input_1_mult=m1, input_1_shift=s1,
             input_2_offset=-q2.zero_point, input_2_mult=m2, input_2_shift=s2, left_shift=left_shift,
             out_offset=qo.zero_point, out_mult=mo, out_shift=so, act_min=act_min, act_max=act_max,
-            size=y.size, broadcast=bname, broadcast_spec=spec,
+            size=y.size, broadcast=bname, broadcast_spec=spec, subtract=sub,
         ))
 
     def mul(self, op: ir.Op) -> None:
@@ -598,6 +604,7 @@ _HANDLERS: dict[type[ir.Op], Callable[[_Lowerer, ir.Op], None]] = {
     ir.FullyConnected: _Lowerer.fully_connected,
     ir.Pool2D: _Lowerer.pool,
     ir.Add: _Lowerer.add,
+    ir.Sub: _Lowerer.add,
     ir.Mul: _Lowerer.mul,
     ir.Softmax: _Lowerer.softmax,
     ir.Reshape: _Lowerer.reshape,

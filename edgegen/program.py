@@ -176,6 +176,9 @@ class AddCall(Call):
     broadcast: str | None
     #: the broadcast as (shape, in1 strides, in2 strides), 4-D, for the simulator
     broadcast_spec: BroadcastSpec | None
+    #: SUB: the rescaled second input is subtracted (edgegen_sub_s8 / edgegen_sub_broadcast_s8,
+    #: which take the same arguments as the ADD kernels)
+    subtract: bool = False
 
 
 @dataclass(frozen=True)

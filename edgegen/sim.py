@@ -171,7 +171,8 @@ def _add(m: _Machine, c: Call) -> None:
     mbqm = fx.multiply_by_quantized_multiplier
     s1 = mbqm((a + c.input_1_offset) * (1 << c.left_shift), c.input_1_mult, c.input_1_shift)
     s2 = mbqm((b + c.input_2_offset) * (1 << c.left_shift), c.input_2_mult, c.input_2_shift)
-    m.write(c.output, _requant(s1 + s2, c.out_mult, c.out_shift, c.out_offset, c.act_min, c.act_max))
+    raw = s1 - s2 if c.subtract else s1 + s2
+    m.write(c.output, _requant(raw, c.out_mult, c.out_shift, c.out_offset, c.act_min, c.act_max))
 
 
 def _mul(m: _Machine, c: Call) -> None:

@@ -56,6 +56,7 @@ _OPTIONS = {
     "MEAN": fb.BuiltinOptions.ReducerOptions,
     "REDUCE_MAX": fb.BuiltinOptions.ReducerOptions,
     "ADD": fb.BuiltinOptions.AddOptions,
+    "SUB": fb.BuiltinOptions.SubOptions,
     "MUL": fb.BuiltinOptions.MulOptions,
     "SOFTMAX": fb.BuiltinOptions.SoftmaxOptions,
     "CONCATENATION": fb.BuiltinOptions.ConcatenationOptions,
@@ -625,7 +626,7 @@ def _reduce_max(c: _OpContext) -> ir.Op:
     )
 
 
-def _binary(cls: type[ir.Add] | type[ir.Mul]) -> Callable[[_OpContext], ir.Op]:
+def _binary(cls: type[ir.Add] | type[ir.Sub] | type[ir.Mul]) -> Callable[[_OpContext], ir.Op]:
     def build(c: _OpContext) -> ir.Op:
         c.n_inputs(2)
         a, b, y = c.t(0), c.t(1), c.out()
@@ -807,6 +808,7 @@ _BUILDERS: dict[str, Callable[[_OpContext], ir.Op]] = {
     "MEAN": _mean,
     "REDUCE_MAX": _reduce_max,
     "ADD": _binary(ir.Add),
+    "SUB": _binary(ir.Sub),
     "MUL": _binary(ir.Mul),
     "SOFTMAX": _softmax,
     "RESHAPE": _reshape,

@@ -118,6 +118,50 @@ arm_cmsis_nn_status edgegen_add_broadcast_s8(const int8_t *input_1, const int8_t
     return ARM_CMSIS_NN_SUCCESS;
 }
 
+static int32_t edgegen_sub_one(int32_t x1, int32_t x2, int32_t input_1_offset, int32_t input_1_mult,
+                               int32_t input_1_shift, int32_t input_2_offset, int32_t input_2_mult,
+                               int32_t input_2_shift, int32_t left_shift, int32_t out_offset, int32_t out_mult,
+                               int32_t out_shift)
+{
+    const int32_t a = (int32_t)((uint32_t)(x1 + input_1_offset) << (uint32_t)left_shift);
+    const int32_t b = (int32_t)((uint32_t)(x2 + input_2_offset) << (uint32_t)left_shift);
+    const int32_t diff = (int32_t)((uint32_t)edgegen_requantize(a, input_1_mult, input_1_shift) -
+                                   (uint32_t)edgegen_requantize(b, input_2_mult, input_2_shift));
+    return edgegen_wrap_add(edgegen_requantize(diff, out_mult, out_shift), out_offset);
+}
+
+arm_cmsis_nn_status edgegen_sub_s8(const int8_t *input_1, const int8_t *input_2, int32_t input_1_offset,
+                                   int32_t input_1_mult, int32_t input_1_shift, int32_t input_2_offset,
+                                   int32_t input_2_mult, int32_t input_2_shift, int32_t left_shift, int8_t *output,
+                                   int32_t out_offset, int32_t out_mult, int32_t out_shift, int32_t out_activation_min,
+                                   int32_t out_activation_max, int32_t block_size)
+{
+    for (int32_t i = 0; i < block_size; i++)
+    {
+        const int32_t out = edgegen_sub_one(input_1[i], input_2[i], input_1_offset, input_1_mult, input_1_shift,
+                                            input_2_offset, input_2_mult, input_2_shift, left_shift, out_offset,
+                                            out_mult, out_shift);
+        output[i] = edgegen_clamp_s8(out, out_activation_min, out_activation_max);
+    }
+    return ARM_CMSIS_NN_SUCCESS;
+}
+
+arm_cmsis_nn_status edgegen_sub_broadcast_s8(const int8_t *input_1, const int8_t *input_2,
+                                             const edgegen_broadcast *broadcast, int32_t input_1_offset,
+                                             int32_t input_1_mult, int32_t input_1_shift, int32_t input_2_offset,
+                                             int32_t input_2_mult, int32_t input_2_shift, int32_t left_shift,
+                                             int8_t *output, int32_t out_offset, int32_t out_mult, int32_t out_shift,
+                                             int32_t out_activation_min, int32_t out_activation_max)
+{
+    EDGEGEN_FOR_BROADCAST(broadcast, i1, i2, o, {
+        const int32_t out = edgegen_sub_one(input_1[i1], input_2[i2], input_1_offset, input_1_mult, input_1_shift,
+                                            input_2_offset, input_2_mult, input_2_shift, left_shift, out_offset,
+                                            out_mult, out_shift);
+        output[o] = edgegen_clamp_s8(out, out_activation_min, out_activation_max);
+    });
+    return ARM_CMSIS_NN_SUCCESS;
+}
+
 arm_cmsis_nn_status edgegen_mul_broadcast_s8(const int8_t *input_1, const int8_t *input_2,
                                              const edgegen_broadcast *broadcast, int32_t input_1_offset,
                                              int32_t input_2_offset, int8_t *output, int32_t out_offset,

@@ -42,6 +42,22 @@ arm_cmsis_nn_status edgegen_add_broadcast_s8(const int8_t *input_1, const int8_t
                                              int8_t *output, int32_t out_offset, int32_t out_mult, int32_t out_shift,
                                              int32_t out_activation_min, int32_t out_activation_max);
 
+/* TFLite's int8 SUB (input_1 - input_2): the arguments and arithmetic of arm_elementwise_add_s8,
+ * with the rescaled second input subtracted instead of added. CMSIS-NN has no SUB kernel. */
+arm_cmsis_nn_status edgegen_sub_s8(const int8_t *input_1, const int8_t *input_2, int32_t input_1_offset,
+                                   int32_t input_1_mult, int32_t input_1_shift, int32_t input_2_offset,
+                                   int32_t input_2_mult, int32_t input_2_shift, int32_t left_shift, int8_t *output,
+                                   int32_t out_offset, int32_t out_mult, int32_t out_shift, int32_t out_activation_min,
+                                   int32_t out_activation_max, int32_t block_size);
+
+/* edgegen_sub_s8 over a broadcast. */
+arm_cmsis_nn_status edgegen_sub_broadcast_s8(const int8_t *input_1, const int8_t *input_2,
+                                             const edgegen_broadcast *broadcast, int32_t input_1_offset,
+                                             int32_t input_1_mult, int32_t input_1_shift, int32_t input_2_offset,
+                                             int32_t input_2_mult, int32_t input_2_shift, int32_t left_shift,
+                                             int8_t *output, int32_t out_offset, int32_t out_mult, int32_t out_shift,
+                                             int32_t out_activation_min, int32_t out_activation_max);
+
 /* arm_elementwise_mul_s8 over a broadcast. */
 arm_cmsis_nn_status edgegen_mul_broadcast_s8(const int8_t *input_1, const int8_t *input_2,
                                              const edgegen_broadcast *broadcast, int32_t input_1_offset,

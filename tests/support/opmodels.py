@@ -385,7 +385,8 @@ def _binary(kind: str) -> Callable[[np.random.Generator], Branch]:
         act = _activation(rng)
         # operands straight from model inputs, or from a RELU (then a same-shape op may write its
         # output over that dying intermediate), or one tensor on both sides
-        pre = str(_pick(rng, ["inputs", "inputs", "relu first", "relu both", "self"]))
+        # (x - x is not drawn for SUB: the converter may fold it to zeros)
+        pre = str(_pick(rng, ["inputs", "inputs", "relu first", "relu both"] + ([] if kind == "sub" else ["self"])))
         if pre == "self":
             a = b = _shape(rng, _int(rng, 1, 4), 5)
             how = "one tensor twice"
@@ -402,7 +403,7 @@ def _binary(kind: str) -> Callable[[np.random.Generator], Branch]:
                 y = rest[0]
                 x = tf.nn.relu(x) if pre.startswith("relu") else x
                 y = tf.nn.relu(y) if pre == "relu both" else y
-            return [_activate(x + y if kind == "add" else x * y, act)]
+            return [_activate(x + y if kind == "add" else x - y if kind == "sub" else x * y, act)]
 
         desc = f"{kind.upper()} {list(a)} and {list(b)} ({how}, operands: {pre}) act {act}"
         return Branch(inputs, build, desc)
@@ -615,6 +616,7 @@ FAMILIES: dict[str, Family] = {f.name: f for f in (
     Family("mean", _mean, ("MEAN",)),
     Family("reduce_max", _reduce_max, ("REDUCE_MAX",)),
     Family("add", _binary("add"), ("ADD",)),
+    Family("sub", _binary("sub"), ("SUB",)),
     Family("mul", _binary("mul"), ("MUL",)),
     Family("softmax", _softmax, ("SOFTMAX",)),
     Family("reshape_squeeze", _reshape, _RESHAPES, each=("RESHAPE", "SQUEEZE")),
