@@ -8,7 +8,7 @@ and TFLM start from the same integers.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -566,9 +566,7 @@ class _Lowerer:
         assert isinstance(op, ir.Mean)
         x = self.g.tensor(op.inputs[0])
         qi, qo = self.qp(op.inputs[0]), self.qp(op.outputs[0])
-        outer = int(np.prod(x.shape[: op.axes[0]], dtype=np.int64))
-        reduce = int(np.prod([x.shape[a] for a in op.axes], dtype=np.int64))
-        inner = int(np.prod(x.shape[op.axes[-1] + 1:], dtype=np.int64))
+        outer, reduce, inner = _reduction_extents(x.shape, op.axes)
         if reduce == 0:
             raise self.fail(op, "MEAN over an empty axis")
         p = fx.mean_params(qi.scale, qi.zero_point, qo.scale, qo.zero_point, reduce)
@@ -584,14 +582,20 @@ class _Lowerer:
         DSP/Helium kernel) computes it with the full int8 range as its clamp."""
         assert isinstance(op, ir.ReduceMax)
         x = self.g.tensor(op.inputs[0])
-        outer = int(np.prod(x.shape[: op.axes[0]], dtype=np.int64))
-        reduce = int(np.prod([x.shape[a] for a in op.axes], dtype=np.int64))
-        inner = int(np.prod(x.shape[op.axes[-1] + 1:], dtype=np.int64))
+        outer, reduce, inner = _reduction_extents(x.shape, op.axes)
         b = self.base(op, "arm_max_pool_s8", (self.ref(op.inputs[0]),), self.out_ref(op), 0, x.size)
         self.calls.append(PoolCall(
             **b, is_max=True, input_dims=Dims(1, outer, reduce, inner), filter_dims=Dims(1, 1, reduce, 1),  # type: ignore[arg-type]
             output_dims=Dims(1, outer, 1, inner), stride=(1, 1), padding=(0, 0), act_min=-128, act_max=127,
         ))
+
+
+def _reduction_extents(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, int, int]:
+    """A tensor reduced over adjacent ``axes`` viewed as [outer, reduce, inner]."""
+    def size(dims: Sequence[int]) -> int:
+        return int(np.prod(dims, dtype=np.int64))
+
+    return size(shape[: axes[0]]), size([shape[a] for a in axes]), size(shape[axes[-1] + 1:])
 
 
 #: true when CMSIS-NN compiles its Helium (MVE) kernels; the test arm_nn_math_types.h makes

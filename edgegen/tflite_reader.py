@@ -433,8 +433,6 @@ class _OpContext:
             )
         if t.quant is None or t.quant.per_channel:
             raise self.fail(f"{role} {t.describe()} needs per-tensor quantization parameters")
-        if not -128 <= t.quant.zero_point <= 127:
-            raise ModelFormatError(f"{t.describe()} has zero point {t.quant.zero_point}, outside int8")
         if t.is_const:
             raise self.fail(f"{role} {t.describe()} is a constant; fold it before conversion")
 
@@ -577,6 +575,19 @@ def _pool(kind: str) -> Callable[[_OpContext], ir.Op]:
     return build
 
 
+def _reduction(cls: type[ir.Mean] | type[ir.ReduceMax], what: str) -> Callable[[_OpContext], ir.Op]:
+    """MEAN and REDUCE_MAX: int8 in and out, a constant list of adjacent axes (input 1)."""
+    def build(c: _OpContext) -> ir.Op:
+        c.n_inputs(2)
+        axes = _reduced_axes(c, what)
+        if cls is ir.ReduceMax and c.t(0).quant != c.out().quant:
+            raise c.fail("input and output quantization differ; TFLM requires them equal for REDUCE_MAX")
+        return cls(index=c.index, inputs=c.inputs, outputs=c.outputs, axes=tuple(axes),
+                   keep_dims=bool(c.opt("keepDims", False)))
+
+    return build
+
+
 def _reduced_axes(c: _OpContext, what: str) -> list[int]:
     """The checked, sorted, adjacent axes of a MEAN or REDUCE_MAX (input 1)."""
     x, y = c.t(0), c.out()
@@ -598,32 +609,6 @@ def _reduced_axes(c: _OpContext, what: str) -> list[int]:
     if y.size * reduced != x.size:
         raise c.fail(f"output {y.describe()} does not hold the {what} of {x.describe()} over axes {axes}")
     return axes
-
-
-def _mean(c: _OpContext) -> ir.Op:
-    c.n_inputs(2)
-    axes = _reduced_axes(c, "mean")
-    return ir.Mean(
-        index=c.index,
-        inputs=c.inputs,
-        outputs=c.outputs,
-        axes=tuple(axes),
-        keep_dims=bool(c.opt("keepDims", False)),
-    )
-
-
-def _reduce_max(c: _OpContext) -> ir.Op:
-    c.n_inputs(2)
-    axes = _reduced_axes(c, "maximum")
-    if c.t(0).quant != c.out().quant:
-        raise c.fail("input and output quantization differ; TFLM requires them equal for REDUCE_MAX")
-    return ir.ReduceMax(
-        index=c.index,
-        inputs=c.inputs,
-        outputs=c.outputs,
-        axes=tuple(axes),
-        keep_dims=bool(c.opt("keepDims", False)),
-    )
 
 
 def _binary(cls: type[ir.Add] | type[ir.Sub] | type[ir.Mul]) -> Callable[[_OpContext], ir.Op]:
@@ -805,8 +790,8 @@ _BUILDERS: dict[str, Callable[[_OpContext], ir.Op]] = {
     "FULLY_CONNECTED": _fully_connected,
     "AVERAGE_POOL_2D": _pool("avg"),
     "MAX_POOL_2D": _pool("max"),
-    "MEAN": _mean,
-    "REDUCE_MAX": _reduce_max,
+    "MEAN": _reduction(ir.Mean, "mean"),
+    "REDUCE_MAX": _reduction(ir.ReduceMax, "maximum"),
     "ADD": _binary(ir.Add),
     "SUB": _binary(ir.Sub),
     "MUL": _binary(ir.Mul),

@@ -17,7 +17,7 @@ import numpy as np
 from .conftest import shared_dir
 from .support.fuzz import Fuzzer, Summary, category, load_seeds, run, target
 
-#: cases per CI run; about 36 s on the 2-core CI machine (the brief: 10k or more, under 90 s)
+#: cases per CI run; 25-36 s on the 2-core CI machine (the brief: 10k or more, under 90 s)
 CASES = 15_000
 RUN_SEED = 20_240_601
 #: no single case may take longer (a hang or a quadratic blow-up shows up here)

@@ -398,7 +398,7 @@ def test_tiny_model_with_every_other_op_compiles() -> None:
     graph, program = compile_tflite(all_ops_model(), name="tiny", source="tiny.tflite")
     assert {op.describe().split("(")[1].rstrip(")") for op in graph.ops} >= {
         "QUANTIZE", "PAD", "MAX_POOL_2D", "LOGISTIC", "TANH", "MUL", "RELU", "RELU6", "RELU_N1_TO_1",
-        "LEAKY_RELU", "CONCATENATION", "MEAN", "RESHAPE", "DEQUANTIZE"}
+        "LEAKY_RELU", "CONCATENATION", "MEAN", "RESHAPE", "DEQUANTIZE", "REDUCE_MAX", "SUB"}
     assert program.plan.arena_bytes > 0
 
 

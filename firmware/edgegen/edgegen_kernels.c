@@ -100,6 +100,21 @@ arm_cmsis_nn_status edgegen_mean_s8(const int8_t *input, int8_t *output, int32_t
                     }                                                                                                  \
     } while (0)
 
+/* One element of TFLite's int8 ADD or SUB (arm_elementwise_add_s8's arithmetic): both inputs
+ * shifted up and rescaled to a common scale, added or subtracted, rescaled to the output. */
+static int32_t edgegen_add_sub_one(int32_t x1, int32_t x2, int subtract, int32_t input_1_offset, int32_t input_1_mult,
+                                   int32_t input_1_shift, int32_t input_2_offset, int32_t input_2_mult,
+                                   int32_t input_2_shift, int32_t left_shift, int32_t out_offset, int32_t out_mult,
+                                   int32_t out_shift)
+{
+    const int32_t a = (int32_t)((uint32_t)(x1 + input_1_offset) << (uint32_t)left_shift);
+    const int32_t b = (int32_t)((uint32_t)(x2 + input_2_offset) << (uint32_t)left_shift);
+    const uint32_t sa = (uint32_t)edgegen_requantize(a, input_1_mult, input_1_shift);
+    const uint32_t sb = (uint32_t)edgegen_requantize(b, input_2_mult, input_2_shift);
+    const int32_t raw = (int32_t)(subtract ? sa - sb : sa + sb);
+    return edgegen_wrap_add(edgegen_requantize(raw, out_mult, out_shift), out_offset);
+}
+
 arm_cmsis_nn_status edgegen_add_broadcast_s8(const int8_t *input_1, const int8_t *input_2,
                                              const edgegen_broadcast *broadcast, int32_t input_1_offset,
                                              int32_t input_1_mult, int32_t input_1_shift, int32_t input_2_offset,
@@ -108,26 +123,12 @@ arm_cmsis_nn_status edgegen_add_broadcast_s8(const int8_t *input_1, const int8_t
                                              int32_t out_activation_min, int32_t out_activation_max)
 {
     EDGEGEN_FOR_BROADCAST(broadcast, i1, i2, o, {
-        const int32_t a = (int32_t)((uint32_t)(input_1[i1] + input_1_offset) << (uint32_t)left_shift);
-        const int32_t b = (int32_t)((uint32_t)(input_2[i2] + input_2_offset) << (uint32_t)left_shift);
-        const int32_t sum = edgegen_wrap_add(edgegen_requantize(a, input_1_mult, input_1_shift),
-                                             edgegen_requantize(b, input_2_mult, input_2_shift));
-        const int32_t out = edgegen_wrap_add(edgegen_requantize(sum, out_mult, out_shift), out_offset);
+        const int32_t out = edgegen_add_sub_one(input_1[i1], input_2[i2], 0, input_1_offset, input_1_mult,
+                                                input_1_shift, input_2_offset, input_2_mult, input_2_shift,
+                                                left_shift, out_offset, out_mult, out_shift);
         output[o] = edgegen_clamp_s8(out, out_activation_min, out_activation_max);
     });
     return ARM_CMSIS_NN_SUCCESS;
-}
-
-static int32_t edgegen_sub_one(int32_t x1, int32_t x2, int32_t input_1_offset, int32_t input_1_mult,
-                               int32_t input_1_shift, int32_t input_2_offset, int32_t input_2_mult,
-                               int32_t input_2_shift, int32_t left_shift, int32_t out_offset, int32_t out_mult,
-                               int32_t out_shift)
-{
-    const int32_t a = (int32_t)((uint32_t)(x1 + input_1_offset) << (uint32_t)left_shift);
-    const int32_t b = (int32_t)((uint32_t)(x2 + input_2_offset) << (uint32_t)left_shift);
-    const int32_t diff = (int32_t)((uint32_t)edgegen_requantize(a, input_1_mult, input_1_shift) -
-                                   (uint32_t)edgegen_requantize(b, input_2_mult, input_2_shift));
-    return edgegen_wrap_add(edgegen_requantize(diff, out_mult, out_shift), out_offset);
 }
 
 arm_cmsis_nn_status edgegen_sub_s8(const int8_t *input_1, const int8_t *input_2, int32_t input_1_offset,
@@ -138,9 +139,9 @@ arm_cmsis_nn_status edgegen_sub_s8(const int8_t *input_1, const int8_t *input_2,
 {
     for (int32_t i = 0; i < block_size; i++)
     {
-        const int32_t out = edgegen_sub_one(input_1[i], input_2[i], input_1_offset, input_1_mult, input_1_shift,
-                                            input_2_offset, input_2_mult, input_2_shift, left_shift, out_offset,
-                                            out_mult, out_shift);
+        const int32_t out = edgegen_add_sub_one(input_1[i], input_2[i], 1, input_1_offset, input_1_mult,
+                                                input_1_shift, input_2_offset, input_2_mult, input_2_shift,
+                                                left_shift, out_offset, out_mult, out_shift);
         output[i] = edgegen_clamp_s8(out, out_activation_min, out_activation_max);
     }
     return ARM_CMSIS_NN_SUCCESS;
@@ -154,9 +155,9 @@ arm_cmsis_nn_status edgegen_sub_broadcast_s8(const int8_t *input_1, const int8_t
                                              int32_t out_activation_min, int32_t out_activation_max)
 {
     EDGEGEN_FOR_BROADCAST(broadcast, i1, i2, o, {
-        const int32_t out = edgegen_sub_one(input_1[i1], input_2[i2], input_1_offset, input_1_mult, input_1_shift,
-                                            input_2_offset, input_2_mult, input_2_shift, left_shift, out_offset,
-                                            out_mult, out_shift);
+        const int32_t out = edgegen_add_sub_one(input_1[i1], input_2[i2], 1, input_1_offset, input_1_mult,
+                                                input_1_shift, input_2_offset, input_2_mult, input_2_shift,
+                                                left_shift, out_offset, out_mult, out_shift);
         output[o] = edgegen_clamp_s8(out, out_activation_min, out_activation_max);
     });
     return ARM_CMSIS_NN_SUCCESS;

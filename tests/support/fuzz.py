@@ -666,7 +666,7 @@ def all_ops_model() -> bytes:
     """Every op edgegen supports that the shared models lack, in one valid model: float input
     -> QUANTIZE -> PAD -> MAX_POOL_2D -> LOGISTIC / TANH -> MUL -> RELU / RELU6 / RELU_N1_TO_1,
     LEAKY_RELU -> CONCATENATION -> MEAN -> SQUEEZE -> EXPAND_DIMS -> PADV2 -> QUANTIZE (requantize),
-    and a DEQUANTIZE to a float output."""
+    a DEQUANTIZE to a float output, and REDUCE_MAX -> SUB to a third output."""
     m = TinyModel()
     s = 0.05
     x = m.tensor((1, 4, 4, 2), "float32", scale=None, name="input")
@@ -708,5 +708,9 @@ def all_ops_model() -> bytes:
     m.op("QUANTIZE", [pv], [rq], _options("QuantizeOptionsT"))
     out = m.tensor((1, 3, 3, 2), "float32", scale=None, name="output")
     m.op("DEQUANTIZE", [rn], [out], _options("DequantizeOptionsT"))
-    m.inputs, m.outputs = [x], [out, rq]
+    mx = m.tensor((1, 4), scale=s)
+    m.op("REDUCE_MAX", [cat, axes], [mx], _options("ReducerOptionsT", keepDims=False))
+    sub = m.tensor((1, 4), scale=0.08, zero_point=-5)
+    m.op("SUB", [mx, sq], [sub], _options("SubOptionsT"))
+    m.inputs, m.outputs = [x], [out, rq, sub]
     return pack(m.model())

@@ -315,52 +315,37 @@ def _pool(kind: str) -> Callable[[np.random.Generator], Branch]:
     return make
 
 
-def _mean(rng: np.random.Generator) -> Branch:
-    variant = str(_pick(rng, ["hw", "hw", "hw", "h", "w", "rank3"]))
-    keep = bool(rng.random() < 0.5)
-    # the reduced axes hold at least two values: the converter drops a MEAN over one value
-    if variant == "rank3":
-        shape: tuple[int, ...] = (1, _int(rng, 2, 12), _int(rng, 1, 6))
-        axes = [1]
-    else:
-        hi = 16 if rng.random() < 0.2 else 8  # up to 256 values per mean
-        h, w = _int(rng, 1, hi), _int(rng, 1, hi)
-        axes = {"hw": [1, 2], "h": [1], "w": [2]}[variant]
-        h = max(h, 2) if axes == [1] or h * w < 2 else h
-        w = max(w, 2) if axes == [2] else w
-        shape = (1, h, w, _channels(rng, 6))
+def _reduction(kind: str) -> Callable[[np.random.Generator], Branch]:
+    """MEAN or REDUCE_MAX over adjacent axes of rank-2, -3 and -4 tensors."""
+    extra = ["hwc", "rank2"] if kind == "max" else []
 
-    def build(x: Tf) -> list[Tf]:
-        return [_tf().reduce_mean(x, axis=axes, keepdims=keep)]
+    def make(rng: np.random.Generator) -> Branch:
+        variant = str(_pick(rng, ["hw", "hw", "hw", "h", "w", "rank3", *extra]))
+        keep = bool(rng.random() < 0.5)
+        # the reduced axes hold at least two values: the converter drops a reduction over one value
+        if variant == "rank3":
+            axes = [int(_pick(rng, [1, 2]))]
+            shape: tuple[int, ...] = tuple(max(d, 2) if k in axes else d
+                                           for k, d in enumerate((1, _int(rng, 2, 12), _int(rng, 1, 6))))
+        elif variant == "rank2":
+            shape = (1, _int(rng, 2, 40))
+            axes = [1]
+        else:
+            hi = 16 if rng.random() < 0.2 else 8  # up to 256 values per reduction
+            h, w = _int(rng, 1, hi), _int(rng, 1, hi)
+            axes = {"hw": [1, 2], "h": [1], "w": [2], "hwc": [1, 2, 3]}[variant]
+            h = max(h, 2) if axes == [1] or h * w < 2 else h
+            w = max(w, 2) if axes == [2] else w
+            shape = (1, h, w, _channels(rng, 6))
 
-    desc = f"MEAN input {list(shape)} axes {axes} keepdims {keep}"
-    return Branch((_input(rng, shape),), build, desc)
+        def build(x: Tf) -> list[Tf]:
+            reduce = _tf().reduce_max if kind == "max" else _tf().reduce_mean
+            return [reduce(x, axis=axes, keepdims=keep)]
 
+        desc = f"{'REDUCE_MAX' if kind == 'max' else 'MEAN'} input {list(shape)} axes {axes} keepdims {keep}"
+        return Branch((_input(rng, shape),), build, desc)
 
-def _reduce_max(rng: np.random.Generator) -> Branch:
-    variant = str(_pick(rng, ["hw", "hw", "hw", "h", "w", "hwc", "rank3", "rank2"]))
-    keep = bool(rng.random() < 0.5)
-    # the reduced axes hold at least two values: the converter drops a reduction over one value
-    if variant == "rank3":
-        shape: tuple[int, ...] = (1, _int(rng, 2, 12), _int(rng, 1, 6))
-        axes = [int(_pick(rng, [1, 2]))]
-        shape = tuple(max(d, 2) if k in axes else d for k, d in enumerate(shape))
-    elif variant == "rank2":
-        shape = (1, _int(rng, 2, 40))
-        axes = [1]
-    else:
-        hi = 16 if rng.random() < 0.2 else 8  # up to 256 values per maximum
-        h, w = _int(rng, 1, hi), _int(rng, 1, hi)
-        axes = {"hw": [1, 2], "h": [1], "w": [2], "hwc": [1, 2, 3]}[variant]
-        h = max(h, 2) if axes == [1] or h * w < 2 else h
-        w = max(w, 2) if axes == [2] else w
-        shape = (1, h, w, _channels(rng, 6))
-
-    def build(x: Tf) -> list[Tf]:
-        return [_tf().reduce_max(x, axis=axes, keepdims=keep)]
-
-    desc = f"REDUCE_MAX input {list(shape)} axes {axes} keepdims {keep}"
-    return Branch((_input(rng, shape),), build, desc)
+    return make
 
 
 def _broadcast_shapes(rng: np.random.Generator) -> tuple[tuple[int, ...], tuple[int, ...], str]:
@@ -613,8 +598,8 @@ FAMILIES: dict[str, Family] = {f.name: f for f in (
     Family("fully_connected_per_channel", _fully_connected, ("FULLY_CONNECTED",), seeds=(10, 11, 12)),
     Family("average_pool_2d", _pool("avg"), ("AVERAGE_POOL_2D",)),
     Family("max_pool_2d", _pool("max"), ("MAX_POOL_2D",)),
-    Family("mean", _mean, ("MEAN",)),
-    Family("reduce_max", _reduce_max, ("REDUCE_MAX",)),
+    Family("mean", _reduction("mean"), ("MEAN",)),
+    Family("reduce_max", _reduction("max"), ("REDUCE_MAX",)),
     Family("add", _binary("add"), ("ADD",)),
     Family("sub", _binary("sub"), ("SUB",)),
     Family("mul", _binary("mul"), ("MUL",)),
