@@ -8,9 +8,6 @@ existing one is only replaced with ``force``.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,11 +21,11 @@ from .codegen import Provenance, RenderOptions, make_vectors, render
 from .errors import EdgegenError
 from .ir import Graph
 from .lower import lower
+from .outdir import MANIFEST_KEY, META_FILE, check_output_dir, install, manifest, staging
 from .program import Program
 from .tflite_reader import parse_tflite
 
 MODEL_FILE = "model.tflite"
-META_FILE = "build.json"
 DEFAULT_VECTORS = 3
 
 
@@ -47,14 +44,10 @@ class BuildResult:
 
 
 def load_tflite_bytes(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise EdgegenError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise EdgegenError(f"{path}: is a directory, expected a model file") from None
-    except OSError as e:
-        raise EdgegenError(f"{path}: cannot read it ({e.strerror})") from None
+    """The model file's bytes: a regular file only, its size checked before reading (modelfile)."""
+    from .modelfile import read_model_file
+
+    return read_model_file(path, what="a model file")
 
 
 def compile_tflite(data: bytes, *, name: str, source: str, scratch_target: str = "dsp",
@@ -116,22 +109,22 @@ def build(
     extra_files: dict[str, bytes] | None = None,
     front_end: Sequence[str] = (),
     progress: Callable[[str], None] | None = None,
+    inputs: Sequence[Path] = (),
 ) -> BuildResult:
     """Compile ``tflite`` for ``board`` into the directory ``out``.
 
     ``samples`` (real inputs) become the first embedded test vectors; seeded random inputs fill
     up to ``vectors``. ``cmsis_nn`` copies a CMSIS-NN checkout in place of the portable kernels.
+    ``inputs`` are the files the build read (model, data): ``force`` never replaces a directory
+    holding one of them (see :mod:`edgegen.outdir`).
     """
     from .fit import measure_footprint, require_fit
     from .verify import random_inputs
 
     resolved = resolve_board(board)
     target = resolved.board
-    out = out.resolve()
-    if out.exists() and not force:
-        raise EdgegenError(f"{out} already exists; pass --force to replace it")
-    if out.exists() and not out.is_dir():
-        raise EdgegenError(f"{out} exists and is not a directory")
+    given_out = out
+    out = check_output_dir(out, force=force, inputs=(*inputs, *([cmsis_nn] if cmsis_nn is not None else [])))
     cmsis_dir = _check_cmsis_nn(cmsis_nn) if cmsis_nn is not None else None
     graph, program = compile_tflite(tflite, name=name, source=source, scratch_target=target.scratch_target,
                                     guard=guard)
@@ -144,9 +137,7 @@ def build(
     vector_set = make_vectors(program, all_samples, note)
     qemu_boards = tuple(b for b in all_boards().values() if b.kind == "qemu")
     kernels = f"CMSIS-NN from {cmsis_dir.name}" if cmsis_dir is not None else "edgegen portable CMSIS-NN API"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with staging(out) as tmp:
         if progress:
             progress("generating C")
         render(program, tmp, Provenance(model_file=Path(source).name, board=target.name, kernels=kernels),
@@ -158,10 +149,11 @@ def build(
         (tmp / MODEL_FILE).write_bytes(tflite)
         for rel, data in (extra_files or {}).items():
             (tmp / rel).write_bytes(data)
-        meta = {"edgegen": __version__, "name": program.name, "board": target.name, "source": Path(source).name,
-                "scratch_target": target.scratch_target, "vectors": len(all_samples),
-                "cmsis_nn": "external" if cmsis_dir is not None else "portable", "guard": guard}
-        (tmp / META_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        meta: dict[str, Any] = {
+            "edgegen": __version__, "name": program.name, "board": target.name, "source": Path(source).name,
+            "scratch_target": target.scratch_target, "vectors": len(all_samples),
+            "cmsis_nn": "external" if cmsis_dir is not None else "portable", "guard": guard}
+        _write_meta(tmp, meta)
         footprint = None
         if target.kind != "host" and check_fit:
             if progress:
@@ -173,18 +165,18 @@ def build(
         write_report(tmp, build_report(BuildResult(out=out, program=program, graph=graph, board=target,
                                                    footprint=footprint, board_note=resolved.note,
                                                    front_end=tuple(front_end))))
-        if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
-            os.replace(out, old / "x")
-            os.replace(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        # the manifest lists every file of the tree, so that a later --force can tell the
+        # user's files from edgegen's
+        _write_meta(tmp, {**meta, MANIFEST_KEY: manifest(tmp)})
+        # files may have been added to the old directory while this build ran
+        check_output_dir(given_out, force=force, inputs=inputs)
+        install(tmp, out)
     return BuildResult(out=out, program=program, graph=graph, board=target, footprint=footprint,
                        board_note=resolved.note, front_end=tuple(front_end))
+
+
+def _write_meta(directory: Path, meta: dict[str, Any]) -> None:
+    (directory / META_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
 def load_build(directory: Path) -> tuple[bytes, Graph, Program, dict[str, Any]]:

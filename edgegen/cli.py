@@ -59,14 +59,15 @@ def _progress() -> Iterator[Callable[[str, int, int], None]]:
 def cmd_build(args: argparse.Namespace) -> int:
     from .boards import resolve_board
     from .build import build
+    from .outdir import check_output_dir
     from .report import print_build_summary
 
     # cheap checks first: a Keras conversion can take a minute, a typo should not
     stem = Path(args.model).stem
     out = Path(args.out) if args.out else Path("build") / stem
     resolve_board(args.board)
-    if out.exists() and not args.force:
-        raise EdgegenError(f"{out.resolve()} already exists; pass --force to replace it")
+    inputs = _build_inputs(args)
+    check_output_dir(out, force=args.force, inputs=inputs)
     samples = _load_samples(args.inputs, None)
     tflite, stem, summary = _model_bytes(args)
     name = args.name or stem
@@ -75,9 +76,16 @@ def cmd_build(args: argparse.Namespace) -> int:
                        vectors=args.vectors, samples=samples,
                        cmsis_nn=Path(args.cmsis_nn) if args.cmsis_nn else None, guard=args.guard,
                        portable_kernels=args.portable_kernels, front_end=summary,
-                       progress=lambda what: update(what, 0, 1))
+                       progress=lambda what: update(what, 0, 1), inputs=inputs)
     print_build_summary(result)
     return 0
+
+
+def _build_inputs(args: argparse.Namespace) -> tuple[Path, ...]:
+    """Every file or directory the build reads: --force must never delete one of them."""
+    given = (args.model, args.inputs, args.cmsis_nn, getattr(args, "calib", None), getattr(args, "train", None),
+             getattr(args, "eval", None))
+    return tuple(Path(p) for p in given if p)
 
 
 def _load_samples(path: str | None, program_inputs: int | None) -> list[tuple[np.ndarray, ...]]:
@@ -192,7 +200,8 @@ def make_parser() -> argparse.ArgumentParser:
                    "after every kernel call (a debugging build)")
     b.add_argument("--out", help="output directory (default: build/<model name>)")
     b.add_argument("--name", help="C symbol prefix (default: the model file name)")
-    b.add_argument("--force", action="store_true", help="replace an existing output directory")
+    b.add_argument("--force", action="store_true", help="replace an existing output directory that edgegen wrote "
+                   "(never one that holds other files, an input, the working or home directory)")
     _keras_options(b)
     b.set_defaults(func=cmd_build)
 
@@ -244,17 +253,25 @@ def _keras_options(p: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = make_parser().parse_args(argv)
+    from .procs import exit_code, install_handlers, restore_handlers
+
+    previous = install_handlers()
+    verbose = False
     try:
+        args = make_parser().parse_args(argv)
+        verbose = args.verbose
         return int(args.func(args))
     except EdgegenError as e:
-        if args.verbose:
+        if verbose:
             traceback.print_exc()
         print(f"edgegen: error: {e}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("edgegen: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as e:
+        # SIGINT or SIGTERM: every finally has run (temporary directories removed, children stopped)
+        print("edgegen: interrupted (temporary files removed, child processes stopped)", file=sys.stderr)
+        return exit_code(e)
+    finally:
+        restore_handlers(previous)  # main() may be called from a program with handlers of its own
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import procs
 from .boards import Board, resolve_board
 from .build import load_build
 from .errors import EdgegenError, ParityError, ToolchainError
@@ -71,8 +72,7 @@ def run_on_emulator(directory: Path, *, board: str | None = None, timeout: float
     if progress:
         progress(f"running on {target.name} ({target.qemu.machine if target.qemu else ''})", 0, 1)
     try:
-        proc = subprocess.run(qemu_command(target, elf), capture_output=True, text=True, timeout=timeout,
-                              stdin=subprocess.DEVNULL, check=False)
+        proc = procs.run(qemu_command(target, elf), timeout=timeout)
     except subprocess.TimeoutExpired:
         raise ToolchainError(f"{target.name}: the firmware did not finish within {timeout:.0f} s "
                              "(raise --timeout for very large models)") from None

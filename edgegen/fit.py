@@ -10,10 +10,10 @@ is why the check keeps a margin for them.
 from __future__ import annotations
 
 import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import procs
 from .boards import Board, all_boards
 from .errors import EdgegenError, ToolchainError
 from .program import Program
@@ -58,7 +58,7 @@ def _size(elf: Path) -> tuple[int, int, int]:
     if tool is None:
         raise ToolchainError("arm-none-eabi-size is missing; install gcc-arm-none-eabi (Debian) "
                              "or the Arm GNU toolchain")
-    proc = subprocess.run([tool, "-A", str(elf)], capture_output=True, text=True, check=False)
+    proc = procs.run([tool, "-A", str(elf)])
     if proc.returncode != 0:
         raise ToolchainError(f"arm-none-eabi-size {elf} failed: {proc.stderr.strip()}")
     text = data = bss = 0
@@ -84,8 +84,7 @@ def build_firmware(directory: Path, twin: str, *, jobs: int = 2) -> Path:
         raise ToolchainError("arm-none-eabi-gcc is missing; install it with "
                              "`apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi` (Debian) "
                              "or from developer.arm.com")
-    proc = subprocess.run(["make", "-s", f"-j{jobs}", "-C", str(directory), twin], capture_output=True, text=True,
-                          check=False)
+    proc = procs.run(["make", "-s", f"-j{jobs}", "-C", str(directory), twin])
     if proc.returncode != 0:
         tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-25:])
         raise ToolchainError(f"building the {twin} firmware in {directory} failed:\n{tail}")

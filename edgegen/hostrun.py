@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import procs
 from .errors import ToolchainError
 from .program import Program, TensorRef
 
@@ -26,7 +27,7 @@ def build_host(directory: Path, *, sanitize: bool = False) -> Path:
             raise ToolchainError(f"'{tool}' is not on PATH; install a C toolchain "
                                  "(Debian: apt-get install build-essential)")
     target = "host-asan" if sanitize else "host"
-    proc = subprocess.run(["make", "-s", "-C", str(directory), target], capture_output=True, text=True)
+    proc = procs.run(["make", "-s", "-C", str(directory), target])
     if proc.returncode != 0:
         tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-25:])
         raise ToolchainError(f"compiling {directory} for the host failed:\n{tail}")
@@ -49,8 +50,11 @@ def run_host(exe: Path, program: Program, samples: Sequence[Sequence[np.ndarray]
             for sample in samples:
                 for ref, value in zip(program.inputs, sample, strict=True):
                     f.write(np.ascontiguousarray(np.asarray(value, dtype=_dtype(ref)).reshape(-1)).tobytes())
-        proc = subprocess.run([str(exe), str(t / "in.bin"), str(t / "out.bin"), str(t / "trace.bin")],
-                              capture_output=True, text=True, timeout=timeout)
+        try:
+            proc = procs.run([str(exe), str(t / "in.bin"), str(t / "out.bin"), str(t / "trace.bin")],
+                             timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise ToolchainError(f"the host build {exe} did not finish within {timeout:.0f} s") from None
         if proc.returncode != 0:
             tail = proc.stderr.strip()[-3000:]
             raise ToolchainError(f"the host build {exe} failed (exit {proc.returncode}):\n{tail}")

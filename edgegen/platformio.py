@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import procs
 from .boards import Board, PlatformIO, resolve_board
 from .errors import EdgegenError, ToolchainError
 from .harness_output import HarnessResult, parse_harness_output
@@ -251,15 +252,15 @@ def _upload_error(board: Board, returncode: int, output: str) -> EdgegenError:
 
 def _run_upload(cmd: list[str], echo: Callable[[str], None] | None) -> tuple[int, str]:
     """Runs the upload, passing each line to ``echo`` as it comes (builds can take minutes)."""
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                            text=True, errors="replace")
     lines = []
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        lines.append(line)
-        if echo is not None:
-            echo(line.rstrip("\n"))
-    return proc.wait(), "".join(lines)
+    with procs.child(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True,
+                     errors="replace") as proc:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line)
+            if echo is not None:
+                echo(line.rstrip("\n"))
+        return proc.wait(), "".join(lines)
 
 
 def flash(directory: Path, *, monitor: bool, port: str | None = None, timeout: float = 60.0,
@@ -321,7 +322,7 @@ def read_monitor(cmd: list[str], *, timeout: float, echo: Callable[[str], None] 
 
         master, slave = pty.openpty()
         stdin = slave
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=stdin)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=stdin, start_new_session=True)
     if slave >= 0:
         os.close(slave)
     lines: queue.Queue[bytes | None] = queue.Queue()
@@ -364,13 +365,7 @@ def read_monitor(cmd: list[str], *, timeout: float, echo: Callable[[str], None] 
             elif began and _VERDICT.match(body):
                 break
     finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        procs.stop_group(proc)
         if master >= 0:
             os.close(master)
     return "\n".join(out) + ("\n" if out else "")
