@@ -66,21 +66,28 @@ arm_cmsis_nn_status edgegen_mean_s8(const int8_t *input, int8_t *output, int32_t
     }
     for (int32_t o = 0; o < outer; o++)
     {
-        const int8_t *in = input + (size_t)o * reduce * inner;
+        const int8_t *in = input + (size_t)o * (size_t)reduce * (size_t)inner;
         for (int32_t i = 0; i < inner; i++)
         {
             uint32_t sum = 0;
             for (int32_t r = 0; r < reduce; r++)
             {
-                sum += (uint32_t)(int32_t)in[(size_t)r * inner + i];
+                /* via a variable: gcc 12 flags the one-line (uint32_t)(int32_t)int8 cast as -Wsign-conversion */
+                const int32_t v = in[(size_t)r * (size_t)inner + (size_t)i];
+                sum += (uint32_t)v;
             }
             const int32_t total = edgegen_wrap_add((int32_t)sum, sum_offset);
             const int32_t out = edgegen_wrap_add(edgegen_requantize(total, multiplier, shift), output_offset);
-            output[(size_t)o * inner + i] = edgegen_clamp_s8(out, INT8_MIN, INT8_MAX);
+            output[(size_t)o * (size_t)inner + (size_t)i] = edgegen_clamp_s8(out, INT8_MIN, INT8_MAX);
         }
     }
     return ARM_CMSIS_NN_SUCCESS;
 }
+
+/* An input's element offset at output index (d0, d1, d2, d3): the sum of index times stride, in size_t. */
+#define EDGEGEN_BROADCAST_OFFSET(strides, d0, d1, d2, d3)                                                              \
+    ((size_t)(d0) * (size_t)(strides)[0] + (size_t)(d1) * (size_t)(strides)[1] +                                       \
+     (size_t)(d2) * (size_t)(strides)[2] + (size_t)(d3) * (size_t)(strides)[3])
 
 /* Visit the broadcast's output elements in order, with both inputs' element offsets. */
 #define EDGEGEN_FOR_BROADCAST(bc, i1, i2, o, body)                                                                   \
@@ -92,10 +99,8 @@ arm_cmsis_nn_status edgegen_mean_s8(const int8_t *input, int8_t *output, int32_t
                 for (int32_t d2 = 0; d2 < (bc)->shape[2]; d2++)                                                        \
                     for (int32_t d3 = 0; d3 < (bc)->shape[3]; d3++, o++)                                               \
                     {                                                                                                  \
-                        const size_t i1 = (size_t)d0 * (bc)->in1_strides[0] + (size_t)d1 * (bc)->in1_strides[1] +      \
-                                          (size_t)d2 * (bc)->in1_strides[2] + (size_t)d3 * (bc)->in1_strides[3];       \
-                        const size_t i2 = (size_t)d0 * (bc)->in2_strides[0] + (size_t)d1 * (bc)->in2_strides[1] +      \
-                                          (size_t)d2 * (bc)->in2_strides[2] + (size_t)d3 * (bc)->in2_strides[3];       \
+                        const size_t i1 = EDGEGEN_BROADCAST_OFFSET((bc)->in1_strides, d0, d1, d2, d3);                 \
+                        const size_t i2 = EDGEGEN_BROADCAST_OFFSET((bc)->in2_strides, d0, d1, d2, d3);                 \
                         body                                                                                           \
                     }                                                                                                  \
     } while (0)

@@ -44,8 +44,10 @@ typedef union {
 #define EDGEGEN_NUM_VECTORS (16 + EDGEGEN_BOARD_NUM_IRQS)
 
 /* Placed first in the boot region by sections.ld; the core fetches the stack
- * pointer and reset address from here (VTOR resets to 0 on these boards). */
-__attribute__((section(".edgegen_vectors"), used))
+ * pointer and reset address from here (VTOR resets to 0 on these boards).
+ * The range designator below is GNU C (like the naked handler and the inline
+ * assembly of this file); __extension__ says so, keeping -Wpedantic quiet. */
+__extension__ __attribute__((section(".edgegen_vectors"), used))
 const edgegen_vector_t edgegen_vector_table[EDGEGEN_NUM_VECTORS] = {
     [0] = {.address = __edgegen_stack_top},
     [1] = {.handler = edgegen_reset_handler},

@@ -52,7 +52,7 @@ arm_cmsis_nn_status arm_convolve_wrapper_s8(const cmsis_nn_context *ctx,
 
     for (int32_t b = 0; b < batches; b++)
     {
-        const int8_t *in_batch = input_data + (size_t)b * in_h * in_w * in_c;
+        const int8_t *in_batch = input_data + (size_t)b * (size_t)in_h * (size_t)in_w * (size_t)in_c;
         for (int32_t oy = 0; oy < out_h; oy++)
         {
             const int32_t y0 = oy * stride_h - pad_h;
@@ -63,12 +63,13 @@ arm_cmsis_nn_status arm_convolve_wrapper_s8(const cmsis_nn_context *ctx,
                 const int32_t x0 = ox * stride_w - pad_w;
                 int32_t kx0, kx1;
                 edgegen_nn_valid_taps(x0, dil_w, k_w, in_w, &kx0, &kx1);
-                int8_t *out = output_data + (((size_t)b * out_h + oy) * out_w + ox) * out_c;
+                int8_t *out = output_data +
+                              (((size_t)b * (size_t)out_h + (size_t)oy) * (size_t)out_w + (size_t)ox) * (size_t)out_c;
                 int32_t oc = 0;
                 /* four output channels at a time: each input value is loaded once for all four */
                 for (; groups == 1 && oc + 4 <= out_c; oc += 4)
                 {
-                    const size_t filter_stride = (size_t)k_h * k_w * k_c;
+                    const size_t filter_stride = (size_t)k_h * (size_t)k_w * (size_t)k_c;
                     const int8_t *f0 = filter_data + (size_t)oc * filter_stride;
                     uint32_t acc[4] = {0, 0, 0, 0}; /* wrapping int32 sums */
                     for (int32_t ky = ky0; ky < ky1; ky++)
@@ -77,16 +78,16 @@ arm_cmsis_nn_status arm_convolve_wrapper_s8(const cmsis_nn_context *ctx,
                         for (int32_t kx = kx0; kx < kx1; kx++)
                         {
                             const int32_t ix = x0 + kx * dil_w;
-                            const int8_t *in = in_batch + ((size_t)iy * in_w + ix) * in_c;
-                            const int8_t *f = f0 + ((size_t)ky * k_w + kx) * k_c;
+                            const int8_t *in = in_batch + ((size_t)iy * (size_t)in_w + (size_t)ix) * (size_t)in_c;
+                            const int8_t *f = f0 + ((size_t)ky * (size_t)k_w + (size_t)kx) * (size_t)k_c;
                             uint32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
                             for (int32_t ic = 0; ic < k_c; ic++)
                             {
                                 const int32_t v = in[ic] + input_offset;
                                 s0 += (uint32_t)(v * f[ic]);
-                                s1 += (uint32_t)(v * f[filter_stride + ic]);
-                                s2 += (uint32_t)(v * f[2 * filter_stride + ic]);
-                                s3 += (uint32_t)(v * f[3 * filter_stride + ic]);
+                                s1 += (uint32_t)(v * f[filter_stride + (size_t)ic]);
+                                s2 += (uint32_t)(v * f[2 * filter_stride + (size_t)ic]);
+                                s3 += (uint32_t)(v * f[3 * filter_stride + (size_t)ic]);
                             }
                             acc[0] += s0;
                             acc[1] += s1;
@@ -103,7 +104,7 @@ arm_cmsis_nn_status arm_convolve_wrapper_s8(const cmsis_nn_context *ctx,
                 for (; oc < out_c; oc++)
                 {
                     const int32_t ic0 = (oc / out_per_group) * k_c;
-                    const int8_t *filter = filter_data + (size_t)oc * k_h * k_w * k_c;
+                    const int8_t *filter = filter_data + (size_t)oc * (size_t)k_h * (size_t)k_w * (size_t)k_c;
                     uint32_t acc = 0; /* int32 arithmetic, wrapping like the reference */
                     for (int32_t ky = ky0; ky < ky1; ky++)
                     {
@@ -111,8 +112,9 @@ arm_cmsis_nn_status arm_convolve_wrapper_s8(const cmsis_nn_context *ctx,
                         for (int32_t kx = kx0; kx < kx1; kx++)
                         {
                             const int32_t ix = x0 + kx * dil_w;
-                            const int8_t *in = in_batch + ((size_t)iy * in_w + ix) * in_c + ic0;
-                            const int8_t *f = filter + ((size_t)ky * k_w + kx) * k_c;
+                            const int8_t *in =
+                                in_batch + ((size_t)iy * (size_t)in_w + (size_t)ix) * (size_t)in_c + (size_t)ic0;
+                            const int8_t *f = filter + ((size_t)ky * (size_t)k_w + (size_t)kx) * (size_t)k_c;
                             uint32_t sum = 0;
                             int32_t ic = 0;
                             /* four taps per iteration: fewer loop overheads, same sum */
@@ -183,7 +185,7 @@ arm_cmsis_nn_status arm_depthwise_conv_wrapper_s8(const cmsis_nn_context *ctx,
 
     for (int32_t b = 0; b < batches; b++)
     {
-        const int8_t *in_batch = input_data + (size_t)b * in_h * in_w * in_c;
+        const int8_t *in_batch = input_data + (size_t)b * (size_t)in_h * (size_t)in_w * (size_t)in_c;
         for (int32_t oy = 0; oy < out_h; oy++)
         {
             const int32_t y0 = oy * stride_h - pad_h;
@@ -194,7 +196,8 @@ arm_cmsis_nn_status arm_depthwise_conv_wrapper_s8(const cmsis_nn_context *ctx,
                 const int32_t x0 = ox * stride_w - pad_w;
                 int32_t kx0, kx1;
                 edgegen_nn_valid_taps(x0, dil_w, k_w, in_w, &kx0, &kx1);
-                int8_t *out = output_data + (((size_t)b * out_h + oy) * out_w + ox) * out_c;
+                int8_t *out = output_data +
+                              (((size_t)b * (size_t)out_h + (size_t)oy) * (size_t)out_w + (size_t)ox) * (size_t)out_c;
                 int32_t oc = 0;
                 /* four output channels at a time (with ch_mult 1 their inputs are adjacent too) */
                 for (; ch_mult == 1 && oc + 4 <= out_c; oc += 4)
@@ -206,8 +209,10 @@ arm_cmsis_nn_status arm_depthwise_conv_wrapper_s8(const cmsis_nn_context *ctx,
                         for (int32_t kx = kx0; kx < kx1; kx++)
                         {
                             const int32_t ix = x0 + kx * dil_w;
-                            const int8_t *in = in_batch + ((size_t)iy * in_w + ix) * in_c + oc;
-                            const int8_t *f = filter_data + ((size_t)ky * k_w + kx) * out_c + oc;
+                            const int8_t *in =
+                                in_batch + ((size_t)iy * (size_t)in_w + (size_t)ix) * (size_t)in_c + (size_t)oc;
+                            const int8_t *f =
+                                filter_data + ((size_t)ky * (size_t)k_w + (size_t)kx) * (size_t)out_c + (size_t)oc;
                             acc0 += (uint32_t)((in[0] + input_offset) * f[0]);
                             acc1 += (uint32_t)((in[1] + input_offset) * f[1]);
                             acc2 += (uint32_t)((in[2] + input_offset) * f[2]);
@@ -231,8 +236,10 @@ arm_cmsis_nn_status arm_depthwise_conv_wrapper_s8(const cmsis_nn_context *ctx,
                         for (int32_t kx = kx0; kx < kx1; kx++)
                         {
                             const int32_t ix = x0 + kx * dil_w;
-                            const int32_t in = in_batch[((size_t)iy * in_w + ix) * in_c + ic];
-                            const int32_t f = filter_data[((size_t)ky * k_w + kx) * out_c + oc];
+                            const int32_t in =
+                                in_batch[((size_t)iy * (size_t)in_w + (size_t)ix) * (size_t)in_c + (size_t)ic];
+                            const int32_t f =
+                                filter_data[((size_t)ky * (size_t)k_w + (size_t)kx) * (size_t)out_c + (size_t)oc];
                             acc += (uint32_t)((in + input_offset) * f);
                         }
                     }

@@ -28,38 +28,38 @@ static void edgegen_nn_fc_rows(const cmsis_nn_fc_params *fc_params,
     const int32_t act_min = fc_params->activation.min, act_max = fc_params->activation.max;
     for (int32_t b = 0; b < batches; b++)
     {
-        const int8_t *in = input_data + (size_t)b * depth;
+        const int8_t *in = input_data + (size_t)b * (size_t)depth;
         int32_t u = 0;
         /* four units at a time: each input value is loaded once for all four weight rows */
         for (; u + 4 <= units; u += 4)
         {
-            const int8_t *w = filter_data + (size_t)u * depth;
+            const int8_t *w = filter_data + (size_t)u * (size_t)depth;
             uint32_t acc[4] = {0, 0, 0, 0}; /* wrapping int32 sums */
             for (int32_t k = 0; k < depth; k++)
             {
                 const int32_t v = in[k] + input_offset;
                 acc[0] += (uint32_t)(v * (w[k] + filter_offset));
                 acc[1] += (uint32_t)(v * (w[depth + k] + filter_offset));
-                acc[2] += (uint32_t)(v * (w[2 * (size_t)depth + k] + filter_offset));
-                acc[3] += (uint32_t)(v * (w[3 * (size_t)depth + k] + filter_offset));
+                acc[2] += (uint32_t)(v * (w[2 * (size_t)depth + (size_t)k] + filter_offset));
+                acc[3] += (uint32_t)(v * (w[3 * (size_t)depth + (size_t)k] + filter_offset));
             }
             for (int32_t j = 0; j < 4; j++)
             {
-                output_data[(size_t)b * units + u + j] =
+                output_data[(size_t)b * (size_t)units + (size_t)u + (size_t)j] =
                     edgegen_nn_finish(acc[j], bias_data, u + j, multipliers[(u + j) * step], shifts[(u + j) * step],
                                       output_offset, act_min, act_max);
             }
         }
         for (; u < units; u++)
         {
-            const int8_t *w = filter_data + (size_t)u * depth;
+            const int8_t *w = filter_data + (size_t)u * (size_t)depth;
             uint32_t acc = 0;
             for (int32_t k = 0; k < depth; k++)
             {
                 acc += (uint32_t)((in[k] + input_offset) * (w[k] + filter_offset));
             }
-            output_data[(size_t)b * units + u] = edgegen_nn_finish(acc, bias_data, u, multipliers[u * step], shifts[u * step],
-                                                                   output_offset, act_min, act_max);
+            output_data[(size_t)b * (size_t)units + (size_t)u] = edgegen_nn_finish(
+                acc, bias_data, u, multipliers[u * step], shifts[u * step], output_offset, act_min, act_max);
         }
     }
 }
@@ -120,7 +120,7 @@ arm_cmsis_nn_status arm_vector_sum_s8(int32_t *vector_sum_buf,
 {
     for (int32_t r = 0; r < vector_rows; r++)
     {
-        const int8_t *row = vector_data + (size_t)r * vector_cols;
+        const int8_t *row = vector_data + (size_t)r * (size_t)vector_cols;
         uint32_t sum = 0;
         for (int32_t k = 0; k < vector_cols; k++)
         {

@@ -24,16 +24,17 @@ arm_cmsis_nn_status arm_pad_s8(const int8_t *input,
         return ARM_CMSIS_NN_ARG_ERROR;
     }
     /* fill, then copy each input row of channels into place */
-    memset(output, pad_value, (size_t)on * oh * ow * oc);
+    memset(output, pad_value, (size_t)on * (size_t)oh * (size_t)ow * (size_t)oc);
     for (int32_t n = 0; n < input_size->n; n++)
     {
         for (int32_t h = 0; h < input_size->h; h++)
         {
             for (int32_t w = 0; w < input_size->w; w++)
             {
-                const int8_t *src = input + (((size_t)n * input_size->h + h) * input_size->w + w) * input_size->c;
-                int8_t *dst = output + ((((size_t)(n + pre_pad->n) * oh + (h + pre_pad->h)) * ow + (w + pre_pad->w)) * oc +
-                                        pre_pad->c);
+                const int8_t *src = input + (((size_t)n * (size_t)input_size->h + (size_t)h) * (size_t)input_size->w +
+                                             (size_t)w) * (size_t)input_size->c;
+                int8_t *dst = output + ((((size_t)(n + pre_pad->n) * (size_t)oh + (size_t)(h + pre_pad->h)) *
+                                             (size_t)ow + (size_t)(w + pre_pad->w)) * (size_t)oc + (size_t)pre_pad->c);
                 memcpy(dst, src, (size_t)input_size->c);
             }
         }

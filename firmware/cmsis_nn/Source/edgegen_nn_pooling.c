@@ -33,8 +33,8 @@ static arm_cmsis_nn_status edgegen_nn_pool(const cmsis_nn_pool_params *pool_para
     }
     for (int32_t b = 0; b < batches; b++)
     {
-        const int8_t *in = input_data + (size_t)b * in_h * in_w * ch;
-        int8_t *out = output_data + (size_t)b * out_h * out_w * ch;
+        const int8_t *in = input_data + (size_t)b * (size_t)in_h * (size_t)in_w * (size_t)ch;
+        int8_t *out = output_data + (size_t)b * (size_t)out_h * (size_t)out_w * (size_t)ch;
         for (int32_t oy = 0; oy < out_h; oy++)
         {
             const int32_t y0 = oy * stride_h - pad_h;
@@ -51,7 +51,7 @@ static arm_cmsis_nn_status edgegen_nn_pool(const cmsis_nn_pool_params *pool_para
                     {
                         for (int32_t x = xa; x < xb; x++)
                         {
-                            const int32_t v = in[((size_t)y * in_w + x) * ch + c];
+                            const int32_t v = in[((size_t)y * (size_t)in_w + (size_t)x) * (size_t)ch + (size_t)c];
                             if (is_max)
                             {
                                 acc = EDGEGEN_NN_MAX(acc, v);
@@ -70,7 +70,8 @@ static arm_cmsis_nn_status edgegen_nn_pool(const cmsis_nn_pool_params *pool_para
                         }
                         acc = acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count;
                     }
-                    out[((size_t)oy * out_w + ox) * ch + c] = edgegen_nn_clamp_s8(acc, act_min, act_max);
+                    out[((size_t)oy * (size_t)out_w + (size_t)ox) * (size_t)ch + (size_t)c] =
+                        edgegen_nn_clamp_s8(acc, act_min, act_max);
                 }
             }
         }

@@ -108,8 +108,8 @@ void arm_softmax_s8(const int8_t *input,
 {
     for (int32_t r = 0; r < num_rows; r++)
     {
-        const int8_t *in = input + (size_t)r * row_size;
-        int8_t *out = output + (size_t)r * row_size;
+        const int8_t *in = input + (size_t)r * (size_t)row_size;
+        int8_t *out = output + (size_t)r * (size_t)row_size;
         int32_t max = INT8_MIN;
         for (int32_t i = 0; i < row_size; i++)
         {
