@@ -42,3 +42,9 @@ class ParityError(EdgegenError):
     """Two implementations that must agree bit for bit did not."""
 
     kind = "parity"
+
+
+class OracleError(EdgegenError):
+    """The reference (TFLM, the oracle) could not run the model, so parity cannot be proven."""
+
+    kind = "oracle"

@@ -1,36 +1,50 @@
 """TFLite Micro as the bit-exact oracle: run a .tflite through the ``tflite-micro`` package.
 
 * :func:`run_tflm` runs one input set and returns the outputs and (by default) every tensor an op
-  wrote, read back through ``kPreserveAllTensors`` so no tensor's bytes are reused. Interpreters
-  are cached per model, so calling it once per sample is cheap after the first call;
-  :func:`run_tflm_many` and :class:`TflmRunner` make the reuse explicit.
-* :func:`tflm_arena_bytes` finds the smallest arena the package's interpreter accepts for a model.
+  wrote, read back through ``kPreserveAllTensors`` so no tensor's bytes are reused.
+  :func:`run_tflm_many` and :class:`TflmRunner` run many input sets in one request.
+* :func:`tflm_arena_bytes` finds the smallest arena the package's interpreter accepts for a model;
+  :func:`tflm_arena_record` is TFLM's own account of it.
 
-The package's C++ writes its diagnostics straight to file descriptors 1 and 2. Everything here runs
-it with both descriptors redirected to a temporary file: a successful run prints nothing, and a
-failure raises :class:`TflmError` carrying what TFLM printed.
+TFLM never runs in this process. A failed ``TFLITE_CHECK`` inside TFLM calls ``abort()`` and an
+out-of-range tensor index segfaults (both found on hostile models), and no Python code survives
+either. So every interpreter lives in one persistent worker process (:mod:`edgegen.tflm_worker`),
+started on first use and reused, with its interpreters cached per model, so many samples pay the
+process start-up (~0.3 s) once. A refusal, an exception in the worker, a crash, an abort, a
+non-zero exit or a stalled reply all become :class:`TflmError` (an :class:`EdgegenError`) with one
+line naming TFLM, the model and the reason, taken from what TFLM printed (the worker's output goes
+to a log file read here, so a successful run prints nothing). A worker that died is replaced on the
+next call.
 
-Hazards found while measuring (tflite-micro 0.dev20261023): ``GetTensor`` with an out-of-range
-tensor index, and constructing an interpreter whose arena cannot even hold the allocator, both
-crash the process (SIGSEGV) instead of raising. So tensor indices are taken from the model's own
-flatbuffer, run arenas are generous, and arena-size probing happens in child processes.
+The worker never outlives this process: it exits when its request pipe closes, it is killed when
+this process dies (Linux ``PR_SET_PDEATHSIG``), at interpreter exit (``atexit``), and whenever an
+exception (a Ctrl-C, a SIGTERM turned into an exception) interrupts a request, since its state is
+then unknown. It ignores SIGINT itself: a Ctrl-C at the terminal is this process's to handle.
+``EDGEGEN_TFLM_VERBOSE=1`` sends the worker's output to this process's stderr instead of the log.
 """
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import fcntl
 import hashlib
 import os
+import signal
 import subprocess
 import sys
 import tempfile
-from collections import OrderedDict
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 import numpy as np
-from ai_edge_litert import schema_py_generated as fb
+
+from .errors import OracleError
+from .tflm_worker import ModelUnreadable, model_facts
 
 __all__ = [
     "TflmArenaRecord",
@@ -39,13 +53,24 @@ __all__ = [
     "TflmRunner",
     "run_tflm",
     "run_tflm_many",
+    "stop_worker",
     "tflm_arena_bytes",
     "tflm_arena_record",
+    "worker_pid",
 ]
 
+#: seconds without a reply (one input set's result, or a load) before the worker is declared
+#: stuck, killed, and the call fails; a load or an invoke of the largest models takes about 1 s
+REPLY_TIMEOUT_S = 300.0
+#: the log is emptied between requests once it is this large (successful runs print nothing)
+_LOG_LIMIT = 1 << 20
+#: how much of TFLM's output goes into an error message
+_REASON_CHARS = 400
 
-class TflmError(RuntimeError):
-    """TFLM refused the model or failed to run it; the message includes what TFLM printed."""
+
+class TflmError(OracleError):
+    """TFLM refused the model, failed to run it, or died trying; the message is one line naming
+    TFLM, the model and what TFLM printed."""
 
 
 @dataclass(frozen=True)
@@ -57,117 +82,246 @@ class TflmResult:
     tensors: dict[int, np.ndarray]
 
 
-# ------------------------------------------------------------------------------------------
-# quiet C++ output
-# ------------------------------------------------------------------------------------------
+def _one_line(text: str) -> str:
+    """TFLM's output as one line: its lines joined, the tail kept (its last words come last)."""
+    line = " ".join(s.strip() for s in text.splitlines() if s.strip())
+    return line if len(line) <= _REASON_CHARS else "..." + line[-_REASON_CHARS:]
 
 
-@contextmanager
-def _captured_fds() -> Iterator[list[str]]:
-    """Redirect fds 1 and 2 to a log file; the yielded list receives the text at exit.
-
-    A TFLITE_CHECK failure inside TFLM calls abort(), which no Python code survives; the log file
-    is then left behind (``edgegen-tflm-<pid>.log`` in the temp directory) with TFLM's last words.
-    ``EDGEGEN_TFLM_VERBOSE=1`` turns the redirection off altogether.
-    """
-    box: list[str] = []
-    if os.environ.get("EDGEGEN_TFLM_VERBOSE", "") not in ("", "0"):
-        yield box
-        box.append("")
-        return
-    sys.stdout.flush()
-    sys.stderr.flush()
-    path = os.path.join(tempfile.gettempdir(), f"edgegen-tflm-{os.getpid()}.log")
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
-    saved = [os.dup(1), os.dup(2)]
-    try:
-        os.dup2(fd, 1)
-        os.dup2(fd, 2)
-        yield box
-    finally:
-        os.dup2(saved[0], 1)
-        os.dup2(saved[1], 2)
-        os.close(saved[0])
-        os.close(saved[1])
-        os.lseek(fd, 0, os.SEEK_SET)
-        chunks = []
-        while chunk := os.read(fd, 1 << 16):
-            chunks.append(chunk)
-        os.close(fd)
-        os.unlink(path)
-        box.append(b"".join(chunks).decode("utf-8", "replace"))
+def _death(returncode: int | None) -> str:
+    """How the worker ended, in words."""
+    if returncode is None:
+        return "stopped answering"
+    if returncode < 0:
+        try:
+            sig = signal.Signals(-returncode)
+        except ValueError:
+            return f"was killed by signal {-returncode}"
+        return {
+            signal.SIGABRT: "aborted (SIGABRT)",
+            signal.SIGSEGV: "crashed (SIGSEGV)",
+            signal.SIGBUS: "crashed (SIGBUS)",
+            signal.SIGFPE: "crashed (SIGFPE)",
+            signal.SIGILL: "crashed (SIGILL)",
+            signal.SIGKILL: "was killed (SIGKILL; out of memory?)",
+        }.get(sig, f"was killed by {sig.name}")
+    return f"exited with status {returncode}"
 
 
 # ------------------------------------------------------------------------------------------
-# model facts from the flatbuffer
+# the worker process, seen from here
 # ------------------------------------------------------------------------------------------
 
-_ITEMSIZE = {
-    fb.TensorType.FLOAT32: 4, fb.TensorType.INT32: 4, fb.TensorType.UINT32: 4, fb.TensorType.INT8: 1,
-    fb.TensorType.UINT8: 1, fb.TensorType.INT16: 2, fb.TensorType.UINT16: 2, fb.TensorType.INT64: 8,
-    fb.TensorType.BOOL: 1, fb.TensorType.FLOAT16: 2, fb.TensorType.FLOAT64: 8,
-}
+_BOOT = "import sys; sys.path.insert(0, sys.argv[1]); from edgegen.tflm_worker import main; main(sys.argv[2:])"
+#: the directory holding this edgegen package, so the worker runs the same code as its parent
+_PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
+
+Reply = tuple[Any, ...]
 
 
-@dataclass(frozen=True)
-class _ModelFacts:
-    num_tensors: int
-    inputs: tuple[int, ...]
-    outputs: tuple[int, ...]
-    #: model inputs then op outputs (first writer order), non-constant, subgraph 0
-    traced: tuple[int, ...]
-    activation_bytes: int
-    num_ops: int
+class _Worker:
+    """The worker process, its two pipes and its log; restarted after it dies."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.proc: subprocess.Popen[bytes] | None = None
+        self._requests: Connection | None = None
+        self._replies: Connection | None = None
+        self._log = -1
+
+    # -- life cycle --------------------------------------------------------------------------
+
+    def _start(self) -> None:
+        verbose = os.environ.get("EDGEGEN_TFLM_VERBOSE", "") not in ("", "0")
+        if self._log < 0 and not verbose:
+            fd, path = tempfile.mkstemp(prefix="edgegen-tflm-", suffix=".log")
+            os.unlink(path)  # nothing is left behind, whatever happens to either process
+            fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_APPEND)
+            self._log = fd
+        out = 2 if verbose else self._log
+        req_r, req_w = os.pipe()
+        rep_r, rep_w = os.pipe()
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-c", _BOOT, _PACKAGE_ROOT, str(req_r), str(rep_w), str(os.getpid()),
+                 "stderr" if verbose else "log"],
+                stdin=subprocess.DEVNULL, stdout=out, stderr=out, pass_fds=(req_r, rep_w), close_fds=True)
+        except BaseException:
+            for fd in (req_r, req_w, rep_r, rep_w):
+                os.close(fd)
+            raise
+        os.close(req_r)
+        os.close(rep_w)
+        self._requests = Connection(req_w, readable=False)
+        self._replies = Connection(rep_r, writable=False)
+
+    def _ensure(self) -> None:
+        if self.proc is not None and self.proc.poll() is not None:
+            self.stop()  # died while idle (its parent thread ended, someone killed it): just replace it
+        if self.proc is None:
+            self._start()
+
+    def stop(self) -> int | None:
+        """Kill the worker (if any) and reap it; its exit status."""
+        for conn in (self._requests, self._replies):
+            if conn is not None:
+                with contextlib.suppress(OSError):
+                    conn.close()
+        self._requests = self._replies = None
+        proc, self.proc = self.proc, None
+        if proc is None:
+            return None
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+        return proc.wait()
+
+    def close(self) -> None:
+        """Let an idle worker exit by closing its pipe (it exits at EOF); kill it if it lingers."""
+        if self._requests is not None:
+            with contextlib.suppress(OSError):
+                self._requests.close()
+            self._requests = None
+        if self.proc is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(timeout=2.0)
+        self.stop()
+        if self._log >= 0:
+            os.close(self._log)
+            self._log = -1
+
+    def forget(self) -> None:
+        """In a forked child: the worker belongs to the parent; drop (never stop) it."""
+        for conn in (self._requests, self._replies):
+            if conn is not None:
+                with contextlib.suppress(OSError):
+                    conn.close()
+        if self._log >= 0:
+            with contextlib.suppress(OSError):
+                os.close(self._log)
+        self.lock = threading.Lock()  # another thread of the parent may have held it
+        self.proc, self._requests, self._replies, self._log = None, None, None, -1
+
+    # -- requests ----------------------------------------------------------------------------
+
+    def _log_end(self) -> int:
+        if self._log < 0:
+            return 0
+        size = os.fstat(self._log).st_size
+        if size > _LOG_LIMIT:
+            os.ftruncate(self._log, 0)  # the worker appends (O_APPEND), so it writes at the new end
+            size = 0
+        return size
+
+    def _said(self, start: int) -> str:
+        """What the worker printed since ``start``, as one line."""
+        if self._log < 0:
+            return ""
+        end = os.fstat(self._log).st_size
+        begin = max(start, end - (1 << 16))
+        return _one_line(os.pread(self._log, end - begin, begin).decode("utf-8", "replace")) if end > begin else ""
+
+    def call(self, request: Reply, name: str,
+             on_result: Callable[[Reply], None] | None = None) -> tuple[Reply, str, str]:
+        """Send ``request`` about the model called ``name``; ``on_result`` gets each streamed
+        result. Returns the final reply, what TFLM printed meanwhile, and what the worker was
+        doing ("running kws.tflite"), for error messages."""
+        with self.lock:
+            self._ensure()
+            assert self._requests is not None and self._replies is not None
+            start = self._log_end()
+            doing = _Doing(request, name)
+            try:
+                self._requests.send(request)
+                while True:
+                    if not self._replies.poll(REPLY_TIMEOUT_S):
+                        self.stop()
+                        raise TflmError(f"TFLM (the oracle) gave no answer for {REPLY_TIMEOUT_S:g} s while "
+                                        f"{doing}; it was stopped")
+                    reply: Reply = self._replies.recv()
+                    if reply[0] not in ("loaded", "result"):
+                        return reply, self._said(start), str(doing)
+                    doing.saw(reply[0])
+                    if reply[0] == "result" and on_result is not None:
+                        on_result(reply)
+            except (EOFError, OSError):  # the pipe broke: the worker is gone
+                code = self.stop()
+                said = self._said(start)
+                raise TflmError(f"TFLM (the oracle) {_death(code)} while {doing}"
+                                + (f": {said}" if said else ", without printing a reason")) from None
+            except BaseException:
+                # interrupted (Ctrl-C, SIGTERM, a failing callback) with replies pending: the
+                # worker's state is unknown, so it goes
+                self.stop()
+                raise
 
 
-def _model_facts(model: bytes) -> _ModelFacts:
-    try:
-        m = fb.Model.GetRootAs(model, 0)
-        if m.SubgraphsLength() < 1:
-            raise TflmError("the model has no subgraph")
-        sg = m.Subgraphs(0)
-        n = sg.TensorsLength()
+class _Doing:
+    """What the worker is doing during one request, in words, from the replies streamed so far."""
 
-        def is_const(t: int) -> bool:
-            b = sg.Tensors(t).Buffer()
-            if b <= 0 or b >= m.BuffersLength():
-                return False
-            buf = m.Buffers(b)
-            return bool(buf.DataLength() > 0 or buf.Offset() > 1)
+    def __init__(self, request: Reply, name: str) -> None:
+        self.op = request[0]
+        self.name = name
+        self.loaded = self.op != "run"
+        self.results = 0
+        self.total = len(request[4]) if self.op == "run" else 0
 
-        inputs = tuple(int(i) for i in (sg.InputsAsNumpy() if sg.InputsLength() else ()))
-        outputs = tuple(int(i) for i in (sg.OutputsAsNumpy() if sg.OutputsLength() else ()))
-        traced: list[int] = []
-        seen: set[int] = set()
-        for t in inputs:
-            if 0 <= t < n and t not in seen and not is_const(t):
-                seen.add(t)
-                traced.append(t)
-        for k in range(sg.OperatorsLength()):
-            op = sg.Operators(k)
-            for t in (op.OutputsAsNumpy() if op.OutputsLength() else ()):
-                t = int(t)
-                if 0 <= t < n and t not in seen and not is_const(t):
-                    seen.add(t)
-                    traced.append(t)
-        act = 0
-        for t in range(n):
-            if is_const(t):
-                continue
-            tensor = sg.Tensors(t)
-            count = int(np.prod(tensor.ShapeAsNumpy(), dtype=np.int64)) if tensor.ShapeLength() else 1
-            act += (max(count, 1) * _ITEMSIZE.get(tensor.Type(), 8) + 15) // 16 * 16
-        return _ModelFacts(n, inputs, outputs, tuple(traced), act, sg.OperatorsLength())
-    except TflmError:
-        raise
-    except Exception as e:  # a malformed flatbuffer raises whatever the generated code hits
-        raise TflmError(f"cannot read the model's flatbuffer: {e}") from None
+    def saw(self, what: str) -> None:
+        if what == "loaded":
+            self.loaded = True
+        else:
+            self.results += 1
+
+    def __str__(self) -> str:
+        if self.op == "record":
+            return f"measuring the arena of {self.name}"
+        if not self.loaded or self.op == "load":
+            return f"loading {self.name}"
+        where = f" on input set {self.results + 1} of {self.total}" if self.total > 1 else ""
+        return f"running {self.name}{where}"
 
 
-def _run_arena_size(model: bytes, facts: _ModelFacts) -> int:
-    # kPreserveAllTensors gives every tensor its own bytes; add generous room for TFLM's own
-    # structures (per tensor, per op, per-channel quantization data that scales with the model).
-    return 2 * facts.activation_bytes + 512 * facts.num_tensors + 2048 * facts.num_ops + len(model) + (256 << 10)
+_WORKER = _Worker()
+
+
+def _at_exit() -> None:
+    _WORKER.close()
+
+
+def _after_fork_in_child() -> None:
+    _WORKER.forget()
+
+
+atexit.register(_at_exit)
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def stop_worker() -> None:
+    """Stop the worker process now (the next call starts a new one). Optional: it stops by itself
+    when this process exits."""
+    with _WORKER.lock:
+        _WORKER.close()
+
+
+def worker_pid() -> int | None:
+    """The worker's process id, or None when none is running (for tests and diagnostics)."""
+    proc = _WORKER.proc
+    return proc.pid if proc is not None and proc.poll() is None else None
+
+
+def _failure(reply: Reply, said: str, name: str, doing: str) -> Exception:
+    """The exception for an ``("error", kind, message)`` reply."""
+    _, kind, message = reply
+    if kind == "input":
+        return ValueError(message)
+    detail = ": ".join(p for p in (_one_line(message), said) if p)
+    if kind == "unreadable":
+        return TflmError(f"TFLM (the oracle) cannot read {name}: {detail}")
+    if kind == "load":
+        return TflmError(f"TFLM (the oracle) refused to load {name}: {detail}")
+    if kind == "invoke":
+        return TflmError(f"TFLM (the oracle) failed to run {name}: {detail}")
+    return TflmError(f"TFLM (the oracle) failed while {doing}: {detail}")
 
 
 # ------------------------------------------------------------------------------------------
@@ -175,121 +329,89 @@ def _run_arena_size(model: bytes, facts: _ModelFacts) -> int:
 # ------------------------------------------------------------------------------------------
 
 
-def _runtime() -> Any:
-    from tflite_micro.python.tflite_micro import runtime
+@dataclass(frozen=True)
+class _Model:
+    """A model as the worker knows it: by the hash of its bytes."""
 
-    return runtime
+    data: bytes
+    intermediates: bool
+    #: how errors name the model (a file name)
+    name: str
+
+    @property
+    def key(self) -> bytes:
+        return hashlib.sha256(self.data).digest()
+
+    def request(self, op: str, tail: tuple[Any, ...] = (), on_result: Callable[[Reply], None] | None = None) -> None:
+        key = self.key
+        # the model's bytes travel only when the worker does not hold its interpreter (a new
+        # worker, or one that evicted it from its cache)
+        reply, said, doing = _WORKER.call((op, key, None, self.intermediates, *tail), self.name, on_result)
+        if reply[0] == "miss":
+            reply, said, doing = _WORKER.call((op, key, self.data, self.intermediates, *tail), self.name, on_result)
+        if reply[0] == "error":
+            raise _failure(reply, said, self.name, doing)
+        if reply[0] != "ok":
+            raise TflmError(f"TFLM (the oracle) gave an unexpected answer while {doing}: {reply[0]!r}")
+
+    def run_many(self, input_sets: Sequence[Sequence[np.ndarray]],
+                 progress: Callable[[int, int], None] | None) -> list[TflmResult]:
+        sets = [[np.asarray(a) for a in s] for s in input_sets]
+        results: list[TflmResult] = []
+
+        def take(reply: Reply) -> None:
+            if progress is not None:
+                progress(len(results), len(sets))
+            results.append(TflmResult(outputs=list(reply[1]), tensors=dict(reply[2])))
+
+        # "run" loads the model first when the worker does not hold it yet
+        self.request("run", (sets,), take)
+        return results
 
 
 class TflmRunner:
-    """One TFLM interpreter for one model, reused across input sets.
+    """One model in TFLM, run on any number of input sets (the interpreter stays loaded in the
+    worker). Constructing it loads the model, so a model TFLM refuses fails here.
 
-    ``reset()`` is called between runs so variable tensors (stateful models) start from their
-    initial values every time, exactly as a freshly built interpreter would; for stateless models
-    it changes nothing (measured: results are identical with or without it).
+    Between runs the interpreter is ``reset()``, so variable tensors (stateful models) start from
+    their initial values every time, exactly as a freshly built interpreter would.
     """
 
-    def __init__(self, model: bytes, *, intermediates: bool = True) -> None:
+    def __init__(self, model: bytes, *, intermediates: bool = True, name: str | None = None) -> None:
         self.model = bytes(model)
         self.intermediates = intermediates
-        self.facts = _model_facts(self.model)
-        rt = _runtime()
-        cfg = rt.InterpreterConfig
-        config = cfg.kPreserveAllTensors if intermediates else cfg.kAllocationRecording
-        arena = _run_arena_size(self.model, self.facts)
-        for _attempt in range(4):
-            try:
-                with _captured_fds() as out:
-                    self._interp = rt.Interpreter.from_bytes(self.model, arena_size=arena, intrepreter_config=config)
-                break
-            except RuntimeError as e:
-                said = "".join(out).strip()
-                # only a short arena is worth a retry; anything else (an op TFLM lacks, a bad
-                # model) fails the same way at any size
-                if not any(k in said for k in ("missing:", "too small", "Failed to allocate memory")):
-                    raise TflmError(f"TFLM could not load the model: {e}: {said}") from None
-                arena *= 4
-        else:
-            raise TflmError(f"TFLM could not allocate the model even with {arena // 4} bytes of arena")
-        self._input_details = [self._interp.get_input_details(i) for i in range(len(self.facts.inputs))]
-        self._runs = 0
-
-    def _set_inputs(self, inputs: Sequence[np.ndarray]) -> None:
-        if len(inputs) != len(self._input_details):
-            raise ValueError(f"the model has {len(self._input_details)} inputs, got {len(inputs)}")
-        for i, (value, d) in enumerate(zip(inputs, self._input_details, strict=True)):
-            arr = np.asarray(value)
-            shape = tuple(int(s) for s in d["shape"])
-            dtype = np.dtype(d["dtype"])
-            if arr.size != int(np.prod(shape, dtype=np.int64)):
-                raise ValueError(f"input {i} needs shape {shape} ({int(np.prod(shape))} values), got {arr.shape}")
-            if arr.dtype != dtype:
-                cast = arr.astype(dtype)
-                if not np.array_equal(cast, arr):
-                    raise ValueError(f"input {i} must be {dtype}; its values do not fit")
-                arr = cast
-            self._interp.set_input(np.ascontiguousarray(arr.reshape(shape)), i)
+        self._model = _Model(self.model, intermediates, name or "the model")
+        self._model.request("load")
 
     def run(self, inputs: Sequence[np.ndarray]) -> TflmResult:
         """Invoke once on ``inputs`` (model input order, any array-likes of the right size)."""
-        self._set_inputs(inputs)
-        with _captured_fds() as out:
-            try:
-                if self._runs:
-                    self._interp.reset()
-                self._interp.invoke()
-                ok = ""
-            except RuntimeError as e:
-                ok = str(e)
-        if ok:
-            raise TflmError(f"TFLM invoke failed: {ok}: {''.join(out).strip()}")
-        self._runs += 1
-        outputs = [np.array(self._interp.get_output(i), copy=True) for i in range(len(self.facts.outputs))]
-        tensors: dict[int, np.ndarray] = {}
-        if self.intermediates:
-            for t in self.facts.traced:
-                tensors[t] = np.array(self._interp.GetTensor(t, 0)["tensor_data"], copy=True)
-        return TflmResult(outputs=outputs, tensors=tensors)
+        return self._model.run_many([inputs], None)[0]
+
+    def run_many(self, input_sets: Sequence[Sequence[np.ndarray]],
+                 progress: Callable[[int, int], None] | None = None) -> list[TflmResult]:
+        """Invoke once per input set, all in one request; ``progress(done, total)`` as each
+        result arrives."""
+        return self._model.run_many(input_sets, progress)
 
 
-_CACHE: OrderedDict[tuple[bytes, bool], TflmRunner] = OrderedDict()
-_CACHE_SIZE = 4
-
-
-def _runner(model: bytes, intermediates: bool) -> TflmRunner:
-    key = (hashlib.sha256(model).digest(), intermediates)
-    r = _CACHE.get(key)
-    if r is None:
-        r = TflmRunner(model, intermediates=intermediates)
-        _CACHE[key] = r
-        while len(_CACHE) > _CACHE_SIZE:
-            _CACHE.popitem(last=False)
-    else:
-        _CACHE.move_to_end(key)
-    return r
-
-
-def run_tflm(model: bytes, inputs: Sequence[np.ndarray], *, intermediates: bool = True) -> TflmResult:
+def run_tflm(model: bytes, inputs: Sequence[np.ndarray], *, intermediates: bool = True,
+             name: str | None = None) -> TflmResult:
     """Run ``model`` once in TFLM on ``inputs`` (in the model's input order).
 
     With ``intermediates`` the result's ``tensors`` holds every non-constant tensor of subgraph 0
-    that is a model input or an op's output, by tensor index.
+    that is a model input or an op's output, by tensor index. ``name`` (a file name) is how
+    errors name the model.
     """
-    return _runner(bytes(model), intermediates).run(inputs)
+    return run_tflm_many(model, [inputs], intermediates=intermediates, name=name)[0]
 
 
 def run_tflm_many(model: bytes, input_sets: Sequence[Sequence[np.ndarray]], *,
                   intermediates: bool = True,
-                  progress: Callable[[int, int], None] | None = None) -> list[TflmResult]:
-    """:func:`run_tflm` over many input sets with one interpreter; ``progress(done, total)``
-    before each."""
-    r = _runner(bytes(model), intermediates)
-    out = []
-    for i, s in enumerate(input_sets):
-        if progress is not None:
-            progress(i, len(input_sets))
-        out.append(r.run(s))
-    return out
+                  progress: Callable[[int, int], None] | None = None,
+                  name: str | None = None) -> list[TflmResult]:
+    """:func:`run_tflm` over many input sets in one request to the worker;
+    ``progress(done, total)`` as each result arrives."""
+    return _Model(bytes(model), intermediates, name or "the model").run_many(input_sets, progress)
 
 
 # ------------------------------------------------------------------------------------------
@@ -313,6 +435,11 @@ config = rt.InterpreterConfig.kPreserveAllTensors if preserve else rt.Interprete
 def probe(n):
     pid = os.fork()
     if pid == 0:
+        try:  # a killed prober (an interrupted edgegen) takes its probe with it
+            import ctypes, signal
+            ctypes.CDLL(None).prctl(1, signal.SIGKILL)
+        except Exception:
+            pass
         fd = os.open(os.devnull, os.O_WRONLY)
         os.dup2(fd, 1)
         os.dup2(fd, 2)
@@ -365,7 +492,10 @@ def tflm_arena_bytes(model: bytes, *, preserve_all_tensors: bool = False, invoke
     About 0.3-0.5 s per model (one process start plus ~20 forks).
     """
     data = bytes(model)
-    facts = _model_facts(data)
+    try:
+        facts = model_facts(data)
+    except ModelUnreadable as e:
+        raise TflmError(f"TFLM (the oracle) cannot read the model: {e}") from None
     start = 2 * facts.activation_bytes + 64 * facts.num_tensors + 1024 * facts.num_ops + 4096
     try:
         proc = subprocess.run(
@@ -374,11 +504,12 @@ def tflm_arena_bytes(model: bytes, *, preserve_all_tensors: bool = False, invoke
             input=data, capture_output=True, timeout=timeout, check=False,
         )
     except subprocess.TimeoutExpired:
-        raise TflmError(f"measuring the TFLM arena took longer than {timeout} s") from None
+        raise TflmError(f"TFLM (the oracle): measuring its arena took longer than {timeout} s") from None
     text = proc.stdout.decode("utf-8", "replace").strip().splitlines()
     if proc.returncode != 0 or not text or not text[-1].isdigit():
         err = proc.stderr.decode("utf-8", "replace").strip()
-        raise TflmError(f"TFLM could not allocate the model in any arena up to 2 GiB: {err or text}")
+        raise TflmError(f"TFLM (the oracle) could not allocate the model in any arena up to 2 GiB: "
+                        f"{_one_line(err) or text}")
     return int(text[-1])
 
 
@@ -393,27 +524,20 @@ class TflmArenaRecord:
     by_kind: dict[str, int]
 
 
-def tflm_arena_record(model: bytes) -> TflmArenaRecord:
+def tflm_arena_record(model: bytes, *, name: str | None = None) -> TflmArenaRecord:
     """TFLM's own account of its arena use for ``model`` (one invoke on zeros, default config).
 
     ``total`` excludes the interpreter's allocator objects that also live in the arena, so it is
     smaller than :func:`tflm_arena_bytes`.
     """
-    data = bytes(model)
-    facts = _model_facts(data)
-    rt = _runtime()
-    with _captured_fds():
-        interp = rt.Interpreter.from_bytes(data, arena_size=_run_arena_size(data, facts))
-    for i in range(len(facts.inputs)):
-        d = interp.get_input_details(i)
-        interp.set_input(np.zeros([int(s) for s in d["shape"]], dtype=d["dtype"]), i)
-    with _captured_fds():
-        interp.invoke()
-    with _captured_fds() as out:
-        interp.print_allocations()
+    label = name or "the model"
+    reply, said, doing = _WORKER.call(("record", bytes(model)), label)
+    if reply[0] == "error":
+        raise _failure(reply, said, label, doing)
+    text = str(reply[1])
     total = head = tail = -1
     kinds: dict[str, int] = {}
-    for line in "".join(out).splitlines():
+    for line in text.splitlines():
         words = line.split()
         if "Arena allocation total" in line:
             total = int(words[-2])
@@ -422,8 +546,7 @@ def tflm_arena_record(model: bytes) -> TflmArenaRecord:
         elif "Arena allocation tail" in line:
             tail = int(words[-2])
         elif "' used " in line:
-            name = line.split("'")[1]
-            kinds[name] = int(line.split("' used ")[1].split()[0])
+            kinds[line.split("'")[1]] = int(line.split("' used ")[1].split()[0])
     if min(total, head, tail) < 0:
-        raise TflmError(f"unexpected print_allocations output: {''.join(out)!r}")
+        raise TflmError(f"TFLM (the oracle) printed unexpected allocations for {label}: {_one_line(text)!r}")
     return TflmArenaRecord(total=total, head=head, tail=tail, by_kind=kinds)
