@@ -1,6 +1,9 @@
 """Parity: the simulator against TFLM on every intermediate tensor, and the host C against the
 simulator on every kernel call's output. Exact equality; a mismatch names the first divergent
 op, the element and both values.
+
+TFLM runs in a worker process (:mod:`edgegen.oracle`), so a model it refuses or crashes on ends
+in an :class:`~edgegen.errors.OracleError` that says what TFLM did and what that leaves proven.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .errors import EdgegenError, OracleError
 from .program import Program, TensorRef
 from .sim import simulate
 
@@ -90,13 +94,19 @@ Progress = Callable[[str, int, int], None]
 
 
 def compare_sim_tflm(program: Program, tflite: bytes, samples: Sequence[Sequence[np.ndarray]],
-                     report: ParityReport, progress: Progress | None = None) -> None:
-    from .oracle import run_tflm
+                     report: ParityReport, progress: Progress | None = None, *, source: str | None = None) -> None:
+    """Simulator == TFLM on every call's output tensor, sample by sample, up to the first mismatch.
 
-    for s, sample in enumerate(samples):
+    All samples go to TFLM in one request (one worker round trip). Raises
+    :class:`~edgegen.oracle.TflmError` (naming the model as ``source``) when TFLM cannot run it.
+    """
+    from .oracle import run_tflm_many
+
+    tick = None if progress is None else (lambda done, total: progress("running TFLM", done, total))
+    refs = run_tflm_many(tflite, [list(s) for s in samples], intermediates=True, progress=tick, name=source)
+    for s, (sample, ref) in enumerate(zip(samples, refs, strict=True)):
         if progress:
             progress("simulator vs TFLM", s, len(samples))
-        ref = run_tflm(tflite, list(sample), intermediates=True)
         sim = simulate(program, sample, trace=True)
         for call, got in zip(program.calls, sim.trace, strict=True):
             expected = ref.tensors.get(call.output.tensor)
@@ -146,20 +156,55 @@ def compare_c_sim(program: Program, host_traces: Sequence[Sequence[np.ndarray]],
 def verify_directory(directory: Path, samples: Sequence[Sequence[np.ndarray]] | None = None, *, count: int = 20,
                      seed: int = 0, asan: bool = False,
                      progress: Progress | None = None) -> tuple[ParityReport, Program]:
-    """Run the full parity chain on a build directory: TFLM, simulator, host C."""
-    from .build import as_model_inputs, load_build
-    from .hostrun import build_host, run_host
+    """Run the full parity chain on a build directory: TFLM, simulator, host C.
+
+    When TFLM cannot run the model, the host C is still compared with the simulator, and an
+    :class:`~edgegen.errors.OracleError` says what TFLM did and whether the C matched.
+    """
+    from .build import MODEL_FILE, as_model_inputs, load_build
+    from .oracle import TflmError
 
     tflite, _graph, program, _meta = load_build(directory)
     given = [as_model_inputs(program, s) for s in samples or []]
     all_samples = given + random_inputs(program, max(count - len(given), 0), seed=seed)
     report = ParityReport(samples=len(all_samples))
-    compare_sim_tflm(program, tflite, all_samples, report, progress)
-    if progress:
-        progress("compiling the host C" + (" with ASan+UBSan" if asan else ""), 0, 1)
-    exe = build_host(directory, sanitize=asan)
-    if progress:
-        progress("running the host C", 0, 1)
-    run = run_host(exe, program, all_samples)
-    compare_c_sim(program, run.traces, run.outputs, all_samples, report, progress)
+    try:
+        compare_sim_tflm(program, tflite, all_samples, report, progress, source=str(directory / MODEL_FILE))
+    except TflmError as e:
+        report.sim_vs_tflm = None
+        raise OracleError(_without_tflm(str(e), directory, report, _host_c(directory, program, all_samples, report,
+                                                                            asan, progress))) from None
+    failure = _host_c(directory, program, all_samples, report, asan, progress)
+    if failure is not None:
+        raise failure
     return report, program
+
+
+def _host_c(directory: Path, program: Program, samples: Sequence[Sequence[np.ndarray]], report: ParityReport,
+            asan: bool, progress: Progress | None) -> EdgegenError | None:
+    """Build and run the host C and compare it with the simulator; the error that stopped it."""
+    from .hostrun import build_host, run_host
+
+    try:
+        if progress:
+            progress("compiling the host C" + (" with ASan+UBSan" if asan else ""), 0, 1)
+        exe = build_host(directory, sanitize=asan)
+        if progress:
+            progress("running the host C", 0, 1)
+        run = run_host(exe, program, samples)
+        compare_c_sim(program, run.traces, run.outputs, samples, report, progress)
+    except EdgegenError as e:
+        return e
+    return None
+
+
+def _without_tflm(tflm: str, directory: Path, report: ParityReport, c_failure: EdgegenError | None) -> str:
+    """What a TFLM failure leaves proven, in one line: the host C check still ran."""
+    if c_failure is not None:
+        c = f"the host C could not be checked either ({str(c_failure).splitlines()[0]})"
+    elif report.c_vs_sim:
+        c = (f"the generated C matches edgegen's simulator on all {report.samples} inputs (the firmware computes "
+             "what the simulator computes), but nothing checks that against TFLM")
+    else:
+        c = f"and the host C differs from the simulator too ({report.mismatches[-1].message()})"
+    return f"{tflm.rstrip('.')}. Without TFLM's results edgegen cannot prove parity for {directory}: {c}"
