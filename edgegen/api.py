@@ -12,6 +12,10 @@ returns the summary. TensorFlow is imported on first call, not on import.
 
 >>> result = api.build("model.keras", "build/m", calib="calib.npy", board="qemu-m4")  # doctest: +SKIP
 >>> assert api.verify("build/m").ok and api.run("build/m").result.verdict          # doctest: +SKIP
+
+Every array argument passes the CLI's checks (:mod:`edgegen.arrays`: real, finite numbers of the
+model's input shape). ``seed`` (default 0, as ``--seed``) seeds pruning, fine-tuning and the
+calibration subset: the same arguments give the same bytes.
 """
 
 from __future__ import annotations
@@ -22,7 +26,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from .arrays import ArrayError, check_array
 from .errors import EdgegenError
+from .keras._tf import DEFAULT_SEED
 from .keras.data import Dataset, SampleSource
 from .keras.evaluate import Comparison, LayerError
 from .keras.finetune import TrainConfig
@@ -50,16 +56,20 @@ def _model(model_or_path: ModelLike) -> Any:
     return load(model_or_path) if isinstance(model_or_path, (str, Path)) else model_or_path
 
 
-def quantize(model_or_path: ModelLike, calib: Calib, *, float_io: bool = False, max_samples: int = 500) -> bytes:
+def quantize(model_or_path: ModelLike, calib: Calib, *, float_io: bool = False, max_samples: int = 500,
+             seed: int = DEFAULT_SEED) -> bytes:
     """The full-int8 ``.tflite`` (per-channel int8 weights, int8 activations, int8 I/O unless
     ``float_io``) calibrated on ``calib``: an array ``[N, *input_shape]``, a ``.npy``/``.npz`` path,
-    a directory of ``.npy`` files, or a callable/generator yielding samples or batches."""
+    a directory of ``.npy`` files, or a callable/generator yielding samples or batches; beyond
+    ``max_samples``, a subset drawn with ``seed``."""
+    from .keras._tf import deterministic
     from .keras.convert import check_convertible, to_int8_tflite
     from .keras.data import as_dataset
 
-    model = _model(model_or_path)
-    check_convertible(model)
-    return to_int8_tflite(model, as_dataset(calib, model, limit=max_samples), float_io=float_io)
+    with deterministic(seed):
+        model = _model(model_or_path)
+        check_convertible(model)
+        return to_int8_tflite(model, as_dataset(calib, model, limit=max_samples, seed=seed), float_io=float_io)
 
 
 def _train_set(model: Any, train: tuple[np.ndarray, np.ndarray] | str | Path | Dataset | None) -> Dataset | None:
@@ -75,7 +85,8 @@ def _train_set(model: Any, train: tuple[np.ndarray, np.ndarray] | str | Path | D
 def prune(model: ModelLike, fraction: float, mode: Literal["structured", "unstructured"] = "structured", *,
           train: tuple[np.ndarray, np.ndarray] | str | Path | Dataset | None = None,
           criterion: Literal["l1", "l2", "activation"] = "l1", scope: Literal["layer", "global"] = "global",
-          data: np.ndarray | None = None, config: TrainConfig | None = None, verbose: bool = True) -> Any:
+          data: np.ndarray | None = None, config: TrainConfig | None = None, verbose: bool = True,
+          seed: int = DEFAULT_SEED) -> Any:
     """A pruned copy of ``model`` (the original is left alone).
 
     ``structured``: ``fraction`` of the output channels of every prunable Conv2D/Dense group are
@@ -83,14 +94,25 @@ def prune(model: ModelLike, fraction: float, mode: Literal["structured", "unstru
     the training inputs). ``unstructured``: ``fraction`` of the kernel weights are zeroed, per layer
     or globally, along a polynomial-decay schedule when ``train`` is given. Fine-tuning runs
     ``config.epochs`` epochs when ``train`` (``(x, y)``, a ``.npz`` path or a Dataset) is given.
+    ``seed`` seeds every random choice (fine-tuning's shuffling and dropout).
     """
+    from .keras._tf import deterministic
+
+    with deterministic(seed):
+        return _prune(model, fraction, mode, train=train, criterion=criterion, scope=scope, data=data,
+                      config=config, verbose=verbose)
+
+
+def _prune(model: ModelLike, fraction: float, mode: str, *, train: tuple[np.ndarray, np.ndarray] | str | Path |
+           Dataset | None, criterion: str, scope: str, data: np.ndarray | None, config: TrainConfig | None,
+           verbose: bool) -> Any:
     m = _model(model)
     train_set = _train_set(m, train)
     if mode == "structured":
         from .keras.finetune import finetune
         from .keras.prune_structured import prune_channels
 
-        sample = data if data is not None else (train_set.x if train_set is not None else None)
+        sample = _activation_data(m, data) if data is not None else (train_set.x if train_set is not None else None)
         res = prune_channels(m, fraction, criterion=criterion, data=sample)
         if verbose:
             print("\n".join(res.lines()))
@@ -131,12 +153,12 @@ def layer_errors(model_or_path: ModelLike, tflite: bytes, x: np.ndarray, *, samp
 def build_keras(model_or_path: ModelLike, calib: Calib | None, *, prune: float | None = None,
                 prune_mode: Literal["structured", "unstructured"] = "structured",
                 train: SampleSource | Dataset | None = None, float_io: bool = False,
-                config: TrainConfig | None = None) -> tuple[bytes, list[str]]:
+                config: TrainConfig | None = None, seed: int = DEFAULT_SEED) -> tuple[bytes, list[str]]:
     """The CLI's Keras pipeline: the int8 ``.tflite`` and the summary lines it would print."""
     from .keras.pipeline import Options, run
 
     res = run(model_or_path, Options(calib=calib, prune=prune, prune_mode=prune_mode, train=train,
-                                     float_io=float_io, train_config=config or TrainConfig()))
+                                     float_io=float_io, train_config=config or TrainConfig(), seed=seed))
     return res.tflite, [f"WARNING: {w}" for w in res.warnings] + list(res.lines)
 
 
@@ -144,25 +166,46 @@ def build(model: ModelLike, out: str | Path, *, board: str = "nucleo", calib: Ca
           prune: float | None = None, prune_mode: Literal["structured", "unstructured"] = "structured",
           train: SampleSource | Dataset | None = None, float_io: bool = False, config: TrainConfig | None = None,
           inputs: np.ndarray | None = None, vectors: int = 3, force: bool = False,
-          cmsis_nn: str | Path | None = None, guard: bool = False) -> BuildResult:
+          cmsis_nn: str | Path | None = None, guard: bool = False, seed: int = DEFAULT_SEED) -> BuildResult:
     """``edgegen build``: a Keras model (object or path; converted as :func:`build_keras` does) or
     an int8 ``.tflite`` path, compiled for ``board`` into the directory ``out``. ``inputs``
-    ``[N, ...]`` become the first embedded test vectors."""
+    ``[N, ...]`` become the first embedded test vectors (at most ``vectors``, which is at most
+    :data:`edgegen.fit.MAX_VECTORS`). ``seed`` as ``--seed``."""
     from .build import build as build_dir
     from .build import load_tflite_bytes
+    from .fit import check_vector_count
 
     path = Path(model) if isinstance(model, (str, Path)) else None
+    # cheap checks before a conversion that may take minutes
+    check_vector_count(vectors)
+    samples = _samples(inputs, "api.build(inputs=...)")
     summary: list[str] = []
     if path is not None and path.suffix.lower() == ".tflite":
         tflite = load_tflite_bytes(path)
     else:
         tflite, summary = build_keras(model, calib, prune=prune, prune_mode=prune_mode, train=train,
-                                      float_io=float_io, config=config)
+                                      float_io=float_io, config=config, seed=seed)
     name = path.stem if path is not None else str(getattr(model, "name", "model"))
-    samples = [] if inputs is None else [(np.asarray(a),) for a in inputs]
     return build_dir(tflite, Path(out), source=str(path or f"{name}.keras"), name=name, board=board, force=force,
-                     vectors=vectors, samples=samples, cmsis_nn=Path(cmsis_nn) if cmsis_nn else None, guard=guard,
-                     front_end=summary)
+                     vectors=vectors, samples=samples,
+                     samples_source="api.build(inputs=...)", cmsis_nn=Path(cmsis_nn) if cmsis_nn else None,
+                     guard=guard, front_end=summary)
+
+
+def _samples(inputs: np.ndarray | None, what: str) -> list[tuple[np.ndarray, ...]]:
+    """``[N, ...]`` samples of a single-input model, checked like ``--inputs``."""
+    if inputs is None:
+        return []
+    a = check_array(inputs, what)
+    if a.ndim == 0:
+        raise ArrayError(f"{what} is a single value; expected an array of samples [N, ...]")
+    return [(x,) for x in a]
+
+
+def _activation_data(model: Any, data: np.ndarray) -> np.ndarray:
+    from .keras.data import as_dataset
+
+    return as_dataset(data, model, what="activation data").x
 
 
 def verify(directory: str | Path, *, samples: int = 20, inputs: np.ndarray | None = None,
@@ -171,7 +214,7 @@ def verify(directory: str | Path, *, samples: int = 20, inputs: np.ndarray | Non
     ``samples`` inputs (``inputs`` first, then seeded random ones). ``.ok`` is the verdict."""
     from .verify import verify_directory
 
-    given = [] if inputs is None else [(np.asarray(a),) for a in inputs]
+    given = _samples(inputs, "api.verify(inputs=...)")
     report, _program = verify_directory(Path(directory), given, count=max(samples, len(given)), asan=asan)
     return report
 

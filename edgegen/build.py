@@ -59,24 +59,30 @@ def compile_tflite(data: bytes, *, name: str, source: str, scratch_target: str =
         raise type(e)(f"{source}: {e}") from None
 
 
-def as_model_inputs(program: Program, sample: Sequence[np.ndarray]) -> tuple[np.ndarray, ...]:
+def as_model_inputs(program: Program, sample: Sequence[np.ndarray], *, source: str = "an input sample"
+                    ) -> tuple[np.ndarray, ...]:
     """A sample in the model's input types: float data for an int8 input is quantized with the
-    input's scale and zero point (so real float features can be given as they are)."""
+    input's scale and zero point (so real float features can be given as they are). Values are
+    checked first (:func:`edgegen.arrays.check_array`: real, finite numbers), so that a NaN is
+    never quantized to the zero point; ``source`` names the sample in messages."""
+    from .arrays import ArrayError, check_array
     from .fixedpoint import quantize_f32_s8
 
     if len(sample) != len(program.inputs):
-        raise EdgegenError(f"an input sample has {len(sample)} arrays, the model has {len(program.inputs)} inputs")
+        raise ArrayError(f"{source} has {len(sample)} arrays, the model has {len(program.inputs)} inputs")
     out = []
     for ref, value in zip(program.inputs, sample, strict=True):
-        a = np.asarray(value)
+        a = check_array(value, source)
         if a.size != ref.size:
-            raise EdgegenError(f"an input sample has {a.size} values (shape {list(a.shape)}), "
-                               f"input '{ref.name}' needs {ref.size} (shape {list(ref.shape)})")
+            raise ArrayError(f"{source} has {a.size} values (shape {list(a.shape)}); the model's input "
+                             f"'{ref.name}' takes {ref.size} (shape {list(ref.shape)})")
         if ref.ctype == "int8_t" and a.dtype.kind == "f":
             a = quantize_f32_s8(a, ref.scale, ref.zero_point)
         elif ref.ctype == "int8_t" and a.dtype != np.int8:
             if a.min() < -128 or a.max() > 127:
-                raise EdgegenError(f"input '{ref.name}' is int8 but a sample holds values outside -128..127")
+                raise ArrayError(f"{source} holds integers outside -128..127 ({a.min()}..{a.max()}) for the int8 "
+                                 f"input '{ref.name}'; give int8 values, or float features (they are quantized "
+                                 "with the input's scale and zero point)")
             a = a.astype(np.int8)
         elif ref.ctype == "float":
             a = a.astype(np.float32)
@@ -110,15 +116,18 @@ def build(
     front_end: Sequence[str] = (),
     progress: Callable[[str], None] | None = None,
     inputs: Sequence[Path] = (),
+    samples_source: str = "inputs",
 ) -> BuildResult:
     """Compile ``tflite`` for ``board`` into the directory ``out``.
 
     ``samples`` (real inputs) become the first embedded test vectors; seeded random inputs fill
     up to ``vectors``. ``cmsis_nn`` copies a CMSIS-NN checkout in place of the portable kernels.
     ``inputs`` are the files the build read (model, data): ``force`` never replaces a directory
-    holding one of them (see :mod:`edgegen.outdir`).
+    holding one of them (see :mod:`edgegen.outdir`). ``samples_source`` names the samples in
+    messages (the --inputs file). ``vectors`` is checked against fixed limits and, before anything
+    is linked, against the board's flash (:mod:`edgegen.fit`).
     """
-    from .fit import measure_footprint, require_fit
+    from .fit import check_fit_before_link, check_vectors, measure_footprint, require_fit
     from .verify import random_inputs
 
     resolved = resolve_board(board)
@@ -128,10 +137,13 @@ def build(
     cmsis_dir = _check_cmsis_nn(cmsis_nn) if cmsis_nn is not None else None
     graph, program = compile_tflite(tflite, name=name, source=source, scratch_target=target.scratch_target,
                                     guard=guard)
-    given = [as_model_inputs(program, s) for s in samples][:max(vectors, 0)]
-    all_samples = given + random_inputs(program, max(vectors - len(given), 0), seed=0)
-    if not all_samples:
-        raise EdgegenError("at least one test vector is needed (--vectors 1 or more)")
+    # vectors are simulated and compiled into flash: their cost is known from the I/O sizes
+    vector_cost = check_vectors(program, vectors)
+    if target.kind != "host" and check_fit:
+        check_fit_before_link(program, target, vector_cost)
+    given = [as_model_inputs(program, s, source=f"{samples_source} sample {i}")
+             for i, s in enumerate(list(samples)[:vectors])]
+    all_samples = given + random_inputs(program, vectors - len(given), seed=0)
     note = (f"{len(given)} given input(s) and {len(all_samples) - len(given)} seeded random one(s); "
             "expected outputs from edgegen's simulator")
     vector_set = make_vectors(program, all_samples, note)
@@ -158,8 +170,8 @@ def build(
         if target.kind != "host" and check_fit:
             if progress:
                 progress(f"checking the fit on {target.name}")
-            footprint = measure_footprint(tmp, program, target)
-            require_fit(footprint, program, target)
+            footprint = measure_footprint(tmp, program, target, vector_cost)
+            require_fit(footprint, program, target, vector_cost)
         from .report import build_report, write_report
 
         write_report(tmp, build_report(BuildResult(out=out, program=program, graph=graph, board=target,

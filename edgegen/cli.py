@@ -14,6 +14,7 @@ import numpy as np
 
 from . import __version__
 from .boards import DEFAULT_BOARD
+from .fit import MAX_VECTORS
 
 if TYPE_CHECKING:
     from rich.progress import TaskID
@@ -73,7 +74,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     name = args.name or stem
     with _progress() as update:
         result = build(tflite, out, source=args.model, name=name, board=args.board, force=args.force,
-                       vectors=args.vectors, samples=samples,
+                       vectors=args.vectors, samples=samples, samples_source=f"{args.inputs}: --inputs",
                        cmsis_nn=Path(args.cmsis_nn) if args.cmsis_nn else None, guard=args.guard,
                        portable_kernels=args.portable_kernels, front_end=summary,
                        progress=lambda what: update(what, 0, 1), inputs=inputs)
@@ -89,7 +90,10 @@ def _build_inputs(args: argparse.Namespace) -> tuple[Path, ...]:
 
 
 def _load_samples(path: str | None, program_inputs: int | None) -> list[tuple[np.ndarray, ...]]:
-    """Real inputs from a .npy array [N, ...], or the ``x`` array of a .npz (single-input models)."""
+    """Real inputs from a .npy array [N, ...], or the ``x`` array of a .npz (single-input models),
+    checked for real, finite numbers (:mod:`edgegen.arrays`); the model checks the shape."""
+    from .arrays import ArrayError, check_array
+
     if path is None:
         return []
     p = Path(path)
@@ -99,7 +103,8 @@ def _load_samples(path: str | None, program_inputs: int | None) -> list[tuple[np
             with loaded:
                 keys = [k for k in ("x", "inputs", "x_test") if k in loaded.files] or loaded.files
                 if len(keys) != 1 and keys == loaded.files:
-                    raise EdgegenError(f"{p}: holds {', '.join(loaded.files)}; name the input array 'x'")
+                    raise EdgegenError(f"{p}: holds {', '.join(loaded.files) or 'no arrays'}; "
+                                       "name the input array 'x'")
                 arr = loaded[keys[0]]
         else:
             arr = loaded
@@ -108,9 +113,25 @@ def _load_samples(path: str | None, program_inputs: int | None) -> list[tuple[np
                            "or a .npz with an array 'x'") from None
     if program_inputs is not None and program_inputs != 1:
         raise EdgegenError(f"{p}: --inputs supports single-input models only")
-    if arr.ndim < 1:
-        raise EdgegenError(f"{p}: expected an array of samples [N, ...], got a scalar")
-    return [(np.asarray(a),) for a in arr]
+    if not isinstance(arr, np.ndarray) or arr.ndim < 1:
+        raise ArrayError(f"{p}: --inputs is a single value; expected an array of samples [N, ...]")
+    arr = check_array(arr, f"{p}: --inputs")
+    return [(a,) for a in arr]
+
+
+def _vector_count(text: str) -> int:
+    """``--vectors``: refused at parse time, before a Keras conversion that may take minutes."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"{n}: at least one test vector is needed")
+    if n > MAX_VECTORS:
+        raise argparse.ArgumentTypeError(
+            f"{n:,} test vectors: at most {MAX_VECTORS:,} are embedded in the firmware (each is an input and its "
+            "expected outputs in flash); check more inputs on the host with `edgegen verify DIR --samples N`")
+    return n
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
@@ -188,7 +209,9 @@ def make_parser() -> argparse.ArgumentParser:
     b.add_argument("model", help="an int8 .tflite file, or a Keras model (.keras, .h5, SavedModel dir)")
     b.add_argument("--board", default=DEFAULT_BOARD,
                    help=f"target board (default: {DEFAULT_BOARD}); `edgegen boards` lists them")
-    b.add_argument("--vectors", type=int, default=3, help="test vectors embedded in the firmware (default 3)")
+    b.add_argument("--vectors", type=_vector_count, default=3,
+                   help=f"test vectors embedded in the firmware (default 3, at most {MAX_VECTORS}; each is an input "
+                   "and its expected outputs in flash); `edgegen verify --samples N` checks many inputs on the host")
     b.add_argument("--inputs", help=".npy array [N, ...] (or .npz with x) of real inputs to embed as the first "
                    "test vectors")
     b.add_argument("--cmsis-nn", metavar="DIR", help="build against this CMSIS-NN checkout instead of the portable "
@@ -209,7 +232,8 @@ def make_parser() -> argparse.ArgumentParser:
     v.add_argument("dir", help="a directory written by `edgegen build`")
     v.add_argument("--samples", type=int, default=20, help="number of inputs (default 20)")
     v.add_argument("--inputs", help=".npy array [N, ...] (or .npz with x) of real inputs to include")
-    v.add_argument("--seed", type=int, default=0)
+    v.add_argument("--seed", type=int, default=0,
+                   help="seed of the random inputs added after --inputs (default 0)")
     v.add_argument("--asan", action="store_true", help="build the host C with ASan and UBSan")
     v.set_defaults(func=cmd_verify)
 
@@ -250,6 +274,10 @@ def _keras_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--epochs", type=int, default=3, help="fine-tuning epochs after pruning (needs --train)")
     g.add_argument("--eval", help="labelled data (.npz with x and y) to report float vs int8 accuracy on")
     g.add_argument("--float-io", action="store_true", help="keep float32 model inputs and outputs")
+    g.add_argument("--seed", type=int, default=0,
+                   help="seed of every random choice of the Keras front end: pruning, fine-tuning (shuffling, "
+                   "dropout), calibration and evaluation subsets (default 0); the same model, data and seed give "
+                   "a byte-identical build")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -17,6 +17,7 @@ def keras_to_tflite(args: argparse.Namespace,
                     progress: Callable[[str, int, int], None] | None = None) -> tuple[bytes, tuple[str, ...]]:
     """Convert the Keras model named by ``args.model`` following the CLI options; the summary
     lines (printed here) go into the build report too."""
+    from .keras._tf import DEFAULT_SEED
     from .keras.finetune import TrainConfig
     from .keras.pipeline import Options, run
 
@@ -39,6 +40,7 @@ def keras_to_tflite(args: argparse.Namespace,
         train_config=TrainConfig(epochs=int(epochs or 3), verbose=2,
                                  progress=progress if live else None),
         eval_data=getattr(args, "eval", None),
+        seed=int(getattr(args, "seed", DEFAULT_SEED)),
         progress=progress,
     )
     result = run(args.model, opts)

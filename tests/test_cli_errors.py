@@ -6,6 +6,7 @@ import os
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from edgegen.cli import main
@@ -134,3 +135,44 @@ def test_inspect_supported_model(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _err = _run(capsys, "inspect", str(shared_path("models/tflite_micro/micro_speech_quantized.tflite")))
     assert code == 0
     assert "arm_depthwise_conv_wrapper_s8" in out and "arm_softmax_s8" in out and "supported: every op" in out
+
+
+# --inputs: every array is checked (edgegen.arrays) before it is quantized or embedded
+
+_BAD_INPUTS: dict[str, tuple[np.ndarray, str]] = {
+    "strings": (np.array([["a"], ["b"]]), "--inputs holds text (dtype <U1); edgegen takes real numbers, integers or "
+                "floats"),
+    "nan": (np.array([[0.5], [np.nan], [np.nan]], np.float32),
+            "--inputs holds 2 NaN values (the first at index [1, 0]); remove or repair those samples"),
+    "inf": (np.array([[np.inf]]), "--inputs holds 1 infinite value (the first at index [0, 0]); remove or repair "
+            "those samples"),
+    "complex": (np.array([[1 + 2j]]), "--inputs holds complex numbers (dtype complex128)"),
+    "bool": (np.array([[True]]), "--inputs holds booleans (dtype bool)"),
+    "empty": (np.zeros((0, 1), np.float32), "--inputs is empty (shape [0, 1]); give at least one sample"),
+    "scalar": (np.array(1.0, np.float32), "--inputs is a single value; expected an array of samples [N, ...]"),
+    "shape": (np.zeros((2, 3), np.float32), "--inputs sample 0 has 3 values (shape [3]); the model's input "
+              "'serving_default_dense_input:0' takes 1 (shape [1, 1])"),
+    "range": (np.array([[300]], np.int16), "--inputs sample 0 holds integers outside -128..127 (300..300) for the "
+              "int8 input"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_BAD_INPUTS))
+def test_bad_inputs_are_one_line_errors(capsys: pytest.CaptureFixture[str], tmp_path: Path, case: str) -> None:
+    array, message = _BAD_INPUTS[case]
+    data = tmp_path / f"{case}.npy"
+    np.save(data, array)
+    code, _out, err = _run(capsys, "build", str(shared_path(HELLO)), "--board", "host", "--inputs", str(data),
+                           "--out", str(tmp_path / "o"))
+    assert code == 1 and len(err.strip().splitlines()) == 1, err
+    assert err.startswith(f"edgegen: error: {data}: {message}"), err
+    assert not (tmp_path / "o").exists()
+
+
+def test_verify_checks_inputs_too(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    out = tmp_path / "o"
+    assert _run(capsys, "build", str(shared_path(HELLO)), "--board", "host", "--out", str(out))[0] == 0
+    np.save(tmp_path / "nan.npy", np.array([[np.nan]], np.float32))
+    code, _out, err = _run(capsys, "verify", str(out), "--inputs", str(tmp_path / "nan.npy"))
+    assert code == 1 and err.strip() == (f"edgegen: error: {tmp_path / 'nan.npy'}: --inputs holds 1 NaN value "
+                                         "(the first at index [0, 0]); remove or repair those samples")

@@ -6,7 +6,7 @@ import contextlib
 import os
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from ..errors import EdgegenError
@@ -72,6 +72,48 @@ def quiet_output() -> Iterator[list[str]]:
             os.close(saved[1])
             log.seek(0)
             box.append(log.read().decode("utf-8", "replace"))
+
+
+#: the seed of every random choice in the Keras front end unless the user gives one (--seed)
+DEFAULT_SEED = 0
+
+
+@contextlib.contextmanager
+def deterministic(seed: int = DEFAULT_SEED) -> Iterator[None]:
+    """Seed Python's, NumPy's, TensorFlow's and Keras's random generators with ``seed`` and turn on
+    TensorFlow's op determinism while the block runs, so that pruning, fine-tuning (shuffling,
+    dropout) and conversion give the same bytes on every run.
+
+    Seeding at the start, before any layer is created or cloned, matters: Keras draws the seed of
+    each new layer's generator (Dropout's) from the global state. The op-determinism switch is
+    process-wide; it is restored afterwards so a notebook's own training keeps its speed.
+    """
+    if not 0 <= seed < 2**32:
+        raise EdgegenError(f"--seed {seed}: give a seed between 0 and {2**32 - 1}")
+    t = tf()
+    k = keras()
+    restore = _op_determinism_restorer()
+    k.utils.set_random_seed(seed)
+    t.config.experimental.enable_op_determinism()
+    try:
+        yield
+    finally:
+        if restore is not None:
+            restore()
+
+
+def _op_determinism_restorer() -> Callable[[], None] | None:
+    """What turns op determinism back off when it was off; None when it was on, or when this
+    TensorFlow has no (private) switch for it: then it stays on, which costs speed only."""
+    try:
+        from tensorflow.python.framework import config as tf_config
+
+        if tf_config.is_op_determinism_enabled():
+            return None
+        off: Callable[[], None] = tf_config.disable_op_determinism
+    except (ImportError, AttributeError):
+        return None
+    return off
 
 
 def tail(text: str, lines: int = 6) -> str:

@@ -12,7 +12,11 @@ Accepted sources:
 Samples must match the model's input shape; singleton dimensions may differ (``[N, 49, 10]`` for a
 ``[49, 10, 1]`` input) and are reshaped. Integer data is fed as float values unchanged: a model
 trained on ``x / 255`` must be calibrated on ``x / 255`` — edgegen cannot know, so it says
-which range it saw.
+which range it saw. Every array, labels included, passes :func:`edgegen.arrays.check_array`
+(real numbers, finite, not empty) before anything else.
+
+A :class:`Dataset` keeps its ``source`` as given (a path as typed, for error messages) and a
+``label`` (the file name) for the summary lines that go into shared reports.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from typing import Any, Union
 
 import numpy as np
 
+from ..arrays import as_array, check_array, check_dtype, check_labels
 from ..errors import EdgegenError
 
 X_KEYS = ("x", "calib", "inputs", "x_train", "x_calib", "data")
@@ -47,12 +52,21 @@ class Dataset:
     synthetic: bool = False
     #: what was adapted (reshape, dtype), for the report
     notes: tuple[str, ...] = ()
+    #: how summaries and reports name the data: the file name, never the path as typed (reports are
+    #: shared; an absolute path would leak the author's directories); None: ``source``
+    label: str | None = None
 
     def __len__(self) -> int:
         return int(self.x.shape[0])
 
+    @property
+    def name(self) -> str:
+        """The data's name for summaries and reports."""
+        return self.label if self.label is not None else self.source
+
     def subset(self, idx: np.ndarray) -> Dataset:
-        return Dataset(self.x[idx], None if self.y is None else self.y[idx], self.source, self.synthetic, self.notes)
+        return Dataset(self.x[idx], None if self.y is None else self.y[idx], self.source, self.synthetic, self.notes,
+                       self.label)
 
     def value_range(self) -> tuple[float, float]:
         return float(self.x.min()), float(self.x.max())
@@ -135,7 +149,7 @@ def _collect(items: Iterable[Any], limit: int) -> list[np.ndarray]:
             if len(item) != 1:
                 raise EdgegenError(f"a calibration item holds {len(item)} arrays; single-input models take one")
             item = item[0]
-        chunks.append(np.asarray(item))
+        chunks.append(as_array(item, "an item of the calibration source"))
         if len(chunks) >= limit:
             break
     if not chunks:
@@ -148,6 +162,7 @@ def _join(chunks: list[np.ndarray], shape: tuple[int, ...], source: str, what: s
     size = int(np.prod(shape))
     out = []
     for a in chunks:
+        check_dtype(a, f"{source}: an item of the {what}")
         if a.size == size:
             out.append(a.reshape((1, *shape)))
         elif a.ndim >= 1 and a.size % size == 0 and _squeeze(a.shape[1:]) == _squeeze(shape):
@@ -159,39 +174,41 @@ def _join(chunks: list[np.ndarray], shape: tuple[int, ...], source: str, what: s
 
 
 def as_dataset(source: SampleSource | Dataset, model: Any, *, what: str = "calibration data",
-               labels: np.ndarray | None = None, limit: int | None = None) -> Dataset:
-    """Turn any accepted source into a :class:`Dataset` checked against ``model``'s input."""
+               labels: np.ndarray | None = None, limit: int | None = None, seed: int = 0) -> Dataset:
+    """Turn any accepted source into a :class:`Dataset` checked against ``model``'s input; when
+    there are more than ``limit`` samples, a subset drawn with ``seed`` is kept."""
     if isinstance(source, Dataset):
-        return check(source.x, model, source.source, what=what, y=source.y, limit=limit)
+        return check(source.x, model, source.source, what=what, y=source.y, limit=limit, seed=seed,
+                     label=source.label)
     shape, _ = input_spec(model)
     if isinstance(source, (str, Path)):
         xs, y = read_arrays(source, what=what)
         x = _join(xs, shape, str(source), what) if isinstance(xs, list) else xs
-        return check(x, model, str(source), what=what, y=labels if labels is not None else y, limit=limit)
+        return check(x, model, str(source), what=what, y=labels if labels is not None else y, limit=limit,
+                     seed=seed, label=Path(source).name)
     if isinstance(source, np.ndarray):
-        return check(source, model, "array", what=what, y=labels, limit=limit)
+        return check(source, model, "array", what=what, y=labels, limit=limit, seed=seed)
     if isinstance(source, list) and source and all(isinstance(a, np.ndarray) for a in source):
         return check(_join(source, shape, "list of arrays", what), model, "list of arrays", what=what,
-                     y=labels, limit=limit)
+                     y=labels, limit=limit, seed=seed)
     items: Any = source() if callable(source) else source
     if isinstance(items, np.ndarray):
-        return check(items, model, "callable", what=what, y=labels, limit=limit)
-    if not isinstance(items, Iterable):
+        return check(items, model, "callable", what=what, y=labels, limit=limit, seed=seed)
+    if not isinstance(items, Iterable) or isinstance(items, (str, bytes)):
         raise EdgegenError(f"{what}: expected an array, a path, or a callable/generator of samples, "
                            f"got {type(source).__name__}")
     cap = limit if limit is not None else DEFAULT_MAX_CALIB
     x = _join(_collect(itertools.islice(items, cap), cap), shape, "generator", what)
-    return check(x, model, "generator", what=what, y=labels, limit=limit)
+    return check(x, model, "generator", what=what, y=labels, limit=limit, seed=seed)
 
 
-def check(x: np.ndarray, model: Any, source: str, *, what: str = "calibration data", y: np.ndarray | None = None,
-          limit: int | None = None) -> Dataset:
-    """Shape and dtype checks with messages that say what the model wants."""
+def check(x: Any, model: Any, source: str, *, what: str = "calibration data", y: Any = None,
+          limit: int | None = None, seed: int = 0, label: str | None = None) -> Dataset:
+    """Values (:func:`edgegen.arrays.check_array`), shape and labels, with messages that say what
+    the model wants; ``limit`` keeps a subset drawn with ``seed``."""
     shape, dtype = input_spec(model)
-    x = np.asarray(x)
+    x = check_array(x, f"{source}: {what}")
     notes: list[str] = []
-    if x.dtype.kind not in "fiub":
-        raise EdgegenError(f"{source}: {what} has dtype {x.dtype}; expected numbers shaped [N, {_dims(shape)}]")
     size = int(np.prod(shape))
     if x.shape == shape or (x.size == size and x.ndim <= len(shape)):
         x = x.reshape((1, *shape))
@@ -206,24 +223,18 @@ def check(x: np.ndarray, model: Any, source: str, *, what: str = "calibration da
     elif x.shape[1:] != shape:
         raise EdgegenError(f"{source}: {what} has shape {list(x.shape)}, but model '{model.name}' takes "
                            f"[N, {_dims(shape)}] (one sample is {list(shape)})")
-    if x.shape[0] == 0:
-        raise EdgegenError(f"{source}: {what} is empty")
-    if dtype.startswith("float") and x.dtype.kind in "iub":
+    if dtype.startswith("float") and x.dtype.kind in "iu":
         notes.append(f"{what}: {x.dtype} values used as float unchanged (range {x.min()}..{x.max()}); "
                      "scale them as in training")
     x = x.astype(np.float32) if dtype.startswith("float") else x.astype(dtype)
-    if x.dtype.kind == "f" and not np.all(np.isfinite(x)):
-        raise EdgegenError(f"{source}: {what} contains NaN or infinite values")
     if y is not None:
-        y = np.asarray(y)
-        if y.shape[0] != x.shape[0]:
-            raise EdgegenError(f"{source}: {x.shape[0]} samples but {y.shape[0]} labels")
+        y = check_labels(y, int(x.shape[0]), f"{source}: labels of the {what}")
     if limit is not None and x.shape[0] > limit:
-        # a fixed, seeded subset: the same files always give the same model
-        idx = np.sort(np.random.default_rng(0).choice(x.shape[0], limit, replace=False))
+        # a fixed, seeded subset: the same files and seed always give the same model
+        idx = np.sort(np.random.default_rng(seed).choice(x.shape[0], limit, replace=False))
         notes.append(f"{what}: {limit} of {x.shape[0]} samples used")
         x, y = x[idx], None if y is None else y[idx]
-    return Dataset(x=x, y=y, source=source, notes=tuple(notes))
+    return Dataset(x=x, y=y, source=source, notes=tuple(notes), label=label)
 
 
 def synthetic(model: Any, count: int = 100, seed: int = 0) -> Dataset:

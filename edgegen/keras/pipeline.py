@@ -5,6 +5,11 @@ data are wrong for real inputs and the loss only shows up on the device. The one
 tiny model (at most :data:`TINY_PARAMS` parameters, e.g. a sine regressor) — for those a build
 without ``--calib`` is still useful to try the toolchain, so edgegen calibrates on random N(0, 1)
 data and prints a WARNING line saying the int8 model is not fit for real data.
+
+Determinism: everything runs under :func:`._tf.deterministic` with ``Options.seed`` (pruning,
+fine-tuning, calibration sampling, TensorFlow ops), so the same model, data and seed give a
+byte-identical ``.tflite``. The summary lines name the model and data by file name only: they go
+into report.json/report.html, which are shared.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import EdgegenError
+from ._tf import DEFAULT_SEED, deterministic
 from .data import DEFAULT_MAX_CALIB, Dataset, SampleSource, as_dataset, read_split, synthetic
 from .finetune import TrainConfig, finetune
 from .report import ModelStats, change, model_stats
@@ -38,6 +44,8 @@ class Options:
     #: calibration data when it has labels)
     eval_data: SampleSource | Dataset | None = None
     max_calib: int = DEFAULT_MAX_CALIB
+    #: seeds pruning, fine-tuning (shuffling, dropout) and the calibration/evaluation subsets
+    seed: int = DEFAULT_SEED
     #: compare float and int8 outputs (costs one TFLM run per evaluation sample)
     evaluate: bool = True
     #: ``progress(what, done, total)`` for calibration and int8 evaluation (fine-tuning reports
@@ -58,6 +66,12 @@ class Result:
 
 
 def run(model_or_path: Any, opts: Options) -> Result:
+    # seeded before the model is loaded: Keras seeds each new layer's generator from the global state
+    with deterministic(opts.seed):
+        return _run(model_or_path, opts)
+
+
+def _run(model_or_path: Any, opts: Options) -> Result:
     from .convert import check_convertible, to_int8_tflite
     from .load import LoadedModel, load_model
 
@@ -71,7 +85,7 @@ def run(model_or_path: Any, opts: Options) -> Result:
         loaded = LoadedModel(model=model_or_path, path=Path(getattr(model_or_path, "name", "model")), format="keras")
     model = loaded.model
     name = str(loaded.path)
-    lines.append(f"keras model {name} ({loaded.format}): input {list(model.inputs[0].shape[1:])}, "
+    lines.append(f"keras model {loaded.path.name} ({loaded.format}): input {list(model.inputs[0].shape[1:])}, "
                  f"output {list(model.outputs[0].shape[1:])}")
     lines += [f"  compatibility: {n}" for n in loaded.notes]
     check_convertible(model)
@@ -104,7 +118,7 @@ def run(model_or_path: Any, opts: Options) -> Result:
     tflite = to_int8_tflite(model, calib, float_io=opts.float_io, progress=opts.progress)
     timings["convert"] = time.monotonic() - t
     lines.append(f"int8 .tflite: {len(tflite):,} bytes ({_weights_line(tflite, after.params)}); calibrated on "
-                 f"{len(calib)} samples from {calib.source}, value range {_range(calib)}; "
+                 f"{len(calib)} samples from {calib.name}, value range {_range(calib)}; "
                  f"{'float32' if opts.float_io else 'int8'} inputs and outputs")
     lines += [f"  {n}" for n in calib.notes]
 
@@ -115,7 +129,7 @@ def run(model_or_path: Any, opts: Options) -> Result:
         t = time.monotonic()
         comparison = compare(model, tflite, evaluation, progress=opts.progress)
         # evaluating on the calibration samples is optimistic for int8: say so
-        where = evaluation.source + (" = the calibration data" if evaluation is calib else "")
+        where = evaluation.name + (" = the calibration data" if evaluation is calib else "")
         lines += [f"{ln} [{where}]" for ln in comparison.lines()]
         if model is not original and evaluation.y is not None and comparison.float_accuracy is not None:
             base = accuracy(float_predict(original, evaluation.x), evaluation.y)
@@ -129,7 +143,7 @@ def run(model_or_path: Any, opts: Options) -> Result:
 
 def _calibration(model: Any, opts: Options, name: str, warnings: list[str]) -> Dataset:
     if opts.calib is not None:
-        return as_dataset(opts.calib, model, limit=opts.max_calib)
+        return as_dataset(opts.calib, model, limit=opts.max_calib, seed=opts.seed)
     params = model_stats(model).params
     if params > TINY_PARAMS:
         raise EdgegenError(f"{name}: --calib is required for Keras models ({params:,} parameters): give a few "
@@ -137,17 +151,18 @@ def _calibration(model: Any, opts: Options, name: str, warnings: list[str]) -> D
                            "random data are wrong for real inputs.")
     warnings.append(f"no --calib: calibrating on RANDOM N(0, 1) data because the model is tiny ({params:,} "
                     "params); the int8 model's ranges do not reflect real inputs and its accuracy is unknown")
-    return synthetic(model)
+    return synthetic(model, seed=opts.seed)
 
 
 def _evaluation_data(model: Any, opts: Options, calib: Dataset, train: Dataset | None) -> Dataset | None:
     if opts.eval_data is not None:
-        return as_dataset(opts.eval_data, model, what="evaluation data", limit=2000)
+        return as_dataset(opts.eval_data, model, what="evaluation data", limit=2000, seed=opts.seed)
     if isinstance(opts.train, (str, Path)):
         split = read_split(opts.train, "test")
         if split is not None:
-            named = Dataset(split[0], split[1], f"{opts.train} (x_test, y_test)")
-            return as_dataset(named, model, what="evaluation data", limit=2000)
+            named = Dataset(split[0], split[1], f"{opts.train} (x_test, y_test)",
+                            label=f"{Path(opts.train).name} (x_test, y_test)")
+            return as_dataset(named, model, what="evaluation data", limit=2000, seed=opts.seed)
     if calib.synthetic:
         return None
     # labelled or not, the calibration samples still tell how far int8 is from float
@@ -166,7 +181,7 @@ def _prune(model: Any, opts: Options, calib: Dataset, train: Dataset | None) -> 
             lines.append("  nothing was prunable: every channel group reaches an output or an unsupported layer")
         if train is not None:
             finetune(res.model, train, opts.train_config)
-            lines.append(f"  fine-tuned {opts.train_config.epochs} epochs on {len(train)} samples from {train.source}")
+            lines.append(f"  fine-tuned {opts.train_config.epochs} epochs on {len(train)} samples from {train.name}")
         else:
             lines.append("  not fine-tuned (no --train data): expect an accuracy drop")
         return res.model, lines

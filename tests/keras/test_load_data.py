@@ -104,6 +104,11 @@ def test_calibration_sources(tmp_path: Path) -> None:
     (np.full((2, 12, 12, 3), np.nan, np.float32), "NaN"),
     (np.array(["a", "b"]), "dtype"),
     (np.zeros((0, 12, 12, 3), np.float32), "empty"),
+    (np.zeros((2, 12, 12, 3), np.complex64), r"^array: calibration data holds complex numbers \(dtype complex64\)"),
+    (np.zeros((2, 12, 12, 3), bool), r"^array: calibration data holds booleans"),
+    (np.full((2, 12, 12, 3), 1e39), r"^array: calibration data holds 864 values beyond float32's range"),
+    ([np.zeros((12, 12, 3)), np.zeros((12, 12))], "not a rectangular array|item of the calibration data has shape"),
+    ([np.zeros((12, 12, 3)), np.array(["x"])], r"^list of arrays: an item of the calibration data holds text"),
 ])
 def test_calibration_errors(bad: np.ndarray, match: str) -> None:
     with pytest.raises(EdgegenError, match=match):
@@ -113,3 +118,32 @@ def test_calibration_errors(bad: np.ndarray, match: str) -> None:
 def test_integer_images_are_noted() -> None:
     d = as_dataset(np.full((3, 12, 12, 3), 200, np.uint8), small_cnn())
     assert d.x.dtype == np.float32 and any("uint8" in n and "unchanged" in n for n in d.notes)
+
+
+def test_calibration_nan_is_counted_and_located(tmp_path: Path) -> None:
+    x = np.zeros((5, 12, 12, 3), np.float32)
+    x[4, 0, 1, 2] = np.inf
+    x[2, 3, 3, 1] = np.nan
+    np.save(tmp_path / "calib.npy", x)
+    with pytest.raises(EdgegenError) as e:
+        as_dataset(tmp_path / "calib.npy", small_cnn())
+    assert str(e.value) == (f"{tmp_path / 'calib.npy'}: calibration data holds 1 NaN and 1 infinite values (the "
+                            "first at index [2, 3, 3, 1]); remove or repair those samples")
+
+
+def test_labels_are_checked(tmp_path: Path) -> None:
+    x = np.zeros((4, 12, 12, 3), np.float32)
+    np.savez(tmp_path / "train.npz", x=x, y=np.array(["a", "b", "c", "d"]))
+    with pytest.raises(EdgegenError, match=r"train\.npz: labels of the training data holds text"):
+        as_dataset(tmp_path / "train.npz", small_cnn(), what="training data")
+    np.savez(tmp_path / "train.npz", x=x, y=np.arange(3))
+    with pytest.raises(EdgegenError, match=r"train\.npz: labels of the training data: 3 for 4 samples"):
+        as_dataset(tmp_path / "train.npz", small_cnn(), what="training data")
+
+
+def test_calibration_subset_follows_the_seed() -> None:
+    x = np.arange(50, dtype=np.float32)[:, None, None, None] * np.ones((1, 12, 12, 3), np.float32)
+    model = small_cnn()
+    a, b, c = (as_dataset(x, model, limit=10, seed=s).x[:, 0, 0, 0] for s in (0, 0, 1))
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
+    assert np.all(np.diff(a) > 0)  # a sorted subset, in the data's order
