@@ -58,8 +58,19 @@ def run_host(exe: Path, program: Program, samples: Sequence[Sequence[np.ndarray]
         if proc.returncode != 0:
             tail = proc.stderr.strip()[-3000:]
             raise ToolchainError(f"the host build {exe} failed (exit {proc.returncode}):\n{tail}")
-        out_raw = (t / "out.bin").read_bytes()
-        trace_raw = (t / "trace.bin").read_bytes()
+        try:
+            out_raw = (t / "out.bin").read_bytes()
+            trace_raw = (t / "trace.bin").read_bytes()
+        except OSError as e:
+            raise ToolchainError(f"the host build {exe} exited without writing its results ({e.strerror}); "
+                                 "rebuild the directory with `edgegen build --force`") from None
+    # sizes first: a damaged harness must not make the parsing below fail with a numpy error
+    want_out = len(samples) * sum(r.size * np.dtype(_dtype(r)).itemsize for r in program.outputs)
+    want_trace = len(samples) * sum(c.output.size * np.dtype(_dtype(c.output)).itemsize for c in program.calls)
+    if (len(out_raw), len(trace_raw)) != (want_out, want_trace):
+        raise ToolchainError(f"the host build {exe} wrote {len(out_raw)} output and {len(trace_raw)} trace bytes, "
+                             f"expected {want_out} and {want_trace}; rebuild the directory with "
+                             "`edgegen build --force`")
     outputs: list[tuple[np.ndarray, ...]] = []
     traces: list[tuple[np.ndarray, ...]] = []
     pos = tpos = 0
@@ -79,6 +90,4 @@ def run_host(exe: Path, program: Program, samples: Sequence[Sequence[np.ndarray]
             tr.append(np.frombuffer(trace_raw[tpos : tpos + n], dtype=dt).reshape(ref.shape).copy())
             tpos += n
         traces.append(tuple(tr))
-    if pos != len(out_raw) or tpos != len(trace_raw):
-        raise ToolchainError(f"the host build {exe} wrote {len(out_raw)} output bytes, expected {pos}")
     return HostRun(outputs=outputs, traces=traces)

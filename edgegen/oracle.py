@@ -35,7 +35,7 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -232,28 +232,39 @@ class _Worker:
             start = self._log_end()
             doing = _Doing(request, name)
             try:
-                self._requests.send(request)
+                with self._pipe_errors(doing, start):
+                    self._requests.send(request)
                 while True:
-                    if not self._replies.poll(REPLY_TIMEOUT_S):
-                        self.stop()
-                        raise TflmError(f"TFLM (the oracle) gave no answer for {REPLY_TIMEOUT_S:g} s while "
-                                        f"{doing}; it was stopped")
-                    reply: Reply = self._replies.recv()
+                    with self._pipe_errors(doing, start):
+                        if not self._replies.poll(REPLY_TIMEOUT_S):
+                            raise TimeoutError
+                        reply: Reply = self._replies.recv()
                     if reply[0] not in ("loaded", "result"):
                         return reply, self._said(start), str(doing)
                     doing.saw(reply[0])
                     if reply[0] == "result" and on_result is not None:
                         on_result(reply)
-            except (EOFError, OSError):  # the pipe broke: the worker is gone
-                code = self.stop()
-                said = self._said(start)
-                raise TflmError(f"TFLM (the oracle) {_death(code)} while {doing}"
-                                + (f": {said}" if said else ", without printing a reason")) from None
             except BaseException:
-                # interrupted (Ctrl-C, SIGTERM, a failing callback) with replies pending: the
-                # worker's state is unknown, so it goes
+                # a dead or stalled worker (already stopped), or an interruption (Ctrl-C,
+                # SIGTERM, a failing callback) with replies pending: the worker's state is
+                # unknown, so it goes
                 self.stop()
                 raise
+
+    @contextlib.contextmanager
+    def _pipe_errors(self, doing: _Doing, start: int) -> Iterator[None]:
+        """A stall, or a broken pipe (the worker died), in the block becomes a TflmError."""
+        try:
+            yield
+        except TimeoutError:
+            self.stop()
+            raise TflmError(f"TFLM (the oracle) gave no answer for {REPLY_TIMEOUT_S:g} s while {doing}; "
+                            "it was stopped") from None
+        except (EOFError, OSError):
+            code = self.stop()
+            said = self._said(start)
+            raise TflmError(f"TFLM (the oracle) {_death(code)} while {doing}"
+                            + (f": {said}" if said else ", without printing a reason")) from None
 
 
 class _Doing:

@@ -31,6 +31,7 @@ from .support import tflm_hostile
 from .support.tflm_hostile import Hostile, reader_sees_twin
 
 KWS = "models/mlperf_tiny/kws/kws_ref_model.tflite"
+HELLO = "models/tflite_micro/hello_world_int8.tflite"
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -197,3 +198,25 @@ def test_interrupting_verify_stops_the_worker(signum: int, kws_dir: Path) -> Non
     assert proc.returncode == 128 + signum, err
     assert "interrupted" in err and "Traceback" not in err, err
     assert _wait_for(lambda: not _with_token(token), 5.0), _with_token(token)
+
+
+# ------------------------------------------------------------------------------------------
+# a damaged host harness in the build directory
+# ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("script", "expect"), [
+    ('printf x > "$2"; : > "$3"', "wrote 1 output and 0 trace bytes, expected 2 and 66"),
+    ("exit 0", "exited without writing its results"),
+], ids=["short", "nothing"])
+def test_damaged_host_harness(script: str, expect: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = shared_path(HELLO)
+    out = build(src.read_bytes(), tmp_path / "hello", source=str(src), name="hello").out
+    # an up-to-date "executable" (newer than its sources), so make leaves it in place
+    exe = out / "build" / "host" / "hello_host"
+    exe.parent.mkdir(parents=True)
+    exe.write_text(f"#!/bin/sh\n{script}\n")
+    exe.chmod(0o755)
+    code, _out, err = _run(capsys, "verify", str(out), "--samples", "2")
+    line = _error_line(err)
+    assert code == 1 and str(exe) in line and expect in line and "edgegen build --force" in line
