@@ -1,0 +1,84 @@
+"""The generated C (model, weights, vectors, host and firmware harnesses) compiles warning-free with
+the flags firmware/ is held to (tests/support/cwarn.py), on the host and with arm-none-eabi-gcc for
+every CPU a board file names: for models that together use every op template, the broadcasting
+kernels, float I/O, a guard build and the Helium-only constants (built for the Cortex-M55)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from ai_edge_litert import schema_py_generated as schema
+
+from edgegen.build import build, compile_tflite
+from edgegen.resources import templates_dir
+
+from .conftest import shared_path
+from .support.cwarn import HOST, STRICT, Target, arm_targets, compile_all, failures
+from .support.fuzz import TinyModel, all_ops_model, pack
+
+BOARD = "qemu-m55"
+
+
+def _broadcast_model() -> bytes:
+    """ADD, SUB and MUL with broadcasting (edgegen_*_broadcast_s8 and their edgegen_broadcast constants)."""
+    m = TinyModel()
+    a = m.tensor((1, 3, 3, 2), scale=0.05, zero_point=2, name="a")
+    b = m.tensor((1, 1, 3, 1), scale=0.03, zero_point=-1, name="b")
+    add = m.tensor((1, 3, 3, 2), scale=0.07, zero_point=0)
+    m.op("ADD", [a, b], [add], schema.AddOptionsT())
+    sub = m.tensor((1, 3, 3, 2), scale=0.08, zero_point=-3)
+    m.op("SUB", [b, add], [sub], schema.SubOptionsT())
+    mul = m.tensor((1, 3, 3, 2), scale=0.01, zero_point=5)
+    m.op("MUL", [sub, b], [mul], schema.MulOptionsT())
+    m.inputs, m.outputs = [a, b], [mul]
+    return pack(m.model())
+
+
+#: name -> (the model's bytes, a guard build?)
+MODELS = {
+    "all_ops": (all_ops_model, False),
+    "all_ops_guard": (all_ops_model, True),
+    "broadcast": (_broadcast_model, False),
+    "kws": (lambda: shared_path("models/mlperf_tiny/kws/kws_ref_model.tflite").read_bytes(), False),
+    "resnet8": (lambda: shared_path("models/mlperf_tiny/ic/resnet8_int8.tflite").read_bytes(), False),
+}
+
+
+def _commands(out: Path, p: str, target: Target) -> Iterator[list[str]]:
+    """The Makefile's compile of each generated file for the host (-O2, and -O1 as host-asan) or
+    for the firmware (-O2), as objects only."""
+    inc = ["-Imodel", "-Icmsis_nn/Include", "-Iedgegen"]
+    model = [f"model/{p}_model.c", f"model/{p}_weights.c"]
+    if not target.arm:
+        for opt in ("-O2", "-O1"):
+            for src in (*model, "host/main.c"):
+                yield [target.cc, *STRICT, opt, *inc, "-DEDGEGEN_TRACE", "-c", src, "-o", "/dev/null"]
+        return
+    machine = [f"-Iboard/qemu/{target.machine}"] if target.machine else []
+    for src in (*model, f"model/{p}_vectors.c", "harness/main.c"):
+        yield [target.cc, *STRICT, "-O2", "-ffunction-sections", "-fdata-sections", "-DEDGEGEN_PROFILE",
+               *target.cflags, *machine, *inc, "-Iharness", "-Iboard/qemu", "-c", src, "-o", "/dev/null"]
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_generated_c_warning_free(name: str, tmp_path: Path) -> None:
+    make, guard = MODELS[name]
+    out = tmp_path / name
+    result = build(make(), out, source=f"{name}.tflite", name=name, board=BOARD, vectors=1, check_fit=False,
+                   guard=guard)
+    p = result.program.name
+    commands = [c for t in (HOST, *arm_targets()) for c in _commands(out, p, t)]
+    outcomes = compile_all(commands, cwd=out)
+    assert not failures(outcomes), failures(outcomes)
+
+
+def test_the_models_use_every_call_template() -> None:
+    """So the check above covers every templates/calls/<kind>.c.j2 (a new kind needs a model here)."""
+    kinds = set()
+    for name, (make, guard) in MODELS.items():
+        _graph, program = compile_tflite(make(), name=name, source=name, guard=guard)
+        kinds |= {call.KIND for call in program.calls}
+    templates = {p.name.removesuffix(".c.j2") for p in (templates_dir() / "calls").glob("*.c.j2")}
+    assert templates == kinds, sorted(templates ^ kinds)
