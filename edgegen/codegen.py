@@ -23,12 +23,38 @@ from .program import Call, Program, TensorRef
 from .resources import firmware_dir, templates_dir
 
 _UNSAFE_COMMENT = re.compile(r"[^\x20-\x7e]")
+#: a "?" followed by another: every trigraph (??= ??/ ??' ??( ??) ??! ??< ??> ??-) starts so
+_QUESTION_PAIR = re.compile(r"\?(?=\?)")
 
 
 def c_comment(value: object) -> str:
-    """Text safe inside a C block comment: printable ASCII, no comment terminator."""
+    """Text safe inside a C block comment: printable ASCII, no comment terminator or opener, and
+    no two "?" in a row. C99 (-std=c99) replaces trigraphs even inside comments, so a name ending
+    in ``??/`` would end its comment line in a backslash, splicing the next line into it (and
+    -Wtrigraphs, part of -Wall, fails the -Werror build); non-ASCII characters become "?" first,
+    so two of them in a row would make a pair too."""
     s = _UNSAFE_COMMENT.sub("?", str(value))
+    s = _QUESTION_PAIR.sub("?_", s)
     return s.replace("*/", "*_/").replace("/*", "/_*")[:120]
+
+
+def c_string(value: object) -> str:
+    r"""A C string literal (quotes included) whose bytes at run time are exactly ``value`` in UTF-8.
+
+    Printable ASCII stays, except that ``"``, ``\`` and ``?`` get a backslash (``\?`` is ``?``, so
+    no trigraph can form); every other byte is a three-digit octal escape, which unlike ``\x``
+    cannot swallow a following digit.
+    """
+    out = []
+    for byte in str(value).encode("utf-8"):
+        ch = chr(byte)
+        if ch in '"\\?':
+            out.append("\\" + ch)
+        elif 0x20 <= byte <= 0x7E:
+            out.append(ch)
+        else:
+            out.append(f"\\{byte:03o}")
+    return '"' + "".join(out) + '"'
 
 
 def mk_comment(value: object) -> str:
@@ -75,8 +101,8 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
         autoescape=False,
     )
-    env.filters.update(c_comment=c_comment, mk_comment=mk_comment, c_float=c_float, c_double=c_double,
-                       c_values=c_values)
+    env.filters.update(c_comment=c_comment, c_string=c_string, mk_comment=mk_comment, c_float=c_float,
+                       c_double=c_double, c_values=c_values)
     return env
 
 
