@@ -119,12 +119,13 @@ STRINGS = ["abc??/", "??=??(??)??!??<??>??-??'??/", '"quoted" and \\ back\\', "\
            "new\nline\ttab", "\u00e97 then 0x41", "\x7f\x01\x1b", "?", ""]
 
 
-def _run_c(tmp_path: Path, body: str, flags: tuple[str, ...] = TRIGRAPH_FLAGS, includes: tuple[str, ...] = ()) -> bytes:
+def _run_c(tmp_path: Path, body: str, includes: tuple[str, ...] = ()) -> bytes:
+    """Compile (trigraphs on, warnings fatal) and run a main() with ``body``; its stdout."""
     src = tmp_path / "main.c"
     src.write_text("#include <stdio.h>\n" + "".join(f'#include "{h}"\n' for h in includes)
                    + f"int main(void)\n{{\n{body}    return 0;\n}}\n")
     exe = tmp_path / "main"
-    outcome = compile_all([["cc", *flags, f"-I{tmp_path}", str(src), "-o", str(exe)]])
+    outcome = compile_all([["cc", *TRIGRAPH_FLAGS, f"-I{tmp_path}", str(src), "-o", str(exe)]])
     assert not failures(outcome), failures(outcome)
     return subprocess.run([str(exe)], capture_output=True, check=True).stdout
 
