@@ -136,7 +136,10 @@ def _vector_count(text: str) -> int:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     from .build import load_build
+    from .oracle import start_worker
     from .verify import verify_directory
+
+    start_worker()  # TFLM's worker process starts up while the model is read and lowered
 
     directory = Path(args.dir)
     _tflite, _graph, program, _meta = load_build(directory)

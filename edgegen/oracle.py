@@ -10,7 +10,7 @@ TFLM never runs in this process. A failed ``TFLITE_CHECK`` inside TFLM calls ``a
 out-of-range tensor index segfaults (both found on hostile models), and no Python code survives
 either. So every interpreter lives in one persistent worker process (:mod:`edgegen.tflm_worker`),
 started on first use and reused, with its interpreters cached per model, so many samples pay the
-process start-up (~0.3 s) once. A refusal, an exception in the worker, a crash, an abort, a
+process start-up (0.1-0.2 s) once. A refusal, an exception in the worker, a crash, an abort, a
 non-zero exit or a stalled reply all become :class:`TflmError` (an :class:`EdgegenError`) with one
 line naming TFLM, the model and the reason, taken from what TFLM printed (the worker's output goes
 to a log file read here, so a successful run prints nothing). A worker that died is replaced on the
@@ -20,6 +20,8 @@ The worker never outlives this process: it exits when its request pipe closes, i
 this process dies (Linux ``PR_SET_PDEATHSIG``), at interpreter exit (``atexit``), and whenever an
 exception (a Ctrl-C, a SIGTERM turned into an exception) interrupts a request, since its state is
 then unknown. It ignores SIGINT itself: a Ctrl-C at the terminal is this process's to handle.
+(``PR_SET_PDEATHSIG`` fires when the *thread* that started the worker ends; a worker found dead
+between requests is simply replaced.) Requests from several threads are serialized.
 ``EDGEGEN_TFLM_VERBOSE=1`` sends the worker's output to this process's stderr instead of the log.
 """
 
@@ -53,6 +55,7 @@ __all__ = [
     "TflmRunner",
     "run_tflm",
     "run_tflm_many",
+    "start_worker",
     "stop_worker",
     "tflm_arena_bytes",
     "tflm_arena_record",
@@ -146,16 +149,18 @@ class _Worker:
                 [sys.executable, "-c", _BOOT, _PACKAGE_ROOT, str(req_r), str(rep_w), str(os.getpid()),
                  "stderr" if verbose else "log"],
                 stdin=subprocess.DEVNULL, stdout=out, stderr=out, pass_fds=(req_r, rep_w), close_fds=True)
-        except BaseException:
+        except BaseException as e:
             for fd in (req_r, req_w, rep_r, rep_w):
                 os.close(fd)
+            if isinstance(e, OSError):
+                raise TflmError(f"TFLM (the oracle): cannot start its worker process {sys.executable} ({e})") from None
             raise
         os.close(req_r)
         os.close(rep_w)
         self._requests = Connection(req_w, readable=False)
         self._replies = Connection(rep_r, writable=False)
 
-    def _ensure(self) -> None:
+    def ensure(self) -> None:
         if self.proc is not None and self.proc.poll() is not None:
             self.stop()  # died while idle (its parent thread ended, someone killed it): just replace it
         if self.proc is None:
@@ -177,14 +182,7 @@ class _Worker:
         return proc.wait()
 
     def close(self) -> None:
-        """Let an idle worker exit by closing its pipe (it exits at EOF); kill it if it lingers."""
-        if self._requests is not None:
-            with contextlib.suppress(OSError):
-                self._requests.close()
-            self._requests = None
-        if self.proc is not None:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.proc.wait(timeout=2.0)
+        """Stop the worker and close the log (at exit: the worker holds nothing worth waiting for)."""
         self.stop()
         if self._log >= 0:
             os.close(self._log)
@@ -227,7 +225,7 @@ class _Worker:
         result. Returns the final reply, what TFLM printed meanwhile, and what the worker was
         doing ("running kws.tflite"), for error messages."""
         with self.lock:
-            self._ensure()
+            self.ensure()
             assert self._requests is not None and self._replies is not None
             start = self._log_end()
             doing = _Doing(request, name)
@@ -305,6 +303,14 @@ def _after_fork_in_child() -> None:
 
 atexit.register(_at_exit)
 os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def start_worker() -> None:
+    """Start the worker process now if none runs, without waiting for it: its start-up then
+    overlaps whatever the caller does before its first TFLM call (``edgegen verify`` reads and
+    lowers the model meanwhile)."""
+    with _WORKER.lock:
+        _WORKER.ensure()
 
 
 def stop_worker() -> None:

@@ -162,8 +162,9 @@ def verify_directory(directory: Path, samples: Sequence[Sequence[np.ndarray]] | 
     :class:`~edgegen.errors.OracleError` says what TFLM did and whether the C matched.
     """
     from .build import MODEL_FILE, as_model_inputs, load_build
-    from .oracle import TflmError
+    from .oracle import TflmError, start_worker
 
+    start_worker()  # TFLM's process starts while the model is read and lowered
     tflite, _graph, program, _meta = load_build(directory)
     given = [as_model_inputs(program, s) for s in samples or []]
     all_samples = given + random_inputs(program, max(count - len(given), 0), seed=seed)

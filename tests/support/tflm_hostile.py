@@ -11,11 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pytest
+from ai_edge_litert import schema_py_generated as fb
 
-from .fuzz import TinyModel, _options, pack
+from .fuzz import TinyModel, pack
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,13 @@ class Hostile:
     #: the same graph with the hostile detail fixed: what the reader is shown
     twin: bytes
     input_shape: tuple[int, ...]
+
+
+def _options(cls: str, **fields: Any) -> Any:
+    o = getattr(fb, cls)()
+    for k, v in fields.items():
+        setattr(o, k, v)
+    return o
 
 
 def _softmax(options: bool) -> bytes:
