@@ -303,6 +303,8 @@ class _Miss(Exception):
 
 
 class Worker:
+    """The request loop and the interpreters it keeps, least recently used evicted first."""
+
     def __init__(self, requests: Connection, replies: Connection) -> None:
         self.requests = requests
         self.replies = replies

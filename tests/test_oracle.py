@@ -257,3 +257,12 @@ def test_worker_never_outlives_its_process(end: str) -> None:
     while _alive(worker) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not _alive(worker)
+
+
+@pytest.mark.parametrize(("returncode", "words"), [
+    (-signal.SIGABRT, "aborted (SIGABRT)"), (-signal.SIGSEGV, "crashed (SIGSEGV)"),
+    (-signal.SIGKILL, "was killed (SIGKILL; out of memory?)"), (-signal.SIGHUP, "was killed by SIGHUP"),
+    (3, "exited with status 3"), (0, "exited with status 0"),
+])
+def test_how_a_dead_worker_is_described(returncode: int, words: str) -> None:
+    assert oracle._death(returncode) == words
