@@ -551,14 +551,16 @@ def leaky_relu_lut(input_scale: float, input_zero_point: int, output_scale: floa
     """256-entry table of TFLM's int8 LEAKY_RELU (``CalculateOpDataLeakyRelu`` +
     ``reference_ops::QuantizeLeakyRelu``).
 
-    Multipliers come from float32 arithmetic (``in_scale * alpha / out_scale`` and
-    ``in_scale / out_scale`` are float expressions in TFLM) widened to double, then
-    ``QuantizeMultiplier``. Inputs at or above the zero point use the identity multiplier, the rest
-    the alpha one (applied to |multiplier| and negated back for a negative alpha).
+    Multipliers come from the float32 scales and alpha in double arithmetic (the tflite-micro
+    package, 0.dev20261023, computes ``in_scale / out_scale`` in double: with input scale 1/256
+    and output scale 0.05 a float32 division gives another multiplier and TFLM disagrees with it;
+    found by the differential fuzzer), then ``QuantizeMultiplier``. Inputs at or above the zero
+    point use the identity multiplier, the rest the alpha one (applied to |multiplier| and negated
+    back for a negative alpha).
     """
-    in_s, out_s, a = np.float32(input_scale), np.float32(output_scale), np.float32(alpha)
-    alpha_real = float(np.float32(np.float32(in_s * a) / out_s))
-    identity_real = float(np.float32(in_s / out_s))
+    in_s, out_s, a = float(np.float32(input_scale)), float(np.float32(output_scale)), float(np.float32(alpha))
+    alpha_real = in_s * a / out_s
+    identity_real = in_s / out_s
     m_alpha, s_alpha = quantize_multiplier(alpha_real)
     m_id, s_id = quantize_multiplier(identity_real)
     inp = _ALL_INT8 - int(input_zero_point)

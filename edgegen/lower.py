@@ -66,16 +66,27 @@ def quantize_f32(value: float, scale: float, zero_point: int) -> int:
     return zero_point + _round_half_away(np.float32(value) / np.float32(scale))
 
 
+def _activation_bound(value: float, scale: float, zero_point: int) -> int:
+    """TFLite's Quantize() inside CalculateActivationRangeQuantized: it refuses a rounded
+    ``value / scale`` outside int32 (and adding the zero point to the edge of int32 overflows in
+    C), so such a tiny output scale is refused here as well (lowering reports the ValueError)."""
+    r = np.float32(value) / np.float32(scale)
+    q = _round_half_away(r) if np.isfinite(r) else 1 << 32
+    if not -(1 << 31) + 128 <= q < (1 << 31) - 128:
+        raise ValueError(f"the activation bound {value} / output scale {scale:g} is outside int32")
+    return zero_point + q
+
+
 def activation_range(act: ir.Activation, q: ir.QuantParams) -> tuple[int, int]:
     """TFLite CalculateActivationRangeQuantized for int8 outputs."""
     lo, hi = -128, 127
     s, z = q.scale, q.zero_point
     if act == ir.Activation.RELU:
-        return max(lo, quantize_f32(0.0, s, z)), hi
+        return max(lo, _activation_bound(0.0, s, z)), hi
     if act == ir.Activation.RELU6:
-        return max(lo, quantize_f32(0.0, s, z)), min(hi, quantize_f32(6.0, s, z))
+        return max(lo, _activation_bound(0.0, s, z)), min(hi, _activation_bound(6.0, s, z))
     if act == ir.Activation.RELU_N1_TO_1:
-        return max(lo, quantize_f32(-1.0, s, z)), min(hi, quantize_f32(1.0, s, z))
+        return max(lo, _activation_bound(-1.0, s, z)), min(hi, _activation_bound(1.0, s, z))
     return lo, hi
 
 

@@ -27,10 +27,15 @@ from .errors import ModelFormatError, UnsupportedError
 # A microcontroller has at most a few MiB of flash and RAM; these are orders of magnitude above
 # any model edgegen can place on one, and far below what would exhaust the host.
 
-#: the largest tensor edgegen accepts, in bytes
-MAX_TENSOR_BYTES = 256 << 20
-#: the most bytes all of a model's tensors may take together (activations and constants)
-MAX_MODEL_BYTES = 1 << 30
+#: the largest tensor edgegen accepts, in bytes (the simulator works on int64 copies of a
+#: tensor, 8 bytes per element, so this also bounds its temporaries to a few hundred MiB)
+MAX_TENSOR_BYTES = 16 << 20
+#: the most bytes all of a model's tensors may take together (activations and constants); the
+#: activations bound the arena (the simulator allocates it, the C declares it)
+MAX_MODEL_BYTES = 256 << 20
+#: the most bytes the activations (every tensor that is not a constant) may take together: the
+#: planned arena is at most their sum (plus kernel scratch). MobileNetV2 1.0 at 224x224: 7 MiB
+MAX_ACTIVATION_BYTES = 64 << 20
 #: the most constant bytes the ops may read in total; lowering copies every op's weights into
 #: the generated C, so ops that share one huge buffer must not multiply it past this
 MAX_OP_CONSTANT_BYTES = 256 << 20
@@ -39,12 +44,31 @@ MAX_RANK = 8
 #: the most operators in a model; memory planning (plan.py) is quadratic in the number of
 #: buffers, and a hostile 2048-op file whose outputs all stay alive already takes ~6 s to plan
 MAX_OPS = 2048
-#: the largest file a flatbuffer can address (32-bit unsigned offsets)
-MAX_FILE_BYTES = (1 << 31) - 1
+#: the most tensors in a model, checked before any tensor is decoded (decoding takes ~70 us
+#: per tensor: 500,000 unused tensors would take half a minute)
+MAX_TENSORS = 8192
+#: the most inputs or outputs one op may list (CONCATENATION of real models: a few dozen)
+MAX_OP_TENSORS = 1024
+#: values of a convolution's or pool's input padded for its window (see check_padded_input): as
+#: many as the largest tensor has bytes; the simulator pads with int64 values (128 MiB)
+MAX_PADDED_ELEMENTS = MAX_TENSOR_BYTES
+#: multiply-accumulates of one op (conv, depthwise, fully connected, pooling): 64 Mi. The
+#: largest layer of MobileNet v1 1.0 at 224x224 has 51 M; the simulator gathers each
+#: convolution's input taps as int64, about 8 bytes per MAC (of a depthwise) at most
+MAX_OP_MACS = 1 << 26
+#: multiply-accumulates of the whole model: 1 Gi (MobileNetV2 1.0 at 224x224: 0.3 G)
+MAX_MODEL_MACS = 1 << 30
+#: output positions of one pooling op (or REDUCE_MAX, lowered to one): the simulator computes
+#: them one at a time in Python (~10 us each). A 2x2 pool of a 416x416 image has 43,264
+MAX_POOL_POSITIONS = 1 << 18
+#: the largest model file (or byte string) edgegen reads; a model for a microcontroller is a
+#: few MiB, and more constants than this are refused anyway (MAX_OP_CONSTANT_BYTES)
+MAX_FILE_BYTES = 256 << 20
 #: the schema version of every TFLite file since 2018 (TFLM refuses any other)
 SCHEMA_VERSION = 3
 
 FLATBUFFER = "not a valid TFLite flatbuffer"
+INT32_MAX = (1 << 31) - 1
 
 
 # -- decoded records -----------------------------------------------------------------------
@@ -71,6 +95,8 @@ class FlatTensor:
     quant: FlatQuant | None
     sparse: bool
     external_buffer: int
+    #: a variable (stateful) tensor: TFLM gives it its own arena bytes and zeroes it on reset
+    variable: bool = False
 
 
 @dataclass(frozen=True)
@@ -89,6 +115,8 @@ class FlatOp:
     options_type: int
     #: the builtin options table as the generated object API's ``...OptionsT``, or None
     options: Any
+    #: the op carries a custom options vector (TFLM refuses that on a builtin op)
+    custom_options: bool = False
 
 
 @dataclass(frozen=True)
@@ -102,7 +130,10 @@ class FlatBuffer:
 @dataclass(frozen=True)
 class FlatModel:
     version: int
-    opcodes: tuple[FlatOpCode, ...]
+    #: the operator codes the ops name, by index (only those are decoded)
+    opcodes: dict[int, FlatOpCode]
+    #: how many operator codes the model declares
+    n_opcodes: int
     tensors: tuple[FlatTensor, ...]
     ops: tuple[FlatOp, ...]
     inputs: tuple[int, ...]
@@ -110,6 +141,8 @@ class FlatModel:
     #: how many buffers the model declares; only the ones tensors use are decoded
     n_buffers: int
     buffers: dict[int, FlatBuffer]
+    #: the names of the model's metadata entries (TFLM acts on two of them)
+    metadata: tuple[str, ...] = ()
 
 
 # -- the file --------------------------------------------------------------------------------
@@ -126,8 +159,8 @@ def check_header(data: bytes) -> None:
         )
     if len(data) > MAX_FILE_BYTES:
         raise UnsupportedError(
-            f"the file has {len(data)} bytes, more than a flatbuffer can address; models whose "
-            "weights live outside the flatbuffer are not supported"
+            f"the file has {len(data):,} bytes, more than edgegen reads ({MAX_FILE_BYTES:,} bytes); a model for a "
+            "microcontroller is a few MiB"
         )
     root = int.from_bytes(data[0:4], "little")
     # the root table needs at least its 4-byte vtable offset
@@ -164,12 +197,40 @@ def check_subgraph_count(count: int) -> None:
 
 
 def check_counts(n_tensors: int, n_ops: int) -> None:
+    """Before any tensor or op is decoded."""
     if n_ops > MAX_OPS:
-        raise UnsupportedError(f"the model has {n_ops} operators; edgegen compiles models of up to {MAX_OPS}")
+        raise UnsupportedError(f"the model has {n_ops:,} operators; edgegen compiles models of up to {MAX_OPS:,}")
     if n_ops == 0:
         raise UnsupportedError("the model has no operators, so there is nothing to compile")
+    if n_tensors > MAX_TENSORS:
+        raise UnsupportedError(f"the model has {n_tensors:,} tensors; edgegen compiles models of up to "
+                               f"{MAX_TENSORS:,}")
     if n_tensors == 0:
         raise ModelFormatError("the model has no tensors")
+
+
+def check_op_tensor_count(what: str, role: str, n: int) -> None:
+    """Before an op's input or output list is decoded."""
+    if n > MAX_OP_TENSORS:
+        raise UnsupportedError(f"{what} lists {n:,} {role}s; edgegen handles ops of up to {MAX_OP_TENSORS:,}")
+
+
+#: metadata entries TFLM acts on: with them TFLM no longer computes what the graph says
+#: (compressed weights it decompresses, a memory plan it follows without checking it)
+_TFLM_METADATA = {
+    "COMPRESSION_METADATA": "its weights are compressed for TFLM (COMPRESSION_METADATA): the buffers hold "
+                            "indices into value tables, not the weights",
+    "OfflineMemoryAllocation": "it carries an offline memory plan for TFLM (OfflineMemoryAllocation), which TFLM "
+                               "follows without checking it; edgegen plans memory itself: convert the model "
+                               "without the offline plan",
+}
+
+
+def check_metadata(names: Sequence[str]) -> None:
+    for name in names:
+        why = _TFLM_METADATA.get(name)
+        if why is not None:
+            raise UnsupportedError(f"the model's metadata '{name}' is not supported: {why}")
 
 
 # -- tensors -------------------------------------------------------------------------------
@@ -217,11 +278,17 @@ def check_tensor_bytes(where: str, shape: tuple[int, ...], dtype: str) -> int:
     return nbytes
 
 
-def check_model_bytes(total: int) -> None:
+def check_model_bytes(total: int, activations: int) -> None:
     if total > MAX_MODEL_BYTES:
         raise UnsupportedError(
-            f"the model's tensors take {total} bytes together, more than {MAX_MODEL_BYTES >> 20} MiB: far too "
+            f"the model's tensors take {total:,} bytes together, more than {MAX_MODEL_BYTES >> 20} MiB: far too "
             "large for a microcontroller"
+        )
+    if activations > MAX_ACTIVATION_BYTES:
+        raise UnsupportedError(
+            f"the model's activations (its tensors that are not constants) take {activations:,} bytes together, "
+            f"more than {MAX_ACTIVATION_BYTES:,} ({MAX_ACTIVATION_BYTES >> 20} MiB): far too large for a "
+            "microcontroller's RAM"
         )
 
 
@@ -231,6 +298,11 @@ def check_tensor_storage(t: FlatTensor) -> None:
         raise UnsupportedError(f"{where} is stored sparse; convert the model without sparsity")
     if t.external_buffer != 0:
         raise UnsupportedError(f"{where} keeps its data in external buffer {t.external_buffer}; not supported")
+    if t.variable:
+        raise UnsupportedError(
+            f"{where} is a variable (stateful) tensor; edgegen compiles stateless models (TFLM keeps such a "
+            "tensor in the arena and zeroes it, whatever its buffer holds)"
+        )
 
 
 #: the zero points each quantized element type can represent
@@ -241,13 +313,15 @@ def check_quant(t: FlatTensor, dtype: str, shape: tuple[int, ...]) -> ir.QuantPa
     """Scales positive and finite, zero points representable, per-axis parameters along an
     existing axis with one scale per channel."""
     q = t.quant
-    if q is None or len(q.scales) == 0:
+    # TFLM takes a tensor as quantized only when it has both scales and zero points; without
+    # zero points it runs the tensor with scale 0, so edgegen takes it as not quantized too
+    if q is None or len(q.scales) == 0 or not q.zero_points:
         return None
     where = tensor_where(t)
     if q.details_type != 0:
         raise UnsupportedError(f"{where} uses custom or blockwise quantization (details type {q.details_type})")
     scales = q.scales
-    zps = q.zero_points if q.zero_points is not None else (0,) * len(scales)
+    zps = q.zero_points
     if len(zps) != len(scales):
         raise ModelFormatError(f"{where} has {len(scales)} scales but {len(zps)} zero points")
     for i, s in enumerate(scales):
@@ -278,8 +352,8 @@ def check_buffer_index(where: str, index: int, n_buffers: int) -> None:
         raise ModelFormatError(f"{where} refers to buffer {index}, but the model has {n_buffers}")
 
 
-def buffer_bytes(where: str, index: int, b: FlatBuffer, file: bytes) -> memoryview | np.ndarray | None:
-    """The bytes buffer ``index`` holds, inline or at its offset in the file (None when empty)."""
+def buffer_bytes(where: str, index: int, b: FlatBuffer, file: bytes) -> np.ndarray | None:
+    """The bytes buffer ``index`` holds inline (None when it holds none)."""
     inline = b.data is not None and len(b.data) > 0
     # offset 0 means "not set" and 1 is what the exporter writes for "inline"; TFLite's
     # IsValidBufferOffset is offset > 1
@@ -288,16 +362,20 @@ def buffer_bytes(where: str, index: int, b: FlatBuffer, file: bytes) -> memoryvi
         raise ModelFormatError(
             f"{where}: buffer {index} has both inline data and an offset ({b.offset}) into the file"
         )
-    if inline:
-        return b.data
     if external:
         if b.offset + b.size > len(file):
             raise ModelFormatError(
                 f"{where}: buffer {index} places its {b.size} bytes at offset {b.offset}, beyond the end "
                 f"of the {len(file)}-byte file"
             )
-        return memoryview(file)[b.offset : b.offset + b.size]
-    return None
+        # TFLM reads a buffer's inline data only: it would run this tensor as an empty,
+        # non-constant arena tensor instead of the weights stored at the offset
+        raise UnsupportedError(
+            f"{where}: buffer {index} keeps its {b.size} bytes outside the flatbuffer (offset {b.offset}); TFLM "
+            "reads only data stored inside a buffer and would run the tensor as uninitialized memory: convert "
+            "the model without the large-model layout (weights inside the flatbuffer)"
+        )
+    return b.data if inline else None
 
 
 def check_constant_bytes(where: str, total: int, file_bytes: int) -> None:
@@ -316,6 +394,59 @@ def check_buffer_size(where: str, shape: tuple[int, ...], dtype: str, nbytes: in
         raise ModelFormatError(
             f"{where} has shape {list(shape)} ({nbytes} bytes of {dtype}) but its buffer {index} holds {got} bytes"
         )
+
+
+# -- work -----------------------------------------------------------------------------------
+
+
+def check_padded_input(where: str, what: str, shape: tuple[int, ...], window: tuple[int, int],
+                       step: tuple[int, int], stride: tuple[int, int], same: bool) -> None:
+    """The input of a convolution or pool padded for its (dilated) window: ``step`` is the
+    dilation. Dilation and pool filter sizes are bare numbers in the options, backed by no data;
+    the padding grows with them (dilation 2^31 - 1 made the simulator pad to terabytes, and
+    overflows TFLM's int32 arithmetic), so the padded input is bounded before anything is
+    computed: MAX_PADDED_ELEMENTS values, as a tensor's."""
+    n, h, w, c = shape
+    need = []
+    for size, taps, d, s in zip((h, w), window, step, stride, strict=True):
+        extent = (taps - 1) * d + 1
+        out = -(-size // s) if same else max((size - extent + s) // s, 1)
+        need.append(max(size, (out - 1) * s + extent))
+    values = n * need[0] * need[1] * c
+    if values > MAX_PADDED_ELEMENTS:
+        spread = f"{window[0]} x {window[1]}" + (f" at dilation {step[0]} x {step[1]}" if step != (1, 1) else "")
+        raise UnsupportedError(
+            f"{where}: its {what} ({spread}) spans {need[0]:,} x {need[1]:,} input positions once padded; the input "
+            f"{h} x {w} x {c} padded for it would hold {values:,} values, more than edgegen handles "
+            f"({MAX_PADDED_ELEMENTS:,})"
+        )
+
+
+class Work:
+    """Totals the multiply-accumulates of the ops read so far; refuses one op over MAX_OP_MACS
+    (or a pool over MAX_POOL_POSITIONS output positions) and a model over MAX_MODEL_MACS.
+    Everything is computed from the shapes and options, before any op is lowered or run."""
+
+    def __init__(self) -> None:
+        self.macs = 0
+
+    def op(self, where: str, macs: int, positions: int = 0) -> None:
+        if macs > MAX_OP_MACS:
+            raise UnsupportedError(
+                f"{where} takes {macs:,} multiply-accumulates, more than edgegen compiles in one op "
+                f"({MAX_OP_MACS:,}): far too much work for a microcontroller"
+            )
+        if positions > MAX_POOL_POSITIONS:
+            raise UnsupportedError(
+                f"{where} has {positions:,} output positions, more than edgegen compiles in one pooling op "
+                f"({MAX_POOL_POSITIONS:,})"
+            )
+        self.macs += macs
+        if self.macs > MAX_MODEL_MACS:
+            raise UnsupportedError(
+                f"the ops up to {where} take {self.macs:,} multiply-accumulates, more than edgegen compiles in "
+                f"one model ({MAX_MODEL_MACS:,}): far too much work for a microcontroller"
+            )
 
 
 # -- graph structure -----------------------------------------------------------------------

@@ -23,6 +23,7 @@ from ai_edge_litert import schema_py_generated as fb
 from . import ir
 from . import tflite_checks as checks
 from .errors import EdgegenError, ModelFormatError, UnsupportedError
+from .modelfile import read_model_file
 
 _TYPES = {
     fb.TensorType.INT8: "int8",
@@ -61,20 +62,37 @@ _OPTIONS = {
     "SOFTMAX": fb.BuiltinOptions.SoftmaxOptions,
     "CONCATENATION": fb.BuiltinOptions.ConcatenationOptions,
     "LEAKY_RELU": fb.BuiltinOptions.LeakyReluOptions,
+    "RESHAPE": fb.BuiltinOptions.ReshapeOptions,
+    "SQUEEZE": fb.BuiltinOptions.SqueezeOptions,
+}
+#: options tables the decoder unpacks (those of the ops above; any other is never read)
+_DECODED_OPTIONS = frozenset(_OPTIONS.values())
+#: options tables with a vector, and its length accessor: checked against the file and the
+#: decode budget before the table is unpacked (ops may share one huge table)
+_OPTION_VECTORS = {
+    fb.BuiltinOptions.ReshapeOptions: (fb.ReshapeOptions, "NewShapeLength"),
+    fb.BuiltinOptions.SqueezeOptions: (fb.SqueezeOptions, "SqueezeDimsLength"),
+}
+
+#: ops that TFLM cannot run as their graph says without their options table. TFLM's parsers
+#: leave every parameter 0 when the table is absent (flatbuffer_conversions.cc): strides 0,
+#: padding "unknown" and dilation 0 for convolutions and pools (garbage outputs, or a division
+#: by zero), depth multiplier 0 (a depthwise writes nothing), beta 0 for SOFTMAX (TFLM aborts).
+#: The other ops' zero parameters (no activation, axis 0, keep_dims false, LEAKY_RELU alpha 0)
+#: are what edgegen then uses as well.
+_REQUIRED_OPTIONS = {
+    "CONV_2D": "strides 0, an unknown padding and dilation 0",
+    "DEPTHWISE_CONV_2D": "strides 0, an unknown padding, dilation 0 and depth multiplier 0",
+    "AVERAGE_POOL_2D": "strides 0, an unknown padding and a 0 x 0 filter",
+    "MAX_POOL_2D": "strides 0, an unknown padding and a 0 x 0 filter",
+    "SOFTMAX": "beta 0, which TFLM cannot implement (it aborts)",
 }
 
 
 def read_tflite(path: str | Path) -> ir.Graph:
     """Read ``path``; every problem is an :class:`EdgegenError` naming the file."""
     p = Path(path)
-    try:
-        data = p.read_bytes()
-    except FileNotFoundError:
-        raise EdgegenError(f"{p}: no such file") from None
-    except IsADirectoryError:
-        raise EdgegenError(f"{p}: is a directory, expected a .tflite file") from None
-    except OSError as e:
-        raise EdgegenError(f"{p}: cannot read it ({e.strerror})") from None
+    data = read_model_file(p)
     try:
         return parse_tflite(data, name=p.stem)
     except EdgegenError as e:
@@ -182,16 +200,32 @@ class _Decoder:
             sg = m.Subgraphs(0)
             n_tensors = self.length("the tensor list", sg.TensorsLength(), 4)
             n_ops = self.length("the operator list", sg.OperatorsLength(), 4)
+        # the counts are checked before anything is decoded per tensor or per op
+        checks.check_counts(n_tensors, n_ops)
+        with _decoding("subgraph 0"):
             inputs = self.ints("the model inputs", sg.InputsIsNone(), sg.InputsAsNumpy()) or ()
             outputs = self.ints("the model outputs", sg.OutputsIsNone(), sg.OutputsAsNumpy()) or ()
-        checks.check_counts(n_tensors, n_ops)
+        metadata = self.metadata(m)
         tensors = tuple(self.tensor(sg, i) for i in range(n_tensors))
         ops = tuple(self.op(sg, i) for i in range(n_ops))
-        opcodes = tuple(self.opcode(m, i) for i in range(n_codes))
-        used = sorted({t.buffer for t in tensors if 0 < t.buffer < n_buffers})
+        # only the operator codes the ops name (an unused list can be long)
+        opcodes = {i: self.opcode(m, i) for i in sorted({op.opcode_index for op in ops}) if 0 <= i < n_codes}
+        used = sorted({t.buffer for t in tensors if 0 <= t.buffer < n_buffers})
         buffers = {i: self.buffer(m, i) for i in used}
-        return checks.FlatModel(version=version, opcodes=opcodes, tensors=tensors, ops=ops, inputs=inputs,
-                                outputs=outputs, n_buffers=n_buffers, buffers=buffers)
+        return checks.FlatModel(version=version, opcodes=opcodes, n_opcodes=n_codes, tensors=tensors, ops=ops,
+                                inputs=inputs, outputs=outputs, n_buffers=n_buffers, buffers=buffers,
+                                metadata=metadata)
+
+    def metadata(self, m: Any) -> tuple[str, ...]:
+        """The metadata names: TFLM looks them up (and acts on two of them)."""
+        with _decoding("the metadata list"):
+            n = self.length("the metadata list", m.MetadataLength(), 4)
+            names = []
+            for i in range(n):
+                what = f"metadata entry {i}"
+                self.charge(what, self.TABLE)
+                names.append(self.name(what, m.Metadata(i).Name(), ""))
+        return tuple(names)
 
     def tensor(self, sg: Any, index: int) -> checks.FlatTensor:
         what = f"tensor {index}"
@@ -206,6 +240,7 @@ class _Decoder:
                 index=index, name=name, type=int(t.Type()), shape=shape, signature=signature,
                 buffer=int(t.Buffer()), quant=None if q is None else self.quant(what, q),
                 sparse=t.Sparsity() is not None, external_buffer=int(t.ExternalBuffer()),
+                variable=bool(t.IsVariable()),
             )
 
     def quant(self, what: str, q: Any) -> checks.FlatQuant:
@@ -227,14 +262,29 @@ class _Decoder:
             options_type = int(op.BuiltinOptionsType())
             table = op.BuiltinOptions()
             options = None
-            if table is not None and options_type != fb.BuiltinOptions.NONE:
+            if table is not None and options_type in _DECODED_OPTIONS:
                 self.charge(what, self.TABLE)
+                vector = _OPTION_VECTORS.get(options_type)
+                if vector is not None:
+                    cls, length = vector
+                    o = cls()
+                    o.Init(table.Bytes, table.Pos)
+                    self.length(f"{what}'s options", getattr(o, length)(), 4)
                 options = fb.BuiltinOptionsCreator(options_type, table)
+            # the lengths are checked before the vectors are read
+            checks.check_op_tensor_count(f"operator {index}", "input", op.InputsLength())
+            checks.check_op_tensor_count(f"operator {index}", "output", op.OutputsLength())
+            # TFLM reads these vectors (and refuses custom options on a builtin op): a corrupt
+            # one must be refused here rather than crash TFLM later (edgegen verify)
+            custom = not op.CustomOptionsIsNone()
+            if custom:
+                self.length(f"{what}'s custom options", op.CustomOptionsLength(), 1)
+            self.length(f"{what}'s intermediates", op.IntermediatesLength(), 4)
             return checks.FlatOp(
                 index=index, opcode_index=int(op.OpcodeIndex()),
                 inputs=self.ints(what, op.InputsIsNone(), op.InputsAsNumpy()) or (),
                 outputs=self.ints(what, op.OutputsIsNone(), op.OutputsAsNumpy()) or (),
-                options_type=options_type, options=options,
+                options_type=options_type, options=options, custom_options=custom,
             )
 
     def opcode(self, m: Any, index: int) -> checks.FlatOpCode:
@@ -269,11 +319,13 @@ class _Reader:
         # constants decoded per (buffer, type, shape): tensors sharing a buffer share the array
         self.constants: dict[tuple[int, str, tuple[int, ...]], np.ndarray] = {}
         self.constant_bytes = 0
+        self.work = checks.Work()
 
     def graph(self) -> ir.Graph:
         f = self.flat
+        checks.check_metadata(f.metadata)
         tensors = tuple(self._tensor(t) for t in f.tensors)
-        checks.check_model_bytes(sum(t.nbytes for t in tensors))
+        checks.check_model_bytes(sum(t.nbytes for t in tensors), sum(t.nbytes for t in tensors if not t.is_const))
         checks.check_io("input", f.inputs, tensors)
         checks.check_io("output", f.outputs, tensors)
         checks.check_inputs_outputs_disjoint(f.inputs, f.outputs, tensors)
@@ -309,12 +361,17 @@ class _Reader:
     def _buffer(self, t: checks.FlatTensor, where: str, dtype: str, shape: tuple[int, ...],
                 nbytes: int) -> np.ndarray | None:
         index = t.buffer
-        if index == 0:
-            return None  # buffer 0 is the empty sentinel every TFLite file starts with
+        # TFLM looks buffer 0 up like any other (a model without buffers would make it read
+        # past the buffer list), so it must exist and be the empty sentinel
         checks.check_buffer_index(where, index, self.flat.n_buffers)
         raw = checks.buffer_bytes(where, index, self.flat.buffers[index], self.data)
         if raw is None:
             return None
+        if index == 0:
+            raise ModelFormatError(
+                f"{where} refers to buffer 0, which holds {len(raw)} bytes; buffer 0 must be the empty sentinel "
+                "of every TFLite file"
+            )
         checks.check_buffer_size(where, shape, dtype, nbytes, len(raw), index)
         key = (index, dtype, shape)
         arr = self.constants.get(key)
@@ -330,10 +387,11 @@ class _Reader:
 
     def _op(self, op: checks.FlatOp, tensors: tuple[ir.Tensor, ...], flow: checks.Dataflow) -> ir.Op:
         index = op.index
-        codes = self.flat.opcodes
-        if not 0 <= op.opcode_index < len(codes):
-            raise ModelFormatError(f"op {index} has opcode index {op.opcode_index}, but the model has {len(codes)}")
-        oc = codes[op.opcode_index]
+        if not 0 <= op.opcode_index < self.flat.n_opcodes:
+            raise ModelFormatError(
+                f"op {index} has opcode index {op.opcode_index}, but the model has {self.flat.n_opcodes}"
+            )
+        oc = self.flat.opcodes[op.opcode_index]
         # files written before the builtin code outgrew int8 only set the deprecated field
         code = max(oc.builtin, oc.deprecated_builtin)
         name = _OP_NAMES.get(code, f"builtin {code}")
@@ -355,8 +413,29 @@ class _Reader:
                 f"{where} carries {_OPTION_NAMES.get(op.options_type, op.options_type)} options, expected "
                 f"{_OPTION_NAMES[expected]}"
             )
-        ctx = _OpContext(index, name, op.inputs, op.outputs, op.options, tensors)
+        if op.custom_options:
+            raise ModelFormatError(f"{where} carries custom options; TFLM refuses a builtin op with custom options")
+        if name in _REQUIRED_OPTIONS and op.options is None:
+            raise ModelFormatError(
+                f"{where} has no {_OPTION_NAMES[_OPTIONS[name]]} table; TFLM would run it with "
+                f"{_REQUIRED_OPTIONS[name]}"
+            )
+        _check_no_scalars(where, op, tensors)
+        ctx = _OpContext(index, name, op.inputs, op.outputs, op.options, tensors, self.work)
         return builder(ctx)
+
+
+def _check_no_scalars(where: str, op: checks.FlatOp, tensors: tuple[ir.Tensor, ...]) -> None:
+    """Rank-0 activations are refused: TFLM's kernels index their last dimension (dims[-1] of
+    an empty shape) or skip them, so they compute something else than the graph says."""
+    for role, indices in (("input", op.inputs), ("output", op.outputs)):
+        for ti in indices:
+            if ti >= 0 and not tensors[ti].shape and not tensors[ti].is_const:
+                raise UnsupportedError(
+                    f"{where}: {role} {tensors[ti].describe()} has rank 0 (a scalar); edgegen compiles ops whose "
+                    "inputs and outputs have rank 1 or more (TFLM kernels such as FULLY_CONNECTED read the "
+                    "missing last dimension of a scalar)"
+                )
 
 
 class _OpContext:
@@ -368,6 +447,7 @@ class _OpContext:
         outputs: tuple[int, ...],
         options: Any,
         tensors: tuple[ir.Tensor, ...],
+        work: checks.Work,
     ) -> None:
         self.index = index
         self.name = name
@@ -375,6 +455,11 @@ class _OpContext:
         self.outputs = outputs
         self.options = options
         self.tensors = tensors
+        self.work = work
+
+    @property
+    def where(self) -> str:
+        return f"op {self.index} ({self.name})"
 
     def fail(self, why: str) -> UnsupportedError:
         return UnsupportedError(f"op {self.index} ({self.name}): {why}")
@@ -399,20 +484,22 @@ class _OpContext:
         if len(self.outputs) != 1:
             raise ModelFormatError(f"op {self.index} ({self.name}) has {len(self.outputs)} outputs, expected 1")
 
-    def opt(self, attr: str, default: Any) -> Any:
+    def opt(self, attr: str) -> Any:
+        """An option as TFLM sees it: the table's field (the schema default when the field is
+        absent), or 0 when the op has no options table (TFLM's parsers zero their parameters)."""
         if self.options is None:
-            return default
-        return getattr(self.options, attr, default)
+            return 0
+        return getattr(self.options, attr)
 
-    def finite(self, attr: str, default: float) -> float:
+    def finite(self, attr: str) -> float:
         """A float option (SOFTMAX beta, LEAKY_RELU alpha); NaN or infinity is a corrupt file."""
-        v = float(self.opt(attr, default))
+        v = float(self.opt(attr))
         if not math.isfinite(v):
             raise ModelFormatError(f"op {self.index} ({self.name}) has {attr} {v}; it must be a finite number")
         return v
 
     def activation(self) -> ir.Activation:
-        a = int(self.opt("fusedActivationFunction", fb.ActivationFunctionType.NONE))
+        a = int(self.opt("fusedActivationFunction"))
         if a not in _ACTIVATIONS:
             raise self.fail(
                 f"fused activation {_ACT_NAMES.get(a, a)} is not supported (only NONE, RELU, RELU6, RELU_N1_TO_1)"
@@ -420,7 +507,7 @@ class _OpContext:
         return _ACTIVATIONS[a]
 
     def padding(self) -> ir.Padding:
-        p = int(self.opt("padding", fb.Padding.SAME))
+        p = int(self.opt("padding"))
         if p not in (fb.Padding.SAME, fb.Padding.VALID):
             raise ModelFormatError(f"op {self.index} ({self.name}) has padding {p}, which is neither SAME nor VALID")
         return ir.Padding.SAME if p == fb.Padding.SAME else ir.Padding.VALID
@@ -450,7 +537,7 @@ class _OpContext:
 
 
 def _stride_dilation(c: _OpContext, sh: str, sw: str) -> tuple[int, int]:
-    h, w = int(c.opt(sh, 1)), int(c.opt(sw, 1))
+    h, w = int(c.opt(sh)), int(c.opt(sw))
     if h < 1 or w < 1:
         raise c.fail(f"{sh}/{sw} of ({h}, {w}) must be positive")
     return (h, w)
@@ -473,28 +560,78 @@ def _conv_common(c: _OpContext, depthwise: bool) -> None:
     oc_axis = 3 if depthwise else 0
     if w.quant.per_channel and w.quant.axis != oc_axis:
         raise c.fail(f"filter {w.describe()} is quantized along axis {w.quant.axis}, expected {oc_axis}")
+    bias = None
+    if depthwise and len(c.inputs) == 3 and c.inputs[2] < 0:
+        # TFLM's depthwise Prepare takes three inputs as "has a bias" and then frees the
+        # missing bias tensor: it crashes (SIGSEGV) on such a model
+        raise c.fail("its bias is left out (-1) as a third input, which crashes TFLM; list only the input and "
+                     "the filter")
     if len(c.inputs) == 3 and c.inputs[2] >= 0:
         b = c.const(2, "bias", ("int32",))
         if b.size != w.shape[oc_axis]:
             raise c.fail(f"bias {b.describe()} has {b.size} values for {w.shape[oc_axis]} output channels")
+        bias = b
     if x.shape[0] != 1 and depthwise:
         raise c.fail("batch sizes other than 1 are not supported for DEPTHWISE_CONV_2D")
+    if not depthwise:
+        _quantized_bias_type(c)
+    _accumulator_bound(c, w, bias, oc_axis)
+
+
+def _quantized_bias_type(c: _OpContext) -> None:
+    """CONV_2D and FULLY_CONNECTED options name the bias type; TFLM's parser refuses a value
+    that is no tensor type at all, and only int16 kernels use it."""
+    t = int(c.opt("quantizedBiasType"))
+    if t not in (fb.TensorType.FLOAT32, fb.TensorType.INT32):  # FLOAT32 (0) is the "not set" default
+        raise c.fail(f"quantized bias type {_TYPE_NAMES.get(t, t)} in its options is not supported (int8 ops take "
+                     "int32 biases)")
+
+
+def _accumulator_bound(c: _OpContext, w: ir.Tensor, bias: ir.Tensor | None, oc_axis: int) -> None:
+    """TFLM (and CMSIS-NN) accumulate in int32; edgegen's simulator in int64. Refuse a layer
+    whose accumulator could leave int32: per output channel, 255 x sum |weights| (an input
+    minus its zero point is at most 255 in magnitude) plus |bias|."""
+    assert w.data is not None
+    weights = np.abs(np.moveaxis(w.data.astype(np.int64), oc_axis, 0).reshape(w.shape[oc_axis], -1)).sum(axis=1)
+    bound = 255 * weights
+    if bias is not None:
+        assert bias.data is not None
+        bound = bound + np.abs(bias.data.astype(np.int64).reshape(-1))
+    worst = int(np.argmax(bound))
+    if int(bound[worst]) > checks.INT32_MAX:
+        raise c.fail(
+            f"output channel {worst} could accumulate up to {int(bound[worst]):,} (255 x the sum of its |weights| "
+            "plus |bias|), beyond int32: TFLM and CMSIS-NN accumulate in 32 bits, so such a layer is refused"
+        )
+
+
+def _conv_window(c: _OpContext) -> tuple[tuple[int, int], tuple[int, int]]:
+    """Strides and dilations of a convolution, the dilated kernel checked against the input
+    (before its work is counted or anything is computed)."""
+    x, w = c.t(0), c.t(1)
+    stride = _stride_dilation(c, "strideH", "strideW")
+    dilation = _stride_dilation(c, "dilationHFactor", "dilationWFactor")
+    checks.check_padded_input(c.where, "kernel", x.shape, (w.shape[1], w.shape[2]), dilation, stride,
+                              c.padding() == ir.Padding.SAME)
+    return stride, dilation
 
 
 def _conv2d(c: _OpContext) -> ir.Op:
     _conv_common(c, depthwise=False)
-    x, w = c.t(0), c.t(1)
+    x, w, y = c.t(0), c.t(1), c.out()
     if w.shape[3] != x.shape[3]:
         raise c.fail(
             f"filter input depth {w.shape[3]} differs from the input's {x.shape[3]}; grouped "
             "convolutions are not supported"
         )
+    stride, dilation = _conv_window(c)
+    c.work.op(c.where, math.prod(y.shape) * w.shape[1] * w.shape[2] * w.shape[3])
     return ir.Conv2D(
         index=c.index,
         inputs=c.inputs,
         outputs=c.outputs,
-        stride=_stride_dilation(c, "strideH", "strideW"),
-        dilation=_stride_dilation(c, "dilationHFactor", "dilationWFactor"),
+        stride=stride,
+        dilation=dilation,
         padding=c.padding(),
         activation=c.activation(),
     )
@@ -508,15 +645,25 @@ def _depthwise(c: _OpContext) -> ir.Op:
         raise c.fail(f"output depth {cout} is not a multiple of input depth {cin}")
     if y.shape[3] != cout:
         raise c.fail(f"output {y.describe()} does not have the filter's {cout} channels")
+    # TFLM's kernel loops over the options' depth multiplier, not the shapes' (it does not check
+    # that they agree): another value writes some output channels twice or not at all
+    multiplier = int(c.opt("depthMultiplier"))
+    if multiplier != cout // cin:
+        raise c.fail(
+            f"depth multiplier {multiplier} in its options does not match its shapes ({cout} output channels "
+            f"from {cin} input channels: {cout // cin}); TFLM would compute with {multiplier}"
+        )
+    stride, dilation = _conv_window(c)
+    c.work.op(c.where, math.prod(y.shape) * w.shape[1] * w.shape[2])
     return ir.DepthwiseConv2D(
         index=c.index,
         inputs=c.inputs,
         outputs=c.outputs,
-        stride=_stride_dilation(c, "strideH", "strideW"),
-        dilation=_stride_dilation(c, "dilationHFactor", "dilationWFactor"),
+        stride=stride,
+        dilation=dilation,
         padding=c.padding(),
         activation=c.activation(),
-        depth_multiplier=cout // cin,
+        depth_multiplier=multiplier,
     )
 
 
@@ -526,7 +673,7 @@ def _fully_connected(c: _OpContext) -> ir.Op:
     c.int8_activation(x, "input")
     c.int8_activation(y, "output")
     c.rank(w, (2,), "weights")
-    if int(c.opt("weightsFormat", 0)) != 0:
+    if int(c.opt("weightsFormat")) != 0:
         raise c.fail("shuffled weights formats are not supported")
     if w.quant is None or any(z != 0 for z in w.quant.zero_points):
         raise c.fail(f"weights {w.describe()} must be symmetric int8 (zero point 0)")
@@ -535,17 +682,47 @@ def _fully_connected(c: _OpContext) -> ir.Op:
     depth = w.shape[1]
     if depth == 0 or x.size % depth != 0:
         raise c.fail(f"input {x.describe()} does not split into rows of {depth} values")
+    # TFLM takes the number of units from the output's last dimension and the rows from the
+    # rest of the output (fully_connected.h), not from the weights or the input
+    if y.shape[-1] != w.shape[0] or y.size // y.shape[-1] != x.size // depth:
+        raise c.fail(
+            f"output {y.describe()} is not {x.size // depth} rows of the weights' {w.shape[0]} units (TFLM reads the "
+            "units from the output's last dimension)"
+        )
+    bias = None
     if len(c.inputs) == 3 and c.inputs[2] >= 0:
         b = c.const(2, "bias", ("int32",))
         if b.size != w.shape[0]:
             raise c.fail(f"bias {b.describe()} has {b.size} values for {w.shape[0]} outputs")
+        bias = b
+    _quantized_bias_type(c)
+    if not w.quant.per_channel:
+        _per_tensor_bias_scale(c, x, w, bias, y)
+    _accumulator_bound(c, w, bias, 0)
+    c.work.op(c.where, x.size * w.shape[0])
     return ir.FullyConnected(
         index=c.index,
         inputs=c.inputs,
         outputs=c.outputs,
         activation=c.activation(),
-        keep_num_dims=bool(c.opt("keepNumDims", False)),
+        keep_num_dims=bool(c.opt("keepNumDims")),
     )
+
+
+def _per_tensor_bias_scale(c: _OpContext, x: ir.Tensor, w: ir.Tensor, bias: ir.Tensor | None, y: ir.Tensor) -> None:
+    """TFLM's per-tensor FULLY_CONNECTED (GetQuantizedConvolutionMultipler) refuses a bias whose
+    scale is not input scale x weights scale, within 2 % of the output scale (a bias without
+    quantization has scale 0 there)."""
+    if bias is None:
+        return
+    assert x.quant is not None and w.quant is not None and y.quant is not None
+    product = float(np.float32(x.quant.scale)) * float(np.float32(w.quant.scale))
+    bias_scale = float(np.float32(bias.quant.scale)) if bias.quant is not None else 0.0
+    if abs(product - bias_scale) / float(np.float32(y.quant.scale)) > 0.02:
+        raise c.fail(
+            f"bias {bias.describe()} has scale {bias_scale:.6g}, but input scale x weights scale is {product:.6g}; "
+            "TFLM refuses a per-tensor FULLY_CONNECTED whose difference exceeds 2 % of the output scale"
+        )
 
 
 def _pool(kind: str) -> Callable[[_OpContext], ir.Op]:
@@ -561,13 +738,21 @@ def _pool(kind: str) -> Callable[[_OpContext], ir.Op]:
         if kind == "max" or kind == "avg":
             if x.quant != y.quant:
                 raise c.fail("input and output quantization differ; TFLite requires them equal for pooling")
+        fh, fw = _stride_dilation(c, "filterHeight", "filterWidth")
+        stride = _stride_dilation(c, "strideH", "strideW")
+        # a filter is only two numbers: bound it by the input before counting its work
+        checks.check_padded_input(c.where, "filter", x.shape, (fh, fw), (1, 1), stride,
+                                  c.padding() == ir.Padding.SAME)
+        # windows are clipped to the input (TFLM and the simulator skip the padding)
+        window = min(fh, x.shape[1]) * min(fw, x.shape[2])
+        c.work.op(c.where, math.prod(y.shape) * window, positions=math.prod(y.shape[:3]))
         return ir.Pool2D(
             index=c.index,
             inputs=c.inputs,
             outputs=c.outputs,
             kind=kind,
-            filter=_stride_dilation(c, "filterHeight", "filterWidth"),
-            stride=_stride_dilation(c, "strideH", "strideW"),
+            filter=(fh, fw),
+            stride=stride,
             padding=c.padding(),
             activation=c.activation(),
         )
@@ -582,8 +767,12 @@ def _reduction(cls: type[ir.Mean] | type[ir.ReduceMax], what: str) -> Callable[[
         axes = _reduced_axes(c, what)
         if cls is ir.ReduceMax and c.t(0).quant != c.out().quant:
             raise c.fail("input and output quantization differ; TFLM requires them equal for REDUCE_MAX")
+        x = c.t(0)
+        # REDUCE_MAX is lowered to a max pool with one output position per outer element
+        outer = math.prod(x.shape[: axes[0]]) if cls is ir.ReduceMax else 0
+        c.work.op(c.where, x.size, positions=outer)
         return cls(index=c.index, inputs=c.inputs, outputs=c.outputs, axes=tuple(axes),
-                   keep_dims=bool(c.opt("keepDims", False)))
+                   keep_dims=bool(c.opt("keepDims")))
 
     return build
 
@@ -593,7 +782,7 @@ def _reduced_axes(c: _OpContext, what: str) -> list[int]:
     x, y = c.t(0), c.out()
     c.int8_activation(x, "input")
     c.int8_activation(y, "output")
-    axes_t = c.const(1, "axis", ("int32", "int64"))
+    axes_t = c.const(1, "axis", ("int32",))  # TFLM refuses int64 axes
     assert axes_t.data is not None
     rank = len(x.shape)
     if axes_t.size == 0:
@@ -650,13 +839,15 @@ def _softmax(c: _OpContext) -> ir.Op:
     if not x.shape or x.shape != y.shape:
         raise c.fail(f"input {x.describe()} and output {y.describe()} must have the same shape, of rank 1 or more")
     assert y.quant is not None
-    if y.quant.zero_point != -128 or abs(y.quant.scale - 1 / 256) > 1e-9:
-        raise c.fail("int8 SOFTMAX output must have scale 1/256 and zero point -128 (as TFLite requires)")
-    return ir.Softmax(index=c.index, inputs=c.inputs, outputs=c.outputs, beta=c.finite("beta", 1.0))
+    # TFLM compares the float32 scale with 1/256 exactly
+    if y.quant.zero_point != -128 or np.float32(y.quant.scale) != np.float32(1 / 256):
+        raise c.fail("int8 SOFTMAX output must have scale 1/256 and zero point -128 (as TFLM requires)")
+    return ir.Softmax(index=c.index, inputs=c.inputs, outputs=c.outputs, beta=c.finite("beta"))
 
 
 def _reshape(c: _OpContext) -> ir.Op:
-    c.n_inputs(1, 2)
+    lo, hi = {"RESHAPE": (1, 2), "EXPAND_DIMS": (2, 2)}.get(c.name, (1, 1))
+    c.n_inputs(lo, hi)
     x, y = c.t(0), c.out()
     if x.dtype != y.dtype or x.size != y.size:
         raise c.fail(f"reshapes {x.describe()} to {y.describe()}: element counts or types differ")
@@ -664,7 +855,55 @@ def _reshape(c: _OpContext) -> ir.Op:
         raise c.fail("input and output quantization differ")
     if x.is_const:
         raise c.fail(f"input {x.describe()} is a constant; fold it before conversion")
+    if c.name == "RESHAPE":
+        # TFLM's parser copies new_shape into an array of 8 and refuses a longer one
+        new_shape = c.opt("newShape") if c.options is not None else None
+        if new_shape is not None and len(new_shape) > 8:
+            raise c.fail(f"its options list a new shape of {len(new_shape)} dimensions; TFLM takes at most 8")
+    if c.name == "SQUEEZE":
+        _check_squeeze(c, x, y)
+    elif c.name == "EXPAND_DIMS":
+        _check_expand_dims(c, x, y)
     return ir.Reshape(index=c.index, inputs=c.inputs[:1], outputs=c.outputs)
+
+
+def _check_squeeze(c: _OpContext, x: ir.Tensor, y: ir.Tensor) -> None:
+    """TFLM's SqueezePrepare: the listed dimensions (all dimensions of size 1 when none are
+    listed) exist and have size 1; what remains must fit the output (it aborts otherwise)."""
+    rank = len(x.shape)
+    if rank > 8:
+        raise c.fail(f"input {x.describe()} has rank {rank}; TFLM squeezes tensors of up to 8 dimensions")
+    listed = c.opt("squeezeDims") if c.options is not None else None
+    dims = [int(d) for d in (listed if listed is not None else [])]
+    if len(dims) > 8:
+        raise c.fail(f"its options list {len(dims)} squeeze dimensions; TFLM takes at most 8")
+    squeezed = set()
+    for d in dims:
+        a = d + rank if d < 0 else d
+        if not 0 <= a < rank or x.shape[a] != 1:
+            raise c.fail(f"squeeze dimension {d} is not a dimension of size 1 of input {x.describe()}")
+        squeezed.add(a)
+    if not dims:
+        squeezed = {a for a in range(rank) if x.shape[a] == 1}
+    kept = [x.shape[a] for a in range(rank) if a not in squeezed]
+    if list(y.shape) != kept:
+        raise c.fail(f"output {y.describe()} is not input {x.describe()} without dimensions {sorted(squeezed)}")
+
+
+def _check_expand_dims(c: _OpContext, x: ir.Tensor, y: ir.Tensor) -> None:
+    """TFLM's ExpandDimsPrepare: a constant int32 axis of one element (TFLM refuses int64), in
+    range, and the output is the input with a 1 inserted there."""
+    axis_t = c.const(1, "axis", ("int32",))
+    assert axis_t.data is not None
+    if len(axis_t.shape) > 1 or axis_t.size != 1:
+        raise c.fail(f"axis {axis_t.describe()} must hold one value")
+    axis = int(axis_t.data.reshape(-1)[0])
+    rank = len(x.shape)
+    a = axis + rank + 1 if axis < 0 else axis
+    if not 0 <= a <= rank:
+        raise c.fail(f"axis {axis} is out of range for input {x.describe()}")
+    if list(y.shape) != [*x.shape[:a], 1, *x.shape[a:]]:
+        raise c.fail(f"output {y.describe()} is not input {x.describe()} with a dimension of 1 inserted at {a}")
 
 
 def _pad(c: _OpContext) -> ir.Op:
@@ -679,9 +918,14 @@ def _pad(c: _OpContext) -> ir.Op:
         assert v.data is not None and y.quant is not None
         if v.size != 1:
             raise c.fail(f"constant value {v.describe()} must hold one value")
+        # TFLM pads with the value and requires it quantized as the output
+        if v.quant is None or (v.quant.zero_point, np.float32(v.quant.scale)) != (
+                y.quant.zero_point, np.float32(y.quant.scale)):
+            raise c.fail(f"constant value {v.describe()} is not quantized as the output (TFLM requires it)")
         if int(v.data.reshape(-1)[0]) != y.quant.zero_point:
             raise c.fail("PADV2 with a value other than the zero point is not supported")
-    p = c.const(1, "paddings", ("int32", "int64"))
+    # TFLM reads the paddings as int32 whatever their type: int64 ones would be misread
+    p = c.const(1, "paddings", ("int32",))
     assert p.data is not None
     if p.data.shape != (len(x.shape), 2):
         raise c.fail(f"paddings {p.data.shape} do not match input rank {len(x.shape)}")
@@ -696,14 +940,20 @@ def _pad(c: _OpContext) -> ir.Op:
     return ir.Pad(index=c.index, inputs=c.inputs[:2], outputs=c.outputs, paddings=pads)
 
 
+#: TFLM's CONCATENATION kernel (kMaxInputNum)
+_MAX_CONCAT_INPUTS = 10
+
+
 def _concat(c: _OpContext) -> ir.Op:
     if len(c.inputs) < 1:
         raise ModelFormatError(f"op {c.index} (CONCATENATION) has no inputs")
+    if len(c.inputs) > _MAX_CONCAT_INPUTS:
+        raise c.fail(f"{len(c.inputs)} inputs; TFLM concatenates at most {_MAX_CONCAT_INPUTS}")
     c.one_output()
     y = c.out()
     c.int8_activation(y, "output")
     rank = len(y.shape)
-    axis = int(c.opt("axis", 0))
+    axis = int(c.opt("axis"))
     if not -rank <= axis < rank:
         raise c.fail(f"axis {axis} out of range for rank {rank}")
     axis %= rank
@@ -808,7 +1058,7 @@ _BUILDERS: dict[str, Callable[[_OpContext], ir.Op]] = {
     "RELU6": _relu(ir.Activation.RELU6),
     "RELU_N1_TO_1": _relu(ir.Activation.RELU_N1_TO_1),
     "LEAKY_RELU": _unary(
-        lambda c: ir.LeakyRelu(index=c.index, inputs=c.inputs, outputs=c.outputs, alpha=c.finite("alpha", 0.2))
+        lambda c: ir.LeakyRelu(index=c.index, inputs=c.inputs, outputs=c.outputs, alpha=c.finite("alpha"))
     ),
     "QUANTIZE": _quantize,
     "DEQUANTIZE": _dequantize,

@@ -422,6 +422,22 @@ _CATEGORIES: tuple[tuple[str, str], ...] = (
     ("has no operators", "operator count"),
     ("operators; edgegen compiles models of up to", "operator count"),
     ("has no tensors", "tensor count"),
+    ("tensors; edgegen compiles models of up to", "tensor count"),
+    ("; edgegen handles ops of up to", "op tensor count"),
+    ("metadata", "metadata"),
+    # TFLM parity (issue 12)
+    ("variable (stateful)", "variable tensor"),
+    ("carries custom options", "custom options"),
+    ("table; TFLM would run it with", "options table missing"),
+    ("depth multiplier", "depth multiplier"),
+    ("has rank 0", "rank 0"),
+    ("could accumulate up to", "accumulator bound"),
+    ("quantized bias type", "options value"),
+    ("buffer 0 must be the empty sentinel", "buffer 0"),
+    # work budgets
+    ("multiply-accumulates", "work budget"),
+    ("output positions", "work budget"),
+    ("padded for it would hold", "padded input"),
     # tensors
     ("element type", "tensor type"),
     ("sparse", "sparse or external tensor"),
@@ -440,6 +456,7 @@ _CATEGORIES: tuple[tuple[str, str], ...] = (
     # buffers
     ("refers to buffer", "buffer index"),
     ("beyond the end", "buffer offset"),
+    ("outside the flatbuffer", "buffer offset"),
     ("both inline data and an offset", "buffer offset"),
     ("but its buffer", "buffer size"),
     # structure
@@ -655,62 +672,67 @@ def unpack(data: bytes) -> Any:
     return fb.ModelT.InitFromObj(fb.Model.GetRootAs(data, 0))
 
 
-def _options(cls: str, **fields: Any) -> Any:
+def options(cls: str, **fields: Any) -> Any:
     o = getattr(fb, cls)()
     for k, v in fields.items():
         setattr(o, k, v)
     return o
 
 
-def all_ops_model() -> bytes:
+def all_ops_model(relu_n1_to_1: bool = True) -> bytes:
     """Every op edgegen supports that the shared models lack, in one valid model: float input
     -> QUANTIZE -> PAD -> MAX_POOL_2D -> LOGISTIC / TANH -> MUL -> RELU / RELU6 / RELU_N1_TO_1,
     LEAKY_RELU -> CONCATENATION -> MEAN -> SQUEEZE -> EXPAND_DIMS -> PADV2 -> QUANTIZE (requantize),
-    a DEQUANTIZE to a float output, and REDUCE_MAX -> SUB to a third output."""
+    a DEQUANTIZE to a float output, and REDUCE_MAX -> SUB to a third output.
+
+    TFLM has no RELU_N1_TO_1 kernel (edgegen follows TFLite's); ``relu_n1_to_1=False`` leaves it
+    out, so that TFLM runs the model (the differential fuzzer's seed)."""
     m = TinyModel()
     s = 0.05
     x = m.tensor((1, 4, 4, 2), "float32", scale=None, name="input")
     q = m.tensor((1, 4, 4, 2), scale=s)
-    m.op("QUANTIZE", [x], [q], _options("QuantizeOptionsT"))
+    m.op("QUANTIZE", [x], [q], options("QuantizeOptionsT"))
     pads = m.const([[0, 0], [1, 1], [1, 1], [0, 0]])
     p = m.tensor((1, 6, 6, 2), scale=s)
-    m.op("PAD", [q, pads], [p], _options("PadOptionsT"))
+    m.op("PAD", [q, pads], [p], options("PadOptionsT"))
     mp = m.tensor((1, 3, 3, 2), scale=s)
-    m.op("MAX_POOL_2D", [p], [mp], _options("Pool2DOptionsT", padding=fb.Padding.VALID, strideW=2, strideH=2,
+    m.op("MAX_POOL_2D", [p], [mp], options("Pool2DOptionsT", padding=fb.Padding.VALID, strideW=2, strideH=2,
                                             filterWidth=2, filterHeight=2))
     lg = m.tensor((1, 3, 3, 2), scale=1 / 256, zero_point=-128)
     m.op("LOGISTIC", [mp], [lg])
     th = m.tensor((1, 3, 3, 2), scale=1 / 128, zero_point=0)
     m.op("TANH", [mp], [th])
     mu = m.tensor((1, 3, 3, 2), scale=0.004, zero_point=-3)
-    m.op("MUL", [lg, th], [mu], _options("MulOptionsT"))
+    m.op("MUL", [lg, th], [mu], options("MulOptionsT"))
     r = m.tensor((1, 3, 3, 2), scale=0.004, zero_point=-3)
     m.op("RELU", [mu], [r])
     r6 = m.tensor((1, 3, 3, 2), scale=0.004, zero_point=-3)
     m.op("RELU6", [r], [r6])
-    rn = m.tensor((1, 3, 3, 2), scale=0.004, zero_point=-3)
-    m.op("RELU_N1_TO_1", [r6], [rn])
+    rn = r6
+    if relu_n1_to_1:
+        rn = m.tensor((1, 3, 3, 2), scale=0.004, zero_point=-3)
+        m.op("RELU_N1_TO_1", [r6], [rn])
     lr = m.tensor((1, 3, 3, 2), scale=s)
-    m.op("LEAKY_RELU", [mp], [lr], _options("LeakyReluOptionsT", alpha=0.1))
+    m.op("LEAKY_RELU", [mp], [lr], options("LeakyReluOptionsT", alpha=0.1))
     cat = m.tensor((1, 3, 3, 4), scale=s)
-    m.op("CONCATENATION", [lr, mp], [cat], _options("ConcatenationOptionsT", axis=3))
+    m.op("CONCATENATION", [lr, mp], [cat], options("ConcatenationOptionsT", axis=3))
     axes = m.const([1, 2])
     mean = m.tensor((1, 1, 1, 4), scale=s)
-    m.op("MEAN", [cat, axes], [mean], _options("ReducerOptionsT", keepDims=True))
+    m.op("MEAN", [cat, axes], [mean], options("ReducerOptionsT", keepDims=True))
     sq = m.tensor((1, 4), scale=s)
-    m.op("SQUEEZE", [mean], [sq], _options("SqueezeOptionsT", squeezeDims=[1, 2]))
+    m.op("SQUEEZE", [mean], [sq], options("SqueezeOptionsT", squeezeDims=[1, 2]))
     ex = m.tensor((1, 1, 4), scale=s)
-    m.op("EXPAND_DIMS", [sq, m.const([1])], [ex], _options("ExpandDimsOptionsT"))
+    m.op("EXPAND_DIMS", [sq, m.const([1])], [ex], options("ExpandDimsOptionsT"))
     pv = m.tensor((1, 3, 4), scale=s)
     m.op("PADV2", [ex, m.const([[0, 0], [1, 1], [0, 0]]), m.const([0], "int8", scale=s)], [pv],
-         _options("PadV2OptionsT"))
+         options("PadV2OptionsT"))
     rq = m.tensor((1, 3, 4), scale=0.1, zero_point=3)
-    m.op("QUANTIZE", [pv], [rq], _options("QuantizeOptionsT"))
+    m.op("QUANTIZE", [pv], [rq], options("QuantizeOptionsT"))
     out = m.tensor((1, 3, 3, 2), "float32", scale=None, name="output")
-    m.op("DEQUANTIZE", [rn], [out], _options("DequantizeOptionsT"))
+    m.op("DEQUANTIZE", [rn], [out], options("DequantizeOptionsT"))
     mx = m.tensor((1, 4), scale=s)
-    m.op("REDUCE_MAX", [cat, axes], [mx], _options("ReducerOptionsT", keepDims=False))
+    m.op("REDUCE_MAX", [cat, axes], [mx], options("ReducerOptionsT", keepDims=False))
     sub = m.tensor((1, 4), scale=0.08, zero_point=-5)
-    m.op("SUB", [mx, sq], [sub], _options("SubOptionsT"))
+    m.op("SUB", [mx, sq], [sub], options("SubOptionsT"))
     m.inputs, m.outputs = [x], [out, rq, sub]
     return pack(m.model())
