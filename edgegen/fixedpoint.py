@@ -590,10 +590,15 @@ def relu6_bounds(input_scale: float, input_zero_point: int) -> tuple[int, int]:
 
 
 def _relu_x_table(input_scale: float, input_zero_point: int, output_scale: float, output_zero_point: int,
-                  act_min: float, act_max: float | None) -> Int8Array:
-    """TFLM ``CalculateReluOpData<int8_t>`` + ``ReluQuantized`` (also TFLite's ``QuantizedReluX``)."""
+                  act_min: float, act_max: float | None, double_ratio: bool) -> Int8Array:
+    """TFLM ``CalculateReluOpData<int8_t>`` + ``ReluQuantized`` (also TFLite's ``QuantizedReluX``).
+
+    ``double_ratio``: the tflite-micro package (0.dev20261023) divides the scales in double
+    (input scale 0.05, output scale 0.004: 12.4999996 instead of float32's 12.5, and outputs one
+    apart; found by the differential fuzzer); TFLite's RELU_N1_TO_1 divides in float32."""
     in_s, out_s = np.float32(input_scale), np.float32(output_scale)
-    m, s = quantize_multiplier(float(np.float32(in_s / out_s)))
+    ratio = float(in_s) / float(out_s) if double_ratio else float(np.float32(in_s / out_s))
+    m, s = quantize_multiplier(ratio)
     lo = max(INT8_MIN, int(output_zero_point) + round_half_away(float(np.float32(np.float32(act_min) / out_s))))
     hi = INT8_MAX if act_max is None else min(
         INT8_MAX, int(output_zero_point) + round_half_away(float(np.float32(np.float32(act_max) / out_s))))
@@ -607,7 +612,7 @@ def relu_lut(kind: str, input_scale: float, input_zero_point: int, output_scale:
     """256-entry table of a standalone int8 RELU / RELU6 / RELU_N1_TO_1 as TFLM computes it.
 
     * ``"relu"``: TFLM ``ReluQuantized``: requantize ``x - in_zp`` by ``in_scale / out_scale``
-      (a float32 division, then QuantizeMultiplier), add ``out_zp``, clamp to
+      (a double division of the float32 scales, then QuantizeMultiplier), add ``out_zp``, clamp to
       ``[max(-128, out_zp), 127]``.
     * ``"relu6"``: TFLM ``Relu6Quantized``: NO requantization; the raw input is clamped to
       ``[in_zp, six]`` with ``six = round(6.0f / in_scale) + in_zp`` (clamped to int8). The output
@@ -617,14 +622,14 @@ def relu_lut(kind: str, input_scale: float, input_zero_point: int, output_scale:
       to the quantized [-1, 1]), the only reference semantics that exist.
     """
     if kind == "relu":
-        return _relu_x_table(input_scale, input_zero_point, output_scale, output_zero_point, 0.0, None)
+        return _relu_x_table(input_scale, input_zero_point, output_scale, output_zero_point, 0.0, None, True)
     if kind == "relu6":
         zero, six = relu6_bounds(input_scale, input_zero_point)
         x = _ALL_INT8
         out = np.where(x > six, six, np.where(x < zero, zero, x))
         return out.astype(np.int8)
     if kind == "relu_n1_to_1":
-        return _relu_x_table(input_scale, input_zero_point, output_scale, output_zero_point, -1.0, 1.0)
+        return _relu_x_table(input_scale, input_zero_point, output_scale, output_zero_point, -1.0, 1.0, False)
     raise ValueError(f"unknown relu kind {kind!r} (expected relu, relu6 or relu_n1_to_1)")
 
 

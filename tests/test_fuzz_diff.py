@@ -80,3 +80,37 @@ def test_a_difference_is_reported() -> None:
     diff = compare(program, sims, [tflm[0], (outputs, traced)])
     assert diff is not None and diff.startswith("sample 1, call 1 (op 1 FULLY_CONNECTED, tensor 8") and \
         "element 3:" in diff, diff
+
+
+#: cases the differential fuzzer found during development, by run seed: what happened then
+FOUND: dict[int, dict[int, str]] = {
+    20_240_601: {
+        22: "DIFF: a variable weights tensor, zeroed by TFLM",
+        410: "TFLM crash: a corrupt metadata vector",
+        663: "TFLM refused: custom options on FULLY_CONNECTED",
+        68: "TFLM refused: per-tensor bias scale",
+        306: "TFLM crash: a corrupt buffer 0",
+        1573: "TFLM refused: quantized bias type -1",
+        4716: "TFLM refused: SQUEEZE of a dimension > 1",
+        2055: "DIFF: FULLY_CONNECTED multiplier (a float32 scale product tried in lowering)",
+    },
+    1: {
+        13883: "TFLM crash: DEPTHWISE_CONV_2D with inputs [x, w, -1]",
+        19206: "DIFF: LEAKY_RELU identity multiplier divided in float32",
+    },
+    12: {9691: "DIFF: RELU multiplier divided in float32"},
+}
+#: of those, the ones whose mutant is a valid model TFLM and edgegen must agree on
+MUST_COMPILE = {(20_240_601, 2055), (1, 19206), (12, 9691)}
+
+
+def test_fuzzer_findings_stay_fixed() -> None:
+    """Each finding is refused now, or computed exactly as TFLM computes it."""
+    shared_path("models/tflite_micro/hello_world_int8.tflite")
+    for seed, cases in FOUND.items():
+        summary = DiffRunner.for_fuzzer(shared_dir(), seed, jobs=2).run(sorted(cases))
+        for index, what in cases.items():
+            outcome = summary.outcomes[index]
+            assert not is_finding(outcome), f"seed {seed} case {index} ({what}): {outcome}\n{summary.report()}"
+            if (seed, index) in MUST_COMPILE:
+                assert outcome == SAME, f"seed {seed} case {index} ({what}): {outcome}"

@@ -299,12 +299,15 @@ class DiffSummary:
     counts: Counter[str] = field(default_factory=Counter)
     findings: list[Result] = field(default_factory=list)
     slowest: tuple[float, int] = (0.0, -1)
-    #: seconds spent on accepted cases (compile, simulate, TFLM, compare) and their number
+    #: seconds spent on accepted cases (compile, simulate, TFLM, compare)
     compared_seconds: float = 0.0
+    #: every case's outcome, by case index
+    outcomes: dict[int, str] = field(default_factory=dict)
 
     def add(self, r: Result, max_findings: int) -> None:
         self.cases += 1
         self.counts[r.outcome] += 1
+        self.outcomes[r.index] = r.outcome
         self.slowest = max(self.slowest, (r.seconds, r.index))
         if r.outcome == SAME:
             self.compared_seconds += r.seconds
@@ -318,6 +321,7 @@ class DiffSummary:
     def merge(self, other: DiffSummary) -> None:
         self.cases += other.cases
         self.counts.update(other.counts)
+        self.outcomes.update(other.outcomes)
         self.findings.extend(other.findings)
         self.slowest = max(self.slowest, other.slowest)
         self.compared_seconds += other.compared_seconds
