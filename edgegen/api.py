@@ -34,7 +34,7 @@ from .keras.evaluate import Comparison, LayerError
 from .keras.finetune import TrainConfig
 
 if TYPE_CHECKING:
-    from .build import BuildResult
+    from .builddir import BuildResult
     from .emulator import EmulatorRun
     from .verify import ParityReport
 
@@ -222,8 +222,8 @@ def verify(directory: str | Path, *, samples: int = 20, inputs: np.ndarray | Non
 def run(directory: str | Path, *, board: str | None = None, timeout: float = 600.0) -> EmulatorRun:
     """``edgegen run``: the firmware on the board's emulated twin (or the qemu board named);
     the result holds the parity verdict and per-layer instruction counts, and joins the report."""
+    from .builddir import record_run
     from .emulator import run_on_emulator
-    from .report import record_run
 
     result = run_on_emulator(Path(directory), board=board, timeout=timeout)
     record_run(Path(directory), result)

@@ -135,7 +135,7 @@ def _vector_count(text: str) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from .build import load_build
+    from .builddir import load_build
     from .oracle import start_worker
     from .verify import verify_directory
 
@@ -174,8 +174,9 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from .builddir import record_run
     from .emulator import run_on_emulator
-    from .report import print_run_summary, record_run
+    from .report import print_run_summary
 
     with _progress() as update:
         run = run_on_emulator(Path(args.dir), board=args.board, timeout=args.timeout, progress=update)

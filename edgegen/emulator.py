@@ -14,7 +14,7 @@ from pathlib import Path
 
 from . import procs
 from .boards import Board, resolve_board
-from .build import load_build
+from .builddir import load_build
 from .errors import EdgegenError, ParityError, ToolchainError
 from .fit import build_firmware
 from .harness_output import HarnessResult, parse_harness_output

@@ -82,8 +82,9 @@ def check_output_dir(out: Path, *, force: bool, inputs: Sequence[Path] = ()) -> 
 
 
 def _check_parent(out: Path, parent: Path) -> None:
-    """The parent must be (or become) a writable directory. Probed by making (and removing) a temporary directory in the nearest existing ancestor: on
-    /proc, a read-only mount or a full disk, permission bits alone do not tell."""
+    """The parent must be (or become) a writable directory. Probed by making (and removing) a
+    temporary directory in the nearest existing ancestor: on /proc, a read-only mount or a full
+    disk, permission bits alone do not tell."""
     anc = next((a for a in (parent, *parent.parents) if a.exists()), Path(parent.anchor))
     if not anc.is_dir():
         raise _refuse(out, f"{anc} is not a directory")

@@ -387,7 +387,7 @@ def cmd_flash(args: argparse.Namespace) -> int:
     if r is None:
         print(f"  read the harness with: edgegen flash {directory} --monitor  (or `pio device monitor -d {directory}`)")
         return 0
-    from .report import record_result
+    from .builddir import record_result
 
     record_result(directory, run.board.name, r, "cycles")
     vectors = r.vectors_passed + len(r.failures)

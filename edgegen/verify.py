@@ -14,9 +14,13 @@ from pathlib import Path
 
 import numpy as np
 
+from .builddir import MODEL_FILE, load_build
 from .errors import EdgegenError, OracleError
-from .program import Program, TensorRef
+from .program import Program
+from .samples import as_model_inputs, random_inputs
 from .sim import simulate
+
+__all__ = ["Mismatch", "ParityReport", "compare_c_sim", "compare_sim_tflm", "random_inputs", "verify_directory"]
 
 
 @dataclass(frozen=True)
@@ -50,31 +54,6 @@ class ParityReport:
     @property
     def ok(self) -> bool:
         return not self.mismatches
-
-
-def random_inputs(program: Program, count: int, seed: int = 0) -> list[tuple[np.ndarray, ...]]:
-    """Seeded inputs covering the whole int8 range (float inputs: the quantized range)."""
-    rng = np.random.default_rng(seed)
-    samples = []
-    for _ in range(count):
-        sample = []
-        for ref in program.inputs:
-            if ref.ctype == "float":
-                sample.append(_float_input(program, ref, rng))
-            else:
-                sample.append(rng.integers(-128, 128, size=ref.shape, dtype=np.int8))
-        samples.append(tuple(sample))
-    return samples
-
-
-def _float_input(program: Program, ref: TensorRef, rng: np.random.Generator) -> np.ndarray:
-    # the QUANTIZE that reads this input tells the representable range
-    for call in program.calls:
-        if any(r.buffer == ref.buffer for r in call.inputs) and call.KIND == "quantize":
-            s, z = call.output.scale, call.output.zero_point
-            lo, hi = s * (-128 - z), s * (127 - z)
-            return rng.uniform(lo * 1.05, hi * 1.05, size=ref.shape).astype(np.float32)
-    return rng.standard_normal(size=ref.shape).astype(np.float32)
 
 
 def _first_diff(a: np.ndarray, b: np.ndarray) -> tuple[tuple[int, ...], float, float] | None:
@@ -161,7 +140,6 @@ def verify_directory(directory: Path, samples: Sequence[Sequence[np.ndarray]] | 
     When TFLM cannot run the model, the host C is still compared with the simulator, and an
     :class:`~edgegen.errors.OracleError` says what TFLM did and whether the C matched.
     """
-    from .build import MODEL_FILE, as_model_inputs, load_build
     from .oracle import TflmError, start_worker
 
     start_worker()  # TFLM's process starts while the model is read and lowered

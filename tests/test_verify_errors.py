@@ -149,7 +149,7 @@ def test_truncated_model_in_a_build_dir(kws_dir: Path, tmp_path: Path, capsys: p
 _PATCHED_CLI = """
 import sys
 sys.path.insert(0, sys.argv[1])
-import edgegen.build as b
+import edgegen.builddir as b
 twin = open(sys.argv[2], "rb").read()
 real = b.compile_tflite
 b.compile_tflite = lambda _data, **kw: real(twin, **kw)

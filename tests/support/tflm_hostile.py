@@ -95,12 +95,12 @@ ALL = (softmax_without_options, fc_tiny_output_scale, fc_huge_input_scale, op_ou
 
 @contextmanager
 def reader_sees_twin(monkeypatch: pytest.MonkeyPatch, model: Hostile) -> Iterator[None]:
-    """While active, edgegen's reader (``build.compile_tflite``, which ``load_build`` calls)
+    """While active, edgegen's reader (``builddir.compile_tflite``, which ``load_build`` calls)
     reads ``model.twin`` whatever bytes it is given, so the hostile bytes in a build directory
     reach TFLM."""
-    import edgegen.build
+    import edgegen.builddir
 
-    real = edgegen.build.compile_tflite
+    real = edgegen.builddir.compile_tflite
     with monkeypatch.context() as m:
-        m.setattr(edgegen.build, "compile_tflite", lambda _data, **kw: real(model.twin, **kw))
+        m.setattr(edgegen.builddir, "compile_tflite", lambda _data, **kw: real(model.twin, **kw))
         yield

@@ -1,0 +1,114 @@
+"""The build directory's on-disk format, read by every command after `edgegen build`.
+
+A build directory holds the model (``model.tflite``), ``build.json`` (what it was built for, and
+the manifest of the files the build wrote), the generated tree and the report (``report.json``
+and ``report.html``, to which `edgegen run` and `edgegen flash` add their results). The Program
+is not stored: it is derived again from the model, since reading and lowering are deterministic.
+build, verify, run, report and flash read the directory through this module only.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .boards import Board
+from .errors import EdgegenError
+from .ir import Graph
+from .lower import lower
+from .outdir import MANIFEST_KEY, META_FILE
+from .program import Program
+from .report_html import render_html
+from .tflite_reader import parse_tflite
+
+if TYPE_CHECKING:
+    from .emulator import EmulatorRun
+    from .harness_output import HarnessResult
+
+__all__ = ["MANIFEST_KEY", "META_FILE", "MODEL_FILE", "REPORT_HTML", "REPORT_JSON", "BuildResult", "compile_tflite",
+           "load_build", "read_meta", "record_result", "record_run", "write_meta", "write_report"]
+
+MODEL_FILE = "model.tflite"
+REPORT_JSON = "report.json"
+REPORT_HTML = "report.html"
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    out: Path
+    program: Program
+    graph: Graph
+    board: Board
+    #: the flash/RAM check against the board (None for the host board)
+    footprint: Any
+    #: what an alias resolved to, for the user
+    board_note: str | None
+    #: the Keras front end's summary (pruning, size, float vs int8 accuracy), for the report
+    front_end: tuple[str, ...] = ()
+
+
+def compile_tflite(data: bytes, *, name: str, source: str, scratch_target: str = "dsp",
+                   guard: bool = False) -> tuple[Graph, Program]:
+    try:
+        graph = parse_tflite(data, name=name)
+        return graph, lower(graph, name=name, scratch_target=scratch_target, guard=guard)
+    except EdgegenError as e:
+        raise type(e)(f"{source}: {e}") from None
+
+
+def write_meta(directory: Path, meta: dict[str, Any]) -> None:
+    (directory / META_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def read_meta(directory: Path) -> dict[str, Any]:
+    """build.json of a build directory, with a clear error when it is missing or damaged."""
+    meta_path = directory / META_FILE
+    model_path = directory / MODEL_FILE
+    if not meta_path.is_file() or not model_path.is_file():
+        raise EdgegenError(f"{directory} is not an edgegen build directory (no {META_FILE} / {MODEL_FILE}); "
+                           "run `edgegen build` first")
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        str(meta["name"])
+    except (ValueError, KeyError, TypeError):
+        raise EdgegenError(f"{meta_path}: damaged; rebuild the directory with `edgegen build --force`") from None
+    return dict(meta)
+
+
+def load_build(directory: Path) -> tuple[bytes, Graph, Program, dict[str, Any]]:
+    """Re-derive the program of a build directory from its model.tflite (lowering is deterministic)."""
+    meta = read_meta(directory)
+    model_path = directory / MODEL_FILE
+    data = model_path.read_bytes()
+    graph, program = compile_tflite(data, name=str(meta["name"]), source=str(model_path),
+                                    scratch_target=str(meta.get("scratch_target", "dsp")),
+                                    guard=bool(meta.get("guard", False)))
+    return data, graph, program, meta
+
+
+def write_report(directory: Path, report: dict[str, Any]) -> None:
+    (directory / REPORT_JSON).write_text(json.dumps(report, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    (directory / REPORT_HTML).write_text(render_html(report), encoding="utf-8")
+
+
+def record_run(directory: Path, run: EmulatorRun) -> None:
+    """Add an emulator run's counts (instructions) to report.json and report.html."""
+    record_result(directory, run.board.name, run.result, "instructions")
+
+
+def record_result(directory: Path, board: str, result: HarnessResult, unit: str) -> None:
+    """Add a harness run on ``board`` (counts in ``unit``) to report.json and report.html."""
+    path = directory / REPORT_JSON
+    if not path.is_file():
+        return
+    report = json.loads(path.read_text(encoding="utf-8"))
+    report.setdefault("runs", {})[board] = {
+        "verdict": "PASS" if result.verdict else "FAIL",
+        "vectors_passed": result.vectors_passed,
+        "unit": unit,
+        "total": result.total,
+        "per_call": list(result.per_call),
+    }
+    write_report(directory, report)

@@ -1,0 +1,64 @@
+"""Inputs for a Program: the user's samples in the model's input types, and seeded random ones."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from .arrays import ArrayError, check_array
+from .fixedpoint import quantize_f32_s8
+from .program import Program, TensorRef
+
+
+def as_model_inputs(program: Program, sample: Sequence[np.ndarray], *, source: str = "an input sample"
+                    ) -> tuple[np.ndarray, ...]:
+    """A sample in the model's input types: float data for an int8 input is quantized with the
+    input's scale and zero point (so real float features can be given as they are). Values are
+    checked first (:func:`edgegen.arrays.check_array`: real, finite numbers), so that a NaN is
+    never quantized to the zero point; ``source`` names the sample in messages."""
+    if len(sample) != len(program.inputs):
+        raise ArrayError(f"{source} has {len(sample)} arrays, the model has {len(program.inputs)} inputs")
+    out = []
+    for ref, value in zip(program.inputs, sample, strict=True):
+        a = check_array(value, source)
+        if a.size != ref.size:
+            raise ArrayError(f"{source} has {a.size} values (shape {list(a.shape)}); the model's input "
+                             f"'{ref.name}' takes {ref.size} (shape {list(ref.shape)})")
+        if ref.ctype == "int8_t" and a.dtype.kind == "f":
+            a = quantize_f32_s8(a, ref.scale, ref.zero_point)
+        elif ref.ctype == "int8_t" and a.dtype != np.int8:
+            if a.min() < -128 or a.max() > 127:
+                raise ArrayError(f"{source} holds integers outside -128..127 ({a.min()}..{a.max()}) for the int8 "
+                                 f"input '{ref.name}'; give int8 values, or float features (they are quantized "
+                                 "with the input's scale and zero point)")
+            a = a.astype(np.int8)
+        elif ref.ctype == "float":
+            a = a.astype(np.float32)
+        out.append(a.reshape(ref.shape))
+    return tuple(out)
+
+
+def random_inputs(program: Program, count: int, seed: int = 0) -> list[tuple[np.ndarray, ...]]:
+    """Seeded inputs covering the whole int8 range (float inputs: the quantized range)."""
+    rng = np.random.default_rng(seed)
+    samples = []
+    for _ in range(count):
+        sample = []
+        for ref in program.inputs:
+            if ref.ctype == "float":
+                sample.append(_float_input(program, ref, rng))
+            else:
+                sample.append(rng.integers(-128, 128, size=ref.shape, dtype=np.int8))
+        samples.append(tuple(sample))
+    return samples
+
+
+def _float_input(program: Program, ref: TensorRef, rng: np.random.Generator) -> np.ndarray:
+    # the QUANTIZE that reads this input tells the representable range
+    for call in program.calls:
+        if any(r.buffer == ref.buffer for r in call.inputs) and call.KIND == "quantize":
+            s, z = call.output.scale, call.output.zero_point
+            lo, hi = s * (-128 - z), s * (127 - z)
+            return rng.uniform(lo * 1.05, hi * 1.05, size=ref.shape).astype(np.float32)
+    return rng.standard_normal(size=ref.shape).astype(np.float32)
