@@ -18,7 +18,7 @@ import numpy as np
 
 from . import __version__
 from .boards import Board
-from .lower import MVE
+from .lowering import MVE
 from .program import Call, Program, TensorRef
 from .resources import firmware_dir, templates_dir
 

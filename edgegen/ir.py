@@ -1,9 +1,9 @@
 """The typed graph that sits between a .tflite file and the lowered program.
 
 Tensors carry shape, dtype, quantization (per-tensor or per-axis) and, for constants, their data.
-Ops are frozen dataclasses, one class per op kind, holding the options TFLite defines for them and
-the indices of the tensors they read and write. ``verify`` checks the invariants every pass relies
-on; it runs after reading and after every pass.
+Ops are frozen dataclasses, one class per op kind (defined by its op family in ``edgegen.ops``),
+holding the options TFLite defines for them and the indices of the tensors they read and write.
+``verify`` checks the invariants every pass relies on; it runs after reading and after every pass.
 """
 
 from __future__ import annotations
@@ -100,154 +100,14 @@ class Op:
 
     #: TFLite builtin name, used in messages and reports
     KIND: ClassVar[str] = "?"
+    #: the output only names the input's bytes (RESHAPE and its kin): no call, no new buffer
+    ALIAS: ClassVar[bool] = False
     index: int
     inputs: tuple[int, ...]
     outputs: tuple[int, ...]
 
     def describe(self) -> str:
         return f"op {self.index} ({self.KIND})"
-
-
-@dataclass(frozen=True)
-class Conv2D(Op):
-    KIND: ClassVar[str] = "CONV_2D"
-    stride: tuple[int, int] = (1, 1)  # (h, w)
-    dilation: tuple[int, int] = (1, 1)
-    padding: Padding = Padding.VALID
-    activation: Activation = Activation.NONE
-
-
-@dataclass(frozen=True)
-class DepthwiseConv2D(Op):
-    KIND: ClassVar[str] = "DEPTHWISE_CONV_2D"
-    stride: tuple[int, int] = (1, 1)
-    dilation: tuple[int, int] = (1, 1)
-    padding: Padding = Padding.VALID
-    activation: Activation = Activation.NONE
-    depth_multiplier: int = 1
-
-
-@dataclass(frozen=True)
-class FullyConnected(Op):
-    KIND: ClassVar[str] = "FULLY_CONNECTED"
-    activation: Activation = Activation.NONE
-    keep_num_dims: bool = False
-
-
-@dataclass(frozen=True)
-class Pool2D(Op):
-    KIND: ClassVar[str] = "POOL_2D"
-    kind: str = "avg"  # "avg" or "max"
-    filter: tuple[int, int] = (1, 1)
-    stride: tuple[int, int] = (1, 1)
-    padding: Padding = Padding.VALID
-    activation: Activation = Activation.NONE
-
-    def describe(self) -> str:
-        name = "AVERAGE_POOL_2D" if self.kind == "avg" else "MAX_POOL_2D"
-        return f"op {self.index} ({name})"
-
-
-@dataclass(frozen=True)
-class Mean(Op):
-    KIND: ClassVar[str] = "MEAN"
-    axes: tuple[int, ...] = ()
-    keep_dims: bool = False
-
-
-@dataclass(frozen=True)
-class ReduceMax(Op):
-    """The maximum over adjacent ``axes`` (GlobalMaxPooling2D). Input and output share their
-    quantization (TFLM requires it), so no requantization happens."""
-
-    KIND: ClassVar[str] = "REDUCE_MAX"
-    axes: tuple[int, ...] = ()
-    keep_dims: bool = False
-
-
-@dataclass(frozen=True)
-class Add(Op):
-    KIND: ClassVar[str] = "ADD"
-    activation: Activation = Activation.NONE
-
-
-@dataclass(frozen=True)
-class Sub(Op):
-    """input 1 - input 2; TFLM quantizes it exactly as ADD and subtracts the rescaled inputs."""
-
-    KIND: ClassVar[str] = "SUB"
-    activation: Activation = Activation.NONE
-
-
-@dataclass(frozen=True)
-class Mul(Op):
-    KIND: ClassVar[str] = "MUL"
-    activation: Activation = Activation.NONE
-
-
-@dataclass(frozen=True)
-class Softmax(Op):
-    KIND: ClassVar[str] = "SOFTMAX"
-    beta: float = 1.0
-
-
-@dataclass(frozen=True)
-class Reshape(Op):
-    """RESHAPE, SQUEEZE, EXPAND_DIMS: same bytes, new shape; lowered to an alias."""
-
-    KIND: ClassVar[str] = "RESHAPE"
-
-
-@dataclass(frozen=True)
-class Pad(Op):
-    KIND: ClassVar[str] = "PAD"
-    paddings: tuple[tuple[int, int], ...] = ()
-
-
-@dataclass(frozen=True)
-class Concatenation(Op):
-    KIND: ClassVar[str] = "CONCATENATION"
-    axis: int = -1
-    activation: Activation = Activation.NONE
-
-
-@dataclass(frozen=True)
-class Logistic(Op):
-    KIND: ClassVar[str] = "LOGISTIC"
-
-
-@dataclass(frozen=True)
-class Tanh(Op):
-    KIND: ClassVar[str] = "TANH"
-
-
-@dataclass(frozen=True)
-class Relu(Op):
-    """Standalone RELU, RELU6 or RELU_N1_TO_1 (``kind`` says which)."""
-
-    KIND: ClassVar[str] = "RELU"
-    kind: Activation = Activation.RELU
-
-    def describe(self) -> str:
-        return f"op {self.index} ({self.kind.name})"
-
-
-@dataclass(frozen=True)
-class LeakyRelu(Op):
-    KIND: ClassVar[str] = "LEAKY_RELU"
-    alpha: float = 0.2
-
-
-@dataclass(frozen=True)
-class Quantize(Op):
-    """float32 -> int8 at a model input, or int8 -> int8 requantization."""
-
-    KIND: ClassVar[str] = "QUANTIZE"
-
-
-@dataclass(frozen=True)
-class Dequantize(Op):
-    KIND: ClassVar[str] = "DEQUANTIZE"
 
 
 @dataclass(frozen=True, eq=False)

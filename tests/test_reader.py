@@ -20,6 +20,9 @@ from edgegen import ir
 from edgegen import tflite_checks as checks
 from edgegen.build import compile_tflite, load_tflite_bytes
 from edgegen.errors import EdgegenError, ModelFormatError, UnsupportedError
+from edgegen.ops.conv import Conv2D
+from edgegen.ops.fully_connected import FullyConnected
+from edgegen.ops.lut import LeakyRelu
 from edgegen.tflite_reader import parse_tflite, read_tflite
 
 from .conftest import shared_path
@@ -32,7 +35,7 @@ def test_reads_kws_ops_and_quantization() -> None:
     assert kinds[:2] == ["Conv2D", "DepthwiseConv2D"]
     assert kinds[-2:] == ["FullyConnected", "Softmax"]
     conv = g.ops[0]
-    assert isinstance(conv, ir.Conv2D)
+    assert isinstance(conv, Conv2D)
     w = g.tensor(conv.inputs[1])
     assert w.quant is not None and w.quant.per_channel and w.quant.axis == 0
     assert len(w.quant.scales) == w.shape[0]
@@ -560,9 +563,9 @@ def test_ops_without_options_take_tflm_zero_defaults() -> None:
 
     graph = parse_tflite(_tiny_edit(edit))
     op = graph.ops[9]
-    assert isinstance(op, ir.LeakyRelu) and op.alpha == 0.0
+    assert isinstance(op, LeakyRelu) and op.alpha == 0.0
     fc = parse_tflite(_edited(lambda m: _no_options(m, 0))).ops[0]
-    assert isinstance(fc, ir.FullyConnected) and fc.activation == ir.Activation.NONE
+    assert isinstance(fc, FullyConnected) and fc.activation == ir.Activation.NONE
 
 
 def test_rank0_output_is_refused() -> None:

@@ -41,7 +41,8 @@ import numpy as np
 
 from edgegen.build import compile_tflite
 from edgegen.errors import EdgegenError
-from edgegen.ir import Activation, Graph, Relu
+from edgegen.ir import Activation, Graph
+from edgegen.ops.lut import Relu
 from edgegen.program import Program
 from edgegen.sim import simulate
 from edgegen.verify import random_inputs
@@ -144,7 +145,8 @@ def run_tflm(model: bytes, graph: Graph, program: Program, samples: Sequence[Seq
             break
         except RuntimeError as e:
             said = log.text() if log else ""
-            if not any(k in said for k in ("missing:", "too small", "Failed to allocate memory")):
+            # only a short arena is worth a retry (without the log, retry on any failure)
+            if log and not any(k in said for k in ("missing:", "too small", "Failed to allocate memory")):
                 raise TflmFailure(f"TFLM could not load the model: {e}: {said}") from None
             arena *= 4
     else:
