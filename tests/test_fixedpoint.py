@@ -22,6 +22,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from edgegen import fixedpoint as fx
+from edgegen.ops.lut import leaky_relu_lut, logistic_lut, logistic_params, relu_lut, requantize_lut, tanh_lut
+from edgegen.ops.reduce import MeanParams, mean_params, mean_s8
+from edgegen.ops.softmax import SoftmaxParams, softmax_params, softmax_s8
 from edgegen.oracle import TflmRunner
 
 pytestmark = [
@@ -185,36 +188,36 @@ def test_gemmlowp_functions_accuracy() -> None:
 
 def test_param_builders_refuse_what_tflm_refuses() -> None:
     with pytest.raises(ValueError):
-        fx.softmax_params(0.1, 1.0, output_scale=1 / 128)
+        softmax_params(0.1, 1.0, output_scale=1 / 128)
     with pytest.raises(ValueError):
-        fx.softmax_params(0.1, 1.0, output_zero_point=0)
+        softmax_params(0.1, 1.0, output_zero_point=0)
     with pytest.raises(ValueError):  # beta * scale * 2**26 <= 1: TFLM aborts in Prepare
-        fx.softmax_params(1e-9, 1.0)
+        softmax_params(1e-9, 1.0)
     with pytest.raises(ValueError):
-        fx.logistic_lut(0.1, 0, output_scale=1 / 128, output_zero_point=-128)
+        logistic_lut(0.1, 0, output_scale=1 / 128, output_zero_point=-128)
     with pytest.raises(ValueError):
-        fx.tanh_lut(0.1, 0, output_scale=1 / 128, output_zero_point=-128)
+        tanh_lut(0.1, 0, output_scale=1 / 128, output_zero_point=-128)
     with pytest.raises(ValueError):
-        fx.relu_lut("relu7", 0.1, 0, 0.1, 0)
+        relu_lut("relu7", 0.1, 0, 0.1, 0)
     with pytest.raises(ValueError):
-        fx.mean_params(0.1, 0, 0.1, 0, 0)
+        mean_params(0.1, 0, 0.1, 0, 0)
 
 
 def test_softmax_params_known_values() -> None:
-    p = fx.softmax_params(1 / 16, 1.0)
+    p = softmax_params(1 / 16, 1.0)
     # 2**-4 * 2**26 = 2**22 -> multiplier 2**30, shift 23; radius floor(31 * 2**26 / 2**23) = 248
-    assert p == fx.SoftmaxParams(input_multiplier=1 << 30, input_left_shift=23, diff_min=-248)
+    assert p == SoftmaxParams(input_multiplier=1 << 30, input_left_shift=23, diff_min=-248)
     assert fx.calculate_input_radius(5, 23) == 248
     assert fx.calculate_input_radius(4, 27, 31) == 15
 
 
 def test_mean_params_folds_count() -> None:
-    p = fx.mean_params(0.5, 3, 0.25, -2, 1)
-    assert p == fx.MeanParams(sum_offset=-3, multiplier=1 << 30, shift=2, output_offset=-2)
-    p = fx.mean_params(0.5, 3, 0.5, 3, 12)  # 1/12: shift_n = 3, (2**30 << 3) // 12
-    assert p == fx.MeanParams(sum_offset=-36, multiplier=(1 << 33) // 12, shift=1 - 3, output_offset=3)
+    p = mean_params(0.5, 3, 0.25, -2, 1)
+    assert p == MeanParams(sum_offset=-3, multiplier=1 << 30, shift=2, output_offset=-2)
+    p = mean_params(0.5, 3, 0.5, 3, 12)  # 1/12: shift_n = 3, (2**30 << 3) // 12
+    assert p == MeanParams(sum_offset=-36, multiplier=(1 << 33) // 12, shift=1 - 3, output_offset=3)
     x = np.full((1, 12, 2), 9, dtype=np.int8)
-    assert fx.mean_s8(x, p).tolist() == [[9, 9]]
+    assert mean_s8(x, p).tolist() == [[9, 9]]
 
 
 def test_quantize_dequantize_rounding() -> None:
@@ -229,7 +232,7 @@ def test_quantize_dequantize_rounding() -> None:
 
 
 def test_relu6_is_a_clamp_of_the_raw_input() -> None:
-    lut = fx.relu_lut("relu6", 0.05, -10, 0.9, 33)  # output params are ignored, as in TFLM
+    lut = relu_lut("relu6", 0.05, -10, 0.9, 33)  # output params are ignored, as in TFLM
     x = np.arange(-128, 128)
     assert lut.tolist() == np.clip(x, -10, 110).tolist()  # six = round(6 / 0.05) - 10 = 110
 
@@ -332,31 +335,31 @@ def _lut_apply(table: np.ndarray, x: np.ndarray) -> np.ndarray:
 def _expected(name: str, op: Any, sg: Any, x: np.ndarray, out_shape: tuple[int, ...]) -> np.ndarray:
     (si, zi), (so, zo) = _qp(sg, int(op.Inputs(0))), _qp(sg, int(op.Outputs(0)))
     if name == "LOGISTIC":
-        return _lut_apply(fx.logistic_lut(si, zi, output_scale=so, output_zero_point=zo), x)
+        return _lut_apply(logistic_lut(si, zi, output_scale=so, output_zero_point=zo), x)
     if name == "TANH":
-        return _lut_apply(fx.tanh_lut(si, zi, output_scale=so, output_zero_point=zo), x)
+        return _lut_apply(tanh_lut(si, zi, output_scale=so, output_zero_point=zo), x)
     if name == "LEAKY_RELU":
         opts = fb.LeakyReluOptions()
         t = op.BuiltinOptions()
         opts.Init(t.Bytes, t.Pos)
-        return _lut_apply(fx.leaky_relu_lut(si, zi, so, zo, opts.Alpha()), x)
+        return _lut_apply(leaky_relu_lut(si, zi, so, zo, opts.Alpha()), x)
     if name in ("RELU", "RELU6"):
-        return _lut_apply(fx.relu_lut(name.lower(), si, zi, so, zo), x)
+        return _lut_apply(relu_lut(name.lower(), si, zi, so, zo), x)
     if name == "QUANTIZE":
         if x.dtype == np.float32:
             return fx.quantize_f32_s8(x, so, zo)
-        return _lut_apply(fx.requantize_lut(si, zi, so, zo), x)
+        return _lut_apply(requantize_lut(si, zi, so, zo), x)
     if name == "DEQUANTIZE":
         return fx.dequantize_s8_f32(x, si, zi)
     if name == "SOFTMAX":
         opts = fb.SoftmaxOptions()
         t = op.BuiltinOptions()
         opts.Init(t.Bytes, t.Pos)
-        return fx.softmax_s8(x, fx.softmax_params(si, opts.Beta(), output_scale=so, output_zero_point=zo))
+        return softmax_s8(x, softmax_params(si, opts.Beta(), output_scale=so, output_zero_point=zo))
     if name == "MEAN":
         n, h, w, c = x.shape
-        p = fx.mean_params(si, zi, so, zo, h * w)
-        return fx.mean_s8(x.reshape(n, h * w, c), p).reshape(out_shape)
+        p = mean_params(si, zi, so, zo, h * w)
+        return mean_s8(x.reshape(n, h * w, c), p).reshape(out_shape)
     raise AssertionError(f"unexpected op {name}")
 
 
@@ -490,7 +493,7 @@ def test_rewritten_quantizations_match_tflm(keras_int8_model: bytes, seed: int, 
             code = m.OperatorCodes(op.OpcodeIndex())
             name = _OP_NAMES[max(code.BuiltinCode(), code.DeprecatedBuiltinCode())]
             (si, _), (so, _) = _qp(sg, int(op.Inputs(0))), _qp(sg, int(op.Outputs(0)))
-            if name in ("LOGISTIC", "TANH") and fx.logistic_params(si, 0).input_left_shift < 0:
+            if name in ("LOGISTIC", "TANH") and logistic_params(si, 0).input_left_shift < 0:
                 corners["negative input shift"] += 1
             if name in ("LEAKY_RELU", "RELU", "QUANTIZE", "MEAN") and fx.quantize_multiplier(si / so)[1] >= 32:
                 corners["shift >= 32"] += 1
@@ -532,4 +535,4 @@ def test_relu_n1_to_1_matches_tflite_reference(keras_int8_model: bytes) -> None:
     interp.invoke()
     assert len(targets) == BRANCHES
     for out, si, zi, so, zo in targets:
-        assert np.array_equal(fx.relu_lut("relu_n1_to_1", si, zi, so, zo), interp.get_tensor(out).reshape(-1))
+        assert np.array_equal(relu_lut("relu_n1_to_1", si, zi, so, zo), interp.get_tensor(out).reshape(-1))

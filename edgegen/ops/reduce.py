@@ -10,10 +10,20 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
+import numpy.typing as npt
 from ai_edge_litert import schema_py_generated as fb
 
-from .. import fixedpoint as fx
 from .. import ir
+from ..fixedpoint import (
+    INT8_MAX,
+    INT8_MIN,
+    Int8Array,
+    as_float32,
+    as_int64,
+    multiply_by_quantized_multiplier,
+    quantize_multiplier,
+    wrap_int32,
+)
 from ..lowering import Lowering
 from ..machine import Machine
 from ..program import Call, Dims
@@ -104,7 +114,7 @@ def lower_mean(lw: Lowering, op: ir.Op) -> None:
     outer, reduce, inner = _reduction_extents(x.shape, op.axes)
     if reduce == 0:
         raise lw.fail(op, "MEAN over an empty axis")
-    p = fx.mean_params(qi.scale, qi.zero_point, qo.scale, qo.zero_point, reduce)
+    p = mean_params(qi.scale, qi.zero_point, qo.scale, qo.zero_point, reduce)
     b = lw.base(op, "edgegen_mean_s8", (lw.ref(op.inputs[0]),), lw.out_ref(op), 0, x.size)
     lw.calls.append(MeanCall(**b, outer=outer, reduce=reduce, inner=inner,  # type: ignore[arg-type]
                                sum_offset=p.sum_offset, multiplier=p.multiplier, shift=p.shift,
@@ -134,14 +144,65 @@ def _reduction_extents(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[i
     return size(shape[: axes[0]]), size([shape[a] for a in axes]), size(shape[axes[-1] + 1:])
 
 
+# -- TFLM's MEAN arithmetic ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MeanParams:
+    """Integers of TFLM's int8 MEAN after ``QuantizedMeanOrSum`` folds 1/N into the multiplier."""
+
+    sum_offset: int  # -input_zero_point * reduce_count
+    multiplier: int
+    shift: int
+    output_offset: int  # output zero point
+
+
+def mean_params(input_scale: float, input_zero_point: int, output_scale: float, output_zero_point: int,
+                reduce_count: int) -> MeanParams:
+    """TFLM reduce_common.cc ``PrepareMeanOrSumHelper``/``PrepareSimple`` then the mean branch of
+    reference ``QuantizedMeanOrSum``.
+
+    ``QuantizeMultiplier((double)in_scale / (double)out_scale)``; then with
+    ``shift_n = min(floor(log2 N), 32, 31 + shift)``:
+    ``multiplier = int32((int64(multiplier) << shift_n) / N)`` and ``shift -= shift_n``.
+    """
+    n = int(reduce_count)
+    if n <= 0:
+        raise ValueError(f"MEAN over {n} elements")
+    m, s = quantize_multiplier(as_float32(input_scale) / as_float32(output_scale))
+    shift_n = n.bit_length() - 1  # 63 - CountLeadingZeros(uint64 N)
+    shift_n = min(shift_n, 32)
+    shift_n = min(shift_n, 31 + s)
+    if shift_n < 0 or m < 0:
+        raise ValueError("MEAN: scales must be positive and the multiplier in range")
+    m_n = (m << shift_n) // n  # int64 shift and truncating division; < 2**31 since 2**shift_n <= N
+    return MeanParams(sum_offset=-int(input_zero_point) * n, multiplier=m_n, shift=s - shift_n,
+                      output_offset=int(output_zero_point))
+
+
+def mean_s8(x: npt.ArrayLike, p: MeanParams) -> Int8Array:
+    """TFLM int8 MEAN on ``x`` viewed as ``[outer, reduce, inner]``; returns ``[outer, inner]``.
+
+    The sum is TFLM's int32 ``temp_sum`` (wrapping), plus ``sum_offset`` (cast back to int32), then
+    the **int32** ``MultiplyByQuantizedMultiplier`` overload (the accumulator type is int32_t), plus
+    the output zero point, clamped to int8.
+    """
+    xa = as_int64(x)
+    if xa.ndim != 3:
+        raise ValueError(f"mean_s8 expects [outer, reduce, inner], got shape {xa.shape}")
+    total = wrap_int32(wrap_int32(xa.sum(axis=1)) + p.sum_offset)
+    out = multiply_by_quantized_multiplier(total, p.multiplier, p.shift) + p.output_offset
+    return np.clip(out, INT8_MIN, INT8_MAX).astype(np.int8)
+
+
 # -- simulation ----------------------------------------------------------------------------------
 
 
 def run_mean(m: Machine, c: Call) -> None:
     assert isinstance(c, MeanCall)
     x = m.read(c.inputs[0]).reshape(c.outer, c.reduce, c.inner)
-    p = fx.MeanParams(sum_offset=c.sum_offset, multiplier=c.multiplier, shift=c.shift, output_offset=c.output_offset)
-    m.write(c.output, fx.mean_s8(x, p))
+    p = MeanParams(sum_offset=c.sum_offset, multiplier=c.multiplier, shift=c.shift, output_offset=c.output_offset)
+    m.write(c.output, mean_s8(x, p))
 
 
 FAMILY = OpFamily(
