@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 
 from edgegen.build import compile_tflite
-from edgegen.oracle import tflm_arena_bytes
+from edgegen.tflm_arena import tflm_arena_bytes
 
 MODELS = [
     "models/mlperf_tiny/kws/kws_ref_model.tflite",

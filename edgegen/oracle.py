@@ -3,8 +3,8 @@
 * :func:`run_tflm` runs one input set and returns the outputs and (by default) every tensor an op
   wrote, read back through ``kPreserveAllTensors`` so no tensor's bytes are reused.
   :func:`run_tflm_many` and :class:`TflmRunner` run many input sets in one request.
-* :func:`tflm_arena_bytes` finds the smallest arena the package's interpreter accepts for a model;
-  :func:`tflm_arena_record` is TFLM's own account of it.
+* :func:`tflm_arena_record` is TFLM's own account of its arena for a model (the smallest arena
+  the interpreter accepts is :func:`edgegen.tflm_arena.tflm_arena_bytes`).
 
 TFLM never runs in this process. A failed ``TFLITE_CHECK`` inside TFLM calls ``abort()`` and an
 out-of-range tensor index segfaults (both found on hostile models), and no Python code survives
@@ -46,7 +46,6 @@ from typing import Any
 import numpy as np
 
 from .errors import OracleError
-from .tflm_worker import ModelUnreadable, model_facts
 
 __all__ = [
     "TflmArenaRecord",
@@ -57,7 +56,6 @@ __all__ = [
     "run_tflm_many",
     "start_worker",
     "stop_worker",
-    "tflm_arena_bytes",
     "tflm_arena_record",
     "worker_pid",
 ]
@@ -85,7 +83,7 @@ class TflmResult:
     tensors: dict[int, np.ndarray]
 
 
-def _one_line(text: str) -> str:
+def one_line(text: str) -> str:
     """TFLM's output as one line: its lines joined, the tail kept (its last words come last)."""
     line = " ".join(s.strip() for s in text.splitlines() if s.strip())
     return line if len(line) <= _REASON_CHARS else "..." + line[-_REASON_CHARS:]
@@ -217,7 +215,7 @@ class _Worker:
             return ""
         end = os.fstat(self._log).st_size
         begin = max(start, end - (1 << 16))
-        return _one_line(os.pread(self._log, end - begin, begin).decode("utf-8", "replace")) if end > begin else ""
+        return one_line(os.pread(self._log, end - begin, begin).decode("utf-8", "replace")) if end > begin else ""
 
     def call(self, request: Reply, name: str,
              on_result: Callable[[Reply], None] | None = None) -> tuple[Reply, str, str]:
@@ -331,7 +329,7 @@ def _failure(reply: Reply, said: str, name: str, doing: str) -> Exception:
     _, kind, message = reply
     if kind == "input":
         return ValueError(message)
-    detail = ": ".join(p for p in (_one_line(message), said) if p)
+    detail = ": ".join(p for p in (one_line(message), said) if p)
     if kind == "unreadable":
         return TflmError(f"TFLM (the oracle) cannot read {name}: {detail}")
     if kind == "load":
@@ -432,102 +430,8 @@ def run_tflm_many(model: bytes, input_sets: Sequence[Sequence[np.ndarray]], *,
 
 
 # ------------------------------------------------------------------------------------------
-# arena size
+# arena record
 # ------------------------------------------------------------------------------------------
-
-# Runs in a fresh interpreter process (single-threaded, so fork() is safe): each probe forks a
-# child that builds the interpreter with the given arena (and invokes it once on zeros); the exit
-# status says whether it worked. A crash in a too-small arena only kills that child.
-_PROBE_SCRIPT = r"""
-import os, sys
-import numpy as np
-from tflite_micro.python.tflite_micro import runtime as rt
-
-model = sys.stdin.buffer.read()
-preserve = sys.argv[1] == "1"
-do_invoke = sys.argv[2] == "1"
-start = int(sys.argv[3])
-config = rt.InterpreterConfig.kPreserveAllTensors if preserve else rt.InterpreterConfig.kAllocationRecording
-
-def probe(n):
-    pid = os.fork()
-    if pid == 0:
-        try:  # a killed prober (an interrupted edgegen) takes its probe with it
-            import ctypes, signal
-            ctypes.CDLL(None).prctl(1, signal.SIGKILL)
-        except Exception:
-            pass
-        fd = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(fd, 1)
-        os.dup2(fd, 2)
-        try:
-            it = rt.Interpreter.from_bytes(model, arena_size=n, intrepreter_config=config)
-            if do_invoke:
-                i = 0
-                while True:
-                    try:
-                        d = it.get_input_details(i)
-                    except Exception:
-                        break
-                    it.set_input(np.zeros([int(s) for s in d["shape"]], dtype=d["dtype"]), i)
-                    i += 1
-                it.invoke()
-            os._exit(0)
-        except BaseException:
-            os._exit(3)
-    _, status = os.waitpid(pid, 0)
-    return status == 0
-
-hi = max(start, 1024)
-while not probe(hi):
-    hi *= 2
-    if hi > (1 << 31):
-        print("FAIL")
-        sys.exit(0)
-lo = 0
-while hi - lo > 1:
-    mid = (lo + hi) // 2
-    if probe(mid):
-        hi = mid
-    else:
-        lo = mid
-print(hi)
-"""
-
-
-def tflm_arena_bytes(model: bytes, *, preserve_all_tensors: bool = False, invoke: bool = True,
-                     timeout: float = 300.0) -> int:
-    """The smallest ``arena_size`` (bytes) for which the tflite-micro interpreter loads ``model``
-    (and, with ``invoke``, runs it once on zero inputs).
-
-    A bisection over the arena size, each probe in a forked child of a fresh Python process
-    (too-small arenas can crash TFLM). The default configuration is the package's default
-    (``kAllocationRecording``: TFLM's memory planner shares activation bytes, like a deployed
-    ``MicroInterpreter``); ``preserve_all_tensors`` measures the no-reuse configuration instead.
-    The figure includes everything TFLM places in the arena: the interpreter's allocator objects,
-    tensor structs, node data, persistent op data and the planned activations and scratch.
-    About 0.3-0.5 s per model (one process start plus ~20 forks).
-    """
-    data = bytes(model)
-    try:
-        facts = model_facts(data)
-    except ModelUnreadable as e:
-        raise TflmError(f"TFLM (the oracle) cannot read the model: {e}") from None
-    start = 2 * facts.activation_bytes + 64 * facts.num_tensors + 1024 * facts.num_ops + 4096
-    try:
-        proc = subprocess.run(
-            [sys.executable, "-c", _PROBE_SCRIPT, "1" if preserve_all_tensors else "0", "1" if invoke else "0",
-             str(start)],
-            input=data, capture_output=True, timeout=timeout, check=False,
-        )
-    except subprocess.TimeoutExpired:
-        raise TflmError(f"TFLM (the oracle): measuring its arena took longer than {timeout} s") from None
-    text = proc.stdout.decode("utf-8", "replace").strip().splitlines()
-    if proc.returncode != 0 or not text or not text[-1].isdigit():
-        err = proc.stderr.decode("utf-8", "replace").strip()
-        raise TflmError(f"TFLM (the oracle) could not allocate the model in any arena up to 2 GiB: "
-                        f"{_one_line(err) or text}")
-    return int(text[-1])
 
 
 @dataclass(frozen=True)
@@ -545,7 +449,7 @@ def tflm_arena_record(model: bytes, *, name: str | None = None) -> TflmArenaReco
     """TFLM's own account of its arena use for ``model`` (one invoke on zeros, default config).
 
     ``total`` excludes the interpreter's allocator objects that also live in the arena, so it is
-    smaller than :func:`tflm_arena_bytes`.
+    smaller than :func:`edgegen.tflm_arena.tflm_arena_bytes`.
     """
     label = name or "the model"
     reply, said, doing = _WORKER.call(("record", bytes(model)), label)
@@ -565,5 +469,5 @@ def tflm_arena_record(model: bytes, *, name: str | None = None) -> TflmArenaReco
         elif "' used " in line:
             kinds[line.split("'")[1]] = int(line.split("' used ")[1].split()[0])
     if min(total, head, tail) < 0:
-        raise TflmError(f"TFLM (the oracle) printed unexpected allocations for {label}: {_one_line(text)!r}")
+        raise TflmError(f"TFLM (the oracle) printed unexpected allocations for {label}: {one_line(text)!r}")
     return TflmArenaRecord(total=total, head=head, tail=tail, by_kind=kinds)

@@ -1,12 +1,12 @@
 """Input checks for a decoded .tflite file: the file is treated as hostile.
 
-:mod:`edgegen.tflite_reader` decodes the flatbuffer into the plain records below (``Flat*``),
-under a guard that turns any failure of the generated accessors into a
+:mod:`edgegen.tflite_decode` decodes the flatbuffer into plain records
+(:mod:`edgegen.tflite_records`), under a guard that turns any failure of the generated accessors into a
 :class:`~edgegen.errors.ModelFormatError`. The functions here then check what the records say
 *before* anything is allocated or indexed with it, each with a message that names the tensor,
 op, buffer or index at fault and what is wrong with it. Lowering and planning trust the graph
-the reader returns, so every invariant they rely on is established here (or by the op builders
-in the reader).
+the reader returns, so every invariant they rely on is established here (or by the op families'
+readers in ``edgegen.ops``).
 
 docs/input-checks.md lists every check with its error class and message.
 """
@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 from . import ir
 from .errors import ModelFormatError, UnsupportedError
+from .tflite_records import FlatBuffer, FlatTensor
 
 # -- limits ----------------------------------------------------------------------------------
 # A microcontroller has at most a few MiB of flash and RAM; these are orders of magnitude above
@@ -69,80 +68,6 @@ SCHEMA_VERSION = 3
 
 FLATBUFFER = "not a valid TFLite flatbuffer"
 INT32_MAX = (1 << 31) - 1
-
-
-# -- decoded records -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class FlatQuant:
-    scales: tuple[float, ...]
-    #: None when the file has no zero point vector (then every zero point is 0)
-    zero_points: tuple[int, ...] | None
-    axis: int
-    #: QuantizationDetails union type; anything but NONE changes what the scales mean
-    details_type: int
-
-
-@dataclass(frozen=True)
-class FlatTensor:
-    index: int
-    name: str
-    type: int
-    shape: tuple[int, ...]
-    signature: tuple[int, ...] | None
-    buffer: int
-    quant: FlatQuant | None
-    sparse: bool
-    external_buffer: int
-    #: a variable (stateful) tensor: TFLM gives it its own arena bytes and zeroes it on reset
-    variable: bool = False
-
-
-@dataclass(frozen=True)
-class FlatOpCode:
-    builtin: int
-    deprecated_builtin: int
-    custom: str | None
-
-
-@dataclass(frozen=True)
-class FlatOp:
-    index: int
-    opcode_index: int
-    inputs: tuple[int, ...]
-    outputs: tuple[int, ...]
-    options_type: int
-    #: the builtin options table as the generated object API's ``...OptionsT``, or None
-    options: Any
-    #: the op carries a custom options vector (TFLM refuses that on a builtin op)
-    custom_options: bool = False
-
-
-@dataclass(frozen=True)
-class FlatBuffer:
-    #: inline data, a read-only view into the file
-    data: np.ndarray | None
-    offset: int
-    size: int
-
-
-@dataclass(frozen=True)
-class FlatModel:
-    version: int
-    #: the operator codes the ops name, by index (only those are decoded)
-    opcodes: dict[int, FlatOpCode]
-    #: how many operator codes the model declares
-    n_opcodes: int
-    tensors: tuple[FlatTensor, ...]
-    ops: tuple[FlatOp, ...]
-    inputs: tuple[int, ...]
-    outputs: tuple[int, ...]
-    #: how many buffers the model declares; only the ones tensors use are decoded
-    n_buffers: int
-    buffers: dict[int, FlatBuffer]
-    #: the names of the model's metadata entries (TFLM acts on two of them)
-    metadata: tuple[str, ...] = ()
 
 
 # -- the file --------------------------------------------------------------------------------

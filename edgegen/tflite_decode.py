@@ -15,6 +15,7 @@ from ai_edge_litert import schema_py_generated as fb
 
 from . import ops
 from . import tflite_checks as checks
+from . import tflite_records as records
 from .errors import EdgegenError, ModelFormatError
 
 
@@ -83,7 +84,7 @@ class Decoder:
         self.charge(what, len(raw))
         return raw.decode("utf-8", "replace")
 
-    def model(self) -> checks.FlatModel:
+    def model(self) -> records.FlatModel:
         checks.check_header(self.data)
         m = fb.Model.GetRootAs(self.data, 0)
         with _decoding("the model table"):
@@ -109,7 +110,7 @@ class Decoder:
         opcodes = {i: self.opcode(m, i) for i in sorted({op.opcode_index for op in ops}) if 0 <= i < n_codes}
         used = sorted({t.buffer for t in tensors if 0 <= t.buffer < n_buffers})
         buffers = {i: self.buffer(m, i) for i in used}
-        return checks.FlatModel(version=version, opcodes=opcodes, n_opcodes=n_codes, tensors=tensors, ops=ops,
+        return records.FlatModel(version=version, opcodes=opcodes, n_opcodes=n_codes, tensors=tensors, ops=ops,
                                 inputs=inputs, outputs=outputs, n_buffers=n_buffers, buffers=buffers,
                                 metadata=metadata)
 
@@ -124,7 +125,7 @@ class Decoder:
                 names.append(self.name(what, m.Metadata(i).Name(), ""))
         return tuple(names)
 
-    def tensor(self, sg: Any, index: int) -> checks.FlatTensor:
+    def tensor(self, sg: Any, index: int) -> records.FlatTensor:
         what = f"tensor {index}"
         with _decoding(what):
             self.charge(what, self.TABLE)
@@ -133,25 +134,25 @@ class Decoder:
             shape = self.ints(what, t.ShapeIsNone(), t.ShapeAsNumpy()) or ()
             signature = self.ints(what, t.ShapeSignatureIsNone(), t.ShapeSignatureAsNumpy())
             q = t.Quantization()
-            return checks.FlatTensor(
+            return records.FlatTensor(
                 index=index, name=name, type=int(t.Type()), shape=shape, signature=signature,
                 buffer=int(t.Buffer()), quant=None if q is None else self.quant(what, q),
                 sparse=t.Sparsity() is not None, external_buffer=int(t.ExternalBuffer()),
                 variable=bool(t.IsVariable()),
             )
 
-    def quant(self, what: str, q: Any) -> checks.FlatQuant:
+    def quant(self, what: str, q: Any) -> records.FlatQuant:
         self.charge(what, self.TABLE)
         scales = _numpy(q.ScaleAsNumpy()) if not q.ScaleIsNone() else np.zeros(0, dtype=np.float32)
         self.charge(what, scales.nbytes)
-        return checks.FlatQuant(
+        return records.FlatQuant(
             scales=tuple(scales.tolist()),
             zero_points=self.ints(what, q.ZeroPointIsNone(), q.ZeroPointAsNumpy()),
             axis=int(q.QuantizedDimension()),
             details_type=int(q.DetailsType()),
         )
 
-    def op(self, sg: Any, index: int) -> checks.FlatOp:
+    def op(self, sg: Any, index: int) -> records.FlatOp:
         what = f"operator {index}"
         with _decoding(what):
             self.charge(what, self.TABLE)
@@ -179,29 +180,29 @@ class Decoder:
             if custom:
                 self.length(f"{what}'s custom options", op.CustomOptionsLength(), 1)
             self.length(f"{what}'s intermediates", op.IntermediatesLength(), 4)
-            return checks.FlatOp(
+            return records.FlatOp(
                 index=index, opcode_index=int(op.OpcodeIndex()),
                 inputs=self.ints(what, op.InputsIsNone(), op.InputsAsNumpy()) or (),
                 outputs=self.ints(what, op.OutputsIsNone(), op.OutputsAsNumpy()) or (),
                 options_type=options_type, options=options, custom_options=custom,
             )
 
-    def opcode(self, m: Any, index: int) -> checks.FlatOpCode:
+    def opcode(self, m: Any, index: int) -> records.FlatOpCode:
         what = f"operator code {index}"
         with _decoding(what):
             self.charge(what, self.TABLE)
             oc = m.OperatorCodes(index)
             custom = oc.CustomCode()
-            return checks.FlatOpCode(
+            return records.FlatOpCode(
                 builtin=int(oc.BuiltinCode()), deprecated_builtin=int(oc.DeprecatedBuiltinCode()),
                 custom=None if custom is None else self.name(what, custom, "?"),
             )
 
-    def buffer(self, m: Any, index: int) -> checks.FlatBuffer:
+    def buffer(self, m: Any, index: int) -> records.FlatBuffer:
         what = f"buffer {index}"
         with _decoding(what):
             self.charge(what, self.TABLE)
             b = m.Buffers(index)
             # a view into the file, not a copy: the size is checked against the tensor first
             data = None if b.DataIsNone() else _numpy(b.DataAsNumpy())
-            return checks.FlatBuffer(data=data, offset=int(b.Offset()), size=int(b.Size()))
+            return records.FlatBuffer(data=data, offset=int(b.Offset()), size=int(b.Size()))

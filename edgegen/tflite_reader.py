@@ -20,6 +20,7 @@ from ai_edge_litert import schema_py_generated as fb
 
 from . import ir, ops
 from . import tflite_checks as checks
+from . import tflite_records as records
 from .errors import EdgegenError, ModelFormatError, UnsupportedError
 from .modelfile import read_model_file
 from .tflite_context import OpContext
@@ -72,7 +73,7 @@ def parse_tflite(data: bytes, name: str = "model") -> ir.Graph:
 
 
 class _Reader:
-    def __init__(self, flat: checks.FlatModel, data: bytes, name: str) -> None:
+    def __init__(self, flat: records.FlatModel, data: bytes, name: str) -> None:
         self.flat = flat
         self.data = data
         self.name = name
@@ -103,7 +104,7 @@ class _Reader:
 
     # -- tensors ---------------------------------------------------------------------------
 
-    def _tensor(self, t: checks.FlatTensor) -> ir.Tensor:
+    def _tensor(self, t: records.FlatTensor) -> ir.Tensor:
         where = checks.tensor_where(t)
         if t.type not in _TYPES:
             raise UnsupportedError(
@@ -118,7 +119,7 @@ class _Reader:
         data = self._buffer(t, where, dtype, shape, nbytes)
         return ir.Tensor(index=t.index, name=t.name, shape=shape, dtype=dtype, quant=quant, data=data)
 
-    def _buffer(self, t: checks.FlatTensor, where: str, dtype: str, shape: tuple[int, ...],
+    def _buffer(self, t: records.FlatTensor, where: str, dtype: str, shape: tuple[int, ...],
                 nbytes: int) -> np.ndarray | None:
         index = t.buffer
         # TFLM looks buffer 0 up like any other (a model without buffers would make it read
@@ -145,7 +146,7 @@ class _Reader:
 
     # -- ops -------------------------------------------------------------------------------
 
-    def _op(self, op: checks.FlatOp, tensors: tuple[ir.Tensor, ...], flow: checks.Dataflow) -> ir.Op:
+    def _op(self, op: records.FlatOp, tensors: tuple[ir.Tensor, ...], flow: checks.Dataflow) -> ir.Op:
         index = op.index
         if not 0 <= op.opcode_index < self.flat.n_opcodes:
             raise ModelFormatError(
@@ -187,7 +188,7 @@ class _Reader:
         return builder(ctx)
 
 
-def _check_no_scalars(where: str, op: checks.FlatOp, tensors: tuple[ir.Tensor, ...]) -> None:
+def _check_no_scalars(where: str, op: records.FlatOp, tensors: tuple[ir.Tensor, ...]) -> None:
     """Rank-0 activations are refused: TFLM's kernels index their last dimension (dims[-1] of
     an empty shape) or skip them, so they compute something else than the graph says."""
     for role, indices in (("input", op.inputs), ("output", op.outputs)):

@@ -22,10 +22,10 @@ from edgegen.oracle import (
     TflmRunner,
     run_tflm,
     run_tflm_many,
-    tflm_arena_bytes,
     tflm_arena_record,
     worker_pid,
 )
+from edgegen.tflm_arena import tflm_arena_bytes
 
 from .conftest import REPO, shared_path
 from .support import tflm_hostile
