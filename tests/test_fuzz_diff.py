@@ -5,7 +5,7 @@ compiles runs in edgegen's simulator and in TFLM on two seeded random inputs, ev
 compared for equality. Edgegen must refuse (with an EdgegenError) whatever TFLM refuses, crashes
 on or computes otherwise; a traceback, a crash, a hang or a difference fails the test with the
 case and the first difference. ``diff_fuzzer(shared_dir(), RUN_SEED).case(i)`` rebuilds case i;
-bench/fuzz_diff.py runs the same engine for longer (docs/input-checks.md has a 100,000-case run).
+bench/fuzz_diff.py runs the same engine for longer (docs/input-checks.md has a 150,000-case run).
 """
 
 from __future__ import annotations
