@@ -71,23 +71,28 @@ def main() -> int:
     ap.add_argument("--cache", type=Path, default=Path("/tmp/edgegen-opmodels"),
                     help="where converted per-op models are kept between runs")
     ap.add_argument("--no-ops", action="store_true", help="shared models only")
+    ap.add_argument("--kernels", default=None, choices=("auto", "cmsis-nn", "portable"),
+                    help="--kernels of every build (default: build's); cmsis-nn reproduces the trees from before "
+                         "edgegen's own kernels")
     args = ap.parse_args()
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.monotonic()
     count = 0
+    extra = {} if args.kernels is None else {"kernels": args.kernels}
     for key, rel in SHARED_MODELS.items():
         data = (args.shared / rel).read_bytes()
         for board in SHARED_BOARDS:
-            build(data, out / f"{key}-{board}", source=Path(rel).name, name=key, board=board, force=True)
+            build(data, out / f"{key}-{board}", source=Path(rel).name, name=key, board=board, force=True, **extra)
             count += 1
-        build(data, out / f"{key}-guard", source=Path(rel).name, name=key, board="qemu-m4", force=True, guard=True)
+        build(data, out / f"{key}-guard", source=Path(rel).name, name=key, board="qemu-m4", force=True, guard=True,
+              **extra)
         count += 1
     if not args.no_ops:
         for name, data in _op_models(args.cache).items():
             for board in OP_BOARDS:
                 build(data, out / f"op-{name}-{board}", source=f"{name}.tflite", name=name, board=board,
-                      force=True, check_fit=False)
+                      force=True, check_fit=False, **extra)
                 count += 1
     listing = _listing(out)
     (out / "SHA256SUMS").write_text("\n".join(listing) + "\n", encoding="utf-8")

@@ -166,11 +166,12 @@ def build(model: ModelLike, out: str | Path, *, board: str = "nucleo", calib: Ca
           prune: float | None = None, prune_mode: Literal["structured", "unstructured"] = "structured",
           train: SampleSource | Dataset | None = None, float_io: bool = False, config: TrainConfig | None = None,
           inputs: np.ndarray | None = None, vectors: int = 3, force: bool = False,
-          cmsis_nn: str | Path | None = None, guard: bool = False, seed: int = DEFAULT_SEED) -> BuildResult:
+          cmsis_nn: str | Path | None = None, guard: bool = False, seed: int = DEFAULT_SEED,
+          kernels: Literal["auto", "cmsis-nn", "portable"] = "auto") -> BuildResult:
     """``edgegen build``: a Keras model (object or path; converted as :func:`build_keras` does) or
     an int8 ``.tflite`` path, compiled for ``board`` into the directory ``out``. ``inputs``
     ``[N, ...]`` become the first embedded test vectors (at most ``vectors``, which is at most
-    :data:`edgegen.fit.MAX_VECTORS`). ``seed`` as ``--seed``."""
+    :data:`edgegen.fit.MAX_VECTORS`). ``seed`` as ``--seed``, ``kernels`` as ``--kernels``."""
     from .build import build as build_dir
     from .build import load_tflite_bytes
     from .fit import check_vector_count
@@ -189,7 +190,7 @@ def build(model: ModelLike, out: str | Path, *, board: str = "nucleo", calib: Ca
     return build_dir(tflite, Path(out), source=str(path or f"{name}.keras"), name=name, board=board, force=force,
                      vectors=vectors, samples=samples,
                      samples_source="api.build(inputs=...)", cmsis_nn=Path(cmsis_nn) if cmsis_nn else None,
-                     guard=guard, front_end=summary)
+                     guard=guard, front_end=summary, kernels=kernels)
 
 
 def _samples(inputs: np.ndarray | None, what: str) -> list[tuple[np.ndarray, ...]]:

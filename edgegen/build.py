@@ -18,6 +18,7 @@ from .boards import all_boards, resolve_board
 from .builddir import MANIFEST_KEY, MODEL_FILE, BuildResult, compile_tflite, load_build, write_meta, write_report
 from .codegen import Provenance, RenderOptions, make_vectors, render
 from .errors import EdgegenError
+from .kernels import DEFAULT_MODE, check_mode
 from .outdir import check_output_dir, install, manifest, staging
 from .samples import as_model_inputs, random_inputs
 
@@ -56,6 +57,7 @@ def build(
     check_fit: bool = True,
     guard: bool = False,
     portable_kernels: bool = False,
+    kernels: str = DEFAULT_MODE,
     extra_files: dict[str, bytes] | None = None,
     front_end: Sequence[str] = (),
     progress: Callable[[str], None] | None = None,
@@ -66,6 +68,7 @@ def build(
 
     ``samples`` (real inputs) become the first embedded test vectors; seeded random inputs fill
     up to ``vectors``. ``cmsis_nn`` copies a CMSIS-NN checkout in place of the portable kernels.
+    ``kernels`` is ``--kernels`` (auto, cmsis-nn or portable; :mod:`edgegen.kernels`).
     ``inputs`` are the files the build read (model, data): ``force`` never replaces a directory
     holding one of them (see :mod:`edgegen.outdir`). ``samples_source`` names the samples in
     messages (the --inputs file). ``vectors`` is checked against fixed limits and, before anything
@@ -79,7 +82,7 @@ def build(
     out = check_output_dir(out, force=force, inputs=(*inputs, *([cmsis_nn] if cmsis_nn is not None else [])))
     cmsis_dir = _check_cmsis_nn(cmsis_nn) if cmsis_nn is not None else None
     graph, program = compile_tflite(tflite, name=name, source=source, scratch_target=target.scratch_target,
-                                    guard=guard)
+                                    guard=guard, kernels=check_mode(kernels), board=target)
     # vectors are simulated and compiled into flash: their cost is known from the I/O sizes
     vector_cost = check_vectors(program, vectors)
     if target.kind != "host" and check_fit:
@@ -91,11 +94,13 @@ def build(
             "expected outputs from edgegen's simulator")
     vector_set = make_vectors(program, all_samples, note)
     qemu_boards = tuple(b for b in all_boards().values() if b.kind == "qemu")
-    kernels = f"CMSIS-NN from {cmsis_dir.name}" if cmsis_dir is not None else "edgegen portable CMSIS-NN API"
+    library = f"CMSIS-NN from {cmsis_dir.name}" if cmsis_dir is not None else "edgegen portable CMSIS-NN API"
+    if kernels != "cmsis-nn":
+        library += f", edgegen kernels ({kernels})"
     with staging(out) as tmp:
         if progress:
             progress("generating C")
-        render(program, tmp, Provenance(model_file=Path(source).name, board=target.name, kernels=kernels),
+        render(program, tmp, Provenance(model_file=Path(source).name, board=target.name, kernels=library),
                RenderOptions(vectors=vector_set, qemu_boards=qemu_boards, cmsis_nn=cmsis_dir))
         if target.kind == "stm32":
             from .platformio import write_project
@@ -107,7 +112,7 @@ def build(
         meta: dict[str, Any] = {
             "edgegen": __version__, "name": program.name, "board": target.name, "source": Path(source).name,
             "scratch_target": target.scratch_target, "vectors": len(all_samples),
-            "cmsis_nn": "external" if cmsis_dir is not None else "portable", "guard": guard}
+            "cmsis_nn": "external" if cmsis_dir is not None else "portable", "guard": guard, "kernels": kernels}
         write_meta(tmp, meta)
         footprint = None
         if target.kind != "host" and check_fit:

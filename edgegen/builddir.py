@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .boards import Board
+from .boards import Board, all_boards
 from .errors import EdgegenError
 from .ir import Graph
+from .kernels import CODE_MARGIN, DEFAULT_MODE, KernelConfig, check_mode, cpu_class
 from .lower import lower
 from .outdir import MANIFEST_KEY, META_FILE
 from .program import Program
@@ -50,12 +51,30 @@ class BuildResult:
 
 
 def compile_tflite(data: bytes, *, name: str, source: str, scratch_target: str = "dsp",
-                   guard: bool = False) -> tuple[Graph, Program]:
+                   guard: bool = False, kernels: str = DEFAULT_MODE, board: Board | None = None
+                   ) -> tuple[Graph, Program]:
+    """Read and lower a model. ``kernels`` is ``--kernels``; ``board`` gives the CPU class its
+    choice depends on and the flash its wider weights must fit (edgegen.kernels)."""
     try:
         graph = parse_tflite(data, name=name)
-        return graph, lower(graph, name=name, scratch_target=scratch_target, guard=guard)
+        config = _kernel_config(graph, name, scratch_target, guard, check_mode(kernels), board)
+        return graph, lower(graph, name=name, scratch_target=scratch_target, guard=guard, kernels=config)
     except EdgegenError as e:
         raise type(e)(f"{source}: {e}") from None
+
+
+def _kernel_config(graph: Graph, name: str, scratch_target: str, guard: bool, mode: str,
+                   board: Board | None) -> KernelConfig:
+    if board is None:
+        return KernelConfig(mode=mode, cpu="mve" if scratch_target == "mve" else "dsp")
+    budget = None
+    if mode != "cmsis-nn" and board.flash_bytes > 0:
+        # the flash the CMSIS-NN build's constants leave, less room for code (and the HAL glue)
+        baseline = lower(graph, name=name, scratch_target=scratch_target, guard=guard,
+                         kernels=KernelConfig(mode="cmsis-nn")).weight_bytes
+        reserve = CODE_MARGIN + (16 * 1024 if board.kind == "stm32" else 0)
+        budget = max(board.flash_bytes - baseline - reserve, 0)
+    return KernelConfig(mode=mode, cpu=cpu_class(board.dsp, board.mve), flash_budget=budget)
 
 
 def write_meta(directory: Path, meta: dict[str, Any]) -> None:
@@ -82,9 +101,11 @@ def load_build(directory: Path) -> tuple[bytes, Graph, Program, dict[str, Any]]:
     meta = read_meta(directory)
     model_path = directory / MODEL_FILE
     data = model_path.read_bytes()
+    # directories written before --kernels existed ran the CMSIS-NN calls everywhere
     graph, program = compile_tflite(data, name=str(meta["name"]), source=str(model_path),
                                     scratch_target=str(meta.get("scratch_target", "dsp")),
-                                    guard=bool(meta.get("guard", False)))
+                                    guard=bool(meta.get("guard", False)), kernels=str(meta.get("kernels", "cmsis-nn")),
+                                    board=all_boards().get(str(meta.get("board", ""))))
     return data, graph, program, meta
 
 

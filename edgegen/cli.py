@@ -76,7 +76,7 @@ def cmd_build(args: argparse.Namespace) -> int:
         result = build(tflite, out, source=args.model, name=name, board=args.board, force=args.force,
                        vectors=args.vectors, samples=samples, samples_source=f"{args.inputs}: --inputs",
                        cmsis_nn=Path(args.cmsis_nn) if args.cmsis_nn else None, guard=args.guard,
-                       portable_kernels=args.portable_kernels, front_end=summary,
+                       portable_kernels=args.portable_kernels, front_end=summary, kernels=args.kernels,
                        progress=lambda what: update(what, 0, 1), inputs=inputs)
     print_build_summary(result)
     return 0
@@ -223,6 +223,10 @@ def make_parser() -> argparse.ArgumentParser:
     b.add_argument("--portable-kernels", action="store_true",
                    help="real boards: build the PlatformIO project with edgegen's portable kernels instead of "
                    "fetching CMSIS-NN v7.0.0")
+    b.add_argument("--kernels", choices=("auto", "cmsis-nn", "portable"), default="auto",
+                   help="auto (default): edgegen's specialized kernels where they are faster than CMSIS-NN on the "
+                        "board's CPU, CMSIS-NN calls elsewhere; cmsis-nn: CMSIS-NN calls only; portable: edgegen's "
+                        "kernels without DSP/Helium code")
     b.add_argument("--guard", action="store_true", help="canaries around the arena and scratch buffers, checked "
                    "after every kernel call (a debugging build)")
     b.add_argument("--out", help="output directory (default: build/<model name>)")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 from . import ir
+from .kernels import KernelConfig
 from .lowering import MVE, Lowering
 from .ops import lowerer_for
 from .plan import plan_memory
@@ -34,11 +35,14 @@ def c_identifier(name: str, fallback: str = "model") -> str:
 GUARD_BYTES = 16
 
 
-def lower(graph: ir.Graph, *, name: str | None = None, scratch_target: str = "dsp", guard: bool = False) -> Program:
+def lower(graph: ir.Graph, *, name: str | None = None, scratch_target: str = "dsp", guard: bool = False,
+          kernels: KernelConfig | None = None) -> Program:
     """Lower ``graph``; ``scratch_target`` chooses which CMSIS-NN build the scratch sizes fit,
-    ``guard`` adds canaries around the arena and every scratch buffer."""
+    ``guard`` adds canaries around the arena and every scratch buffer, ``kernels`` which layers
+    edgegen's own kernels take (default: auto for a DSP CPU, no flash limit)."""
     prefix = c_identifier(name or graph.name)
-    lw = Lowering(graph, prefix, scratch_target, GUARD_BYTES if guard else 0)
+    config = kernels or KernelConfig()
+    lw = Lowering(graph, prefix, scratch_target, GUARD_BYTES if guard else 0, config)
     for t in graph.inputs:
         lw.ref(t)
     for op in graph.ops:
@@ -66,4 +70,6 @@ def lower(graph: ir.Graph, *, name: str | None = None, scratch_target: str = "ds
         plan=plan_memory(buffers),
         scratch_target=scratch_target,
         guard_bytes=lw.guard_bytes,
+        kernel_mode=config.mode,
+        kernel_notes=tuple(lw.kernel_notes),
     )

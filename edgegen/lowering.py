@@ -13,6 +13,7 @@ import numpy as np
 from . import fixedpoint as fx
 from . import ir
 from .errors import UnsupportedError
+from .kernels import KernelConfig
 from .program import Buffer, Call, Constant, Dims, TensorRef
 
 #: true when CMSIS-NN compiles its Helium (MVE) kernels; the test arm_nn_math_types.h makes
@@ -77,8 +78,14 @@ def dims4(shape: tuple[int, ...]) -> Dims:
 class Lowering:
     """What op lowerers build on: buffers, tensor references, constants and calls."""
 
-    def __init__(self, graph: ir.Graph, prefix: str, scratch_target: str, guard_bytes: int = 0) -> None:
+    def __init__(self, graph: ir.Graph, prefix: str, scratch_target: str, guard_bytes: int = 0,
+                 kernels: KernelConfig | None = None) -> None:
         self.g = graph
+        #: which kernels the lowering may choose (edgegen.kernels); the flash left for wider weights
+        self.kernels = kernels or KernelConfig()
+        self.flash_left = self.kernels.flash_budget
+        #: (op index, why it keeps its CMSIS-NN call) for layers edgegen's kernels could take
+        self.kernel_notes: list[tuple[int, str]] = []
         self.prefix = prefix
         self.scratch_target = scratch_target
         self.guard_bytes = guard_bytes
@@ -173,6 +180,15 @@ class Lowering:
             index=idx, op_index=op.index, op_name=name, function=function, inputs=inputs, output=output,
             scratch=sid, scratch_bytes=scratch_bytes, macs=macs,
         )
+
+    def take_flash(self, nbytes: int) -> bool:
+        """Reserve ``nbytes`` more flash for a kernel's constants; False when the board has none left."""
+        if self.flash_left is None or nbytes <= 0:
+            return True
+        if nbytes > self.flash_left:
+            return False
+        self.flash_left -= nbytes
+        return True
 
     def qp(self, t: int) -> ir.QuantParams:
         q = self.g.tensor(t).quant

@@ -121,6 +121,10 @@ class Program:
     scratch_target: str
     #: guard builds: canary bytes before and after the arena and each scratch buffer (0: none)
     guard_bytes: int = 0
+    #: ``--kernels``: auto, cmsis-nn or portable (edgegen.kernels)
+    kernel_mode: str = "cmsis-nn"
+    #: (op index, why) for layers that keep the CMSIS-NN call though edgegen has a kernel for them
+    kernel_notes: tuple[tuple[int, str], ...] = ()
 
     def constant(self, name: str) -> Constant:
         for c in self.constants:

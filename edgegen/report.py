@@ -82,6 +82,16 @@ def buffer_rows(program: Program) -> list[BufferRow]:
 def build_report(result: BuildResult) -> dict[str, Any]:
     p = result.program
     fp = result.footprint
+    report = _report(result, p, fp)
+    if p.kernel_mode != "cmsis-nn":
+        # which layers edgegen's kernels could take but leave to CMSIS-NN, and why (the layers'
+        # "function" says which kernel each call runs)
+        report["kernels"] = {"mode": p.kernel_mode,
+                             "cmsis_nn_kept": [{"op": op, "why": why} for op, why in p.kernel_notes]}
+    return report
+
+
+def _report(result: BuildResult, p: Program, fp: Any) -> dict[str, Any]:
     return {
         "model": p.name,
         "source_sha256": p.source_sha256,
@@ -123,7 +133,7 @@ def print_build_summary(result: BuildResult) -> None:
     if result.board_note:
         console.print(f"edgegen: {result.board_note}")
     table = Table(title=f"{p.name} for {result.board.name}", title_justify="left")
-    for col, just in (("call", "right"), ("op", "left"), ("CMSIS-NN function", "left"), ("output", "left"),
+    for col, just in (("call", "right"), ("op", "left"), ("function", "left"), ("output", "left"),
                       ("MACs", "right"), ("weights B", "right"), ("arena offset", "right"), ("out B", "right"),
                       ("scratch B", "right")):
         table.add_column(col, justify=just)  # type: ignore[arg-type]
@@ -131,6 +141,8 @@ def print_build_summary(result: BuildResult) -> None:
         table.add_row(str(r.call), r.op, r.function, "x".join(map(str, r.output_shape)), f"{r.macs:,}",
                       f"{r.weight_bytes:,}", f"{r.out_offset:,}", f"{r.out_bytes:,}", f"{r.scratch_bytes:,}")
     console.print(table)
+    for op, why in p.kernel_notes:
+        console.print(f"op {op} keeps its CMSIS-NN call: {why}")
     console.print(f"arena {p.plan.arena_bytes:,} B (planner {p.plan.algorithm}; TFLM's greedy order "
                   f"{p.plan.greedy_bytes:,} B), constants {p.weight_bytes:,} B, "
                   f"{sum(c.macs for c in p.calls):,} MACs")

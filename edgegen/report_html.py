@@ -71,7 +71,7 @@ def render_html(report: dict[str, Any]) -> str:
     board = report["board"]
     runs = report.get("runs", {})
     run_cols = sorted(runs)
-    head = ["call", "op", "CMSIS-NN function", "output", "MACs", "weights B", "arena offset", "out B", "scratch B"]
+    head = ["call", "op", "function", "output", "MACs", "weights B", "arena offset", "out B", "scratch B"]
     head += [f"{r} {'instr' if runs[r].get('unit') == 'instructions' else 'cycles'}" for r in run_cols]
     rows = []
     for layer in report["layers"]:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from ai_edge_litert import schema_py_generated as schema
 
+from edgegen.boards import resolve_board
 from edgegen.build import build, compile_tflite
 from edgegen.resources import templates_dir
 
@@ -36,14 +37,23 @@ def _broadcast_model() -> bytes:
     return pack(m.model())
 
 
+def _kws() -> bytes:
+    return shared_path("models/mlperf_tiny/kws/kws_ref_model.tflite").read_bytes()
+
+
 #: name -> (the model's bytes, a guard build?)
 MODELS = {
     "all_ops": (all_ops_model, False),
     "all_ops_guard": (all_ops_model, True),
     "broadcast": (_broadcast_model, False),
-    "kws": (lambda: shared_path("models/mlperf_tiny/kws/kws_ref_model.tflite").read_bytes(), False),
+    "kws": (_kws, False),
     "resnet8": (lambda: shared_path("models/mlperf_tiny/ic/resnet8_int8.tflite").read_bytes(), False),
+    # edgegen's own kernels: auto for a DSP CPU (the DSP path), portable (the C path on every CPU)
+    "kws_auto_m4": (_kws, False),
+    "all_ops_portable": (all_ops_model, False),
 }
+#: --kernels and board of the models that are not built for BOARD with auto
+KERNELS = {"kws_auto_m4": ("auto", "qemu-m4"), "all_ops_portable": ("portable", BOARD)}
 
 
 def _commands(out: Path, p: str, target: Target) -> Iterator[list[str]]:
@@ -66,8 +76,9 @@ def _commands(out: Path, p: str, target: Target) -> Iterator[list[str]]:
 def test_generated_c_warning_free(name: str, tmp_path: Path) -> None:
     make, guard = MODELS[name]
     out = tmp_path / name
-    result = build(make(), out, source=f"{name}.tflite", name=name, board=BOARD, vectors=1, check_fit=False,
-                   guard=guard)
+    kernels, board = KERNELS.get(name, ("auto", BOARD))
+    result = build(make(), out, source=f"{name}.tflite", name=name, board=board, vectors=1, check_fit=False,
+                   guard=guard, kernels=kernels)
     p = result.program.name
     commands = [c for t in (HOST, *arm_targets()) for c in _commands(out, p, t)]
     outcomes = compile_all(commands, cwd=out)
@@ -78,7 +89,9 @@ def test_the_models_use_every_call_template() -> None:
     """So the check above covers every templates/calls/<kind>.c.j2 (a new kind needs a model here)."""
     kinds = set()
     for name, (make, guard) in MODELS.items():
-        _graph, program = compile_tflite(make(), name=name, source=name, guard=guard)
+        kernels, board = KERNELS.get(name, ("auto", BOARD))
+        _graph, program = compile_tflite(make(), name=name, source=name, guard=guard, kernels=kernels,
+                                         board=resolve_board(board).board)
         kinds |= {call.KIND for call in program.calls}
     templates = {p.name.removesuffix(".c.j2") for p in (templates_dir() / "calls").glob("*.c.j2")}
     assert templates == kinds, sorted(templates ^ kinds)

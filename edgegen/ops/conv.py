@@ -15,6 +15,7 @@ from ai_edge_litert import schema_py_generated as fb
 
 from .. import ir
 from .. import tflite_checks as checks
+from ..kernels import matmul
 from ..lowering import Lowering, activation_range, out_size, same_padding
 from ..machine import Machine, requant
 from ..program import Call, Dims
@@ -197,6 +198,13 @@ def lower_conv(lw: Lowering, op: ir.Op) -> None:
     mults, shifts = lw.per_channel_multipliers(op, 1, oc)
     xq, yq = lw.qp(op.inputs[0]), lw.qp(op.outputs[0])
     act_min, act_max = activation_range(op.activation, yq)
+    if not depthwise and kh == kw == 1 and op.stride == (1, 1) and pad == (0, 0):
+        # a 1x1 filter with stride 1: a matrix product of n*h*w rows (dilation has no effect)
+        bias_t = lw.g.tensor(op.inputs[2]).data if len(op.inputs) > 2 and op.inputs[2] >= 0 else None
+        if matmul.try_lower(lw, op, w=w.data.reshape(oc, ic), bias=bias_t, x=lw.ref(op.inputs[0]),
+                            input_offset=-xq.zero_point, mults=mults, shifts=shifts, out_zp=yq.zero_point,
+                            act=(act_min, act_max), npix=n * ih * iw):
+            return
     input_dims = Dims(n, ih, iw, ic)
     filter_dims = Dims(1, kh, kw, oc) if depthwise else Dims(oc, kh, kw, ic)
     output_dims = Dims(n, oh, ow, oc)
@@ -352,7 +360,7 @@ def run_conv(m: Machine, c: Call) -> None:
 FAMILY = OpFamily(
     builders={"CONV_2D": read_conv2d, "DEPTHWISE_CONV_2D": read_depthwise},
     lowerers={Conv2D: lower_conv, DepthwiseConv2D: lower_conv},
-    kernels={ConvCall: run_conv, DepthwiseCall: run_conv},
+    kernels={ConvCall: run_conv, DepthwiseCall: run_conv, matmul.MatmulCall: matmul.run_matmul},
     options={"CONV_2D": fb.BuiltinOptions.Conv2DOptions,
              "DEPTHWISE_CONV_2D": fb.BuiltinOptions.DepthwiseConv2DOptions},
     required_options={"CONV_2D": "strides 0, an unknown padding and dilation 0",

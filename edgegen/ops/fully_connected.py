@@ -13,6 +13,7 @@ from ai_edge_litert import schema_py_generated as fb
 
 from .. import fixedpoint as fx
 from .. import ir
+from ..kernels import matmul
 from ..lowering import MVE, Lowering, activation_range
 from ..machine import Machine, requant
 from ..program import Call, Dims
@@ -131,9 +132,14 @@ def lower_fully_connected(lw: Lowering, op: ir.Op) -> None:
     act_min, act_max = activation_range(op.activation, yq)
     mults, shifts = lw.per_channel_multipliers(op, 1, units)
     per_channel = w.quant.per_channel
+    bias_values = lw.g.tensor(op.inputs[2]).data if len(op.inputs) > 2 and op.inputs[2] >= 0 else None
+    if matmul.try_lower(lw, op, w=w.data.reshape(units, depth), bias=bias_values, x=lw.ref(op.inputs[0]),
+                        input_offset=-xq.zero_point, mults=mults if per_channel else mults[:1],
+                        shifts=shifts if per_channel else shifts[:1], out_zp=yq.zero_point, act=(act_min, act_max),
+                        npix=batches):
+        return
     filter_dims = Dims(depth, 1, 1, units)
     sb = fully_connected_scratch(lw.scratch_target, filter_dims)
-    bias_values = lw.g.tensor(op.inputs[2]).data if len(op.inputs) > 2 and op.inputs[2] >= 0 else None
     sums = w.data.astype(np.int64).reshape(units, depth).sum(axis=1) * (-xq.zero_point)
     if bias_values is not None:
         sums = sums + bias_values.astype(np.int64).reshape(-1)
@@ -186,6 +192,6 @@ def run_fully_connected(m: Machine, c: Call) -> None:
 FAMILY = OpFamily(
     builders={"FULLY_CONNECTED": read_fully_connected},
     lowerers={FullyConnected: lower_fully_connected},
-    kernels={FullyConnectedCall: run_fully_connected},
+    kernels={FullyConnectedCall: run_fully_connected, matmul.MatmulCall: matmul.run_matmul},
     options={"FULLY_CONNECTED": fb.BuiltinOptions.FullyConnectedOptions},
 )

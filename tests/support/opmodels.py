@@ -239,6 +239,30 @@ def _conv2d(rng: np.random.Generator) -> Branch:
     return Branch((_input(rng, shape),), build, desc)
 
 
+def _conv2d_1x1(rng: np.random.Generator) -> Branch:
+    """1x1 filter, stride 1: edgegen's matmul kernel (odd channel counts, K not a multiple of 4,
+    batches, either padding, sometimes a dilation, which a 1x1 filter ignores)."""
+    batch = 2 if rng.random() < 0.15 else 1
+    cin = _int(rng, 1, 13) if rng.random() < 0.6 else _int(rng, 14, 70)
+    cout = _int(rng, 1, 13) if rng.random() < 0.7 else _int(rng, 14, 40)
+    dilation = (1, 1) if rng.random() < 0.8 else (_int(rng, 1, 3), _int(rng, 1, 3))
+    padding = str(_pick(rng, ["SAME", "VALID"]))
+    h, w = _int(rng, 1, 6), _int(rng, 1, 6)
+    weights = _weights(rng, (1, 1, cin, cout), cin, 3)
+    bias = _bias(rng, cout)
+    act = _activation(rng)
+
+    def build(x: Tf) -> list[Tf]:
+        tf = _tf()
+        y = tf.nn.conv2d(x, weights, strides=[1, 1, 1, 1], padding=padding, dilations=[1, *dilation, 1])
+        return [_activate(y if bias is None else y + bias, act)]
+
+    shape = (batch, h, w, cin)
+    desc = (f"CONV_2D 1x1 input {list(shape)} cout {cout} dilation {dilation} {padding} act {act} "
+            f"bias {bias is not None}")
+    return Branch((_input(rng, shape),), build, desc)
+
+
 def _depthwise(rng: np.random.Generator) -> Branch:
     cin, mult = _channels(rng, 6), _int(rng, 1, 3)
     kernel = (_int(rng, 1, 4), _int(rng, 1, 4))
@@ -593,6 +617,7 @@ _RESHAPES = ("RESHAPE", "SQUEEZE", "EXPAND_DIMS")
 
 FAMILIES: dict[str, Family] = {f.name: f for f in (
     Family("conv_2d", _conv2d, ("CONV_2D",)),
+    Family("conv_2d_1x1", _conv2d_1x1, ("CONV_2D",)),
     Family("depthwise_conv_2d", _depthwise, ("DEPTHWISE_CONV_2D",)),
     Family("fully_connected", _fully_connected, ("FULLY_CONNECTED",), per_channel_dense=False),
     Family("fully_connected_per_channel", _fully_connected, ("FULLY_CONNECTED",), seeds=(10, 11, 12)),
