@@ -44,3 +44,34 @@ def test_instruction_counts_repeat_exactly(built: dict[str, Path]) -> None:
     second = run_on_emulator(built["kws"], board="qemu-m4").result
     assert first.total == second.total
     assert first.per_call == second.per_call
+
+
+#: shared models whose 1x1 CONV_2D / FULLY_CONNECTED layers run edgegen's kernel on the M4 build
+SPECIALIZED = {"kws": 5, "ad01": 10, "hello_world": 3}
+
+
+@pytest.mark.parametrize("key", sorted(SPECIALIZED))
+def test_shared_models_take_edgegen_kernels(key: str, built: dict[str, Path]) -> None:
+    """So the runs above check edgegen's DSP path on qemu-m4/m7 (and on the M55, which has DSP)."""
+    from edgegen.builddir import load_build
+
+    _t, _g, program, meta = load_build(built[key])
+    assert meta["kernels"] == "auto"
+    assert sum(c.function == "edgegen_mm_s8" for c in program.calls) == SPECIALIZED[key]
+
+
+@pytest.mark.parametrize("cpu", ("qemu-m4", "qemu-m55"))
+def test_per_op_kernel_model_on_emulator(cpu: str, tmp_path: Path) -> None:
+    """A converter-made model of 25 1x1 convolutions (odd channel counts, K not a multiple of 4,
+    e = 0 channels, batches) built for the M4: edgegen's DSP path exact on qemu, on every vector."""
+    from .support.opmodels import edge_inputs, op_model
+
+    model = op_model("conv_2d_1x1", 2)
+    result = build(model.tflite, tmp_path / "mm", source="mm.tflite", name="mm", board="qemu-m4", vectors=1)
+    assert sum(c.KIND == "matmul" for c in result.program.calls) >= 20
+    edges = edge_inputs(result.program)
+    result = build(model.tflite, tmp_path / "mm", source="mm.tflite", name="mm", board="qemu-m4",
+                   vectors=len(edges) + 2, samples=edges, force=True)
+    run = run_on_emulator(result.out, board=cpu, timeout=300)
+    assert run.result.verdict is True, "\n".join(run.stdout.splitlines()[-10:])
+    assert run.result.vectors_passed == len(edges) + 2 and run.exit_code == 0
