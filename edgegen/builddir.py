@@ -18,6 +18,7 @@ from .boards import Board
 from .errors import EdgegenError
 from .ir import Graph
 from .lower import lower
+from .modelfile import read_model_file
 from .outdir import MANIFEST_KEY, META_FILE
 from .program import Program
 from .report_html import render_html
@@ -81,7 +82,7 @@ def load_build(directory: Path) -> tuple[bytes, Graph, Program, dict[str, Any]]:
     """Re-derive the program of a build directory from its model.tflite (lowering is deterministic)."""
     meta = read_meta(directory)
     model_path = directory / MODEL_FILE
-    data = model_path.read_bytes()
+    data = read_model_file(model_path)
     graph, program = compile_tflite(data, name=str(meta["name"]), source=str(model_path),
                                     scratch_target=str(meta.get("scratch_target", "dsp")),
                                     guard=bool(meta.get("guard", False)))
