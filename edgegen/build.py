@@ -82,7 +82,8 @@ def build(
     out = check_output_dir(out, force=force, inputs=(*inputs, *([cmsis_nn] if cmsis_nn is not None else [])))
     cmsis_dir = _check_cmsis_nn(cmsis_nn) if cmsis_nn is not None else None
     graph, program = compile_tflite(tflite, name=name, source=source, scratch_target=target.scratch_target,
-                                    guard=guard, kernels=check_mode(kernels), board=target)
+                                    guard=guard, kernels=check_mode(kernels), board=target,
+                                    arm_cmsis_nn=cmsis_dir is not None)
     # vectors are simulated and compiled into flash: their cost is known from the I/O sizes
     vector_cost = check_vectors(program, vectors)
     if target.kind != "host" and check_fit:

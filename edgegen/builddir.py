@@ -19,6 +19,7 @@ from .errors import EdgegenError
 from .ir import Graph
 from .kernels import CODE_MARGIN, DEFAULT_MODE, KernelConfig, check_mode, cpu_class
 from .lower import lower
+from .modelfile import read_model_file
 from .outdir import MANIFEST_KEY, META_FILE
 from .program import Program
 from .report_html import render_html
@@ -51,22 +52,24 @@ class BuildResult:
 
 
 def compile_tflite(data: bytes, *, name: str, source: str, scratch_target: str = "dsp",
-                   guard: bool = False, kernels: str = DEFAULT_MODE, board: Board | None = None
-                   ) -> tuple[Graph, Program]:
+                   guard: bool = False, kernels: str = DEFAULT_MODE, board: Board | None = None,
+                   arm_cmsis_nn: bool = False) -> tuple[Graph, Program]:
     """Read and lower a model. ``kernels`` is ``--kernels``; ``board`` gives the CPU class its
-    choice depends on and the flash its wider weights must fit (edgegen.kernels)."""
+    choice depends on and the flash its wider weights must fit, ``arm_cmsis_nn`` whether the
+    CMSIS-NN calls go to Arm's library (``--cmsis-nn``) or edgegen's portable one (edgegen.kernels)."""
     try:
         graph = parse_tflite(data, name=name)
-        config = _kernel_config(graph, name, scratch_target, guard, check_mode(kernels), board)
+        config = _kernel_config(graph, name, scratch_target, guard, check_mode(kernels), board, arm_cmsis_nn)
         return graph, lower(graph, name=name, scratch_target=scratch_target, guard=guard, kernels=config)
     except EdgegenError as e:
         raise type(e)(f"{source}: {e}") from None
 
 
 def _kernel_config(graph: Graph, name: str, scratch_target: str, guard: bool, mode: str,
-                   board: Board | None) -> KernelConfig:
+                   board: Board | None, arm_cmsis_nn: bool) -> KernelConfig:
+    library = "arm" if arm_cmsis_nn else "portable"
     if board is None:
-        return KernelConfig(mode=mode, cpu="mve" if scratch_target == "mve" else "dsp")
+        return KernelConfig(mode=mode, cpu="mve" if scratch_target == "mve" else "dsp", library=library)
     budget = None
     if mode != "cmsis-nn" and board.flash_bytes > 0:
         # the flash the CMSIS-NN build's constants leave, less room for code (and the HAL glue)
@@ -74,7 +77,7 @@ def _kernel_config(graph: Graph, name: str, scratch_target: str, guard: bool, mo
                          kernels=KernelConfig(mode="cmsis-nn")).weight_bytes
         reserve = CODE_MARGIN + (16 * 1024 if board.kind == "stm32" else 0)
         budget = max(board.flash_bytes - baseline - reserve, 0)
-    return KernelConfig(mode=mode, cpu=cpu_class(board.dsp, board.mve), flash_budget=budget)
+    return KernelConfig(mode=mode, cpu=cpu_class(board.dsp, board.mve), flash_budget=budget, library=library)
 
 
 def write_meta(directory: Path, meta: dict[str, Any]) -> None:
@@ -100,12 +103,13 @@ def load_build(directory: Path) -> tuple[bytes, Graph, Program, dict[str, Any]]:
     """Re-derive the program of a build directory from its model.tflite (lowering is deterministic)."""
     meta = read_meta(directory)
     model_path = directory / MODEL_FILE
-    data = model_path.read_bytes()
+    data = read_model_file(model_path)
     # directories written before --kernels existed ran the CMSIS-NN calls everywhere
     graph, program = compile_tflite(data, name=str(meta["name"]), source=str(model_path),
                                     scratch_target=str(meta.get("scratch_target", "dsp")),
                                     guard=bool(meta.get("guard", False)), kernels=str(meta.get("kernels", "cmsis-nn")),
-                                    board=all_boards().get(str(meta.get("board", ""))))
+                                    board=all_boards().get(str(meta.get("board", ""))),
+                                    arm_cmsis_nn=meta.get("cmsis_nn") == "external")
     return data, graph, program, meta
 
 

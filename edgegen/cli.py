@@ -146,7 +146,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
     samples = _load_samples(args.inputs, len(program.inputs))
     with _progress() as update:
         report, program = verify_directory(directory, samples, count=max(args.samples, len(samples)),
-                                           seed=args.seed, asan=args.asan, progress=update)
+                                           seed=args.seed, asan=args.asan, progress=update,
+                                           samples_source=f"{args.inputs}: --inputs")
     calls = len(program.calls)
     print(f"edgegen verify: {directory} ({report.samples} inputs, {calls} kernel calls)")
     print(f"  {'check':<34}{'result':<10}compared")

@@ -133,8 +133,8 @@ def compare_c_sim(program: Program, host_traces: Sequence[Sequence[np.ndarray]],
 
 
 def verify_directory(directory: Path, samples: Sequence[Sequence[np.ndarray]] | None = None, *, count: int = 20,
-                     seed: int = 0, asan: bool = False,
-                     progress: Progress | None = None) -> tuple[ParityReport, Program]:
+                     seed: int = 0, asan: bool = False, progress: Progress | None = None,
+                     samples_source: str = "an input sample") -> tuple[ParityReport, Program]:
     """Run the full parity chain on a build directory: TFLM, simulator, host C.
 
     When TFLM cannot run the model, the host C is still compared with the simulator, and an
@@ -144,7 +144,7 @@ def verify_directory(directory: Path, samples: Sequence[Sequence[np.ndarray]] | 
 
     start_worker()  # TFLM's process starts while the model is read and lowered
     tflite, _graph, program, _meta = load_build(directory)
-    given = [as_model_inputs(program, s) for s in samples or []]
+    given = [as_model_inputs(program, s, source=f"{samples_source} sample {i}") for i, s in enumerate(samples or [])]
     all_samples = given + random_inputs(program, max(count - len(given), 0), seed=seed)
     report = ParityReport(samples=len(all_samples))
     try:

@@ -238,6 +238,8 @@ run_tflm(open(sys.argv[1], "rb").read(), [np.zeros((1, 1), np.int8)])
 print(worker_pid(), flush=True)
 if sys.argv[2] == "sleep":
     time.sleep(120)
+else:
+    sys.stdin.readline()  # exit once the test has seen the worker alive
 """
 
 
@@ -246,11 +248,13 @@ def test_worker_never_outlives_its_process(end: str) -> None:
     # a normal exit closes it (atexit); a parent killed outright takes it along (PR_SET_PDEATHSIG),
     # also the default SIGTERM, which runs no Python code
     proc = subprocess.Popen([sys.executable, "-c", _SLEEPER, str(shared_path(HELLO)), "exit" if end == "exit" else
-                             "sleep"], cwd=REPO, stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
+                             "sleep"], cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdin is not None
     worker = int(proc.stdout.readline())
     assert _alive(worker)
-    if end != "exit":
+    if end == "exit":
+        proc.stdin.close()
+    else:
         os.kill(proc.pid, getattr(signal, end))
     proc.wait(timeout=60)
     deadline = time.monotonic() + 5
