@@ -52,8 +52,9 @@ MODELS = {
     "kws_auto_m4": (_kws, False),
     "all_ops_portable": (all_ops_model, False),
 }
-#: --kernels and board of the models that are not built for BOARD with auto
-KERNELS = {"kws_auto_m4": ("auto", "qemu-m4"), "all_ops_portable": ("portable", BOARD)}
+#: --kernels and board of the models that are not built for BOARD with auto (kws with the CMSIS-NN
+#: calls everywhere, so that the fully-connected and 1x1 call templates are compiled too)
+KERNELS = {"kws": ("cmsis-nn", BOARD), "kws_auto_m4": ("auto", "qemu-m4"), "all_ops_portable": ("portable", BOARD)}
 
 
 def _commands(out: Path, p: str, target: Target) -> Iterator[list[str]]:
