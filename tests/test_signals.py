@@ -20,6 +20,7 @@ import pytest
 from edgegen.outdir import OLD_PREFIX, TMP_PREFIX
 
 from .conftest import shared_path
+from .support.terminal import at_a_terminal
 
 KWS = "models/mlperf_tiny/kws/kws_ref_model.tflite"
 
@@ -40,15 +41,9 @@ def _processes_mentioning(text: str) -> list[str]:
     return found
 
 
-def _at_a_terminal() -> None:
-    # as at a terminal: a test runner started in the background (CI, nohup) ignores SIGINT, its
-    # children inherit that, and edgegen rightly keeps an ignored SIGINT ignored
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
 def _edgegen(*args: str, cwd: Path) -> subprocess.Popen[str]:
     return subprocess.Popen([sys.executable, "-m", "edgegen", *args], cwd=cwd, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, preexec_fn=_at_a_terminal)
+                            stderr=subprocess.PIPE, text=True, preexec_fn=at_a_terminal)
 
 
 def _wait_for(what: Callable[[], bool], proc: subprocess.Popen[str], timeout: float = 120.0) -> None:

@@ -28,6 +28,7 @@ from edgegen.cli import main
 
 from .conftest import REPO, shared_path
 from .support import tflm_hostile
+from .support.terminal import at_a_terminal
 from .support.tflm_hostile import Hostile, reader_sees_twin
 
 KWS = "models/mlperf_tiny/kws/kws_ref_model.tflite"
@@ -182,7 +183,7 @@ def test_interrupting_verify_stops_the_worker(signum: int, kws_dir: Path) -> Non
     token = uuid.uuid4().hex
     proc = subprocess.Popen([sys.executable, "-m", "edgegen", "verify", str(kws_dir), "--samples", "3000"],
                             cwd=REPO, env=_env(token), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=at_a_terminal)
     try:
         assert _wait_for(lambda: len(_with_token(token)) >= 2, 60.0), "the TFLM worker never started"
         time.sleep(0.3)
