@@ -31,18 +31,21 @@
 #include "edgegen_mm.h"
 
 #if EDGEGEN_MM_HAVE_DSP
-/* Four channels of one tap: widen the input word to (c0, c2) and (c1, c3), multiply by the two
- * weight pairs. */
-#define EDGEGEN_DW_TAP(XW_, W0_, W1_, A0_, A1_, A2_, A3_)                                               \
+/* Four channels of one tap in one block, so the compiler cannot spread the loads: the input word
+ * (addressed [reg, #imm] through the "m" operand), the two weight pairs (LDRD, post-increment),
+ * SXTB16 to (c0, c2) and (c1, c3), SMLABB / SMLATT. */
+#define EDGEGEN_DW_TAP(XP_, WP_, A0_, A1_, A2_, A3_)                                                    \
     do                                                                                                 \
     {                                                                                                  \
-        int32_t e_, o_;                                                                                \
-        __asm__("sxtb16 %[e], %[x]\n\tsxtb16 %[o], %[x], ror #8\n\t"                                    \
-                "smlabb %[a0], %[e], %[w0], %[a0]\n\tsmlatt %[a2], %[e], %[w0], %[a2]\n\t"              \
-                "smlabb %[a1], %[o], %[w1], %[a1]\n\tsmlatt %[a3], %[o], %[w1], %[a3]"                  \
-                : [a0] "+r"(A0_), [a1] "+r"(A1_), [a2] "+r"(A2_), [a3] "+r"(A3_), [e] "=&r"(e_),        \
-                  [o] "=&r"(o_)                                                                        \
-                : [x] "r"(XW_), [w0] "r"(W0_), [w1] "r"(W1_));                                         \
+        int32_t x_, e_, w0_, w1_;                                                                      \
+        __asm__ volatile("ldr %[x], %[xm]\n\tldrd %[w0], %[w1], [%[wp]], #8\n\t"                       \
+                         "sxtb16 %[e], %[x]\n\tsxtb16 %[x], %[x], ror #8\n\t"                            \
+                         "smlabb %[a0], %[e], %[w0], %[a0]\n\tsmlatt %[a2], %[e], %[w0], %[a2]\n\t"      \
+                         "smlabb %[a1], %[x], %[w1], %[a1]\n\tsmlatt %[a3], %[x], %[w1], %[a3]"          \
+                         : [a0] "+r"(A0_), [a1] "+r"(A1_), [a2] "+r"(A2_), [a3] "+r"(A3_), [x] "=&r"(x_),    \
+                           [e] "=&r"(e_), [w0] "=&r"(w0_), [w1] "=&r"(w1_), [wp] "+r"(WP_)                 \
+                         : [xm] "m"(*(const int32_t *)(const void *)(XP_))                             \
+                         : "memory");                                                                  \
     } while (0)
 #endif
 
@@ -61,30 +64,42 @@ EDGEGEN_MM_INLINE void edgegen_dw3_quad(const int8_t *in, const int32_t off, int
     {
         a[j] = b[j];
     }
-#pragma GCC unroll 9
-    for (int32_t t = 0; t < 9; t++)
-    {
-        if ((mask >> t) & 1)
-        {
-            const int8_t *xp = in + (off + ((t / 3) * IW + t % 3) * C);
-            uint32_t xw;
-            if (n == 4)
-            {
-                memcpy(&xw, xp, 4);
-            }
-            else
-            {
-                xw = edgegen_mm_tail(xp, n);
-            }
-            const int32_t w0 = wq[2 * t], w1 = wq[2 * t + 1];
 #if EDGEGEN_MM_HAVE_DSP
-            if (dsp)
+    if (dsp && n == 4)
+    {
+        const int32_t *wp = wq;
+#pragma GCC unroll 9
+        for (int32_t t = 0; t < 9; t++)
+        {
+            if ((mask >> t) & 1)
             {
-                EDGEGEN_DW_TAP(xw, w0, w1, a[0], a[1], a[2], a[3]);
+                EDGEGEN_DW_TAP(in + (off + ((t / 3) * IW + t % 3) * C), wp, a[0], a[1], a[2], a[3]);
             }
             else
-#endif
             {
+                wp += 2;
+            }
+        }
+    }
+    else
+#endif
+    {
+#pragma GCC unroll 9
+        for (int32_t t = 0; t < 9; t++)
+        {
+            if ((mask >> t) & 1)
+            {
+                const int8_t *xp = in + (off + ((t / 3) * IW + t % 3) * C);
+                uint32_t xw;
+                if (n == 4)
+                {
+                    memcpy(&xw, xp, 4);
+                }
+                else
+                {
+                    xw = edgegen_mm_tail(xp, n);
+                }
+                const int32_t w0 = wq[2 * t], w1 = wq[2 * t + 1];
                 a[0] += EDGEGEN_MM_B(xw, 0) * EDGEGEN_MM_LO(w0);
                 a[2] += EDGEGEN_MM_B(xw, 2) * EDGEGEN_MM_HI(w0);
                 a[1] += EDGEGEN_MM_B(xw, 1) * EDGEGEN_MM_LO(w1);
@@ -99,12 +114,61 @@ EDGEGEN_MM_INLINE void edgegen_dw3_quad(const int8_t *in, const int32_t off, int
     }
 }
 
+#if EDGEGEN_MM_HAVE_DSP
+/* One output pixel on the DSP path, C % 4 == 0: the region's biases (two LDRD), the valid taps, the
+ * {m, c, e} records (LDRD + LDR), every pointer post-incremented across the quads. */
+EDGEGEN_MM_INLINE void edgegen_dw3_px_dsp(const int8_t *in, const int32_t off, int8_t *out, const int32_t *w,
+                                          const int32_t *b, const int32_t *rq, const int32_t IW, const int32_t C,
+                                          const int32_t mask, const int32_t amin, const int32_t amax,
+                                          const int32_t e_pos)
+{
+    const int32_t *wp = w, *bp = b, *rp = rq;
+    for (int32_t q = 0; q < C / 4; q++)
+    {
+        int32_t a[4];
+        __asm__ volatile("ldrd %[a2], %[a3], [%[bp], #8]\n\tldrd %[a0], %[a1], [%[bp]], #16"
+                         : [a0] "=&r"(a[0]), [a1] "=&r"(a[1]), [a2] "=&r"(a[2]), [a3] "=&r"(a[3]), [bp] "+r"(bp)
+                         :
+                         : "memory");
+#pragma GCC unroll 9
+        for (int32_t t = 0; t < 9; t++)
+        {
+            if ((mask >> t) & 1)
+            {
+                EDGEGEN_DW_TAP(in + (off + 4 * q + ((t / 3) * IW + t % 3) * C), wp, a[0], a[1], a[2], a[3]);
+            }
+            else
+            {
+                wp += 2;
+            }
+        }
+#pragma GCC unroll 4
+        for (int32_t j = 0; j < 4; j++)
+        {
+            int32_t m, c, e;
+            __asm__ volatile("ldrd %[m], %[c], [%[rp]], #12\n\tldr %[e], [%[rp], #-4]"
+                             : [m] "=&r"(m), [c] "=&r"(c), [e] "=&r"(e), [rp] "+r"(rp)
+                             :
+                             : "memory");
+            *out++ = (int8_t)edgegen_mm_rq3(a[j], m, c, e, e_pos, amin, amax, 1);
+        }
+    }
+}
+#endif
+
 /* One output pixel, all channels. */
 EDGEGEN_MM_INLINE void edgegen_dw3_px(const int8_t *in, const int32_t off, int8_t *out, const int32_t *w,
                                       const int32_t *b, const int32_t *rq, const int32_t IW, const int32_t C,
                                       const int32_t mask, const int32_t amin, const int32_t amax,
                                       const int32_t e_pos, const int32_t dsp)
 {
+#if EDGEGEN_MM_HAVE_DSP
+    if (dsp && C % 4 == 0)
+    {
+        edgegen_dw3_px_dsp(in, off, out, w, b, rq, IW, C, mask, amin, amax, e_pos);
+        return;
+    }
+#endif
     for (int32_t q = 0; q < C / 4; q++)
     {
         edgegen_dw3_quad(in, off + 4 * q, out + 4 * q, w + 18 * q, b + 4 * q, rq + 12 * q, IW, C, mask, 4, amin,
