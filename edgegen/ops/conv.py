@@ -15,6 +15,7 @@ from ai_edge_litert import schema_py_generated as fb
 
 from .. import ir
 from .. import tflite_checks as checks
+from ..kernels import depthwise as dw3
 from ..kernels import matmul
 from ..lowering import Lowering, activation_range, out_size, same_padding
 from ..machine import Machine, requant
@@ -205,6 +206,15 @@ def lower_conv(lw: Lowering, op: ir.Op) -> None:
                             input_offset=-xq.zero_point, mults=mults, shifts=shifts, out_zp=yq.zero_point,
                             act=(act_min, act_max), npix=n * ih * iw):
             return
+    if depthwise:
+        assert isinstance(op, DepthwiseConv2D)
+        why = dw3.applies(kh, kw, op.stride, op.dilation, op.depth_multiplier, n)
+        bias_t = lw.g.tensor(op.inputs[2]).data if len(op.inputs) > 2 and op.inputs[2] >= 0 else None
+        geo = dw3.Geometry(ih=ih, iw=iw, c=oc, oh=oh, ow=ow, stride=op.stride[0], pad_t=pad[0], pad_l=pad[1])
+        if why is None and dw3.try_lower(lw, op, w=w.data.reshape(kh * kw, oc), bias=bias_t, x=lw.ref(op.inputs[0]),
+                                         input_offset=-xq.zero_point, mults=mults, shifts=shifts,
+                                         out_zp=yq.zero_point, act=(act_min, act_max), geo=geo):
+            return
     input_dims = Dims(n, ih, iw, ic)
     filter_dims = Dims(1, kh, kw, oc) if depthwise else Dims(oc, kh, kw, ic)
     output_dims = Dims(n, oh, ow, oc)
@@ -360,7 +370,8 @@ def run_conv(m: Machine, c: Call) -> None:
 FAMILY = OpFamily(
     builders={"CONV_2D": read_conv2d, "DEPTHWISE_CONV_2D": read_depthwise},
     lowerers={Conv2D: lower_conv, DepthwiseConv2D: lower_conv},
-    kernels={ConvCall: run_conv, DepthwiseCall: run_conv, matmul.MatmulCall: matmul.run_matmul},
+    kernels={ConvCall: run_conv, DepthwiseCall: run_conv, matmul.MatmulCall: matmul.run_matmul,
+             dw3.DepthwiseKernelCall: dw3.run_dw3},
     options={"CONV_2D": fb.BuiltinOptions.Conv2DOptions,
              "DEPTHWISE_CONV_2D": fb.BuiltinOptions.DepthwiseConv2DOptions},
     required_options={"CONV_2D": "strides 0, an unknown padding and dilation 0",

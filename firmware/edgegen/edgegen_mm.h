@@ -77,9 +77,10 @@ EDGEGEN_MM_INLINE uint32_t edgegen_mm_tail(const int8_t *x, const int32_t kt)
     } while (0)
 #endif
 
-/* Requantize the doubled accumulator of one channel (record r = {m, c, e}). */
-EDGEGEN_MM_INLINE int32_t edgegen_mm_rq(const int32_t acc2, const int32_t *r, const int32_t e_pos,
-                                        const int32_t amin, const int32_t amax, const int32_t dsp)
+/* Requantize the doubled accumulator of one channel (its record {m, c, e} in registers). */
+EDGEGEN_MM_INLINE int32_t edgegen_mm_rq3(const int32_t acc2, const int32_t m, const int32_t c, const int32_t e,
+                                         const int32_t e_pos, const int32_t amin, const int32_t amax,
+                                         const int32_t dsp)
 {
     int32_t h;
     int32_t v;
@@ -87,15 +88,15 @@ EDGEGEN_MM_INLINE int32_t edgegen_mm_rq(const int32_t acc2, const int32_t *r, co
 #if EDGEGEN_MM_HAVE_DSP
     if (dsp)
     {
-        __asm__("smmulr %0, %1, %2" : "=r"(h) : "r"(acc2), "r"(r[0]));
+        __asm__("smmulr %0, %1, %2" : "=r"(h) : "r"(acc2), "r"(m));
     }
     else
 #endif
     {
-        h = (int32_t)(((int64_t)acc2 * r[0] + ((int64_t)1 << 31)) >> 32);
+        h = (int32_t)(((int64_t)acc2 * m + ((int64_t)1 << 31)) >> 32);
     }
-    const int32_t fix = e_pos ? (h >> 31) : ((h & -r[2]) >> 31);
-    v = (h + r[1] + fix) >> r[2];
+    const int32_t fix = e_pos ? (h >> 31) : ((h & -e) >> 31);
+    v = (h + c + fix) >> e;
 #if EDGEGEN_MM_HAVE_DSP
     if (dsp)
     {
@@ -115,6 +116,13 @@ EDGEGEN_MM_INLINE int32_t edgegen_mm_rq(const int32_t acc2, const int32_t *r, co
         v = amax;
     }
     return v;
+}
+
+/* Requantize the doubled accumulator of one channel (record r = {m, c, e}). */
+EDGEGEN_MM_INLINE int32_t edgegen_mm_rq(const int32_t acc2, const int32_t *r, const int32_t e_pos,
+                                        const int32_t amin, const int32_t amax, const int32_t dsp)
+{
+    return edgegen_mm_rq3(acc2, r[0], r[1], r[2], e_pos, amin, amax, dsp);
 }
 
 /* One row x n (1..6) output channels; advances *wp, *bp, *rp past the block. */

@@ -288,6 +288,30 @@ def _depthwise(rng: np.random.Generator) -> Branch:
     return Branch((_input(rng, shape),), build, desc)
 
 
+def _depthwise_3x3(rng: np.random.Generator) -> Branch:
+    """3x3 filter, depth multiplier 1, dilation 1, stride 1 (sometimes 2): edgegen's depthwise 3x3
+    kernel (heights and widths 1 and 2, SAME and VALID, channel counts 4..64 and odd ones)."""
+    cin = _int(rng, 1, 3) * 4 if rng.random() < 0.4 else (_int(rng, 4, 16) * 4 if rng.random() < 0.5 else
+                                                          _int(rng, 1, 23))
+    stride = (2, 2) if rng.random() < 0.2 else (1, 1)
+    padding = str(_pick(rng, ["SAME", "SAME", "VALID"]))
+    lo = 3 if padding == "VALID" else 1
+    h, w = _int(rng, lo, 7), _int(rng, lo, 7)
+    weights = _weights(rng, (3, 3, cin, 1), 9, 2)
+    bias = _bias(rng, cin)
+    act = _activation(rng)
+
+    def build(x: Tf) -> list[Tf]:
+        tf = _tf()
+        y = tf.raw_ops.DepthwiseConv2dNative(input=x, filter=weights, strides=[1, *stride, 1], padding=padding,
+                                             dilations=[1, 1, 1, 1])
+        return [_activate(y if bias is None else y + bias, act)]
+
+    shape = (1, h, w, cin)
+    desc = f"DEPTHWISE_CONV_2D 3x3 input {list(shape)} stride {stride} {padding} act {act} bias {bias is not None}"
+    return Branch((_input(rng, shape),), build, desc)
+
+
 def _fully_connected(rng: np.random.Generator) -> Branch:
     # depth 1 would be an outer product, which the converter turns into a MUL
     depth, units = max(_channels(rng, 24), 2), _channels(rng, 16)
@@ -619,6 +643,7 @@ FAMILIES: dict[str, Family] = {f.name: f for f in (
     Family("conv_2d", _conv2d, ("CONV_2D",)),
     Family("conv_2d_1x1", _conv2d_1x1, ("CONV_2D",)),
     Family("depthwise_conv_2d", _depthwise, ("DEPTHWISE_CONV_2D",)),
+    Family("depthwise_conv_2d_3x3", _depthwise_3x3, ("DEPTHWISE_CONV_2D",)),
     Family("fully_connected", _fully_connected, ("FULLY_CONNECTED",), per_channel_dense=False),
     Family("fully_connected_per_channel", _fully_connected, ("FULLY_CONNECTED",), seeds=(10, 11, 12)),
     Family("average_pool_2d", _pool("avg"), ("AVERAGE_POOL_2D",)),
