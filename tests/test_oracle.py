@@ -136,12 +136,21 @@ def test_arena_bytes_positive_and_stable(rel: str) -> None:
 
 
 def _alive(pid: int) -> bool:
-    """True while ``pid`` exists and is not a zombie."""
+    """True while any thread of ``pid`` exists and is not a zombie. The main thread alone is not
+    enough: killed, it can show as a zombie while the process's other threads (numpy's) are still
+    exiting, and until they are gone the parent cannot reap it."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
     except OSError:
         return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+    for task in tasks:
+        try:
+            stat = (task / "stat").read_text()
+        except OSError:
+            continue
+        if stat.rsplit(")", 1)[1].split()[0] != "Z":
+            return True
+    return False
 
 
 def _gone(pid: int) -> bool:
