@@ -174,7 +174,7 @@ def test_abort_in_a_cli_process_leaves_nothing(tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=120)
     line = _error_line(proc.stderr)
     assert proc.returncode == 1 and "aborted (SIGABRT) while loading" in line and str(out / MODEL_FILE) in line
-    assert _wait_for(lambda: not _with_token(token), 5.0), _with_token(token)
+    assert _wait_for(lambda: not _with_token(token), 15.0), _with_token(token)
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=lambda s: signal.Signals(s).name)
@@ -198,7 +198,7 @@ def test_interrupting_verify_stops_the_worker(signum: int, kws_dir: Path) -> Non
             proc.wait()
     assert proc.returncode == 128 + signum, err
     assert "interrupted" in err and "Traceback" not in err, err
-    assert _wait_for(lambda: not _with_token(token), 5.0), _with_token(token)
+    assert _wait_for(lambda: not _with_token(token), 15.0), _with_token(token)
 
 
 # ------------------------------------------------------------------------------------------
