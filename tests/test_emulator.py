@@ -47,9 +47,12 @@ def test_instruction_counts_repeat_exactly(built: dict[str, Path]) -> None:
 
 
 #: shared models whose 1x1 CONV_2D / FULLY_CONNECTED layers run edgegen's kernel on the M4 build
-SPECIALIZED = {"kws": 5, "ad01": 10, "hello_world": 3}
+SPECIALIZED = {"kws": 5, "resnet8": 1, "ad01": 10, "hello_world": 3}
 #: depthwise 3x3 layers on edgegen's kernel (edgegen_dw3_s8): kws's four
-SPECIALIZED_DW = {"kws": 4, "ad01": 0, "hello_world": 0}
+SPECIALIZED_DW = {"kws": 4, "resnet8": 0, "ad01": 0, "hello_world": 0}
+#: other CONV_2D layers on edgegen's general conv kernel (edgegen_conv_s8): kws's first (10x4,
+#: stride 2, 1 input channel) and resnet8's nine (3x3 stride 1 and 2, 1x1 stride 2)
+SPECIALIZED_CONV = {"kws": 1, "resnet8": 9, "ad01": 0, "hello_world": 0}
 
 
 @pytest.mark.parametrize("key", sorted(SPECIALIZED))
@@ -61,17 +64,20 @@ def test_shared_models_take_edgegen_kernels(key: str, built: dict[str, Path]) ->
     assert meta["kernels"] == "auto"
     assert sum(c.function == "edgegen_mm_s8" for c in program.calls) == SPECIALIZED[key]
     assert sum(c.function == "edgegen_dw3_s8" for c in program.calls) == SPECIALIZED_DW[key]
+    assert sum(c.function == "edgegen_conv_s8" for c in program.calls) == SPECIALIZED_CONV[key]
 
 
 @pytest.mark.parametrize("cpu", ("qemu-m4", "qemu-m55"))
 @pytest.mark.parametrize(("family", "seed", "kind", "least"),
-                         [("conv_2d_1x1", 2, "matmul", 20), ("depthwise_conv_2d_3x3", 1, "dw3x3", 25)],
-                         ids=["matmul", "dw3x3"])
+                         [("conv_2d_1x1", 2, "matmul", 20), ("depthwise_conv_2d_3x3", 1, "dw3x3", 25),
+                          ("conv_2d_general", 1, "convk", 20)],
+                         ids=["matmul", "dw3x3", "convk"])
 def test_per_op_kernel_model_on_emulator(cpu: str, family: str, seed: int, kind: str, least: int,
                                          tmp_path: Path) -> None:
     """Converter-made models built for the M4: 25 1x1 convolutions (odd channel counts, K not a
     multiple of 4, e = 0 channels, batches) and 25 depthwise 3x3 layers (odd channel counts, 1- and
-    2-pixel sides, stride 2, SAME and VALID): edgegen's DSP paths exact on qemu, on every vector."""
+    2-pixel sides, stride 2, SAME and VALID) and 23 general convolutions (filters up to 5, non-square,
+    strides 1..3, padded windows): edgegen's DSP paths exact on qemu, on every vector."""
     from .support.opmodels import edge_inputs, op_model
 
     model = op_model(family, seed)

@@ -13,6 +13,7 @@ from edgegen import fixedpoint as fx
 from edgegen.boards import resolve_board
 from edgegen.build import compile_tflite
 from edgegen.kernels import KernelConfig
+from edgegen.kernels import conv as convk
 from edgegen.kernels import depthwise as dw3
 from edgegen.kernels.matmul import MatmulPrep, pack_w16x2, prepare, unpack_w16x2
 
@@ -122,10 +123,16 @@ def test_kernel_choice_per_mode_and_cpu() -> None:
     # with Arm's library (--cmsis-nn), its Helium kernels are faster on the M55
     m55_arm = _program(KWS, "qemu-m55", arm=True)
     assert not [c for c in m55_arm.calls if c.KIND == "matmul"]
-    # 5 matmul and 4 depthwise 3x3 layers keep Arm's Helium kernels
-    assert len(m55_arm.kernel_notes) == 9 and all("faster" in why for _op, why in m55_arm.kernel_notes)
+    # 5 matmul, 4 depthwise 3x3 and the first conv keep Arm's Helium kernels
+    assert len(m55_arm.kernel_notes) == 10 and all("faster" in why for _op, why in m55_arm.kernel_notes)
+    assert not [c for c in m55_arm.calls if c.KIND == "convk"]
     m4_arm = _program(KWS, "qemu-m4", arm=True)
     assert [c.function for c in m4_arm.calls if c.KIND == "matmul"] == ["edgegen_mm_s8"] * 5
+    # the first conv (10x4, stride 2, 1 input channel): edgegen's general conv kernel
+    for program, function in ((auto, "edgegen_conv_s8"), (m55, "edgegen_conv_s8"), (m4_arm, "edgegen_conv_s8"),
+                              (portable, "edgegen_conv_s8_portable")):
+        assert [c.function for c in program.calls if c.KIND == "convk"] == [function]
+    assert not [c for c in cmsis.calls if c.KIND == "convk"]
 
 
 def test_wider_weights_fall_back_where_the_flash_is_short() -> None:
@@ -308,3 +315,80 @@ def test_dw_per_op_models_take_the_kernel() -> None:
     assert any(c.ih == 1 for c in calls) and any(c.iw == 2 or c.ih == 2 for c in calls)
     assert any(c.stride == 2 for c in calls) and any(len(c.segments) == 1 for c in calls)
     assert any(c.c >= 32 for c in calls)
+
+
+# -- general CONV_2D (gather + the matmul micro-kernel) ------------------------------------------
+
+
+def _conv_reference(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, in_off: int, m: np.ndarray,
+                    sh: np.ndarray, zp: int, lo: int, hi: int, geo: convk.Geometry) -> np.ndarray:
+    """TFLM's convolution: out-of-bounds taps skipped (input + in_off on the valid ones)."""
+    wf = w.reshape(-1, geo.kh, geo.kw, geo.c).astype(np.int64)
+    acc = np.zeros((geo.oh, geo.ow, wf.shape[0]), dtype=np.int64)
+    for y in range(geo.oh):
+        for xo in range(geo.ow):
+            for ky in range(geo.kh):
+                for kx in range(geo.kw):
+                    iy, ix = y * geo.sh - geo.pad_t + ky, xo * geo.sw - geo.pad_l + kx
+                    if 0 <= iy < geo.ih and 0 <= ix < geo.iw:
+                        acc[y, xo] += wf[:, ky, kx, :] @ (x[iy, ix].astype(np.int64) + in_off)
+    if bias is not None:
+        acc = acc + bias
+    return np.clip(fx.multiply_by_quantized_multiplier(acc, m, sh) + zp, lo, hi)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_conv_gather_with_zero_point_padding_equals_tflm(seed: int) -> None:
+    """Filters 1..5 (non-square), strides 1..3, SAME and VALID padding on every side, extreme input
+    zero points: padded taps filled with the zero point contribute exactly nothing."""
+    rng = np.random.default_rng(1000 + seed)
+    kh, kw = int(rng.integers(1, 6)), int(rng.integers(1, 6))
+    sh_, sw_ = int(rng.integers(1, 4)), int(rng.integers(1, 4))
+    c, oc = int(rng.choice([1, 2, 3, 4, 8, 13])), int(rng.integers(1, 16))
+    ih, iw = int(rng.integers(1, 9)), int(rng.integers(1, 9))
+    same = bool(seed % 3) or ih < kh or iw < kw
+    if same:
+        oh, ow = -(-ih // sh_), -(-iw // sw_)
+        pad_t = max(((oh - 1) * sh_ + kh - ih) // 2, 0)
+        pad_l = max(((ow - 1) * sw_ + kw - iw) // 2, 0)
+    else:
+        oh, ow, pad_t, pad_l = (ih - kh) // sh_ + 1, (iw - kw) // sw_ + 1, 0, 0
+    geo = convk.Geometry(ih=ih, iw=iw, c=c, kh=kh, kw=kw, oh=oh, ow=ow, sh=sh_, sw=sw_, pad_t=pad_t, pad_l=pad_l)
+    w = rng.integers(-127, 128, size=(oc, geo.k))
+    bias = None if seed % 4 == 0 else rng.integers(-(2**14), 2**14, size=oc)
+    m = rng.integers(1 << 30, 1 << 31, size=oc).astype(np.int64)
+    shifts = rng.integers(-14, -6, size=oc).astype(np.int64)
+    in_zp = int(rng.choice([-128, 127, 0, int(rng.integers(-128, 128))]))
+    zp = int(rng.integers(-128, 128))
+    prep = prepare(w, bias, -in_zp, m, shifts, zp)
+    assert not isinstance(prep, str), prep
+    x = rng.integers(-128, 128, size=(ih, iw, c))
+    cols = convk.gather(x, geo, in_zp)
+    got = _kernel(cols, prep, geo.k, oc, -128, 127).reshape(oh, ow, oc)
+    want = _conv_reference(x, w, bias, -in_zp, m, shifts, zp, -128, 127, geo)
+    assert np.array_equal(got, want)
+
+
+def test_conv_per_op_models_take_the_kernel() -> None:
+    """At least MIN_CASES_PER_OP converter-made general conv cases run edgegen's kernel in
+    tests/test_ops.py, with non-square filters, strides 2 and 3, padded windows, 1 and 8+ input
+    channels and odd output channel counts among them."""
+    from edgegen.lower import lower
+    from edgegen.tflite_reader import parse_tflite
+
+    calls = []
+    for seed in FAMILIES["conv_2d_general"].seeds:
+        program = lower(parse_tflite(op_model("conv_2d_general", seed).tflite, name="m"), name="m")
+        calls += [c for c in program.calls if isinstance(c, convk.ConvKernelCall)]
+    assert len(calls) >= MIN_CASES_PER_OP
+    assert any(c.kh != c.kw for c in calls) and any(max(c.kh, c.kw) == 5 for c in calls)
+    assert any(c.sh == 3 or c.sw == 3 for c in calls) and any(c.sh == 2 for c in calls)
+    assert any(c.pad_t > 0 for c in calls) and any(c.pad_l > 0 for c in calls)
+    assert any(c.c == 1 for c in calls) and any(c.c >= 8 for c in calls) and any(c.oc % 2 for c in calls)
+    assert any(c.kh == c.kw == 1 for c in calls)  # strided 1x1
+
+
+def test_conv_kernel_config() -> None:
+    assert KernelConfig().use("conv") is None
+    assert KernelConfig(cpu="mve", library="arm").use("conv") is not None
+    assert KernelConfig(mode="cmsis-nn").use("conv") is not None

@@ -32,6 +32,9 @@ FASTER: dict[str, dict[str, bool]] = {
     # depthwise 3x3: DSP path 0.36x of CMSIS-NN on Cortex-M4 (kws 25x5x64: 202,040 against 560,960); on
     # Helium CPUs CMSIS-NN's MVE depthwise kernel keeps the call
     "depthwise3x3": {"dsp": True, "mve": False, "none": True},
+    # general CONV_2D (gather + the matmul micro-kernel): the same inner loop as matmul, plus a
+    # K-byte gather per pixel; on Helium CPUs CMSIS-NN's MVE convolution keeps the call
+    "conv": {"dsp": True, "mve": False, "none": True},
 }
 
 #: flash edgegen keeps free for code when deciding whether wider weights fit the board

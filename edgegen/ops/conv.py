@@ -15,6 +15,7 @@ from ai_edge_litert import schema_py_generated as fb
 
 from .. import ir
 from .. import tflite_checks as checks
+from ..kernels import conv as convk
 from ..kernels import depthwise as dw3
 from ..kernels import matmul
 from ..lowering import Lowering, activation_range, out_size, same_padding
@@ -206,6 +207,15 @@ def lower_conv(lw: Lowering, op: ir.Op) -> None:
                             input_offset=-xq.zero_point, mults=mults, shifts=shifts, out_zp=yq.zero_point,
                             act=(act_min, act_max), npix=n * ih * iw):
             return
+    elif not depthwise and convk.applies(kh, kw, ic, op.dilation, n) is None:
+        # any other filter and stride: each window gathered, then the 1x1 micro-kernel
+        bias_t = lw.g.tensor(op.inputs[2]).data if len(op.inputs) > 2 and op.inputs[2] >= 0 else None
+        cgeo = convk.Geometry(ih=ih, iw=iw, c=ic, kh=kh, kw=kw, oh=oh, ow=ow, sh=op.stride[0], sw=op.stride[1],
+                             pad_t=pad[0], pad_l=pad[1])
+        if convk.try_lower(lw, op, w=w.data.reshape(oc, kh * kw * ic), bias=bias_t, x=lw.ref(op.inputs[0]),
+                           input_offset=-xq.zero_point, mults=mults, shifts=shifts, out_zp=yq.zero_point,
+                           act=(act_min, act_max), geo=cgeo):
+            return
     if depthwise:
         assert isinstance(op, DepthwiseConv2D)
         why = dw3.applies(kh, kw, op.stride, op.dilation, op.depth_multiplier, n)
@@ -371,7 +381,7 @@ FAMILY = OpFamily(
     builders={"CONV_2D": read_conv2d, "DEPTHWISE_CONV_2D": read_depthwise},
     lowerers={Conv2D: lower_conv, DepthwiseConv2D: lower_conv},
     kernels={ConvCall: run_conv, DepthwiseCall: run_conv, matmul.MatmulCall: matmul.run_matmul,
-             dw3.DepthwiseKernelCall: dw3.run_dw3},
+             dw3.DepthwiseKernelCall: dw3.run_dw3, convk.ConvKernelCall: convk.run_convk},
     options={"CONV_2D": fb.BuiltinOptions.Conv2DOptions,
              "DEPTHWISE_CONV_2D": fb.BuiltinOptions.DepthwiseConv2DOptions},
     required_options={"CONV_2D": "strides 0, an unknown padding and dilation 0",

@@ -263,6 +263,33 @@ def _conv2d_1x1(rng: np.random.Generator) -> Branch:
     return Branch((_input(rng, shape),), build, desc)
 
 
+def _conv2d_general(rng: np.random.Generator) -> Branch:
+    """Any filter 1..5 (non-square too), strides 1..3, dilation 1, batch 1: edgegen's general conv
+    kernel (gather + the matmul micro-kernel), with 1..4 or 8+ input channels, odd output channel
+    counts, SAME (padded windows on every side) and VALID, activations."""
+    cin = _int(rng, 1, 4) if rng.random() < 0.6 else _int(rng, 8, 20)
+    cout = _int(rng, 1, 13) if rng.random() < 0.7 else _int(rng, 14, 33)
+    kernel = (_int(rng, 1, 5), _int(rng, 1, 5))
+    stride = (_int(rng, 1, 3), _int(rng, 1, 3))
+    if kernel == (1, 1) and stride == (1, 1):
+        stride = (2, 2)
+    padding = str(_pick(rng, ["SAME", "SAME", "VALID"]))
+    h, w = _spatial(rng, kernel, (1, 1), padding)
+    weights = _weights(rng, (*kernel, cin, cout), kernel[0] * kernel[1] * cin, 3)
+    bias = _bias(rng, cout)
+    act = _activation(rng)
+
+    def build(x: Tf) -> list[Tf]:
+        tf = _tf()
+        y = tf.nn.conv2d(x, weights, strides=[1, *stride, 1], padding=padding)
+        return [_activate(y if bias is None else y + bias, act)]
+
+    shape = (1, h, w, cin)
+    desc = (f"CONV_2D input {list(shape)} filter {kernel} cout {cout} stride {stride} {padding} act {act} "
+            f"bias {bias is not None}")
+    return Branch((_input(rng, shape),), build, desc)
+
+
 def _depthwise(rng: np.random.Generator) -> Branch:
     cin, mult = _channels(rng, 6), _int(rng, 1, 3)
     kernel = (_int(rng, 1, 4), _int(rng, 1, 4))
@@ -642,6 +669,7 @@ _RESHAPES = ("RESHAPE", "SQUEEZE", "EXPAND_DIMS")
 FAMILIES: dict[str, Family] = {f.name: f for f in (
     Family("conv_2d", _conv2d, ("CONV_2D",)),
     Family("conv_2d_1x1", _conv2d_1x1, ("CONV_2D",)),
+    Family("conv_2d_general", _conv2d_general, ("CONV_2D",)),
     Family("depthwise_conv_2d", _depthwise, ("DEPTHWISE_CONV_2D",)),
     Family("depthwise_conv_2d_3x3", _depthwise_3x3, ("DEPTHWISE_CONV_2D",)),
     Family("fully_connected", _fully_connected, ("FULLY_CONNECTED",), per_channel_dense=False),

@@ -1,0 +1,155 @@
+"""edgegen's general CONV_2D kernel (any KH x KW, any stride, dilation 1, SAME or VALID, batch 1):
+for each output pixel the input window is gathered (im2col) into a K = KH*KW*Cin byte buffer on the
+stack, each window row KW*Cin contiguous bytes of the NHWC input, and multiplied with the W16x2
+weights by the matmul kernel's micro-kernel (``edgegen_mm_block``); the C is
+``firmware/edgegen/edgegen_conv.h``, the design docs/kernel-design.md ("First conv, 1 input channel").
+
+Padded taps are exact by zero-point substitution: TFLM pads with the input zero point and the input
+offset (``-zp``) is folded into ``bias2`` over all K taps, so the gather fills padded positions with
+``zp`` and each contributes ``(zp + input_offset) * w = 0``. The proofs are matmul's over the
+[OC, K] weights (a padded tap's value ``zp`` is an int8 like any input, so ``128 * sum|w|`` bounds it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
+
+import numpy as np
+
+from ..machine import Machine
+from ..program import Call, TensorRef
+from . import matmul
+
+if TYPE_CHECKING:
+    from .. import ir
+    from ..lowering import Lowering
+
+KERNEL = "conv"
+#: the gather buffer lives on the stack of the layer's function: at most this many bytes
+MAX_K = 1024
+
+
+@dataclass(frozen=True)
+class Geometry:
+    ih: int
+    iw: int
+    c: int
+    kh: int
+    kw: int
+    oh: int
+    ow: int
+    sh: int
+    sw: int
+    pad_t: int
+    pad_l: int
+
+    @property
+    def k(self) -> int:
+        return self.kh * self.kw * self.c
+
+
+@dataclass(frozen=True)
+class ConvKernelCall(Call):
+    """``edgegen_conv_s8`` (or ``edgegen_conv_s8_portable``): gather + matmul micro-kernel per pixel."""
+
+    KIND: ClassVar[str] = "convk"
+    weights: str  # W16x2 words over K = KH*KW*Cin
+    bias2: str
+    rq: str
+    k: int
+    oc: int
+    ocb: int
+    ih: int
+    iw: int
+    c: int
+    kh: int
+    kw: int
+    oh: int
+    ow: int
+    sh: int
+    sw: int
+    pad_t: int
+    pad_l: int
+    zp: int
+    act_min: int
+    act_max: int
+    e_pos: int
+
+
+def applies(kh: int, kw: int, ic: int, dilation: tuple[int, int], batch: int) -> str | None:
+    """None when the layer's shape fits the kernel, else why not."""
+    if dilation != (1, 1):
+        return f"dilation {dilation}"
+    if batch != 1:
+        return f"batch {batch}"
+    if kh * kw * ic > MAX_K:
+        return f"a window of {kh * kw * ic} bytes (the stack gather buffer holds at most {MAX_K})"
+    return None
+
+
+def try_lower(lw: Lowering, op: ir.Op, *, w: np.ndarray, bias: np.ndarray | None, x: TensorRef,
+              input_offset: int, mults: np.ndarray, shifts: np.ndarray, out_zp: int, act: tuple[int, int],
+              geo: Geometry) -> bool:
+    """Lower ``op`` (``w`` [OC, KH*KW*Cin] int8) to edgegen's kernel when the mode, the CPU, the
+    proofs and the flash allow it; else record why and return False (the CMSIS-NN call stays)."""
+    why = lw.kernels.use(KERNEL)
+    if why is None:
+        prep = matmul.prepare(w, bias, input_offset, mults, shifts, out_zp)
+        if isinstance(prep, str):
+            why = f"not proven exact: {prep}"
+        else:
+            oc, k = w.shape
+            replaced = k * oc + (4 * oc if bias is not None else 0) + (8 * oc if np.size(mults) > 1 else 0)
+            extra = prep.nbytes - replaced
+            if not lw.take_flash(extra):
+                why = f"the board's flash cannot hold its 16-bit weights (+{extra:,} B)"
+    if why is not None:
+        if lw.kernels.mode != "cmsis-nn":
+            lw.kernel_notes.append((op.index, why))
+        return False
+    assert not isinstance(prep, str)
+    oc, k = w.shape
+    function = "edgegen_conv_s8_portable" if lw.kernels.mode == "portable" else "edgegen_conv_s8"
+    words = lw.const("w16x2", "int32_t", prep.words, op)
+    bias2 = lw.const("bias2", "int32_t", prep.bias2, op)
+    rq = lw.const("rq", "int32_t", prep.rq, op)
+    base = lw.base(op, function, (x,), lw.out_ref(op), 0, geo.oh * geo.ow * oc * k)
+    lw.calls.append(ConvKernelCall(**base, weights=words, bias2=bias2, rq=rq,  # type: ignore[arg-type]
+                                   k=k, oc=oc, ocb=matmul.OCB, ih=geo.ih, iw=geo.iw, c=geo.c, kh=geo.kh,
+                                   kw=geo.kw, oh=geo.oh, ow=geo.ow, sh=geo.sh, sw=geo.sw, pad_t=geo.pad_t,
+                                   pad_l=geo.pad_l, zp=-input_offset, act_min=act[0], act_max=act[1],
+                                   e_pos=prep.e_pos))
+    return True
+
+
+def gather(x: np.ndarray, geo: Geometry, zp: int) -> np.ndarray:
+    """The gather buffers of every output pixel, [OH*OW, K], padded taps = the input zero point."""
+    xi = x.reshape(geo.ih, geo.iw, geo.c).astype(np.int64)
+    need_h = (geo.oh - 1) * geo.sh + geo.kh
+    need_w = (geo.ow - 1) * geo.sw + geo.kw
+    pad_b = max(need_h - geo.pad_t - geo.ih, 0)
+    pad_r = max(need_w - geo.pad_l - geo.iw, 0)
+    xp = np.pad(xi, ((geo.pad_t, pad_b), (geo.pad_l, pad_r), (0, 0)), constant_values=zp)
+    ys = (np.arange(geo.oh) * geo.sh)[:, None] + np.arange(geo.kh)[None, :]
+    xs = (np.arange(geo.ow) * geo.sw)[:, None] + np.arange(geo.kw)[None, :]
+    taps = xp[ys[:, None, :, None], xs[None, :, None, :], :]  # [oh, ow, kh, kw, c]
+    out: np.ndarray = taps.reshape(geo.oh * geo.ow, geo.k)
+    return out
+
+
+def geometry(call: ConvKernelCall) -> Geometry:
+    return Geometry(ih=call.ih, iw=call.iw, c=call.c, kh=call.kh, kw=call.kw, oh=call.oh, ow=call.ow, sh=call.sh,
+                    sw=call.sw, pad_t=call.pad_t, pad_l=call.pad_l)
+
+
+def run_convk(mach: Machine, call: Call) -> None:
+    """The kernel from its folded constants, in int64 (exact), as the C computes it."""
+    assert isinstance(call, ConvKernelCall)
+    words, bias2, rq = mach.const(call.weights), mach.const(call.bias2), mach.const(call.rq)
+    assert words is not None and bias2 is not None and rq is not None
+    ws = matmul.unpack_w16x2(words, call.k, call.oc, call.ocb)
+    cols = gather(mach.read(call.inputs[0]), geometry(call), call.zp)
+    acc2 = bias2.astype(np.int64) + cols @ ws[:, : call.k].T
+    assert np.all(np.abs(acc2) < matmul.INT32_LIMIT), "the accumulator bound proof failed"
+    mach.write(call.output, matmul.requant2(acc2, rq, call.e_pos, call.act_min, call.act_max))
