@@ -45,9 +45,9 @@ def test_keras_application_parity(case: str, tmp_path: Path) -> None:
     x = rng.uniform(-1.0, 1.0, (24, 64, 64, 3)).astype("float32")
     result = api.build(model, tmp_path / "m", board="qemu-m7", calib=x[:16], inputs=x[16:18], vectors=2)
     kernels = {call.function for call in result.program.calls}
-    # both go through the general convolution (the first, 3x3 stride 2 layer) and edgegen's own
-    # depthwise 3x3 and 1x1 / fully-connected kernels (--kernels auto on the M7)
-    assert {"arm_convolve_wrapper_s8", "edgegen_dw3_s8", "edgegen_mm_s8"} <= kernels, kernels
+    # both go through edgegen's own kernels (--kernels auto on the M7): the general convolution
+    # (the first, 3x3 stride-2 layer), depthwise 3x3 and 1x1 / fully-connected
+    assert {"edgegen_conv_s8", "edgegen_dw3_s8", "edgegen_mm_s8"} <= kernels, kernels
     report = api.verify(result.out, samples=4, inputs=x[16:20])
     assert report.ok, [m.message() for m in report.mismatches]
     run = api.run(result.out)
