@@ -20,6 +20,7 @@ import numpy as np
 from ..machine import Machine
 from ..program import Call, TensorRef
 from . import matmul
+from .admit import admit, cmsis_nn_bytes
 
 if TYPE_CHECKING:
     from .. import ir
@@ -93,29 +94,15 @@ def try_lower(lw: Lowering, op: ir.Op, *, w: np.ndarray, bias: np.ndarray | None
               geo: Geometry) -> bool:
     """Lower ``op`` (``w`` [OC, KH*KW*Cin] int8) to edgegen's kernel when the mode, the CPU, the
     proofs and the flash allow it; else record why and return False (the CMSIS-NN call stays)."""
-    why = lw.kernels.use(KERNEL)
-    if why is None:
-        prep = matmul.prepare(w, bias, input_offset, mults, shifts, out_zp)
-        if isinstance(prep, str):
-            why = f"not proven exact: {prep}"
-        else:
-            oc, k = w.shape
-            replaced = k * oc + (4 * oc if bias is not None else 0) + (8 * oc if np.size(mults) > 1 else 0)
-            extra = prep.nbytes - replaced
-            if not lw.take_flash(extra):
-                why = f"the board's flash cannot hold its 16-bit weights (+{extra:,} B)"
-    if why is not None:
-        if lw.kernels.mode != "cmsis-nn":
-            lw.kernel_notes.append((op.index, why))
-        return False
-    assert not isinstance(prep, str)
     oc, k = w.shape
-    function = "edgegen_conv_s8_portable" if lw.kernels.mode == "portable" else "edgegen_conv_s8"
-    words = lw.const("w16x2", "int32_t", prep.words, op)
-    bias2 = lw.const("bias2", "int32_t", prep.bias2, op)
-    rq = lw.const("rq", "int32_t", prep.rq, op)
-    base = lw.base(op, function, (x,), lw.out_ref(op), 0, geo.oh * geo.ow * oc * k)
-    lw.calls.append(ConvKernelCall(**base, weights=words, bias2=bias2, rq=rq,  # type: ignore[arg-type]
+    got = admit(lw, op, KERNEL, "edgegen_conv_s8",
+                lambda: matmul.prepare(w, bias, input_offset, mults, shifts, out_zp),
+                cmsis_nn_bytes(k * oc, oc, bias=bias is not None, per_channel=np.size(mults) > 1))
+    if got is None:
+        return False
+    prep, c = got
+    base = lw.base(op, c.function, (x,), lw.out_ref(op), 0, geo.oh * geo.ow * oc * k)
+    lw.calls.append(ConvKernelCall(**base, weights=c.weights, bias2=c.bias2, rq=c.rq,  # type: ignore[arg-type]
                                    k=k, oc=oc, ocb=matmul.OCB, ih=geo.ih, iw=geo.iw, c=geo.c, kh=geo.kh,
                                    kw=geo.kw, oh=geo.oh, ow=geo.ow, sh=geo.sh, sw=geo.sw, pad_t=geo.pad_t,
                                    pad_l=geo.pad_l, zp=-input_offset, act_min=act[0], act_max=act[1],

@@ -32,6 +32,7 @@ import numpy as np
 from ..machine import Machine
 from ..program import Call, TensorRef
 from . import matmul
+from .admit import admit, cmsis_nn_bytes
 
 if TYPE_CHECKING:
     from .. import ir
@@ -190,27 +191,15 @@ def try_lower(lw: Lowering, op: ir.Op, *, w: np.ndarray, bias: np.ndarray | None
               mults: np.ndarray, shifts: np.ndarray, out_zp: int, act: tuple[int, int], geo: Geometry) -> bool:
     """Lower ``op`` to edgegen's kernel when the mode, the CPU, the proofs and the flash allow it;
     else record why and return False (the caller emits the CMSIS-NN call)."""
-    why = lw.kernels.use(KERNEL)
-    if why is None:
-        prep = prepare(w, bias, input_offset, mults, shifts, out_zp, geo)
-        if isinstance(prep, str):
-            why = f"not proven exact: {prep}"
-        else:
-            replaced = 9 * geo.c + (4 * geo.c if bias is not None else 0) + (8 * geo.c if np.size(mults) > 1 else 0)
-            extra = prep.nbytes - replaced
-            if not lw.take_flash(extra):
-                why = f"the board's flash cannot hold its 16-bit weights and region biases (+{extra:,} B)"
-    if why is not None:
-        if lw.kernels.mode != "cmsis-nn":
-            lw.kernel_notes.append((op.index, why))
+    got = admit(lw, op, KERNEL, "edgegen_dw3_s8",
+                lambda: prepare(w, bias, input_offset, mults, shifts, out_zp, geo),
+                cmsis_nn_bytes(9 * geo.c, geo.c, bias=bias is not None, per_channel=np.size(mults) > 1),
+                wider="16-bit weights and region biases", weights_role="dw16")
+    if got is None:
         return False
-    assert not isinstance(prep, str)
-    function = "edgegen_dw3_s8_portable" if lw.kernels.mode == "portable" else "edgegen_dw3_s8"
-    words = lw.const("dw16", "int32_t", prep.words, op)
-    bias2 = lw.const("bias2", "int32_t", prep.bias2, op)
-    rq = lw.const("rq", "int32_t", prep.rq, op)
-    base = lw.base(op, function, (x,), lw.out_ref(op), 0, geo.oh * geo.ow * geo.c * 9)
-    lw.calls.append(DepthwiseKernelCall(**base, weights=words, bias2=bias2, rq=rq,  # type: ignore[arg-type]
+    prep, c = got
+    base = lw.base(op, c.function, (x,), lw.out_ref(op), 0, geo.oh * geo.ow * geo.c * 9)
+    lw.calls.append(DepthwiseKernelCall(**base, weights=c.weights, bias2=c.bias2, rq=c.rq,  # type: ignore[arg-type]
                                         ih=geo.ih, iw=geo.iw, c=geo.c, oh=geo.oh, ow=geo.ow, stride=geo.stride,
                                         pad_t=geo.pad_t, pad_l=geo.pad_l, act_min=act[0], act_max=act[1],
                                         e_pos=prep.e_pos, segments=prep.segments))

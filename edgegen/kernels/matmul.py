@@ -27,6 +27,7 @@ import numpy as np
 
 from ..machine import Machine
 from ..program import Call, TensorRef
+from .admit import admit, cmsis_nn_bytes
 
 if TYPE_CHECKING:
     from .. import ir
@@ -160,29 +161,14 @@ def try_lower(lw: Lowering, op: ir.Op, *, w: np.ndarray, bias: np.ndarray | None
               npix: int) -> bool:
     """Lower ``op`` to edgegen's kernel when the mode, the CPU, the proofs and the flash allow it;
     else record why (for the report) and return False (the caller emits the CMSIS-NN call)."""
-    why = lw.kernels.use(KERNEL)
-    if why is None:
-        prep = prepare(w, bias, input_offset, mults, shifts, out_zp)
-        if isinstance(prep, str):
-            why = f"not proven exact: {prep}"
-        else:
-            oc, k = w.shape
-            replaced = k * oc + (4 * oc if bias is not None else 0) + (8 * oc if np.size(mults) > 1 else 0)
-            extra = prep.nbytes - replaced
-            if not lw.take_flash(extra):
-                why = f"the board's flash cannot hold its 16-bit weights (+{extra:,} B)"
-    if why is not None:
-        if lw.kernels.mode != "cmsis-nn":
-            lw.kernel_notes.append((op.index, why))
-        return False
-    assert not isinstance(prep, str)
     oc, k = w.shape
-    function = "edgegen_mm_s8_portable" if lw.kernels.mode == "portable" else "edgegen_mm_s8"
-    words = lw.const("w16x2", "int32_t", prep.words, op)
-    bias2 = lw.const("bias2", "int32_t", prep.bias2, op)
-    rq = lw.const("rq", "int32_t", prep.rq, op)
-    base = lw.base(op, function, (x,), lw.out_ref(op), 0, npix * oc * k)
-    lw.calls.append(MatmulCall(**base, weights=words, bias2=bias2, rq=rq, k=k, oc=oc,  # type: ignore[arg-type]
+    got = admit(lw, op, KERNEL, "edgegen_mm_s8", lambda: prepare(w, bias, input_offset, mults, shifts, out_zp),
+                cmsis_nn_bytes(k * oc, oc, bias=bias is not None, per_channel=np.size(mults) > 1))
+    if got is None:
+        return False
+    prep, c = got
+    base = lw.base(op, c.function, (x,), lw.out_ref(op), 0, npix * oc * k)
+    lw.calls.append(MatmulCall(**base, weights=c.weights, bias2=c.bias2, rq=c.rq, k=k, oc=oc,  # type: ignore[arg-type]
                                npix=npix, ocb=OCB, act_min=act[0], act_max=act[1], e_pos=prep.e_pos))
     return True
 
