@@ -50,8 +50,10 @@ def cmsis_nn_bytes(weights: int, channels: int, *, bias: bool, per_channel: bool
 
 
 def admit(lw: Lowering, op: ir.Op, kernel: str, function: str, prepare: Callable[[], P | str], replaced: int,
-          wider: str = "16-bit weights", weights_role: str = "w16x2") -> tuple[P, Admitted] | None:
-    """``(prep, admitted)`` when edgegen's ``kernel`` takes ``op``, else None (the reason recorded)."""
+          wider: str = "16-bit weights", weights_role: str = "w16x2",
+          weights_ctype: str = "int32_t") -> tuple[P, Admitted] | None:
+    """``(prep, admitted)`` when edgegen's ``kernel`` takes ``op``, else None (the reason recorded).
+    ``weights_ctype`` is the C type of ``prep.words`` (``int8_t`` for the Helium layouts)."""
     why = lw.kernels.use(kernel)
     prep: P | str | None = None
     if why is None:
@@ -66,6 +68,6 @@ def admit(lw: Lowering, op: ir.Op, kernel: str, function: str, prepare: Callable
         return None
     assert prep is not None and not isinstance(prep, str)
     name = f"{function}_portable" if lw.kernels.mode == "portable" else function
-    return prep, Admitted(function=name, weights=lw.const(weights_role, "int32_t", prep.words, op),
+    return prep, Admitted(function=name, weights=lw.const(weights_role, weights_ctype, prep.words, op),
                           bias2=lw.const("bias2", "int32_t", prep.bias2, op),
                           rq=lw.const("rq", "int32_t", prep.rq, op))
