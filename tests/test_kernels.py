@@ -116,10 +116,13 @@ def test_kernel_choice_per_mode_and_cpu() -> None:
     cmsis = _program(KWS, "qemu-m4", "cmsis-nn")
     assert not [c for c in cmsis.calls if c.KIND == "matmul"] and not cmsis.kernel_notes
     portable = _program(KWS, "qemu-m55", "portable")
-    assert [c.function for c in portable.calls if c.KIND == "matmul"] == ["edgegen_mm_s8_portable"] * 5
-    # the default M55 build: edgegen's DSP path beats edgegen's own portable CMSIS-NN API there
+    # a Helium CPU takes the int8 layout (edgegen/kernels/mve_mm.py), here through its portable C path
+    assert [c.function for c in portable.calls if c.KIND == "mm8"] == ["edgegen_mm8_s8_portable"] * 5
+    assert [c.function for c in _program(KWS, "qemu-m4", "portable").calls if c.KIND == "matmul"] == [
+        "edgegen_mm_s8_portable"] * 5
+    # the default M55 build: edgegen's Helium kernel (tests/test_kernels_mve_mm.py)
     m55 = _program(KWS, "qemu-m55")
-    assert [c.function for c in m55.calls if c.KIND == "matmul"] == ["edgegen_mm_s8"] * 5
+    assert [c.function for c in m55.calls if c.KIND == "mm8"] == ["edgegen_mm8_s8"] * 5
     # with Arm's library (--cmsis-nn), its Helium kernels are faster on the M55
     m55_arm = _program(KWS, "qemu-m55", arm=True)
     assert not [c for c in m55_arm.calls if c.KIND == "matmul"]
@@ -129,9 +132,10 @@ def test_kernel_choice_per_mode_and_cpu() -> None:
     m4_arm = _program(KWS, "qemu-m4", arm=True)
     assert [c.function for c in m4_arm.calls if c.KIND == "matmul"] == ["edgegen_mm_s8"] * 5
     # the first conv (10x4, stride 2, 1 input channel): edgegen's general conv kernel
-    for program, function in ((auto, "edgegen_conv_s8"), (m55, "edgegen_conv_s8"), (m4_arm, "edgegen_conv_s8"),
-                              (portable, "edgegen_conv_s8_portable")):
+    for program, function in ((auto, "edgegen_conv_s8"), (m4_arm, "edgegen_conv_s8")):
         assert [c.function for c in program.calls if c.KIND == "convk"] == [function]
+    for program, function in ((m55, "edgegen_conv8_s8"), (portable, "edgegen_conv8_s8_portable")):
+        assert [c.function for c in program.calls if c.KIND == "conv8"] == [function]
     assert not [c for c in cmsis.calls if c.KIND == "convk"]
 
 

@@ -17,7 +17,7 @@ from .. import ir
 from .. import tflite_checks as checks
 from ..kernels import conv as convk
 from ..kernels import depthwise as dw3
-from ..kernels import matmul
+from ..kernels import matmul, mve_conv, mve_mm
 from ..lowering import Lowering, activation_range, out_size, same_padding
 from ..machine import Machine, requant
 from ..program import Call, Dims
@@ -381,7 +381,8 @@ FAMILY = OpFamily(
     builders={"CONV_2D": read_conv2d, "DEPTHWISE_CONV_2D": read_depthwise},
     lowerers={Conv2D: lower_conv, DepthwiseConv2D: lower_conv},
     kernels={ConvCall: run_conv, DepthwiseCall: run_conv, matmul.MatmulCall: matmul.run_matmul,
-             dw3.DepthwiseKernelCall: dw3.run_dw3, convk.ConvKernelCall: convk.run_convk},
+             dw3.DepthwiseKernelCall: dw3.run_dw3, convk.ConvKernelCall: convk.run_convk,
+             mve_mm.MatmulMveCall: mve_mm.run_mm8, mve_conv.ConvMveCall: mve_conv.run_conv8},
     options={"CONV_2D": fb.BuiltinOptions.Conv2DOptions,
              "DEPTHWISE_CONV_2D": fb.BuiltinOptions.DepthwiseConv2DOptions},
     required_options={"CONV_2D": "strides 0, an unknown padding and dilation 0",

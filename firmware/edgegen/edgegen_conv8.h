@@ -1,0 +1,176 @@
+/*
+ * edgegen's specialized int8 kernel for general CONV_2D (any KH x KW, any stride, dilation 1, SAME or
+ * VALID, batch 1) on CPUs with Helium (MVE), compiled per layer (issue 14; docs/kernel-design.md,
+ * "Helium"): the windows of two output pixels are gathered into two stack buffers of K16 bytes (K =
+ * KH*KW*C zero-padded to a multiple of 16; each window row is KW*C contiguous bytes of the NHWC
+ * input, copied whole when the row is inside the image, padded taps = the input zero point zp), then
+ * multiplied with the streamed int8 weights by the 2-pixel x 4-channel Helium block of
+ * edgegen_mm8.h. An odd last pixel runs the 1-pixel block.
+ *
+ * The input offset -zp is folded into the bias over all K taps (edgegen/kernels/mve_mm.py), so a
+ * padded tap contributes (zp - zp) * w = 0, exactly TFLM's skipped taps; the buffers' padding bytes
+ * (K..K16-1) are zero once per call and meet zero weights. The buffer is the caller's (a stack array
+ * of 2 * K16 bytes, K bounded at build time).
+ *
+ * Written for edgegen. SPDX-License-Identifier: Apache-2.0
+ */
+#ifndef EDGEGEN_CONV8_H
+#define EDGEGEN_CONV8_H
+
+#include <stdint.h>
+#include <string.h>
+
+#include "edgegen_mm8.h"
+
+/* Copy n (a constant) bytes: 16 at a time with Helium (the last n % 16 under a VCTP predicate, so
+ * nothing past src + n is read), memcpy for short rows (GCC inlines a constant-size copy). */
+EDGEGEN_MM8_INLINE void edgegen_conv8_copy(int8_t *dst, const int8_t *src, const int32_t n)
+{
+#if EDGEGEN_MM8_HAVE_MVE
+    if (n > 16)
+    {
+        int32_t i = 0;
+        for (; i + 16 <= n; i += 16)
+        {
+            vst1q_s8(dst + i, vld1q_s8(src + i));
+        }
+        if (n % 16)
+        {
+            const mve_pred16_t p = vctp8q((uint32_t)(n % 16));
+            vstrbq_p_s8(dst + i, vldrbq_z_s8(src + i, p), p);
+        }
+        return;
+    }
+#endif
+    memcpy(dst, src, (size_t)n);
+}
+
+/* The window at input (iy0, ix0) (top-left, may be outside the image) into buf, padded taps = zp. */
+EDGEGEN_MM8_INLINE void edgegen_conv8_gather(const int8_t *in, int8_t *buf, const int32_t IH, const int32_t IW,
+                                             const int32_t C, const int32_t KH, const int32_t KW, const int32_t iy0,
+                                             const int32_t ix0, const int32_t zp)
+{
+    const int32_t row = KW * C;
+    const int32_t inside_x = (ix0 >= 0) && (ix0 + KW <= IW);
+    for (int32_t ky = 0; ky < KH; ky++)
+    {
+        const int32_t iy = iy0 + ky;
+        int8_t *dst = buf + ky * row;
+        if (iy < 0 || iy >= IH)
+        {
+            memset(dst, zp, (size_t)row);
+        }
+        else if (inside_x)
+        {
+            edgegen_conv8_copy(dst, in + (iy * IW + ix0) * C, row);
+        }
+        else
+        {
+            for (int32_t kx = 0; kx < KW; kx++)
+            {
+                const int32_t ix = ix0 + kx;
+                if (ix < 0 || ix >= IW)
+                {
+                    memset(dst + kx * C, zp, (size_t)C);
+                }
+                else
+                {
+                    memcpy(dst + kx * C, in + (iy * IW + ix) * C, (size_t)C);
+                }
+            }
+        }
+    }
+}
+
+EDGEGEN_MM8_INLINE void edgegen_conv8_run(const int8_t *in, int8_t *out, int8_t *buf, const int8_t *w,
+                                          const int32_t *bias, const int32_t *rq, const int32_t IH, const int32_t IW,
+                                          const int32_t C, const int32_t KH, const int32_t KW, const int32_t OH,
+                                          const int32_t OW, const int32_t SH, const int32_t SW, const int32_t PT,
+                                          const int32_t PL, const int32_t zp, const int32_t OC, const int32_t amin,
+                                          const int32_t amax, const int32_t e_pos, const int32_t LS, const int32_t mve)
+{
+    const int32_t K = KH * KW * C;
+    const int32_t K16 = (K + 15) / 16 * 16;
+    int8_t *b0 = buf;
+    int8_t *b1 = buf + K16;
+    int8_t *o = out;
+    int32_t oy = 0;
+    int32_t ox = 0;
+    int32_t left = OH * OW;
+    (void)mve;
+    if (K16 > K)
+    {
+        memset(b0 + K, 0, (size_t)(K16 - K));
+        memset(b1 + K, 0, (size_t)(K16 - K));
+    }
+    while (left > 0)
+    {
+        const int32_t np = left >= 2 ? 2 : 1;
+        edgegen_conv8_gather(in, b0, IH, IW, C, KH, KW, oy * SH - PT, ox * SW - PL, zp);
+        if (++ox == OW)
+        {
+            ox = 0;
+            oy++;
+        }
+        if (np == 2)
+        {
+            edgegen_conv8_gather(in, b1, IH, IW, C, KH, KW, oy * SH - PT, ox * SW - PL, zp);
+            if (++ox == OW)
+            {
+                ox = 0;
+                oy++;
+            }
+        }
+#if EDGEGEN_MM8_HAVE_MVE
+        if (mve)
+        {
+            if (np == 2)
+            {
+                edgegen_mm8_rows_mve(b0, b1, o, w, bias, rq, K16, OC, 2, amin, amax, e_pos, LS);
+            }
+            else
+            {
+                edgegen_mm8_rows_mve(b0, b1, o, w, bias, rq, K16, OC, 1, amin, amax, e_pos, LS);
+            }
+        }
+        else
+#endif
+        {
+            edgegen_mm8_run_portable(b0, o, w, bias, rq, K, OC, 1, amin, amax, e_pos, LS);
+            if (np == 2)
+            {
+                edgegen_mm8_run_portable(b1, o + OC, w, bias, rq, K, OC, 1, amin, amax, e_pos, LS);
+            }
+        }
+        o += np * OC;
+        left -= np;
+    }
+}
+
+/* The layer's kernel: the Helium path where the CPU has it, else the portable one. */
+EDGEGEN_MM8_INLINE void edgegen_conv8_s8(const int8_t *in, int8_t *out, int8_t *buf, const int8_t *w,
+                                         const int32_t *bias, const int32_t *rq, const int32_t IH, const int32_t IW,
+                                         const int32_t C, const int32_t KH, const int32_t KW, const int32_t OH,
+                                         const int32_t OW, const int32_t SH, const int32_t SW, const int32_t PT,
+                                         const int32_t PL, const int32_t zp, const int32_t OC, const int32_t amin,
+                                         const int32_t amax, const int32_t e_pos, const int32_t LS)
+{
+    edgegen_conv8_run(in, out, buf, w, bias, rq, IH, IW, C, KH, KW, OH, OW, SH, SW, PT, PL, zp, OC, amin, amax, e_pos,
+                      LS, EDGEGEN_MM8_HAVE_MVE);
+}
+
+/* The portable path on every CPU (`--kernels portable`). */
+EDGEGEN_MM8_INLINE void edgegen_conv8_s8_portable(const int8_t *in, int8_t *out, int8_t *buf, const int8_t *w,
+                                                  const int32_t *bias, const int32_t *rq, const int32_t IH,
+                                                  const int32_t IW, const int32_t C, const int32_t KH,
+                                                  const int32_t KW, const int32_t OH, const int32_t OW,
+                                                  const int32_t SH, const int32_t SW, const int32_t PT,
+                                                  const int32_t PL, const int32_t zp, const int32_t OC,
+                                                  const int32_t amin, const int32_t amax, const int32_t e_pos,
+                                                  const int32_t LS)
+{
+    edgegen_conv8_run(in, out, buf, w, bias, rq, IH, IW, C, KH, KW, OH, OW, SH, SW, PT, PL, zp, OC, amin, amax, e_pos,
+                      LS, 0);
+}
+
+#endif /* EDGEGEN_CONV8_H */
