@@ -96,54 +96,53 @@ EDGEGEN_MM8_INLINE void edgegen_conv8_run(const int8_t *in, int8_t *out, int8_t 
     int8_t *o = out;
     int32_t oy = 0;
     int32_t ox = 0;
-    int32_t left = OH * OW;
     (void)mve;
     if (K16 > K)
     {
         memset(b0 + K, 0, (size_t)(K16 - K));
         memset(b1 + K, 0, (size_t)(K16 - K));
     }
-    while (left > 0)
+    /* pairs of output pixels (in NHWC order), then an odd last one */
+    for (int32_t pair = 0; pair < OH * OW / 2; pair++)
     {
-        const int32_t np = left >= 2 ? 2 : 1;
         edgegen_conv8_gather(in, b0, IH, IW, C, KH, KW, oy * SH - PT, ox * SW - PL, zp);
         if (++ox == OW)
         {
             ox = 0;
             oy++;
         }
-        if (np == 2)
+        edgegen_conv8_gather(in, b1, IH, IW, C, KH, KW, oy * SH - PT, ox * SW - PL, zp);
+        if (++ox == OW)
         {
-            edgegen_conv8_gather(in, b1, IH, IW, C, KH, KW, oy * SH - PT, ox * SW - PL, zp);
-            if (++ox == OW)
-            {
-                ox = 0;
-                oy++;
-            }
+            ox = 0;
+            oy++;
         }
 #if EDGEGEN_MM8_HAVE_MVE
         if (mve)
         {
-            if (np == 2)
-            {
-                edgegen_mm8_rows_mve(b0, b1, o, w, bias, rq, K16, OC, 2, amin, amax, e_pos, LS);
-            }
-            else
-            {
-                edgegen_mm8_rows_mve(b0, b1, o, w, bias, rq, K16, OC, 1, amin, amax, e_pos, LS);
-            }
+            edgegen_mm8_rows_mve(b0, K16, o, w, bias, rq, K16, OC, 2, amin, amax, e_pos, LS);
         }
         else
 #endif
         {
             edgegen_mm8_run_portable(b0, o, w, bias, rq, K, OC, 1, amin, amax, e_pos, LS);
-            if (np == 2)
-            {
-                edgegen_mm8_run_portable(b1, o + OC, w, bias, rq, K, OC, 1, amin, amax, e_pos, LS);
-            }
+            edgegen_mm8_run_portable(b1, o + OC, w, bias, rq, K, OC, 1, amin, amax, e_pos, LS);
         }
-        o += np * OC;
-        left -= np;
+        o += 2 * OC;
+    }
+    if ((OH * OW) % 2)
+    {
+        edgegen_conv8_gather(in, b0, IH, IW, C, KH, KW, oy * SH - PT, ox * SW - PL, zp);
+#if EDGEGEN_MM8_HAVE_MVE
+        if (mve)
+        {
+            edgegen_mm8_rows_mve(b0, K16, o, w, bias, rq, K16, OC, 1, amin, amax, e_pos, LS);
+        }
+        else
+#endif
+        {
+            edgegen_mm8_run_portable(b0, o, w, bias, rq, K, OC, 1, amin, amax, e_pos, LS);
+        }
     }
 }
 

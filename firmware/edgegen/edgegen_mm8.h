@@ -114,43 +114,54 @@ EDGEGEN_MM8_INLINE void edgegen_mm8_run_portable(const int8_t *in, int8_t *out, 
 #define EDGEGEN_MM8_X1 "vldrb.8 q0, [%[x0]], #16\n\t"
 #define EDGEGEN_MM8_X1T "movs %[t], %[kt]\n\tvctp.8 %[t]\n\tvpst\n\tvldrbt.8 q0, [%[x0]]\n\t"
 /* FIRST_: the first chunk (full or, when K < 16, the tail); then `pre` more full chunks in line,
- * `loops` times 4 full chunks in a loop, and the tail when kt (and the first chunk was full). */
+ * `loops` times 4 full chunks in a loop, and the tail when kt (and the first chunk was full). The
+ * second row's pointer is made from the first (x1 = x0 + xs) and x0 is restored at the end, so
+ * neither needs a register outside the statement. */
+#define EDGEGEN_MM8_IMM(OP_, D_, S_, N_)                                                                       \
+    ".if " N_ " < 4096\n\t" OP_ " " D_ ", " S_ ", #" N_ "\n\t.else\n\tmovw %[t], #(" N_ ") & 0xffff\n\t"         \
+    "movt %[t], #(" N_ ") >> 16\n\t" OP_ " " D_ ", " S_ ", %[t]\n\t.endif\n\t"
 #define EDGEGEN_MM8_BODY(X_, XT_, W_)                                                                          \
     ".if %c[full]\n\t" X_ W_("vmladav") ".else\n\t" XT_ W_("vmladav") ".endif\n\t"                               \
     ".rept %c[pre]\n\t" X_ W_("vmladava") ".endr\n\t"                                                           \
     ".if %c[loops]\n\tmovw %[t], %[loops]\n1:\n\t.rept 4\n\t" X_ W_("vmladava") ".endr\n\t"                    \
     "subs %[t], %[t], #1\n\tbne 1b\n\t.endif\n\t"                                                               \
-    ".if %c[full] && %c[kt]\n\t" XT_ W_("vmladava") ".endif"
+    ".if %c[full] && %c[kt]\n\t" XT_ W_("vmladava") ".endif\n\t"                                                \
+    ".if %c[full]\n\t" EDGEGEN_MM8_IMM("sub", "%[x0]", "%[x0]", "%c[adv]") ".endif"
 #define EDGEGEN_MM8_COUNTS(K_)                                                                                  \
-    [full] "i"((K_) >= 16), [kt] "i"((K_) % 16),                                                                \
+    [full] "i"((K_) >= 16), [kt] "i"((K_) % 16), [adv] "i"((K_) / 16 * 16),                                     \
     [pre] "i"((K_) / 16 <= EDGEGEN_MM8_UNROLL ? ((K_) >= 16 ? (K_) / 16 - 1 : 0) : ((K_) / 16 - 1) % 4),         \
     [loops] "i"((K_) / 16 <= EDGEGEN_MM8_UNROLL ? 0 : ((K_) / 16 - 1) / 4)
 
-/* The K loop of one block: NP (1 or 2) rows x 4 channels into a[0..3] (row 0) and a[4..7] (row 1). */
-EDGEGEN_MM8_INLINE void edgegen_mm8_mac(const int8_t *x0, const int8_t *x1, const int8_t **wp, int32_t *a,
+/* The K loop of one block: NP (1 or 2) rows x 4 channels into a[0..3] (row 0 at x0) and a[4..7]
+ * (row 1 at x0 + XS). */
+EDGEGEN_MM8_INLINE void edgegen_mm8_mac(const int8_t *x0, const int32_t XS, const int8_t **wp, int32_t *a,
                                         const int32_t K, const int32_t NP)
 {
     const int8_t *w = *wp;
+    const int8_t *x1;
     int32_t t;
     if (NP == 2)
     {
-        __asm__ volatile(EDGEGEN_MM8_BODY(EDGEGEN_MM8_X2, EDGEGEN_MM8_X2T, EDGEGEN_MM8_W4X2)
+        __asm__ volatile(EDGEGEN_MM8_IMM("add", "%[x1]", "%[x0]", "%c[xs]")
+                         EDGEGEN_MM8_BODY(EDGEGEN_MM8_X2, EDGEGEN_MM8_X2T, EDGEGEN_MM8_W4X2)
                          : [a0] "=Te"(a[0]), [a1] "=Te"(a[1]), [a2] "=Te"(a[2]), [a3] "=Te"(a[3]),
                            [a4] "=Te"(a[4]), [a5] "=Te"(a[5]), [a6] "=Te"(a[6]), [a7] "=Te"(a[7]),
-                           [t] "=r"(t), [x0] "+r"(x0), [x1] "+r"(x1), [w] "+r"(w)
-                         : EDGEGEN_MM8_COUNTS(K)
+                           [t] "=&r"(t), [x1] "=&r"(x1), [x0] "+r"(x0), [w] "+r"(w)
+                         : EDGEGEN_MM8_COUNTS(K), [xs] "i"(XS)
                          : "q0", "q1", "q2", "p0", "memory");
     }
     else
     {
         __asm__ volatile(EDGEGEN_MM8_BODY(EDGEGEN_MM8_X1, EDGEGEN_MM8_X1T, EDGEGEN_MM8_W4X1)
                          : [a0] "=Te"(a[0]), [a1] "=Te"(a[1]), [a2] "=Te"(a[2]), [a3] "=Te"(a[3]),
-                           [t] "=r"(t), [x0] "+r"(x0), [w] "+r"(w)
+                           [t] "=&r"(t), [x0] "+r"(x0), [w] "+r"(w)
                          : EDGEGEN_MM8_COUNTS(K)
                          : "q0", "q2", "p0", "memory");
-        (void)x1;
+        (void)XS;
+        x1 = x0;
     }
     (void)t;
+    (void)x1;
     *wp = w;
 }
 
@@ -182,15 +193,15 @@ EDGEGEN_MM8_INLINE int32x4_t edgegen_mm8_rqv(int32x4_t v, const int32_t *r, cons
 }
 
 /* One block of 4 channels (n of them stored: 4, or OC % 4 for the last block) for NP (1 or 2) rows at
- * x0 and x1; outputs at o and o + OC; advances *wp, *bp, *rp past the block. */
-EDGEGEN_MM8_INLINE void edgegen_mm8_block_mve(const int8_t *x0, const int8_t *x1, int8_t *o, const int8_t **wp,
+ * x0 and x0 + XS; outputs at o and o + OC; advances *wp, *bp, *rp past the block. */
+EDGEGEN_MM8_INLINE void edgegen_mm8_block_mve(const int8_t *x0, const int32_t XS, int8_t *o, const int8_t **wp,
                                               const int32_t **bp, const int32_t **rp, const int32_t K,
                                               const int32_t OC, const int32_t NP, const int32_t n,
                                               const int32_t e_pos, const int32_t LS, const int32x4_t vmin,
                                               const int32x4_t vmax)
 {
     int32_t a[8];
-    edgegen_mm8_mac(x0, x1, wp, a, K, NP);
+    edgegen_mm8_mac(x0, XS, wp, a, K, NP);
     const int32x4_t bv = vldrwq_s32(*bp);
     const int32x4_t v0 = edgegen_mm8_rqv(vaddq_s32(edgegen_mm8_vec(a[0], a[1], a[2], a[3]), bv), *rp, e_pos, LS,
                                          vmin, vmax);
@@ -219,8 +230,8 @@ EDGEGEN_MM8_INLINE void edgegen_mm8_block_mve(const int8_t *x0, const int8_t *x1
     *rp += LS ? 16 : 12;
 }
 
-/* NP (1 or 2) rows at x0 and x1 x all channels; outputs at o (row 0) and o + OC (row 1). */
-EDGEGEN_MM8_INLINE void edgegen_mm8_rows_mve(const int8_t *x0, const int8_t *x1, int8_t *o, const int8_t *w,
+/* NP (1 or 2) rows at x0 and x0 + XS x all channels; outputs at o (row 0) and o + OC (row 1). */
+EDGEGEN_MM8_INLINE void edgegen_mm8_rows_mve(const int8_t *x0, const int32_t XS, int8_t *o, const int8_t *w,
                                              const int32_t *bias, const int32_t *rq, const int32_t K,
                                              const int32_t OC, const int32_t NP, const int32_t amin,
                                              const int32_t amax, const int32_t e_pos, const int32_t LS)
@@ -235,13 +246,13 @@ EDGEGEN_MM8_INLINE void edgegen_mm8_rows_mve(const int8_t *x0, const int8_t *x1,
          * one of the 8 even registers the 2-row block's accumulators need */
         do
         {
-            edgegen_mm8_block_mve(x0, x1, o, &w, &bias, &rq, K, OC, NP, 4, e_pos, LS, vmin, vmax);
+            edgegen_mm8_block_mve(x0, XS, o, &w, &bias, &rq, K, OC, NP, 4, e_pos, LS, vmin, vmax);
             o += 4;
         } while (w != wend);
     }
     if (OC % 4)
     {
-        edgegen_mm8_block_mve(x0, x1, o, &w, &bias, &rq, K, OC, NP, OC % 4, e_pos, LS, vmin, vmax);
+        edgegen_mm8_block_mve(x0, XS, o, &w, &bias, &rq, K, OC, NP, OC % 4, e_pos, LS, vmin, vmax);
     }
 }
 
@@ -252,13 +263,12 @@ EDGEGEN_MM8_INLINE void edgegen_mm8_run_mve(const int8_t *in, int8_t *out, const
 {
     for (int32_t p = 0; p + 1 < NPIX; p += 2)
     {
-        edgegen_mm8_rows_mve(in + p * K, in + (p + 1) * K, out + p * OC, w, bias, rq, K, OC, 2, amin, amax, e_pos,
-                             LS);
+        edgegen_mm8_rows_mve(in + p * K, K, out + p * OC, w, bias, rq, K, OC, 2, amin, amax, e_pos, LS);
     }
     if (NPIX % 2)
     {
         const int8_t *x = in + (NPIX - 1) * K;
-        edgegen_mm8_rows_mve(x, x, out + (NPIX - 1) * OC, w, bias, rq, K, OC, 1, amin, amax, e_pos, LS);
+        edgegen_mm8_rows_mve(x, K, out + (NPIX - 1) * OC, w, bias, rq, K, OC, 1, amin, amax, e_pos, LS);
     }
 }
 #endif
