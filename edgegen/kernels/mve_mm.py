@@ -9,16 +9,18 @@ Preparation (docs/kernel-design.md, "Helium: matmul and general conv"):
   output channels (OC zero-padded to a multiple of 4), per 16-byte chunk of K (zero-padded to a
   multiple of 16), the 16 bytes of each of the 4 channels;
 * ``bias = bias + input_offset * sum_k w`` per channel (OC padded), so the inputs are raw int8;
-* per block of 4 channels the records ``{m[4], -e[4], zp << e [4]}`` (and ``{left_shift[4]}`` when a
+* per block of 4 channels the records ``{m[4], -e[4], zp[4]}`` (and ``{left_shift[4]}`` when a
   channel of the layer shifts left), read by VLDRW for the vector requantization:
   ``h = VQRDMULH(acc << ls, m)`` (TFLM's SaturatingRoundingDoublingHighMul for m >= 0, double
-  rounding), ``v = VRSHL(h + fix + (zp << e), -e)`` with ``fix = -1`` when ``h < 0`` and ``e > 0``
-  (RoundingDivideByPOT rounds half away from zero, VRSHL half up), then the activation clamp.
+  rounding), ``v = VRSHL(h + fix, -e) + zp`` with ``fix = -1`` when ``h < 0`` and ``e > 0``
+  (RoundingDivideByPOT rounds half away from zero, VRSHL half up), then the activation clamp. The
+  zero point is added after the shift (as TFLM does; the DSP path folds it into the rounding
+  constant, which overflows for large e), so it costs no proof and no instruction more.
 
 Proofs, per channel, or the layer keeps its CMSIS-NN call: ``(|bias'| + 128 * sum|w|) << ls < 2**31``
 (no partial sum of a VMLADAVA accumulator, nor TFLM's ``acc << ls``, wraps; the inputs are int8, the
-zero-padded taps contribute 0) and ``|h| + 1 + |zp << e| < 2**31`` (the zero point folded before the
-rounding shift does not overflow).
+zero-padded taps contribute 0) and ``|h| + 1 + |zp| < 2**31`` (neither the fix-up nor the zero point
+overflows; ``h`` is below ``bound * m / 2**31 + 1``).
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ class MatmulMveCall(Call):
     KIND: ClassVar[str] = "mm8"
     weights: str  # int8, the streamed layout
     bias2: str  # the folded bias per channel (OC padded to 4)
-    rq: str  # per block of 4 channels {m, -e, zp << e[, ls]}
+    rq: str  # per block of 4 channels {m, -e, zp[, ls]}
     k: int
     oc: int
     npix: int
@@ -96,10 +98,10 @@ def unpack_w8(words: np.ndarray, k: int, oc: int) -> np.ndarray:
 
 
 def records(m: np.ndarray, e: np.ndarray, ls: np.ndarray, out_zp: int, with_ls: bool) -> np.ndarray:
-    """The per-block records ``{m[4], -e[4], zp << e [4][, ls[4]]}``, channels padded with zeros."""
+    """The per-block records ``{m[4], -e[4], zp[4][, ls[4]]}``, channels padded with zeros."""
     oc = m.size
     oc4 = padded(oc, OCB)
-    rows = [m, -e, np.int64(out_zp) * (np.int64(1) << e)] + ([ls] if with_ls else [])
+    rows = [m, -e, np.full(oc, out_zp, dtype=np.int64)] + ([ls] if with_ls else [])
     table = np.zeros((len(rows), oc4), dtype=np.int64)
     for i, row in enumerate(rows):
         table[i, :oc] = row
@@ -124,8 +126,8 @@ def prepare(w: np.ndarray, bias: np.ndarray | None, input_offset: int, mults: np
     if np.any(bound >= INT32_LIMIT):
         return "the accumulator bound (shifted left) is not below 2^31"
     h_bound = ((bound * m) >> 31) + 1
-    if np.any(h_bound + 1 + np.abs(out_zp) * (np.int64(1) << e) >= INT32_LIMIT):
-        return "the zero point folded before the rounding shift would overflow int32"
+    if np.any(h_bound + 1 + abs(out_zp) >= INT32_LIMIT):
+        return "the rounding fix-up or the zero point would overflow int32"
     bias4 = np.zeros(padded(oc, OCB), dtype=np.int32)
     bias4[:oc] = folded
     with_ls = bool(np.any(ls > 0))
@@ -136,15 +138,14 @@ def prepare(w: np.ndarray, bias: np.ndarray | None, input_offset: int, mults: np
 def requant(acc: np.ndarray, rq: np.ndarray, with_ls: int, e_pos: int, act_min: int, act_max: int) -> np.ndarray:
     """``edgegen_mm8_rqv`` on accumulators [..., OC4] (bias included) with the block records."""
     r = rq.astype(np.int64).reshape(-1, 4 if with_ls else 3, OCB).transpose(1, 0, 2).reshape(4 if with_ls else 3, -1)
-    m, ne, czp = r[0], r[1], r[2]
+    m, ne, zp = r[0], r[1], r[2]
     a = acc.astype(np.int64) << (r[3] if with_ls else 0)
     assert np.all(np.abs(a) < INT32_LIMIT), "the shifted accumulator bound proof failed"
     h = (2 * a * m + (np.int64(1) << 31)) >> 32  # VQRDMULH, m >= 0
-    fix = h >> 31 if e_pos else (h & ne) >> 31
-    v = h + fix + czp
-    assert np.all(np.abs(v) < INT32_LIMIT), "the zero point proof failed"
+    h = h + (h >> 31 if e_pos else (h & ne) >> 31)
     e = -ne
-    v = np.where(e > 0, (v + (np.int64(1) << np.maximum(e - 1, 0))) >> e, v)  # VRSHL by -e
+    v = np.where(e > 0, (h + (np.int64(1) << np.maximum(e - 1, 0))) >> e, h) + zp  # VRSHL by -e
+    assert np.all(np.abs(v) < INT32_LIMIT), "the zero point proof failed"
     out: np.ndarray = np.clip(v, act_min, act_max).astype(np.int8)
     return out
 

@@ -11,12 +11,12 @@
  *          (OC zero-padded to a multiple of 4), for each 16-byte chunk of K (K zero-padded to a
  *          multiple of 16), the 16 bytes of each of the 4 channels. Every VLDRB post-increments.
  *   bias   per channel (OC padded to 4): bias + input_offset * sum_k w, so raw int8 inputs.
- *   rq     per block of 4 channels: {m[4], -e[4], zp << e [4]} and, when ls, {left_shift[4]}.
- *          out = clamp((h + fix + (zp << e)) rounding-shifted right by e), h = VQRDMULH(acc << ls, m)
+ *   rq     per block of 4 channels: {m[4], -e[4], zp[4]} and, when ls, {left_shift[4]}.
+ *          out = clamp(((h + fix) rounding-shifted right by e) + zp), h = VQRDMULH(acc << ls, m)
  *          (TFLM's SaturatingRoundingDoublingHighMul for m >= 0), fix = -1 when h < 0 and e > 0
  *          (RoundingDivideByPOT rounds half away from zero, VRSHL half up).
  *
- * Python proves per layer that no partial sum, acc << ls nor h + fix + (zp << e) overflows int32.
+ * Python proves per layer that no partial sum, acc << ls nor the result plus zp overflows int32.
  * The last K % 16 input bytes of a row are loaded with a VCTP predicate: inactive lanes read no
  * memory and are zero, so no load passes the end of the input. The Helium path (__ARM_FEATURE_MVE)
  * blocks 2 pixels x 4 channels into 8 scalar VMLADAVA accumulators (inline asm: post-increment loads,
@@ -41,7 +41,7 @@
 #define EDGEGEN_MM8_INLINE static inline __attribute__((always_inline))
 
 /* One channel's requantization in portable C: exactly the Helium path's lane arithmetic. */
-EDGEGEN_MM8_INLINE int32_t edgegen_mm8_rq1(int32_t acc, const int32_t m, const int32_t ne, const int32_t czp,
+EDGEGEN_MM8_INLINE int32_t edgegen_mm8_rq1(int32_t acc, const int32_t m, const int32_t ne, const int32_t zp,
                                            const int32_t ls, const int32_t e_pos, const int32_t amin,
                                            const int32_t amax)
 {
@@ -50,9 +50,9 @@ EDGEGEN_MM8_INLINE int32_t edgegen_mm8_rq1(int32_t acc, const int32_t m, const i
     const int32_t h = (int32_t)(((int64_t)acc * m * 2 + ((int64_t)1 << 31)) >> 32);
     const int32_t fix = e_pos ? (h >> 31) : ((h & ne) >> 31);
     const int32_t e = -ne;
-    const int64_t v = (int64_t)h + fix + czp;
+    const int64_t v = (int64_t)h + fix;
     /* VRSHL by -e: add 2^(e-1), shift right (the rounding add cannot overflow in 64 bits) */
-    int32_t r = e > 0 ? (int32_t)((v + ((int64_t)1 << (e - 1))) >> e) : (int32_t)v;
+    int32_t r = (e > 0 ? (int32_t)((v + ((int64_t)1 << (e - 1))) >> e) : (int32_t)v) + zp;
     r = r < amin ? amin : r;
     return r > amax ? amax : r;
 }
@@ -187,8 +187,7 @@ EDGEGEN_MM8_INLINE int32x4_t edgegen_mm8_rqv(int32x4_t v, const int32_t *r, cons
     }
     v = vqrdmulhq_s32(v, vldrwq_s32(r));
     const int32x4_t fix = e_pos ? vshrq_n_s32(v, 31) : vshrq_n_s32(vandq_s32(v, ne), 31);
-    v = vaddq_s32(v, vaddq_s32(fix, vldrwq_s32(r + 8)));
-    v = vrshlq_s32(v, ne);
+    v = vaddq_s32(vrshlq_s32(vaddq_s32(v, fix), ne), vldrwq_s32(r + 8));
     return vminq_s32(vmaxq_s32(v, vmin), vmax);
 }
 
