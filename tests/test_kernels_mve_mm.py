@@ -13,8 +13,7 @@ import pytest
 
 from edgegen.build import build
 from edgegen.emulator import run_on_emulator
-from edgegen.kernels import KernelConfig
-from edgegen.kernels import mve_mm
+from edgegen.kernels import KernelConfig, mve_mm
 from edgegen.kernels.window import Geometry, gather
 from edgegen.lower import lower
 from edgegen.tflite_reader import parse_tflite
@@ -97,7 +96,8 @@ def test_folded_constants_equal_tflm_requantization(seed: int) -> None:
 def test_conv_windows_with_zero_point_padding_equal_tflm(seed: int) -> None:
     rng = np.random.default_rng(900 + seed)
     kh, kw, s = int(rng.integers(1, 6)), int(rng.integers(1, 6)), int(rng.integers(1, 3))
-    c, oc, ih, iw = int(rng.choice([1, 3, 8])), int(rng.integers(1, 10)), int(rng.integers(kh, 9)), int(rng.integers(kw, 9))
+    c, oc = int(rng.choice([1, 3, 8])), int(rng.integers(1, 10))
+    ih, iw = int(rng.integers(kh, 9)), int(rng.integers(kw, 9))
     oh, ow = -(-ih // s), -(-iw // s)
     geo = Geometry(ih=ih, iw=iw, c=c, kh=kh, kw=kw, oh=oh, ow=ow, sh=s, sw=s,
                    pad_t=max(((oh - 1) * s + kh - ih) // 2, 0), pad_l=max(((ow - 1) * s + kw - iw) // 2, 0))
