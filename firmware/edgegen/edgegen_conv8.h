@@ -22,6 +22,21 @@
 
 #include "edgegen_mm8.h"
 
+#if EDGEGEN_MM8_HAVE_MVE
+/* Copy the first n (1..16, or more: all 16) bytes of src to dst under a VCTP predicate: inactive
+ * lanes neither read nor write memory. In asm with a memory clobber: GCC 12 models the predicated
+ * store intrinsic (vstrbq_p) as a store of all 16 bytes and deleted an earlier memset of the bytes
+ * it does not write (found by the emulator tests). */
+EDGEGEN_MM8_INLINE void edgegen_conv8_pcopy(int8_t *dst, const int8_t *src, const int32_t n)
+{
+    int8x16_t v;
+    __asm__ volatile("vctp.8 %[n]\n\tvpst\n\tvldrbt.8 %q[v], [%[s]]\n\tvpst\n\tvstrbt.8 %q[v], [%[d]]"
+                     : [v] "=&w"(v)
+                     : [n] "r"(n), [s] "r"(src), [d] "r"(dst)
+                     : "p0", "memory");
+}
+#endif
+
 /* Copy n (a constant) bytes: 16 at a time with Helium (the last n % 16 under a VCTP predicate, so
  * nothing past src + n is read), memcpy for short rows (GCC inlines a constant-size copy). */
 EDGEGEN_MM8_INLINE void edgegen_conv8_copy(int8_t *dst, const int8_t *src, const int32_t n)
@@ -36,8 +51,7 @@ EDGEGEN_MM8_INLINE void edgegen_conv8_copy(int8_t *dst, const int8_t *src, const
         }
         if (n % 16)
         {
-            const mve_pred16_t p = vctp8q((uint32_t)(n % 16));
-            vstrbq_p_s8(dst + i, vldrbq_z_s8(src + i, p), p);
+            edgegen_conv8_pcopy(dst + i, src + i, n % 16);
         }
         return;
     }
@@ -45,39 +59,58 @@ EDGEGEN_MM8_INLINE void edgegen_conv8_copy(int8_t *dst, const int8_t *src, const
     memcpy(dst, src, (size_t)n);
 }
 
-/* The window at input (iy0, ix0) (top-left, may be outside the image) into buf, padded taps = zp. */
+/* Copy n (known only at run time, 1..row) bytes: under VCTP predicates with Helium, else memcpy. */
+EDGEGEN_MM8_INLINE void edgegen_conv8_copyn(int8_t *dst, const int8_t *src, int32_t n)
+{
+#if EDGEGEN_MM8_HAVE_MVE
+    while (n > 0)
+    {
+        edgegen_conv8_pcopy(dst, src, n);
+        dst += 16;
+        src += 16;
+        n -= 16;
+    }
+#else
+    memcpy(dst, src, (size_t)n);
+#endif
+}
+
+/* The window at input (iy0, ix0) (top-left, may be outside the image) into buf, padded taps = zp.
+ * Windows inside the image copy KH whole rows with no checks; at the borders each window row is
+ * filled with zp and the part of it inside the image copied over it. */
 EDGEGEN_MM8_INLINE void edgegen_conv8_gather(const int8_t *in, int8_t *buf, const int32_t IH, const int32_t IW,
                                              const int32_t C, const int32_t KH, const int32_t KW, const int32_t iy0,
                                              const int32_t ix0, const int32_t zp)
 {
     const int32_t row = KW * C;
-    const int32_t inside_x = (ix0 >= 0) && (ix0 + KW <= IW);
+    const int32_t kx0 = ix0 < 0 ? -ix0 : 0;
+    const int32_t kx1 = ix0 + KW > IW ? IW - ix0 : KW;
+    if (kx0 == 0 && kx1 == KW && iy0 >= 0 && iy0 + KH <= IH)
+    {
+        const int8_t *src = in + (iy0 * IW + ix0) * C;
+        for (int32_t ky = 0; ky < KH; ky++)
+        {
+            edgegen_conv8_copy(buf + ky * row, src, row);
+            src += IW * C;
+        }
+        return;
+    }
     for (int32_t ky = 0; ky < KH; ky++)
     {
         const int32_t iy = iy0 + ky;
         int8_t *dst = buf + ky * row;
-        if (iy < 0 || iy >= IH)
+        if (iy < 0 || iy >= IH || kx1 <= kx0)
         {
             memset(dst, zp, (size_t)row);
         }
-        else if (inside_x)
+        else if (kx0 == 0 && kx1 == KW)
         {
             edgegen_conv8_copy(dst, in + (iy * IW + ix0) * C, row);
         }
         else
         {
-            for (int32_t kx = 0; kx < KW; kx++)
-            {
-                const int32_t ix = ix0 + kx;
-                if (ix < 0 || ix >= IW)
-                {
-                    memset(dst + kx * C, zp, (size_t)C);
-                }
-                else
-                {
-                    memcpy(dst + kx * C, in + (iy * IW + ix) * C, (size_t)C);
-                }
-            }
+            memset(dst, zp, (size_t)row);
+            edgegen_conv8_copyn(dst + kx0 * C, in + (iy * IW + ix0 + kx0) * C, (kx1 - kx0) * C);
         }
     }
 }

@@ -191,6 +191,25 @@ EDGEGEN_MM8_INLINE int32x4_t edgegen_mm8_rqv(int32x4_t v, const int32_t *r, cons
     return vminq_s32(vmaxq_s32(v, vmin), vmax);
 }
 
+/* Store the 4 lanes' low bytes, or only the first n (1..3: the last block of an OC % 4 layer) under a
+ * VCTP predicate. The predicated store is asm with a memory clobber: GCC 12 models vstrbq_p as a
+ * store of every lane and may delete earlier stores to the bytes it does not write. */
+EDGEGEN_MM8_INLINE void edgegen_mm8_store(int8_t *o, const int32x4_t v, const int32_t n)
+{
+    if (n == 4)
+    {
+        vstrbq_s32(o, v);
+    }
+    else
+    {
+        /* "l": the narrowing VSTRB.32 takes a low base register */
+        __asm__ volatile("vctp.32 %[n]\n\tvpst\n\tvstrbt.32 %q[v], [%[o]]"
+                         :
+                         : [n] "r"(n), [v] "w"(v), [o] "l"(o)
+                         : "p0", "memory");
+    }
+}
+
 /* One block of 4 channels (n of them stored: 4, or OC % 4 for the last block) for NP (1 or 2) rows at
  * x0 and x0 + XS; outputs at o and o + OC; advances *wp, *bp, *rp past the block. */
 EDGEGEN_MM8_INLINE void edgegen_mm8_block_mve(const int8_t *x0, const int32_t XS, int8_t *o, const int8_t **wp,
@@ -204,26 +223,12 @@ EDGEGEN_MM8_INLINE void edgegen_mm8_block_mve(const int8_t *x0, const int32_t XS
     const int32x4_t bv = vldrwq_s32(*bp);
     const int32x4_t v0 = edgegen_mm8_rqv(vaddq_s32(edgegen_mm8_vec(a[0], a[1], a[2], a[3]), bv), *rp, e_pos, LS,
                                          vmin, vmax);
-    if (n == 4)
-    {
-        vstrbq_s32(o, v0);
-    }
-    else
-    {
-        vstrbq_p_s32(o, v0, vctp32q((uint32_t)n));
-    }
+    edgegen_mm8_store(o, v0, n);
     if (NP == 2)
     {
         const int32x4_t v1 = edgegen_mm8_rqv(vaddq_s32(edgegen_mm8_vec(a[4], a[5], a[6], a[7]), bv), *rp, e_pos, LS,
                                              vmin, vmax);
-        if (n == 4)
-        {
-            vstrbq_s32(o + OC, v1);
-        }
-        else
-        {
-            vstrbq_p_s32(o + OC, v1, vctp32q((uint32_t)n));
-        }
+        edgegen_mm8_store(o + OC, v1, n);
     }
     *bp += 4;
     *rp += LS ? 16 : 12;
