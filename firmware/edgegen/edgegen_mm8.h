@@ -260,19 +260,68 @@ EDGEGEN_MM8_INLINE void edgegen_mm8_rows_mve(const int8_t *x0, const int32_t XS,
     }
 }
 
+/* Requantize 4 channels with the block's records already in registers; full: the activation range is
+ * [-128, 127], saturated by VQSHL #24 / VSHR #24 (no clamp vectors held). */
+EDGEGEN_MM8_INLINE int32x4_t edgegen_mm8_rqr(int32x4_t v, const int32x4_t bv, const int32x4_t m, const int32x4_t ne,
+                                             const int32x4_t zp, const int32x4_t ls, const int32_t e_pos,
+                                             const int32_t LS, const int32_t full, const int32_t amin,
+                                             const int32_t amax)
+{
+    v = vaddq_s32(v, bv);
+    if (LS)
+    {
+        v = vshlq_s32(v, ls);
+    }
+    v = vqrdmulhq_s32(v, m);
+    const int32x4_t fix = e_pos ? vshrq_n_s32(v, 31) : vshrq_n_s32(vandq_s32(v, ne), 31);
+    v = vaddq_s32(vrshlq_s32(vaddq_s32(v, fix), ne), zp);
+    if (full)
+    {
+        return vshrq_n_s32(vqshlq_n_s32(v, 24), 24);
+    }
+    return vminq_s32(vmaxq_s32(v, vdupq_n_s32(amin)), vdupq_n_s32(amax));
+}
+
 EDGEGEN_MM8_INLINE void edgegen_mm8_run_mve(const int8_t *in, int8_t *out, const int8_t *w, const int32_t *bias,
                                             const int32_t *rq, const int32_t K, const int32_t OC, const int32_t NPIX,
                                             const int32_t amin, const int32_t amax, const int32_t e_pos,
                                             const int32_t LS)
 {
-    for (int32_t p = 0; p + 1 < NPIX; p += 2)
+    const int32_t full = amin == -128 && amax == 127;
+    const int32_t nb = 64 * ((K + 15) / 16);
+    const int8_t *xend = in + (NPIX / 2) * 2 * K;
+    for (int32_t b = 0; b < (OC + 3) / 4; b++)
     {
-        edgegen_mm8_rows_mve(in + p * K, K, out + p * OC, w, bias, rq, K, OC, 2, amin, amax, e_pos, LS);
-    }
-    if (NPIX % 2)
-    {
-        const int8_t *x = in + (NPIX - 1) * K;
-        edgegen_mm8_rows_mve(x, K, out + (NPIX - 1) * OC, w, bias, rq, K, OC, 1, amin, amax, e_pos, LS);
+        const int32_t n = OC - 4 * b < 4 ? OC - 4 * b : 4;
+        const int32x4_t bv = vldrwq_s32(bias + 4 * b);
+        const int32_t *r = rq + (LS ? 16 : 12) * b;
+        const int32x4_t m = vldrwq_s32(r);
+        const int32x4_t ne = vldrwq_s32(r + 4);
+        const int32x4_t zp = vldrwq_s32(r + 8);
+        const int32x4_t ls = LS ? vldrwq_s32(r + 12) : vdupq_n_s32(0);
+        const int8_t *wb = w + nb * b;
+        const int8_t *x = in;
+        int8_t *o = out + 4 * b;
+        while (x != xend)
+        {
+            int32_t a[8];
+            const int8_t *wp = wb;
+            edgegen_mm8_mac(x, K, &wp, a, K, 2);
+            edgegen_mm8_store(o, edgegen_mm8_rqr(edgegen_mm8_vec(a[0], a[1], a[2], a[3]), bv, m, ne, zp, ls, e_pos, LS,
+                                                 full, amin, amax), n);
+            edgegen_mm8_store(o + OC, edgegen_mm8_rqr(edgegen_mm8_vec(a[4], a[5], a[6], a[7]), bv, m, ne, zp, ls, e_pos,
+                                                      LS, full, amin, amax), n);
+            x += 2 * K;
+            o += 2 * OC;
+        }
+        if (NPIX % 2)
+        {
+            int32_t a[8];
+            const int8_t *wp = wb;
+            edgegen_mm8_mac(x, K, &wp, a, K, 1);
+            edgegen_mm8_store(o, edgegen_mm8_rqr(edgegen_mm8_vec(a[0], a[1], a[2], a[3]), bv, m, ne, zp, ls, e_pos, LS,
+                                                 full, amin, amax), n);
+        }
     }
 }
 #endif
