@@ -1,7 +1,8 @@
-"""edgegen's general CONV_2D kernel on Helium (MVE) CPUs: the windows of two output pixels at a time
-are gathered (padded taps = the input zero point, as in edgegen/kernels/conv.py) into two stack
-buffers of K = KH*KW*Cin bytes each, zero-padded to a multiple of 16, and multiplied by the Helium
-matmul kernel's 2-pixel x 4-channel block (firmware/edgegen/edgegen_conv8.h over edgegen_mm8.h).
+"""edgegen's general CONV_2D kernel on Helium (MVE) CPUs: the windows of a group of output pixels are
+gathered (padded taps = the input zero point, as in edgegen/kernels/conv.py) into stack rows of
+K = KH*KW*Cin bytes each, zero-padded to a multiple of 16, and multiplied like a matmul of that many
+rows by the Helium matmul kernel (firmware/edgegen/edgegen_conv8.h over edgegen_mm8.h: 2 rows x 4
+channels per block, each block's bias and records loaded once per group).
 
 The constants are the matmul kernel's (edgegen/kernels/mve_mm.py) over the [OC, K] weights, with
 its proofs: the input offset folded over all K taps is exact because a padded tap holds the zero
@@ -26,6 +27,13 @@ if TYPE_CHECKING:
     from ..lowering import Lowering
 
 KERNEL = "conv"
+#: stack bytes for a group's gathered windows: at least 2 windows (one 2-row block), an even count
+GROUP_BYTES = 2048
+
+
+def group_size(k16: int, pixels: int) -> int:
+    """Output pixels gathered per group: as many as GROUP_BYTES holds, even, at least 2."""
+    return max(1, min(pixels, max(2, (GROUP_BYTES // k16) & ~1)))
 
 
 @dataclass(frozen=True)
@@ -54,11 +62,17 @@ class ConvMveCall(Call):
     act_max: int
     e_pos: int
     ls: int
+    group: int  # output pixels gathered and multiplied together
 
     @property
     def k16(self) -> int:
-        """Bytes of one gather buffer: K zero-padded to whole 16-byte chunks."""
+        """Bytes of one gathered window: K zero-padded to whole 16-byte chunks."""
         return mve_mm.padded(self.k, mve_mm.KC)
+
+    @property
+    def buf_bytes(self) -> int:
+        """The layer function's stack buffer: one group of windows."""
+        return self.group * self.k16
 
 
 def try_lower(lw: Lowering, op: ir.Op, *, w: np.ndarray, bias: np.ndarray | None, x: TensorRef,
@@ -78,7 +92,8 @@ def try_lower(lw: Lowering, op: ir.Op, *, w: np.ndarray, bias: np.ndarray | None
     lw.calls.append(ConvMveCall(**base, weights=c.weights, bias2=c.bias2, rq=c.rq,  # type: ignore[arg-type]
                                 k=k, oc=oc, ih=geo.ih, iw=geo.iw, c=geo.c, kh=geo.kh, kw=geo.kw, oh=geo.oh,
                                 ow=geo.ow, sh=geo.sh, sw=geo.sw, pad_t=geo.pad_t, pad_l=geo.pad_l,
-                                zp=-input_offset, act_min=act[0], act_max=act[1], e_pos=prep.e_pos, ls=prep.ls))
+                                zp=-input_offset, act_min=act[0], act_max=act[1], e_pos=prep.e_pos, ls=prep.ls,
+                                group=group_size(mve_mm.padded(k, mve_mm.KC), geo.oh * geo.ow)))
     return True
 
 

@@ -1,16 +1,16 @@
 /*
  * edgegen's specialized int8 kernel for general CONV_2D (any KH x KW, any stride, dilation 1, SAME or
  * VALID, batch 1) on CPUs with Helium (MVE), compiled per layer (issue 14; docs/kernel-design.md,
- * "Helium"): the windows of two output pixels are gathered into two stack buffers of K16 bytes (K =
- * KH*KW*C zero-padded to a multiple of 16; each window row is KW*C contiguous bytes of the NHWC
+ * "Helium"): the windows of a group of G output pixels are gathered into G stack rows of K16 bytes
+ * (K = KH*KW*C zero-padded to a multiple of 16; each window row is KW*C contiguous bytes of the NHWC
  * input, copied whole when the row is inside the image, padded taps = the input zero point zp), then
- * multiplied with the streamed int8 weights by the 2-pixel x 4-channel Helium block of
- * edgegen_mm8.h. An odd last pixel runs the 1-pixel block.
+ * multiplied with the streamed int8 weights as a matmul of G rows (edgegen_mm8.h: 2 rows x 4
+ * channels per Helium block).
  *
  * The input offset -zp is folded into the bias over all K taps (edgegen/kernels/mve_mm.py), so a
  * padded tap contributes (zp - zp) * w = 0, exactly TFLM's skipped taps; the buffers' padding bytes
  * (K..K16-1) are zero once per call and meet zero weights. The buffer is the caller's (a stack array
- * of 2 * K16 bytes, K bounded at build time).
+ * of G * K16 bytes, G chosen at build time).
  *
  * Written for edgegen. SPDX-License-Identifier: Apache-2.0
  */
@@ -115,67 +115,70 @@ EDGEGEN_MM8_INLINE void edgegen_conv8_gather(const int8_t *in, int8_t *buf, cons
     }
 }
 
+/* G windows (pixels first .. first + G - 1 in NHWC order, starting at (*oy, *ox)) into G rows of K16
+ * bytes, then their G x OC outputs at o. */
+EDGEGEN_MM8_INLINE void edgegen_conv8_group(const int8_t *in, int8_t *o, int8_t *buf, const int8_t *w,
+                                            const int32_t *bias, const int32_t *rq, const int32_t IH,
+                                            const int32_t IW, const int32_t C, const int32_t KH, const int32_t KW,
+                                            const int32_t OW, const int32_t SH, const int32_t SW, const int32_t PT,
+                                            const int32_t PL, const int32_t zp, const int32_t OC, const int32_t amin,
+                                            const int32_t amax, const int32_t e_pos, const int32_t LS,
+                                            const int32_t G, int32_t *oy, int32_t *ox, const int32_t mve)
+{
+    const int32_t K16 = (KH * KW * C + 15) / 16 * 16;
+    for (int32_t g = 0; g < G; g++)
+    {
+        edgegen_conv8_gather(in, buf + g * K16, IH, IW, C, KH, KW, *oy * SH - PT, *ox * SW - PL, zp);
+        if (++*ox == OW)
+        {
+            *ox = 0;
+            ++*oy;
+        }
+    }
+    /* the rows are K16 apart and zero-padded, against zero-padded weights: a matmul with K16 */
+    (void)mve;
+#if EDGEGEN_MM8_HAVE_MVE
+    if (mve)
+    {
+        edgegen_mm8_run_mve(buf, o, w, bias, rq, K16, OC, G, amin, amax, e_pos, LS);
+        return;
+    }
+#endif
+    edgegen_mm8_run_portable(buf, o, w, bias, rq, K16, OC, G, amin, amax, e_pos, LS);
+}
+
+/* Groups of G output pixels (the last one shorter): gathered, then multiplied like a matmul of G rows,
+ * so each block of 4 channels loads its bias and records once per group. */
 EDGEGEN_MM8_INLINE void edgegen_conv8_run(const int8_t *in, int8_t *out, int8_t *buf, const int8_t *w,
                                           const int32_t *bias, const int32_t *rq, const int32_t IH, const int32_t IW,
                                           const int32_t C, const int32_t KH, const int32_t KW, const int32_t OH,
                                           const int32_t OW, const int32_t SH, const int32_t SW, const int32_t PT,
                                           const int32_t PL, const int32_t zp, const int32_t OC, const int32_t amin,
-                                          const int32_t amax, const int32_t e_pos, const int32_t LS, const int32_t mve)
+                                          const int32_t amax, const int32_t e_pos, const int32_t LS, const int32_t G,
+                                          const int32_t mve)
 {
     const int32_t K = KH * KW * C;
     const int32_t K16 = (K + 15) / 16 * 16;
-    int8_t *b0 = buf;
-    int8_t *b1 = buf + K16;
     int8_t *o = out;
     int32_t oy = 0;
     int32_t ox = 0;
-    (void)mve;
     if (K16 > K)
     {
-        memset(b0 + K, 0, (size_t)(K16 - K));
-        memset(b1 + K, 0, (size_t)(K16 - K));
+        for (int32_t g = 0; g < G; g++)
+        {
+            memset(buf + g * K16 + K, 0, (size_t)(K16 - K));
+        }
     }
-    /* pairs of output pixels (in NHWC order), then an odd last one */
-    for (int32_t pair = 0; pair < OH * OW / 2; pair++)
+    for (int32_t n = 0; n < OH * OW / G; n++)
     {
-        edgegen_conv8_gather(in, b0, IH, IW, C, KH, KW, oy * SH - PT, ox * SW - PL, zp);
-        if (++ox == OW)
-        {
-            ox = 0;
-            oy++;
-        }
-        edgegen_conv8_gather(in, b1, IH, IW, C, KH, KW, oy * SH - PT, ox * SW - PL, zp);
-        if (++ox == OW)
-        {
-            ox = 0;
-            oy++;
-        }
-#if EDGEGEN_MM8_HAVE_MVE
-        if (mve)
-        {
-            edgegen_mm8_rows_mve(b0, K16, o, w, bias, rq, K16, OC, 2, amin, amax, e_pos, LS);
-        }
-        else
-#endif
-        {
-            edgegen_mm8_run_portable(b0, o, w, bias, rq, K, OC, 1, amin, amax, e_pos, LS);
-            edgegen_mm8_run_portable(b1, o + OC, w, bias, rq, K, OC, 1, amin, amax, e_pos, LS);
-        }
-        o += 2 * OC;
+        edgegen_conv8_group(in, o, buf, w, bias, rq, IH, IW, C, KH, KW, OW, SH, SW, PT, PL, zp, OC, amin, amax, e_pos,
+                            LS, G, &oy, &ox, mve);
+        o += G * OC;
     }
-    if ((OH * OW) % 2)
+    if ((OH * OW) % G)
     {
-        edgegen_conv8_gather(in, b0, IH, IW, C, KH, KW, oy * SH - PT, ox * SW - PL, zp);
-#if EDGEGEN_MM8_HAVE_MVE
-        if (mve)
-        {
-            edgegen_mm8_rows_mve(b0, K16, o, w, bias, rq, K16, OC, 1, amin, amax, e_pos, LS);
-        }
-        else
-#endif
-        {
-            edgegen_mm8_run_portable(b0, o, w, bias, rq, K, OC, 1, amin, amax, e_pos, LS);
-        }
+        edgegen_conv8_group(in, o, buf, w, bias, rq, IH, IW, C, KH, KW, OW, SH, SW, PT, PL, zp, OC, amin, amax, e_pos,
+                            LS, (OH * OW) % G, &oy, &ox, mve);
     }
 }
 
@@ -185,10 +188,10 @@ EDGEGEN_MM8_INLINE void edgegen_conv8_s8(const int8_t *in, int8_t *out, int8_t *
                                          const int32_t C, const int32_t KH, const int32_t KW, const int32_t OH,
                                          const int32_t OW, const int32_t SH, const int32_t SW, const int32_t PT,
                                          const int32_t PL, const int32_t zp, const int32_t OC, const int32_t amin,
-                                         const int32_t amax, const int32_t e_pos, const int32_t LS)
+                                         const int32_t amax, const int32_t e_pos, const int32_t LS, const int32_t G)
 {
     edgegen_conv8_run(in, out, buf, w, bias, rq, IH, IW, C, KH, KW, OH, OW, SH, SW, PT, PL, zp, OC, amin, amax, e_pos,
-                      LS, EDGEGEN_MM8_HAVE_MVE);
+                      LS, G, EDGEGEN_MM8_HAVE_MVE);
 }
 
 /* The portable path on every CPU (`--kernels portable`). */
@@ -199,10 +202,10 @@ EDGEGEN_MM8_INLINE void edgegen_conv8_s8_portable(const int8_t *in, int8_t *out,
                                                   const int32_t SH, const int32_t SW, const int32_t PT,
                                                   const int32_t PL, const int32_t zp, const int32_t OC,
                                                   const int32_t amin, const int32_t amax, const int32_t e_pos,
-                                                  const int32_t LS)
+                                                  const int32_t LS, const int32_t G)
 {
     edgegen_conv8_run(in, out, buf, w, bias, rq, IH, IW, C, KH, KW, OH, OW, SH, SW, PT, PL, zp, OC, amin, amax, e_pos,
-                      LS, 0);
+                      LS, G, 0);
 }
 
 #endif /* EDGEGEN_CONV8_H */
