@@ -132,11 +132,14 @@ EDGEGEN_MM8_INLINE void edgegen_mm8_run_portable(const int8_t *in, int8_t *out, 
     [pre] "i"((K_) / 16 <= EDGEGEN_MM8_UNROLL ? ((K_) >= 16 ? (K_) / 16 - 1 : 0) : ((K_) / 16 - 1) % 4),         \
     [loops] "i"((K_) / 16 <= EDGEGEN_MM8_UNROLL ? 0 : ((K_) / 16 - 1) / 4)
 
-/* The K loop of one block: NP (1 or 2) rows x 4 channels into a[0..3] (row 0 at x0) and a[4..7]
- * (row 1 at x0 + XS). */
-EDGEGEN_MM8_INLINE void edgegen_mm8_mac(const int8_t *x0, const int32_t XS, const int8_t **wp, int32_t *a,
+/* The K loop of one block: NP (1 or 2) rows x 4 channels into a[0..3] (row 0 at *xp) and a[4..7]
+ * (row 1 at *xp + XS). *xp comes back unchanged, but through the asm: a loop over rows that steps it
+ * is then not countable for GCC, which otherwise makes it a low-overhead loop and spills its LR
+ * counter around every block (LR is one of the accumulators' even registers). */
+EDGEGEN_MM8_INLINE void edgegen_mm8_mac(const int8_t **xp, const int32_t XS, const int8_t **wp, int32_t *a,
                                         const int32_t K, const int32_t NP)
 {
+    const int8_t *x0 = *xp;
     const int8_t *w = *wp;
     const int8_t *x1;
     int32_t t;
@@ -163,6 +166,7 @@ EDGEGEN_MM8_INLINE void edgegen_mm8_mac(const int8_t *x0, const int32_t XS, cons
     (void)t;
     (void)x1;
     *wp = w;
+    *xp = x0;
 }
 
 /* Four scalar accumulators as one vector, lane by lane (VDUP + 3 VMOV.32). Not the two-lane
@@ -219,7 +223,7 @@ EDGEGEN_MM8_INLINE void edgegen_mm8_block_mve(const int8_t *x0, const int32_t XS
                                               const int32x4_t vmax)
 {
     int32_t a[8];
-    edgegen_mm8_mac(x0, XS, wp, a, K, NP);
+    edgegen_mm8_mac(&x0, XS, wp, a, K, NP);
     const int32x4_t bv = vldrwq_s32(*bp);
     const int32x4_t v0 = edgegen_mm8_rqv(vaddq_s32(edgegen_mm8_vec(a[0], a[1], a[2], a[3]), bv), *rp, e_pos, LS,
                                          vmin, vmax);
@@ -306,7 +310,7 @@ EDGEGEN_MM8_INLINE void edgegen_mm8_run_mve(const int8_t *in, int8_t *out, const
         {
             int32_t a[8];
             const int8_t *wp = wb;
-            edgegen_mm8_mac(x, K, &wp, a, K, 2);
+            edgegen_mm8_mac(&x, K, &wp, a, K, 2);
             edgegen_mm8_store(o, edgegen_mm8_rqr(edgegen_mm8_vec(a[0], a[1], a[2], a[3]), bv, m, ne, zp, ls, e_pos, LS,
                                                  full, amin, amax), n);
             edgegen_mm8_store(o + OC, edgegen_mm8_rqr(edgegen_mm8_vec(a[4], a[5], a[6], a[7]), bv, m, ne, zp, ls, e_pos,
@@ -318,7 +322,7 @@ EDGEGEN_MM8_INLINE void edgegen_mm8_run_mve(const int8_t *in, int8_t *out, const
         {
             int32_t a[8];
             const int8_t *wp = wb;
-            edgegen_mm8_mac(x, K, &wp, a, K, 1);
+            edgegen_mm8_mac(&x, K, &wp, a, K, 1);
             edgegen_mm8_store(o, edgegen_mm8_rqr(edgegen_mm8_vec(a[0], a[1], a[2], a[3]), bv, m, ne, zp, ls, e_pos, LS,
                                                  full, amin, amax), n);
         }
