@@ -25,8 +25,8 @@ DEFAULT_MODE = "auto"
 #: kernel -> CPU class -> edgegen's kernel takes fewer instructions than Arm's CMSIS-NN v7 on it.
 #: matmul (1x1 CONV_2D, FULLY_CONNECTED): DSP path measured 0.53x (1x1 64->64) and 0.50x (FC
 #: 640->128) of CMSIS-NN on Cortex-M4; on Cortex-M55 the Helium variant (edgegen_mm8_s8) against Arm's
-#: CMSIS-NN v7 on qemu-m55: kws 1x1 64->64 104,875 vs 202,968 (0.52x), ad01 FC 640->128 12,312 vs
-#: 40,218 (0.31x), FC 128->640 15,250 vs 46,593, FC 128->128 3,062 vs 9,500 (docs/benchmarks.md).
+#: CMSIS-NN v7 on qemu-m55: kws 1x1 64->64 93,406 vs 202,968 (0.46x), ad01 FC 640->128 12,312 vs
+#: 40,218 (0.31x), FC 128->640 15,406 vs 46,593, FC 128->128 3,125 vs 9,500 (docs/benchmarks.md).
 #: "none": CPUs without DSP (the host), where edgegen's portable path is the one the host tier checks.
 FASTER: dict[str, dict[str, bool]] = {
     "matmul": {"dsp": True, "mve": True, "none": True},
@@ -35,9 +35,9 @@ FASTER: dict[str, dict[str, bool]] = {
     "depthwise3x3": {"dsp": True, "mve": False, "none": True},
     # general CONV_2D (gather + the matmul micro-kernel): the same inner loop as matmul, plus a
     # K-byte gather per pixel; Helium variant (edgegen_conv8_s8) against Arm's v7 on qemu-m55: kws
-    # first conv 123,593 vs 306,281 (0.40x), resnet8 3x3 16->16 495,625 vs 942,000 (0.53x), 3x3
-    # 32->32 344,593 vs 604,031, 3x3 64->64 296,843 vs 487,312 (0.61x), first conv (3 channels)
-    # 246,218 vs 626,625
+    # first conv 97,906 vs 306,281 (0.32x), resnet8 3x3 16->16 462,531 vs 942,000 (0.49x), 3x3
+    # 32->32 342,375 vs 604,031, 3x3 64->64 305,937 vs 487,312 (0.63x), first conv (3 channels)
+    # 194,562 vs 626,625
     "conv": {"dsp": True, "mve": True, "none": True},
 }
 
