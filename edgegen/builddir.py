@@ -53,14 +53,15 @@ class BuildResult:
 
 def compile_tflite(data: bytes, *, name: str, source: str, scratch_target: str = "dsp",
                    guard: bool = False, kernels: str = DEFAULT_MODE, board: Board | None = None,
-                   arm_cmsis_nn: bool = False) -> tuple[Graph, Program]:
+                   arm_cmsis_nn: bool = False, keep_inputs: bool = False) -> tuple[Graph, Program]:
     """Read and lower a model. ``kernels`` is ``--kernels``; ``board`` gives the CPU class its
     choice depends on and the flash its wider weights must fit, ``arm_cmsis_nn`` whether the
     CMSIS-NN calls go to Arm's library (``--cmsis-nn``) or edgegen's portable one (edgegen.kernels)."""
     try:
         graph = parse_tflite(data, name=name)
         config = _kernel_config(graph, name, scratch_target, guard, check_mode(kernels), board, arm_cmsis_nn)
-        return graph, lower(graph, name=name, scratch_target=scratch_target, guard=guard, kernels=config)
+        return graph, lower(graph, name=name, scratch_target=scratch_target, guard=guard, kernels=config,
+                            keep_inputs=keep_inputs)
     except EdgegenError as e:
         raise type(e)(f"{source}: {e}") from None
 
@@ -109,7 +110,8 @@ def load_build(directory: Path) -> tuple[bytes, Graph, Program, dict[str, Any]]:
                                     scratch_target=str(meta.get("scratch_target", "dsp")),
                                     guard=bool(meta.get("guard", False)), kernels=str(meta.get("kernels", "cmsis-nn")),
                                     board=all_boards().get(str(meta.get("board", ""))),
-                                    arm_cmsis_nn=meta.get("cmsis_nn") == "external")
+                                    arm_cmsis_nn=meta.get("cmsis_nn") == "external",
+                                    keep_inputs=bool(meta.get("keep_inputs", False)))
     return data, graph, program, meta
 
 

@@ -76,7 +76,8 @@ def cmd_build(args: argparse.Namespace) -> int:
         result = build(tflite, out, source=args.model, name=name, board=args.board, force=args.force,
                        vectors=args.vectors, samples=samples, samples_source=f"{args.inputs}: --inputs",
                        cmsis_nn=Path(args.cmsis_nn) if args.cmsis_nn else None, guard=args.guard,
-                       portable_kernels=args.portable_kernels, front_end=summary, kernels=args.kernels,
+                       keep_inputs=args.keep_inputs, portable_kernels=args.portable_kernels, front_end=summary,
+                       kernels=args.kernels,
                        progress=lambda what: update(what, 0, 1), inputs=inputs)
     print_build_summary(result)
     return 0
@@ -230,6 +231,9 @@ def make_parser() -> argparse.ArgumentParser:
                         "kernels without DSP/Helium code")
     b.add_argument("--guard", action="store_true", help="canaries around the arena and scratch buffers, checked "
                    "after every kernel call (a debugging build)")
+    b.add_argument("--keep-inputs", action="store_true",
+                   help="keep the inputs intact through invoke, so it can run again on the same input (costs arena; "
+                        "by default later layers reuse the input's bytes: write the input before every invoke)")
     b.add_argument("--out", help="output directory (default: build/<model name>)")
     b.add_argument("--name", help="C symbol prefix (default: the model file name)")
     b.add_argument("--force", action="store_true", help="replace an existing output directory that edgegen wrote "

@@ -192,6 +192,15 @@ def render(program: Program, out: Path, prov: Provenance, options: RenderOptions
     def ref_bytes(ref: TensorRef) -> int:
         return ref.size * (4 if ref.ctype == "float" else 1)
 
+    def io_info(ref: TensorRef) -> str:
+        """An ``edgegen_io_info`` initializer (model.h): name, shape, type, quantization, bytes."""
+        shape = list(ref.shape)  # ranks up to tflite_checks.MAX_RANK (8)
+        dims = ", ".join(str(d) for d in shape) or "0"
+        is_float = ref.ctype == "float"
+        scale = c_float(0.0 if is_float else ref.scale)
+        return (f"{{ {c_string(ref.name)}, {len(shape)}, {{ {dims} }}, {int(is_float)}, {scale}, "
+                f"{0 if is_float else ref.zero_point}, {ref_bytes(ref)} }}")
+
     n_calls = len(program.calls)
     rows = sorted(
         (
@@ -220,6 +229,7 @@ def render(program: Program, out: Path, prov: Provenance, options: RenderOptions
         scratch_guard_at=lambda call: (guard + offsets[call.scratch], guard + offsets[call.scratch] + guard
                                        + call.scratch_bytes),
         ref_bytes=ref_bytes,
+        io_info=io_info,
         buffers_by_offset=rows,
         vectors=options.vectors,
         mve_condition=MVE,

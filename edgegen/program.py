@@ -125,6 +125,10 @@ class Program:
     kernel_mode: str = "cmsis-nn"
     #: (op index, why) for layers that keep the CMSIS-NN call though edgegen has a kernel for them
     kernel_notes: tuple[tuple[int, str], ...] = ()
+    #: ``--keep-inputs``: no call writes over the inputs, so they survive invoke
+    keep_inputs: bool = False
+    #: the arena the other choice of ``keep_inputs`` would need (what keeping the inputs costs)
+    other_arena_bytes: int = 0
 
     def constant(self, name: str) -> Constant:
         for c in self.constants:
