@@ -247,6 +247,9 @@ def render(program: Program, out: Path, prov: Provenance, options: RenderOptions
         "host/main.c": "host/main.c.j2",
         "harness/main.c": "harness/main.c.j2",
         "Makefile": "Makefile.j2",
+        # the model as a library for the user's own firmware (docs/user-guide.md)
+        "CMakeLists.txt": "library/CMakeLists.txt.j2",
+        "library.json": "library/library.json.j2",
     }
     written = write_templates(env, out, files, ctx)
     fw = firmware_dir()
