@@ -230,6 +230,8 @@ def render(program: Program, out: Path, prov: Provenance, options: RenderOptions
                                        + call.scratch_bytes),
         ref_bytes=ref_bytes,
         io_info=io_info,
+        # edgegen's specialized kernels' headers, in first-use order (Call.HEADER)
+        kernel_headers=list(dict.fromkeys(h for h in (type(c).HEADER for c in program.calls) if h)),
         buffers_by_offset=rows,
         vectors=options.vectors,
         mve_condition=MVE,

@@ -81,6 +81,9 @@ class Call:
     """Base of every kernel call; subclasses hold the kernel's arguments."""
 
     KIND: ClassVar[str] = "?"
+    #: edgegen's specialized kernels: the header (firmware/edgegen/) the model code includes for
+    #: them; each such KIND also has a per-layer function template, templates/calls/<KIND>.fn.j2
+    HEADER: ClassVar[str | None] = None
     index: int
     op_index: int
     op_name: str  # TFLite builtin, for reports and messages
