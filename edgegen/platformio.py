@@ -408,6 +408,7 @@ def cmd_flash(args: argparse.Namespace) -> int:
 
 def configure_flash_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     f = sub.add_parser("flash", help="build and upload the PlatformIO project to the real board (pio run -t upload)")
+    f.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS, help="show tracebacks on errors")
     f.add_argument("dir", help="a directory written by `edgegen build --board <an STM32 board>`")
     f.add_argument("--monitor", action="store_true",
                    help="then read the harness over the serial port and check its parity verdict")
