@@ -15,6 +15,7 @@ the object file it came from, grouped as:
     harness        harness/*.o             (main, output checks, profiling marks)
     board          board/**.o              (startup, semihosting, counter)
     libc           lib*.a members          (memcpy, libgcc helpers)
+    linker         linker stubs and veneers
     padding        alignment fill between input sections
 
 "flash without weights and test vectors" is the flash total minus the first two groups (the
@@ -33,7 +34,8 @@ from pathlib import Path
 #: output sections that take no flash (same rule as edgegen.fit._size)
 _NOT_FLASH = (".bss", ".noinit", ".stack", ".heap", ".debug", ".comment", ".ARM.attributes")
 _HEX = re.compile(r"^0x[0-9a-fA-F]+$")
-GROUPS = ("weights", "test vectors", "model code", "edgegen", "cmsis-nn", "harness", "board", "libc", "padding")
+GROUPS = ("weights", "test vectors", "model code", "edgegen", "cmsis-nn", "harness", "board", "libc", "linker",
+          "padding")
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,8 @@ class Piece:
 def group_of(source: str) -> str:
     if source == "*fill*":
         return "padding"
+    if source == "linker stubs":
+        return "linker"
     if ".a(" in source or source.endswith(".a"):
         return "libc"
     path = source.replace("\\", "/")

@@ -6,8 +6,11 @@ the code under test."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -105,3 +108,35 @@ def test_kernel_notes_reach_the_layer_rows() -> None:
               "runs": {}}
     page = render_html(report)
     assert all(why in page for why in {w.replace("'", "&#x27;") for w in notes.values()})
+
+
+def _bench_flash() -> Any:
+    """bench/flash.py (a script beside the benchmarks, not part of the package)."""
+    path = Path(__file__).resolve().parents[1] / "bench" / "flash.py"
+    spec = importlib.util.spec_from_file_location("bench_flash", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_flash"] = module  # dataclasses look their module up while the class is made
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_flash_attribution_adds_up_to_the_linked_firmware(kws_m4: Path) -> None:
+    """Issue 14's "flash without weights and test vectors": every flash byte of the linked ELF is
+    attributed (the total equals the build's measured flash), the weights group is exactly the
+    Program's constants and the vectors group holds at least what the vectors cost."""
+    from edgegen.emulator import run_on_emulator
+    from edgegen.fit import vector_cost
+
+    flash = _bench_flash()
+    run_on_emulator(kws_m4, board="qemu-m4")
+    use = flash.flash_use(flash.map_file(kws_m4, "qemu-m4"))
+    _t, _g, program, meta = load_build(kws_m4)
+    report = json.loads((kws_m4 / "report.json").read_text())
+    assert use.total == report["footprint"]["flash_bytes"]
+    assert use.by_group["weights"] == program.weight_bytes
+    assert use.by_group["test vectors"] >= vector_cost(program, int(meta["vectors"])).total
+    assert use.without_weights_and_vectors == use.total - program.weight_bytes - use.by_group["test vectors"]
+    assert "other" not in use.by_group
+    functions = {p.symbol for p in use.pieces if p.group == "model code"}
+    assert {f"{program.name}_invoke"} <= functions
