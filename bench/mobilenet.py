@@ -90,7 +90,7 @@ class Row:
 
 
 def run_one(model: Path, out: Path, cpu: str, kernels: str, cmsis_nn: Path | None) -> Row:
-    from edgegen.perf import layer_perf, mac_bound
+    from edgegen.perf import arm_kernel, layer_perf, mac_bound
 
     res = build(model.read_bytes(), out, source=str(model), name="mobilenet", board=cpu, vectors=1, force=True,
                 kernels=kernels, cmsis_nn=cmsis_nn)
@@ -98,8 +98,11 @@ def run_one(model: Path, out: Path, cpu: str, kernels: str, cmsis_nn: Path | Non
     use = flash_use(map_file(out, cpu))
     setup = ("arm " if cmsis_nn else "") + kernels
     lines = [f"{'call':>4}  {'op':<18}{'kernel':<34}{'MACs':>11}{'instructions':>13}{'MAC/instr':>10}{'bound':>7}"]
-    for p in layer_perf(res.program, run.result.per_call, mac_bound(run.board)):
-        lines.append(f"{p.call:>4}  {p.op:<18}{p.function:<34}{p.macs:>11,}{p.instructions:>13,}"
+    for c, p in zip(res.program.calls, layer_perf(res.program, run.result.per_call, mac_bound(run.board)),
+                    strict=True):
+        inner = arm_kernel(c, run.board.mve) if cmsis_nn else None  # what Arm's wrapper picks
+        kernel = inner or p.function
+        lines.append(f"{p.call:>4}  {p.op:<18}{kernel:<34}{p.macs:>11,}{p.instructions:>13,}"
                      f"{p.macs_per_instruction:>10.3f}{100 * p.bound_share:>6.1f}%")
     return Row(cpu, setup, run.result.total or 0, use.without_weights_and_vectors, res.program.plan.arena_bytes,
                bool(run.result.verdict), "\n".join(lines))

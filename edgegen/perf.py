@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .boards import Board
-    from .program import Program
+    from .program import Call, Program
 
 
 @dataclass(frozen=True)
@@ -82,3 +82,30 @@ def run_record(macs: Sequence[int], per_call: Sequence[int], bound: MacBound) ->
     return {"mac_bound": {"macs_per_instruction": bound.macs_per_instruction, "instruction": bound.instruction},
             "macs_per_instruction": [round(p, 4) for p, _ in pairs],
             "bound_share": [round(s, 4) for _, s in pairs]}
+
+
+def arm_kernel(call: Call, mve: bool) -> str | None:
+    """The function Arm's CMSIS-NN v7 wrapper picks inside ``arm_convolve_wrapper_s8`` /
+    ``arm_depthwise_conv_wrapper_s8`` for this call (its dispatch on the call's literal shapes,
+    padding, stride and dilation; ``mve``: the library is built for Helium), None for other calls.
+    Only meaningful for builds against Arm's library (``--cmsis-nn``)."""
+    if call.function not in ("arm_convolve_wrapper_s8", "arm_depthwise_conv_wrapper_s8"):
+        return None  # pools, fully connected, ...: no wrapper, or edgegen's own kernel
+    i, f, o = (getattr(call, a) for a in ("input_dims", "filter_dims", "output_dims"))
+    pad, stride, dil = (getattr(call, a) for a in ("padding", "stride", "dilation"))  # each (h, w)
+    if call.function == "arm_convolve_wrapper_s8":
+        if pad == (0, 0) and f.w == 1 and f.h == 1 and dil == (1, 1) and i.c == f.c:
+            return "arm_convolve_1x1_s8_fast" if stride == (1, 1) else "arm_convolve_1x1_s8"
+        if i.h == 1 and dil[1] == 1 and f.h == 1 and (stride[1] * i.c) % 4 == 0 and i.c == f.c:
+            return "arm_convolve_1_x_n_s8"
+        return "arm_convolve_s8"
+    if call.function == "arm_depthwise_conv_wrapper_s8":
+        # CONVERT_DW_CONV_WITH_ONE_INPUT_CH_AND_OUTPUT_CH_ABOVE_THRESHOLD is 1 with GCC
+        if mve and i.c == 1 and o.c > 1:
+            return "arm_depthwise_conv_to_conv_s8"
+        if getattr(call, "ch_mult", 1) == 1 and i.n == 1 and dil == (1, 1):
+            if not mve and f.w == 3 and f.h == 3 and pad[0] <= 1 and pad[1] <= 1:
+                return "arm_depthwise_conv_3x3_s8"
+            return "arm_depthwise_conv_s8_opt"
+        return "arm_depthwise_conv_s8"
+    return None

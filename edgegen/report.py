@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .builddir import REPORT_HTML, REPORT_JSON, BuildResult, load_build, write_report
-from .perf import call_notes, efficiency, layer_perf, mac_bound
+from .perf import arm_kernel, call_notes, efficiency, layer_perf, mac_bound
 from .program import Call, Program
 
 if TYPE_CHECKING:
@@ -166,9 +166,11 @@ def print_run_summary(directory: Path, run: EmulatorRun) -> None:
     from rich.table import Table
 
     console = _console()
-    _t, _g, program, _m = load_build(directory)
+    _t, _g, program, meta = load_build(directory)
     r = run.result
     bound = mac_bound(run.board)
+    # with Arm's library, also the function its convolution wrappers pick for the layer
+    arm = meta.get("cmsis_nn") == "external"
     table = Table(title=f"{program.name} on {run.board.name} ({run.board.description})", title_justify="left")
     for col, just in (("call", "right"), ("op", "left"), ("kernel", "left"), ("MACs", "right"),
                       ("instructions", "right"), ("share", "right"), ("MAC/instr", "right"),
@@ -176,11 +178,14 @@ def print_run_summary(directory: Path, run: EmulatorRun) -> None:
         table.add_column(col, justify=just)  # type: ignore[arg-type]
     total_calls = sum(r.per_call) or 1
     rows = layer_perf(program, r.per_call, bound)
-    for p in rows:
-        table.add_row(str(p.call), p.op, p.function, f"{p.macs:,}", f"{p.instructions:,}",
+    for c, p in zip(program.calls, rows, strict=False):
+        inner = arm_kernel(c, run.board.mve) if arm else None
+        table.add_row(str(p.call), p.op, inner or p.function, f"{p.macs:,}", f"{p.instructions:,}",
                       f"{100 * p.instructions / total_calls:.1f}%", f"{p.macs_per_instruction:.3f}",
                       f"{100 * p.bound_share:.1f}%")
     console.print(table)
+    if arm:
+        console.print("kernel: for Arm's CMSIS-NN convolution wrappers, the function the wrapper picks for the layer")
     for p in rows:
         if p.note:
             console.print(f"call {p.call} ({p.op}) runs {p.function}: {p.note}")

@@ -140,3 +140,29 @@ def test_flash_attribution_adds_up_to_the_linked_firmware(kws_m4: Path) -> None:
     assert "other" not in use.by_group
     functions = {p.symbol for p in use.pieces if p.group == "model code"}
     assert {f"{program.name}_invoke"} <= functions
+
+
+def test_arm_kernel_follows_the_wrappers_dispatch() -> None:
+    """The function Arm's CMSIS-NN v7 convolution wrappers pick (arm_convolve_wrapper_s8.c,
+    arm_depthwise_conv_wrapper_s8.c): kws's first conv (10x4, stride 2) arm_convolve_s8, its 1x1
+    stride-1 convs arm_convolve_1x1_s8_fast, its depthwise 3x3 (padding 1) the 3x3 kernel without
+    Helium and the _opt one with it; resnet8's 1x1 stride-2 convs arm_convolve_1x1_s8."""
+    from edgegen.ops.conv import ConvCall, DepthwiseCall
+    from edgegen.perf import arm_kernel
+
+    def program(rel: str) -> Program:
+        src = shared_path(rel)
+        return compile_tflite(src.read_bytes(), name="m", source=str(src), kernels="cmsis-nn")[1]
+
+    kws = program(KWS)
+    convs = [c for c in kws.calls if isinstance(c, ConvCall) and not isinstance(c, DepthwiseCall)]
+    dws = [c for c in kws.calls if isinstance(c, DepthwiseCall)]
+    assert [arm_kernel(c, False) for c in convs] == ["arm_convolve_s8"] + ["arm_convolve_1x1_s8_fast"] * 4
+    assert {arm_kernel(c, False) for c in dws} == {"arm_depthwise_conv_3x3_s8"}
+    assert {arm_kernel(c, True) for c in dws} == {"arm_depthwise_conv_s8_opt"}
+    others = [c for c in kws.calls if not isinstance(c, ConvCall)]
+    assert others and all(arm_kernel(c, False) is None for c in others)
+    resnet8 = program("models/mlperf_tiny/ic/resnet8_int8.tflite")
+    strided_1x1 = [c for c in resnet8.calls if isinstance(c, ConvCall) and c.filter_dims.h == c.filter_dims.w == 1
+                   and c.stride == (2, 2)]
+    assert len(strided_1x1) == 2 and {arm_kernel(c, True) for c in strided_1x1} == {"arm_convolve_1x1_s8"}
