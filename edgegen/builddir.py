@@ -21,6 +21,7 @@ from .kernels import CODE_MARGIN, DEFAULT_MODE, KernelConfig, check_mode, cpu_cl
 from .lower import lower
 from .modelfile import read_model_file
 from .outdir import MANIFEST_KEY, META_FILE
+from .perf import mac_bound, run_record
 from .program import Program
 from .report_html import render_html
 from .tflite_reader import parse_tflite
@@ -138,4 +139,9 @@ def record_result(directory: Path, board: str, result: HarnessResult, unit: str)
         "total": result.total,
         "per_call": list(result.per_call),
     }
+    known = all_boards().get(board)
+    if unit == "instructions" and known is not None:
+        # MACs per instruction against the CPU's bound (edgegen.perf); cycles on hardware have no such bound
+        macs = [int(layer["macs"]) for layer in report.get("layers", [])]
+        report["runs"][board].update(run_record(macs, result.per_call, mac_bound(known)))
     write_report(directory, report)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .builddir import REPORT_HTML, REPORT_JSON, BuildResult, load_build, write_report
+from .perf import arm_kernel, call_notes, efficiency, layer_perf, mac_bound
 from .program import Call, Program
 
 if TYPE_CHECKING:
@@ -42,6 +43,8 @@ class LayerRow:
     out_bytes: int
     scratch_offset: int | None
     scratch_bytes: int
+    #: why the layer keeps its CMSIS-NN call though edgegen has a kernel for it (None: no note)
+    kernel_note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,7 @@ def _weight_bytes(program: Program, call: Call) -> int:
 
 def layer_rows(program: Program) -> list[LayerRow]:
     offsets = program.plan.offsets
+    notes = call_notes(program)
     rows = []
     for c in program.calls:
         out_bytes = c.output.size * (4 if c.output.ctype == "float" else 1) if hasattr(c.output, "size") else 0
@@ -70,6 +74,7 @@ def layer_rows(program: Program) -> list[LayerRow]:
             call=c.index, op=c.op_name, function=c.function, output_shape=tuple(c.output.shape), macs=c.macs,
             weight_bytes=_weight_bytes(program, c), out_offset=offsets[c.output.buffer], out_bytes=out_bytes,
             scratch_offset=offsets[c.scratch] if c.scratch >= 0 else None, scratch_bytes=c.scratch_bytes,
+            kernel_note=notes.get(c.index),
         ))
     return rows
 
@@ -161,17 +166,36 @@ def print_run_summary(directory: Path, run: EmulatorRun) -> None:
     from rich.table import Table
 
     console = _console()
-    _t, _g, program, _m = load_build(directory)
+    _t, _g, program, meta = load_build(directory)
     r = run.result
+    bound = mac_bound(run.board)
+    # with Arm's library, also the function its convolution wrappers pick for the layer
+    arm = meta.get("cmsis_nn") == "external"
     table = Table(title=f"{program.name} on {run.board.name} ({run.board.description})", title_justify="left")
-    for col, just in (("call", "right"), ("op", "left"), ("function", "left"), ("instructions", "right"),
-                      ("share", "right")):
+    for col, just in (("call", "right"), ("op", "left"), ("kernel", "left"), ("MACs", "right"),
+                      ("instructions", "right"), ("share", "right"), ("MAC/instr", "right"),
+                      ("of bound", "right")):
         table.add_column(col, justify=just)  # type: ignore[arg-type]
     total_calls = sum(r.per_call) or 1
-    for c, count in zip(program.calls, r.per_call, strict=False):
-        table.add_row(str(c.index), c.op_name, c.function, f"{count:,}", f"{100 * count / total_calls:.1f}%")
+    rows = layer_perf(program, r.per_call, bound)
+    for c, p in zip(program.calls, rows, strict=False):
+        inner = arm_kernel(c, run.board.mve) if arm else None
+        table.add_row(str(p.call), p.op, inner or p.function, f"{p.macs:,}", f"{p.instructions:,}",
+                      f"{100 * p.instructions / total_calls:.1f}%", f"{p.macs_per_instruction:.3f}",
+                      f"{100 * p.bound_share:.1f}%")
     console.print(table)
-    console.print(f"instructions per inference: {r.total:,}" if r.total is not None else "no total reported")
+    if arm:
+        console.print("kernel: for Arm's CMSIS-NN convolution wrappers, the function the wrapper picks for the layer")
+    for p in rows:
+        if p.note:
+            console.print(f"call {p.call} ({p.op}) runs {p.function}: {p.note}")
+    if r.total is not None:
+        macs = sum(c.macs for c in program.calls)
+        per, share = efficiency(macs, r.total, bound)
+        console.print(f"instructions per inference: {r.total:,} ({macs:,} MACs, {per:.3f} MAC/instruction, "
+                      f"{100 * share:.1f}% of the {run.board.cpu} bound, {bound.describe()})")
+    else:
+        console.print("no total reported")
     verdict = "[bold green]exact[/]" if r.verdict else "[bold red]MISMATCH[/]"
     console.print(f"parity on {run.board.name}: {verdict} "
                   f"({r.vectors_passed} test vectors identical to the simulator's outputs)")

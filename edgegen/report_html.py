@@ -66,13 +66,39 @@ def _front_end_html(report: dict[str, Any]) -> str:
             + html.escape("\n".join(str(x) for x in lines)) + "</pre>\n")
 
 
+def _run_columns(runs: dict[str, Any], run_cols: list[str]) -> list[str]:
+    """Per run: instructions (or cycles), and for instruction counts MACs per instruction and the
+    share of the CPU's MAC bound (edgegen.perf)."""
+    head = []
+    for r in run_cols:
+        head.append(f"{r} {'instr' if runs[r].get('unit') == 'instructions' else 'cycles'}")
+        if "mac_bound" in runs[r]:
+            b = runs[r]["mac_bound"]
+            head += [f"{r} MAC/instr", f"{r} of bound ({b['instruction']} {b['macs_per_instruction']})"]
+    return head
+
+
+def _run_cells(runs: dict[str, Any], run_cols: list[str], call: int) -> list[str]:
+    cells = []
+    for rc in run_cols:
+        run = runs[rc]
+        per = run.get("per_call", [])
+        v = per[call] if call < len(per) else None
+        cells.append(f'<td class="n">{"" if v is None else f"{v:,}"}</td>')
+        if "mac_bound" in run:
+            mpi, share = run.get("macs_per_instruction", []), run.get("bound_share", [])
+            cells.append(f'<td class="n">{f"{mpi[call]:.3f}" if call < len(mpi) else ""}</td>')
+            cells.append(f'<td class="n">{f"{100 * share[call]:.1f}%" if call < len(share) else ""}</td>')
+    return cells
+
+
 def render_html(report: dict[str, Any]) -> str:
     e = html.escape
     board = report["board"]
     runs = report.get("runs", {})
     run_cols = sorted(runs)
-    head = ["call", "op", "function", "output", "MACs", "weights B", "arena offset", "out B", "scratch B"]
-    head += [f"{r} {'instr' if runs[r].get('unit') == 'instructions' else 'cycles'}" for r in run_cols]
+    head = ["call", "op", "kernel", "output", "MACs", "weights B", "arena offset", "out B", "scratch B"]
+    head += [*_run_columns(runs, run_cols), "kernel note"]
     rows = []
     for layer in report["layers"]:
         cells = [f'<td class="n">{layer["call"]}</td>', f"<td>{e(layer['op'])}</td>",
@@ -81,10 +107,8 @@ def render_html(report: dict[str, Any]) -> str:
                  f'<td class="n">{layer["macs"]:,}</td>', f'<td class="n">{layer["weight_bytes"]:,}</td>',
                  f'<td class="n">{layer["out_offset"]:,}</td>', f'<td class="n">{layer["out_bytes"]:,}</td>',
                  f'<td class="n">{layer["scratch_bytes"]:,}</td>']
-        for rc in run_cols:
-            per = runs[rc].get("per_call", [])
-            v = per[layer["call"]] if layer["call"] < len(per) else None
-            cells.append(f'<td class="n">{"" if v is None else f"{v:,}"}</td>')
+        cells += _run_cells(runs, run_cols, int(layer["call"]))
+        cells.append(f"<td>{e(layer.get('kernel_note') or '')}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     facts = [("board", f"{board['name']} ({board['description']})"),
              ("arena", f"{report['arena_bytes']:,} B (planner {report['planner']}; TFLM's greedy order "
@@ -97,9 +121,15 @@ def render_html(report: dict[str, Any]) -> str:
     for rc in run_cols:
         r = runs[rc]
         total = f"{r['total']:,}" if r.get("total") is not None else "?"
-        facts.append((f"run on {rc}", f"parity {r['verdict']}, {total} {r.get('unit', 'instructions')} per inference"))
+        line = f"parity {r['verdict']}, {total} {r.get('unit', 'instructions')} per inference"
+        if "mac_bound" in r and r.get("total"):
+            b = r["mac_bound"]
+            per = report["macs"] / r["total"]
+            line += (f", {per:.3f} MAC/instruction = {100 * per / b['macs_per_instruction']:.1f}% of the CPU's "
+                     f"bound ({b['instruction']}: {b['macs_per_instruction']} MAC/instruction)")
+        facts.append((f"run on {rc}", line))
     fact_rows = "".join(f"<tr><td>{e(k)}</td><td>{e(v)}</td></tr>" for k, v in facts)
-    th = "".join(f'<th class="{"n" if i in (0, 4, 5, 6, 7, 8) or i >= 9 else ""}">{e(h)}</th>'
+    th = "".join(f'<th class="{"n" if i in (0, 4, 5, 6, 7, 8) or 9 <= i < len(head) - 1 else ""}">{e(h)}</th>'
                  for i, h in enumerate(head))
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
