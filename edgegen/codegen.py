@@ -19,6 +19,7 @@ import numpy as np
 from . import __version__
 from .boards import Board
 from .lowering import MVE
+from .kernelfns import kernel_functions
 from .program import Call, Program, TensorRef
 from .resources import firmware_dir, templates_dir
 
@@ -239,6 +240,7 @@ def render(program: Program, out: Path, prov: Provenance, options: RenderOptions
         kernel_warn="-std=c99" if options.cmsis_nn is not None else "$(WARN)",
     )
     env = _environment()
+    ctx["kernel_functions"] = kernel_functions(env, ctx, program)
     files = {
         f"model/{p}_model.h": "model.h.j2",
         f"model/{p}_model.c": "model.c.j2",
