@@ -18,8 +18,8 @@ import numpy as np
 
 from . import __version__
 from .boards import Board
-from .lowering import MVE
 from .kernelfns import kernel_functions
+from .lowering import MVE
 from .program import Call, Program, TensorRef
 from .resources import firmware_dir, templates_dir
 
