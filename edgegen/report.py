@@ -8,6 +8,7 @@ Nothing here is time-stamped, so identical builds give identical reports.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -121,31 +122,47 @@ def _report(result: BuildResult, p: Program, fp: Any) -> dict[str, Any]:
 # ------------------------------------------------------------------------------------------
 
 
+#: terminal tables are laid out for this width, the narrowest common terminal
+TABLE_WIDTH = 80
+
+
 def _console() -> Any:
     from rich.console import Console
 
-    console = Console(highlight=False)
-    if not console.is_terminal:  # logs and pipes: wide enough for the whole table
-        console = Console(highlight=False, width=140)
+    # soft wrap: sentences are not broken by rich (a terminal wraps them, a log keeps them whole);
+    # tables are laid out for the terminal's width, and for 80 columns in logs and pipes
+    console = Console(highlight=False, soft_wrap=True)
+    if not console.is_terminal:
+        console = Console(highlight=False, soft_wrap=True, width=TABLE_WIDTH)
     return console
 
 
-def print_build_summary(result: BuildResult) -> None:
+def table(title: str, columns: Sequence[tuple[str, str]], whole: Sequence[str] = ("kernel", "function")) -> Any:
+    """A compact table (no vertical rules, one space between columns) that fits 80 columns: text
+    cells wrap (nothing is cut off with an ellipsis); numbers and the ``whole`` columns (function
+    names, which users search for) keep their line."""
+    from rich import box
     from rich.table import Table
 
+    t = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 0))
+    for name, justify in columns:
+        t.add_column(name, justify=justify, overflow="fold",  # type: ignore[arg-type]
+                     no_wrap=justify == "right" or name in whole)
+    return t
+
+
+def print_build_summary(result: BuildResult) -> None:
     console = _console()
     p = result.program
     if result.board_note:
         console.print(f"edgegen: {result.board_note}")
-    table = Table(title=f"{p.name} for {result.board.name}", title_justify="left")
-    for col, just in (("call", "right"), ("op", "left"), ("function", "left"), ("output", "left"),
-                      ("MACs", "right"), ("weights B", "right"), ("arena offset", "right"), ("out B", "right"),
-                      ("scratch B", "right")):
-        table.add_column(col, justify=just)  # type: ignore[arg-type]
+    t = table(f"{p.name} for {result.board.name}",
+              (("call", "right"), ("op", "left"), ("function", "left"), ("output", "left"), ("MACs", "right"),
+               ("weights", "right"), ("out B@offset", "right"), ("scratch", "right")))
     for r in layer_rows(p):
-        table.add_row(str(r.call), r.op, r.function, "x".join(map(str, r.output_shape)), f"{r.macs:,}",
-                      f"{r.weight_bytes:,}", f"{r.out_offset:,}", f"{r.out_bytes:,}", f"{r.scratch_bytes:,}")
-    console.print(table)
+        t.add_row(str(r.call), r.op, r.function, "x".join(map(str, r.output_shape)), f"{r.macs:,}",
+                  f"{r.weight_bytes:,}", f"{r.out_bytes:,}@{r.out_offset:,}", f"{r.scratch_bytes:,}")
+    console.print(t)
     for op, why in p.kernel_notes:
         console.print(f"op {op} keeps its CMSIS-NN call: {why}")
     console.print(f"arena {p.plan.arena_bytes:,} B (planner {p.plan.algorithm}; TFLM's greedy order "
@@ -163,27 +180,23 @@ def print_build_summary(result: BuildResult) -> None:
 
 
 def print_run_summary(directory: Path, run: EmulatorRun) -> None:
-    from rich.table import Table
-
     console = _console()
     _t, _g, program, meta = load_build(directory)
     r = run.result
     bound = mac_bound(run.board)
     # with Arm's library, also the function its convolution wrappers pick for the layer
     arm = meta.get("cmsis_nn") == "external"
-    table = Table(title=f"{program.name} on {run.board.name} ({run.board.description})", title_justify="left")
-    for col, just in (("call", "right"), ("op", "left"), ("kernel", "left"), ("MACs", "right"),
-                      ("instructions", "right"), ("share", "right"), ("MAC/instr", "right"),
-                      ("of bound", "right")):
-        table.add_column(col, justify=just)  # type: ignore[arg-type]
+    t = table(f"{program.name} on {run.board.name} ({run.board.description})",
+              (("call", "right"), ("op", "left"), ("kernel", "left"), ("MACs", "right"), ("instr", "right"),
+               ("share", "right"), ("MAC/i", "right"), ("bound", "right")))
     total_calls = sum(r.per_call) or 1
     rows = layer_perf(program, r.per_call, bound)
     for c, p in zip(program.calls, rows, strict=False):
         inner = arm_kernel(c, run.board.mve) if arm else None
-        table.add_row(str(p.call), p.op, inner or p.function, f"{p.macs:,}", f"{p.instructions:,}",
-                      f"{100 * p.instructions / total_calls:.1f}%", f"{p.macs_per_instruction:.3f}",
-                      f"{100 * p.bound_share:.1f}%")
-    console.print(table)
+        t.add_row(str(p.call), p.op, inner or p.function, f"{p.macs:,}", f"{p.instructions:,}",
+                  f"{100 * p.instructions / total_calls:.1f}%", f"{p.macs_per_instruction:.3f}",
+                  f"{100 * p.bound_share:.1f}%")
+    console.print(t)
     if arm:
         console.print("kernel: for Arm's CMSIS-NN convolution wrappers, the function the wrapper picks for the layer")
     for p in rows:
