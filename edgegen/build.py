@@ -128,7 +128,8 @@ def build(
 
         write_report(tmp, build_report(BuildResult(out=out, program=program, graph=graph, board=target,
                                                    footprint=footprint, board_note=resolved.note,
-                                                   front_end=tuple(front_end))))
+                                                   front_end=tuple(front_end),
+                                                   library="arm" if cmsis_dir is not None else "portable")))
         # the manifest lists every file of the tree, so that a later --force can tell the
         # user's files from edgegen's
         write_meta(tmp, {**meta, MANIFEST_KEY: manifest(tmp)})
@@ -136,4 +137,5 @@ def build(
         check_output_dir(given_out, force=force, inputs=inputs)
         install(tmp, out)
     return BuildResult(out=out, program=program, graph=graph, board=target, footprint=footprint,
-                       board_note=resolved.note, front_end=tuple(front_end))
+                       board_note=resolved.note, front_end=tuple(front_end),
+                       library="arm" if cmsis_dir is not None else "portable")

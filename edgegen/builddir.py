@@ -50,6 +50,8 @@ class BuildResult:
     board_note: str | None
     #: the Keras front end's summary (pruning, size, float vs int8 accuracy), for the report
     front_end: tuple[str, ...] = ()
+    #: which library the CMSIS-NN calls reach: "portable" (edgegen's) or "arm" (a --cmsis-nn checkout)
+    library: str = "portable"
 
 
 def compile_tflite(data: bytes, *, name: str, source: str, scratch_target: str = "dsp",
@@ -138,6 +140,9 @@ def record_result(directory: Path, board: str, result: HarnessResult, unit: str)
         "unit": unit,
         "total": result.total,
         "per_call": list(result.per_call),
+        # what the counts ran: the build tree's own kernels (the PlatformIO project of an STM32
+        # board compiles Arm's CMSIS-NN v7 for the CMSIS-NN calls instead of edgegen's portable one)
+        "kernels": report.get("library", {}).get("label", ""),
     }
     known = all_boards().get(board)
     if unit == "instructions" and known is not None:

@@ -46,6 +46,8 @@ class LayerRow:
     scratch_bytes: int
     #: why the layer keeps its CMSIS-NN call though edgegen has a kernel for it (None: no note)
     kernel_note: str | None = None
+    #: what kind of kernel runs the layer: "edgegen specialized", "edgegen runtime" or "CMSIS-NN API"
+    kernel_kind: str = ""
 
 
 @dataclass(frozen=True)
@@ -60,9 +62,23 @@ class BufferRow:
 
 
 def _weight_bytes(program: Program, call: Call) -> int:
+    """The flash of the constants the call reads (every field that names one)."""
+    from dataclasses import fields
+
     sizes = {c.name: c.nbytes for c in program.constants}
-    names = [getattr(call, a, None) for a in ("weights", "bias", "multipliers", "shifts", "lut", "broadcast")]
+    names = {getattr(call, f.name) for f in fields(call)} - {call.function, call.op_name}
     return sum(sizes.get(n, 0) for n in names if isinstance(n, str))
+
+
+def kernel_kind(call: Call) -> str:
+    if type(call).HEADER is not None:
+        return "edgegen specialized"
+    return "edgegen runtime" if call.function.startswith("edgegen_") else "CMSIS-NN API"
+
+
+#: report.json's layout version: 2 added schema, edgegen, library, io, inputs_survive_invoke,
+#: kernel_kind per layer and the board's clock
+SCHEMA = 2
 
 
 def layer_rows(program: Program) -> list[LayerRow]:
@@ -75,7 +91,7 @@ def layer_rows(program: Program) -> list[LayerRow]:
             call=c.index, op=c.op_name, function=c.function, output_shape=tuple(c.output.shape), macs=c.macs,
             weight_bytes=_weight_bytes(program, c), out_offset=offsets[c.output.buffer], out_bytes=out_bytes,
             scratch_offset=offsets[c.scratch] if c.scratch >= 0 else None, scratch_bytes=c.scratch_bytes,
-            kernel_note=notes.get(c.index),
+            kernel_note=notes.get(c.index), kernel_kind=kernel_kind(c),
         ))
     return rows
 
@@ -97,13 +113,41 @@ def build_report(result: BuildResult) -> dict[str, Any]:
     return report
 
 
+def _io(p: Program) -> dict[str, list[dict[str, Any]]]:
+    def one(r: Any) -> dict[str, Any]:
+        q = r.ctype == "int8_t"
+        return {"name": r.name, "shape": list(r.shape), "dtype": "int8" if q else "float32",
+                "scale": r.scale if q else None, "zero_point": r.zero_point if q else None}
+
+    return {"inputs": [one(r) for r in p.inputs], "outputs": [one(r) for r in p.outputs]}
+
+
+def _library(result: BuildResult) -> dict[str, str]:
+    arm = result.library == "arm"
+    label = ("Arm's CMSIS-NN (--cmsis-nn checkout)" if arm else "edgegen's portable CMSIS-NN API")
+    if result.program.kernel_mode != "cmsis-nn":
+        label += f" + edgegen's specialized kernels ({result.program.kernel_mode})"
+    stm32 = result.board.kind == "stm32"
+    note = ("the PlatformIO project compiles Arm's CMSIS-NN v7 for the CMSIS-NN calls (emulator runs use "
+            "the build tree's library)" if stm32 and not arm else "")
+    return {"cmsis_nn": "arm" if arm else "portable", "label": label, "platformio": note}
+
+
 def _report(result: BuildResult, p: Program, fp: Any) -> dict[str, Any]:
+    from . import __version__
+
     return {
+        "schema": SCHEMA,
+        "edgegen": __version__,
+        "library": _library(result),
+        "io": _io(p),
+        "inputs_survive_invoke": p.keep_inputs,
+        "arena_bytes_other_input_choice": p.other_arena_bytes,
         "model": p.name,
         "source_sha256": p.source_sha256,
         "board": {"name": result.board.name, "description": result.board.description,
                   "flash_bytes": result.board.flash_bytes, "ram_bytes": result.board.ram_bytes,
-                  "twin": result.board.twin},
+                  "twin": result.board.twin, "clock_hz": result.board.clock_hz},
         "arena_bytes": p.plan.arena_bytes,
         "planner": p.plan.algorithm,
         "greedy_arena_bytes": p.plan.greedy_bytes,
