@@ -81,9 +81,10 @@ def main() -> None:
     args = ap.parse_args()
     shared = Path(args.shared)
     anchors = read_anchors(shared)
-    kernels = (f"CMSIS-NN at {args.cmsis_nn}" if args.cmsis_nn else "edgegen's portable CMSIS-NN API") + \
-        f", --kernels {args.kernels}"
-    print(f"kernels: {kernels}; TFLM figures: TFLM + CMSIS-NN from {shared / 'ANCHORS.md'}")
+    # names, not this machine's paths: the output goes into docs/benchmarks.md
+    kernels = (f"CMSIS-NN checkout {Path(args.cmsis_nn).name}" if args.cmsis_nn else
+               "edgegen's portable CMSIS-NN API") + f", --kernels {args.kernels}"
+    print(f"kernels: {kernels}; TFLM figures: TFLM + CMSIS-NN from shared/ANCHORS.md")
     head = (f"{'model':<30}{'cpu':<10}{'instructions':>13}{'TFLM':>12}{'ratio':>7}{'code B':>9}{'TFLM code':>10}"
             f"{'x TFLM':>7}"
             f"{'weights B':>10}{'arena B':>9}{'TFLM arena':>11}{'RAM B':>9}  parity")

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/mobilenet.py [--cmsis-nn DIR] [--cpus qemu-m4,qemu-m7,qemu-m55] [--layers]
 
-e.g. .venv/bin/python bench/mobilenet.py --cmsis-nn /work/proto14/third_party/cmsis-nn-v7 --layers
+e.g. .venv/bin/python bench/mobilenet.py --cmsis-nn ../CMSIS-NN --layers   (a v7.0.0 checkout)
 
 Builds keras.applications.MobileNet(alpha=0.25, input 96x96x3, 2 classes, weights=None) with a
 seeded initialisation (BatchNormalization given a small variance and random offsets, as training

@@ -114,3 +114,19 @@ def test_run_reuses_the_fit_check_firmware(capsys: pytest.CaptureFixture[str], t
     code, text, _err = _run(capsys, "run", str(out))
     assert code == 0 and "exact" in text
     assert elf.stat().st_mtime_ns == before  # make found it up to date
+
+
+def test_build_inspect_and_run_output_fits_80_columns(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """Tables are laid out for 80 columns (logs and pipes get 80 too); long sentences are left to the
+    terminal to wrap, so only table lines are measured, and no cell is cut off with an ellipsis."""
+    model = str(shared_path("models/tflite_micro/micro_speech_quantized.tflite"))
+    out = tmp_path / "ms"
+    outputs = [_run(capsys, "build", model, "--board", "qemu-m4", "--out", str(out)),
+               _run(capsys, "inspect", model), _run(capsys, "run", str(out))]
+    for code, text, _err in outputs:
+        assert code == 0
+        table_lines = [line for line in text.splitlines() if line.startswith(" ") or set(line) <= {" ", "─"}]
+        assert table_lines and max(len(line.rstrip()) for line in table_lines) <= 80, text
+        assert "…" not in text
+    # the longest kernel name is whole on its line
+    assert any("arm_depthwise_conv_wrapper_s8" in line for line in outputs[1][1].splitlines())
