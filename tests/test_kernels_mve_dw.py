@@ -13,8 +13,8 @@ import pytest
 
 from edgegen.boards import resolve_board
 from edgegen.build import build, compile_tflite
+from edgegen.kernels import KernelConfig, mve_dw
 from edgegen.kernels import depthwise as dw3
-from edgegen.kernels import mve_dw
 from edgegen.verify import ParityReport, compare_sim_tflm, random_inputs, verify_directory
 
 from .support.opmodels import FAMILIES, edge_inputs, op_model
@@ -98,6 +98,35 @@ def test_layers_the_helium_path_cannot_prove_fall_back_to_the_dsp_kernel() -> No
     assert "accumulator" in str(mve_dw.prepare(w, np.array([2**31 - 100, 0]), 0, np.array([1 << 30]),
                                                np.array([-1]), geo))
     assert "negative" in str(mve_dw.prepare(w, None, 0, np.array([-1]), np.array([-1]), geo))
+    # a layer with a left shift (scale > 0.5): the DSP kernel on the M55, Arm's call with Arm's library
+    model = _tiny_depthwise(shift_up=True)
+    m55 = compile_tflite(model, name="t", source="t", board=resolve_board("qemu-m55").board)[1]
+    assert [c.KIND for c in m55.calls] == ["dw3x3"]
+    arm = compile_tflite(model, name="t", source="t", board=resolve_board("qemu-m55").board, arm_cmsis_nn=True)[1]
+    assert [c.KIND for c in arm.calls] == ["depthwise"]
+    assert any("Helium" in why and "left shift" in why for _op, why in arm.kernel_notes)
+    ok = compile_tflite(_tiny_depthwise(shift_up=False), name="t", source="t", board=resolve_board("qemu-m55").board)
+    assert [c.KIND for c in ok[1].calls] == ["dw8"]
+
+
+def _tiny_depthwise(shift_up: bool) -> bytes:
+    """One 3x3 depthwise layer on [1, 4, 4, 3]; ``shift_up``: a requantization scale above 0.5, so TFLM's
+    multiplier comes with a left shift."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    from .support.fuzz import TinyModel, pack
+
+    m = TinyModel()
+    x = m.tensor((1, 4, 4, 3), scale=0.5, zero_point=1, name="x")
+    w = m.tensor((1, 3, 3, 3), scale=[0.02, 0.03, 0.04], zero_point=0, data=np.arange(27, dtype=np.int8) - 13,
+                 axis=3)
+    y = m.tensor((1, 4, 4, 3), scale=0.004 if shift_up else 0.5, zero_point=-3)
+    opts = schema.DepthwiseConv2DOptionsT()
+    opts.padding, opts.strideW, opts.strideH, opts.depthMultiplier = schema.Padding.SAME, 1, 1, 1
+    opts.dilationWFactor = opts.dilationHFactor = 1
+    m.op("DEPTHWISE_CONV_2D", [x, w], [y], opts)
+    m.inputs, m.outputs = [x], [y]
+    return pack(m.model())
 
 
 def test_helium_kernel_choice_on_kws() -> None:
@@ -108,6 +137,10 @@ def test_helium_kernel_choice_on_kws() -> None:
     assert [c.function for c in portable.calls if c.KIND == "dw8"] == ["edgegen_dw8_s8_portable"] * 4
     assert not [c for c in _program(KWS, "qemu-m55", "cmsis-nn").calls if c.KIND == "dw8"]
     assert not [c for c in _program(KWS, "qemu-m4").calls if c.KIND == "dw8"]
+    # faster than Arm's Helium depthwise (FASTER), so it is chosen with Arm's library too
+    arm = _program(KWS, "qemu-m55", arm=True)
+    assert [c.function for c in arm.calls if c.KIND == "dw8"] == ["edgegen_dw8_s8"] * 4
+    assert KernelConfig(cpu="mve", library="arm").use(dw3.KERNEL) is None
 
 
 def _m55_program(seed: int):  # type: ignore[no-untyped-def]

@@ -173,17 +173,21 @@ def prepare(w: np.ndarray, bias: np.ndarray | None, input_offset: int, mults: np
 
 
 def applies(kh: int, kw: int, stride: tuple[int, int], dilation: tuple[int, int], mult: int, batch: int) -> str | None:
-    """None when the layer's shape fits the kernel, else why not."""
+    """None when the layer's shape fits the kernel (and its Helium twin, :mod:`edgegen.kernels.mve_dw`),
+    else what it does not take, for the kernel notes: other filters would need their own regions and
+    tap unrolling (5x5: 25 taps, 5 input row pointers, more than the Helium path's 8 low registers
+    leave), a depth multiplier above 1 repeats each input channel across output lanes (a gather or a
+    re-packed input on Helium, a different SXTB16 pairing on DSP), dilation moves the taps apart."""
     if (kh, kw) != (3, 3):
-        return "not a 3x3 filter"
+        return f"a {kh}x{kw} filter (3x3 only)"
     if stride[0] != stride[1] or stride[0] not in (1, 2):
-        return f"stride {stride}"
+        return f"stride {stride} (1 or 2 in both directions only)"
     if dilation != (1, 1):
-        return f"dilation {dilation}"
+        return f"dilation {dilation} (1 only)"
     if mult != 1:
-        return f"depth multiplier {mult}"
+        return f"depth multiplier {mult} (1 only)"
     if batch != 1:
-        return f"batch {batch}"
+        return f"batch {batch} (1 only)"
     return None
 
 

@@ -15,7 +15,8 @@ accumulators, even and odd channels), so:
 * biases and records per group in even/odd channel order: ``bias2`` [regions][groups][8], ``rq``
   [groups]{m[8], -e[8]}.
 
-Proofs, per channel, or the layer falls back to the DSP kernel: multiplier >= 0, shift in
+Proofs, per channel, or the layer falls back to the DSP kernel (to Arm's CMSIS-NN call when the build
+links Arm's library, whose Helium kernel beats the DSP one): multiplier >= 0, shift in
 [-31, 0] (TFLM's left shift would scale the accumulator first), and
 ``max over regions |bias_r| + 128 * sum |w| < 2**31`` (no partial sum overflows int32).
 """
@@ -168,6 +169,11 @@ def try_lower(lw: Lowering, op: ir.Op, *, w: np.ndarray, bias: np.ndarray | None
     kernel (:func:`edgegen.kernels.depthwise.try_lower`); False when the layer keeps its CMSIS-NN
     call (the mode, Arm's library or the flash; the reason is recorded)."""
     prep = prepare(w, bias, input_offset, mults, shifts, geo) if lw.kernels.cpu == "mve" else "no MVE"
+    if isinstance(prep, str) and lw.kernels.cpu == "mve" and lw.kernels.library == "arm":
+        # the DSP kernel is slower than Arm's Helium one (kws layer 200,406 against 168,718)
+        if lw.kernels.mode != "cmsis-nn":
+            lw.kernel_notes.append((op.index, f"not proven exact on the Helium path: {prep}"))
+        return False
     if isinstance(prep, str):
         return dw3.try_lower(lw, op, w=w, bias=bias, x=x, input_offset=input_offset, mults=mults, shifts=shifts,
                              out_zp=out_zp, act=act, geo=geo)

@@ -58,16 +58,29 @@
 #define EDGEGEN_DW8_WWB "vldrb.s16 %q[w], [%[wp], #%c[wo]]!\n\t"
 
 /* One tap of one group: two loads, even and odd products added to the accumulators (the widening
- * loads take only r0-r7 as base: "l"). */
+ * loads take only r0-r7 as base: "l"). TAPPI post-increments the input row pointer (column 1), TAP
+ * only reads through it (an in-out operand there made GCC copy the pointer before every load). */
+#define EDGEGEN_DW8_MUL                                                                              \
+    "vmullb.s16 %q[t], %q[x], %q[w]\n\tvadd.i32 %q[ae], %q[ae], %q[t]\n\t"                             \
+    "vmullt.s16 %q[t], %q[x], %q[w]\n\tvadd.i32 %q[ao], %q[ao], %q[t]"
+#define EDGEGEN_DW8_TAPPI(XLD_, WLD_, XP_, WP_, WO_, N_, AE_, AO_)                                    \
+    do                                                                                                \
+    {                                                                                                 \
+        int16x8_t x_, w_, t_;                                                                         \
+        __asm__ volatile(XLD_ WLD_ EDGEGEN_DW8_MUL                                                    \
+                         : [ae] "+w"(AE_), [ao] "+w"(AO_), [x] "=&w"(x_), [w] "=&w"(w_), [t] "=&w"(t_),  \
+                           [xp] "+l"(XP_), [wp] "+l"(WP_)                                             \
+                         : [wo] "n"(WO_), [n] "r"(N_)                                                 \
+                         : "memory");                                                                 \
+    } while (0)
 #define EDGEGEN_DW8_TAP(XLD_, WLD_, XP_, XO_, WP_, WO_, N_, AE_, AO_)                                 \
     do                                                                                                \
     {                                                                                                 \
         int16x8_t x_, w_, t_;                                                                         \
-        __asm__ volatile(XLD_ WLD_ "vmullb.s16 %q[t], %q[x], %q[w]\n\tvadd.i32 %q[ae], %q[ae], %q[t]\n\t" \
-                         "vmullt.s16 %q[t], %q[x], %q[w]\n\tvadd.i32 %q[ao], %q[ao], %q[t]"               \
+        __asm__ volatile(XLD_ WLD_ EDGEGEN_DW8_MUL                                                    \
                          : [ae] "+w"(AE_), [ao] "+w"(AO_), [x] "=&w"(x_), [w] "=&w"(w_), [t] "=&w"(t_),  \
-                           [xp] "+l"(XP_), [wp] "+l"(WP_)                                             \
-                         : [xo] "n"(XO_), [wo] "n"(WO_), [n] "r"(N_)                                  \
+                           [wp] "+l"(WP_)                                                             \
+                         : [xp] "l"(XP_), [xo] "n"(XO_), [wo] "n"(WO_), [n] "r"(N_)                   \
                          : "memory");                                                                 \
     } while (0)
 
@@ -153,29 +166,25 @@ EDGEGEN_DW8_INLINE void edgegen_dw8_group_mve(const int8_t **r0, const int8_t **
             {
                 if (tail && s == last)
                 {
-                    EDGEGEN_DW8_TAP(EDGEGEN_DW8_XTPI, EDGEGEN_DW8_WWB, r, 0, w, wo, n, ae, ao);
+                    EDGEGEN_DW8_TAPPI(EDGEGEN_DW8_XTPI, EDGEGEN_DW8_WWB, r, w, wo, n, ae, ao);
                 }
                 else if (tail)
                 {
-                    EDGEGEN_DW8_TAP(EDGEGEN_DW8_XTPI, EDGEGEN_DW8_W, r, 0, w, wo, n, ae, ao);
+                    EDGEGEN_DW8_TAPPI(EDGEGEN_DW8_XTPI, EDGEGEN_DW8_W, r, w, wo, n, ae, ao);
                 }
                 else if (s == last)
                 {
-                    EDGEGEN_DW8_TAP(EDGEGEN_DW8_XPI, EDGEGEN_DW8_WWB, r, 0, w, wo, n, ae, ao);
+                    EDGEGEN_DW8_TAPPI(EDGEGEN_DW8_XPI, EDGEGEN_DW8_WWB, r, w, wo, n, ae, ao);
                 }
                 else
                 {
-                    EDGEGEN_DW8_TAP(EDGEGEN_DW8_XPI, EDGEGEN_DW8_W, r, 0, w, wo, n, ae, ao);
+                    EDGEGEN_DW8_TAPPI(EDGEGEN_DW8_XPI, EDGEGEN_DW8_W, r, w, wo, n, ae, ao);
                 }
             }
             else
             {
                 /* within the load's 7-bit offset: no address arithmetic; else one add per load */
-                const int8_t *q = r;
-                if (C > 127)
-                {
-                    q = r + (kx - 1) * C;
-                }
+                const int8_t *q = C > 127 ? r + (kx - 1) * C : r;
                 if (tail && s == last)
                 {
                     EDGEGEN_DW8_TAP(EDGEGEN_DW8_XT, EDGEGEN_DW8_WWB, q, C <= 127 ? (kx - 1) * C : 0, w, wo, n, ae, ao);
