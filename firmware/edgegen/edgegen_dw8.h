@@ -252,6 +252,242 @@ EDGEGEN_DW8_INLINE void edgegen_dw8_group_mve(const int8_t **r0, const int8_t **
     *op = o;
 }
 
+/* Two vertically adjacent output pixels (stride 1) share each weight load: rows p0..p3 of the input
+ * (column 1), pixel A reads p0..p2 and pixel B p1..p3. Pieces: a weight load, and an input load with
+ * the two products added to one pixel's accumulators. */
+#define EDGEGEN_DW8_WLD(WLD_, WP_, WO_, W_)                                                             \
+    __asm__ volatile(WLD_ : [w] "=w"(W_), [wp] "+l"(WP_) : [wo] "n"(WO_) : "memory")
+#define EDGEGEN_DW8_XMUL(XLD_, XP_, XO_, W_, N_, AE_, AO_)                                              \
+    do                                                                                                \
+    {                                                                                                 \
+        int16x8_t x_, t_;                                                                             \
+        __asm__ volatile(XLD_ EDGEGEN_DW8_MUL                                                         \
+                         : [ae] "+w"(AE_), [ao] "+w"(AO_), [x] "=&w"(x_), [t] "=&w"(t_), [xp] "+l"(XP_)  \
+                         : [w] "w"(W_), [xo] "n"(XO_), [n] "r"(N_)                                    \
+                         : "memory");                                                                 \
+    } while (0)
+#define EDGEGEN_DW8_WLD1 "vldrb.s16 %q[w], [%[wp], #%c[wo]]"
+#define EDGEGEN_DW8_WLD1WB "vldrb.s16 %q[w], [%[wp], #%c[wo]]!"
+
+/* Requantization of both pixels: each record vector loaded once. The record and bias pointers go to
+ * r8-r15 ("h"): the 4 row pointers, the weight pointer and the 2 output pointers need r0-r7. */
+#define EDGEGEN_DW8_RQ2_HEAD                                                                         \
+    "vldrw.32 %q[t], [%[rp], #16]\n\tvqrdmulh.s32 %q[ao], %q[ao], %q[t]\n\t"                          \
+    "vqrdmulh.s32 %q[bo], %q[bo], %q[t]\n\tvldrw.32 %q[t], [%[rp]], #64\n\t"                          \
+    "vqrdmulh.s32 %q[ae], %q[ae], %q[t]\n\tvqrdmulh.s32 %q[be], %q[be], %q[t]\n\t"                    \
+    "vldrw.32 %q[x], [%[rp], #-32]\n\tvldrw.32 %q[w], [%[rp], #-16]\n\t"
+#define EDGEGEN_DW8_FIX2_POS                                                                         \
+    "vshr.s32 %q[t], %q[ae], #31\n\tvadd.i32 %q[ae], %q[ae], %q[t]\n\t"                               \
+    "vshr.s32 %q[t], %q[ao], #31\n\tvadd.i32 %q[ao], %q[ao], %q[t]\n\t"                               \
+    "vshr.s32 %q[t], %q[be], #31\n\tvadd.i32 %q[be], %q[be], %q[t]\n\t"                               \
+    "vshr.s32 %q[t], %q[bo], #31\n\tvadd.i32 %q[bo], %q[bo], %q[t]\n\t"
+#define EDGEGEN_DW8_FIX2_ANY                                                                         \
+    "vand %q[t], %q[ae], %q[x]\n\tvshr.s32 %q[t], %q[t], #31\n\tvadd.i32 %q[ae], %q[ae], %q[t]\n\t"   \
+    "vand %q[t], %q[ao], %q[w]\n\tvshr.s32 %q[t], %q[t], #31\n\tvadd.i32 %q[ao], %q[ao], %q[t]\n\t"   \
+    "vand %q[t], %q[be], %q[x]\n\tvshr.s32 %q[t], %q[t], #31\n\tvadd.i32 %q[be], %q[be], %q[t]\n\t"   \
+    "vand %q[t], %q[bo], %q[w]\n\tvshr.s32 %q[t], %q[t], #31\n\tvadd.i32 %q[bo], %q[bo], %q[t]\n\t"
+#define EDGEGEN_DW8_RQ2_MID                                                                          \
+    "vrshl.s32 %q[ae], %q[ae], %q[x]\n\tvrshl.s32 %q[ao], %q[ao], %q[w]\n\t"                          \
+    "vrshl.s32 %q[be], %q[be], %q[x]\n\tvrshl.s32 %q[bo], %q[bo], %q[w]\n\t"
+#define EDGEGEN_DW8_NARROW(E_, O_)                                                                   \
+    "vqmovnb.s32 %q[t], %q[" E_ "]\n\tvqmovnt.s32 %q[t], %q[" O_ "]\n\tvqadd.s16 %q[t], %q[t], %[zp]\n\t"
+#define EDGEGEN_DW8_CL2_PRE "vdup.16 %q[x], %[lo]\n\tvdup.16 %q[w], %[hi]\n\t"
+#define EDGEGEN_DW8_CL2 "vmax.s16 %q[t], %q[t], %q[x]\n\tvmin.s16 %q[t], %q[t], %q[w]\n\t"
+#define EDGEGEN_DW8_ST2(O_) "vstrb.16 %q[t], [%[" O_ "]], #8\n\t"
+#define EDGEGEN_DW8_ST2T(O_) "vctp.16 %[n]\n\tvpst\n\tvstrbt.16 %q[t], [%[" O_ "]], #8\n\t"
+#define EDGEGEN_DW8_RQ2(FIX_, PRE_, CL_, STA_, STB_)                                                 \
+    do                                                                                                \
+    {                                                                                                 \
+        int16x8_t x_, w_, t_;                                                                         \
+        __asm__ volatile(EDGEGEN_DW8_RQ2_HEAD FIX_ EDGEGEN_DW8_RQ2_MID PRE_ EDGEGEN_DW8_NARROW("ae", "ao") \
+                         CL_ STA_ EDGEGEN_DW8_NARROW("be", "bo") CL_ STB_                             \
+                         : [ae] "+w"(ae), [ao] "+w"(ao), [be] "+w"(be), [bo] "+w"(bo), [x] "=&w"(x_),    \
+                           [w] "=&w"(w_), [t] "=&w"(t_), [rp] "+h"(q), [oa] "+l"(oa), [ob] "+l"(ob)      \
+                         : [zp] "r"(zp), [lo] "r"(amin), [hi] "r"(amax), [n] "r"(n)                   \
+                         : "memory");                                                                 \
+    } while (0)
+
+/* One input load + products for one pixel of the pair (variants: post-increment, channel tail). */
+#define EDGEGEN_DW8_XMUL_ANY(PI_, XP_, XO_, W_, AE_, AO_)                                             \
+    do                                                                                                \
+    {                                                                                                 \
+        if ((PI_) && tail)                                                                            \
+        {                                                                                             \
+            EDGEGEN_DW8_XMUL(EDGEGEN_DW8_XTPI, XP_, 0, W_, n, AE_, AO_);                              \
+        }                                                                                             \
+        else if (PI_)                                                                                 \
+        {                                                                                             \
+            EDGEGEN_DW8_XMUL(EDGEGEN_DW8_XPI, XP_, 0, W_, n, AE_, AO_);                               \
+        }                                                                                             \
+        else if (tail)                                                                                \
+        {                                                                                             \
+            EDGEGEN_DW8_XMUL(EDGEGEN_DW8_XT, XP_, XO_, W_, n, AE_, AO_);                              \
+        }                                                                                             \
+        else                                                                                          \
+        {                                                                                             \
+            EDGEGEN_DW8_XMUL(EDGEGEN_DW8_X, XP_, XO_, W_, n, AE_, AO_);                               \
+        }                                                                                             \
+    } while (0)
+
+/* One group of two vertically adjacent pixels (stride 1). p: the 4 input rows at column 1. */
+EDGEGEN_DW8_INLINE void edgegen_dw8_group2_mve(const int8_t **p, const int8_t **wp, const int32_t **bp,
+                                               const int32_t **rp, int8_t **opa, int8_t **opb, const int32_t C,
+                                               const int32_t mask, const int32_t tail, const int32_t n,
+                                               const int32_t zp, const int32_t amin, const int32_t amax,
+                                               const int32_t clamp, const int32_t e_pos)
+{
+    int32x4_t ae, ao, be, bo;
+    const int32_t *b = *bp;
+    __asm__ volatile("vldrw.32 %q[ao], [%[bp], #16]\n\tvldrw.32 %q[ae], [%[bp]], #32\n\t"
+                     "vldrw.32 %q[bo], [%[bp], #-16]\n\tvldrw.32 %q[be], [%[bp], #-32]"
+                     : [ae] "=&w"(ae), [ao] "=&w"(ao), [be] "=&w"(be), [bo] "=&w"(bo), [bp] "+h"(b)
+                     :
+                     : "memory");
+    *bp = b;
+    const int8_t *w = *wp;
+    const int8_t *p0 = p[0], *p1 = p[1], *p2 = p[2], *p3 = p[3];
+    int32_t last = -1;
+#pragma GCC unroll 9
+    for (int32_t s = 0; s < 9; s++)
+    {
+        const int32_t ky = s / 3, kx = (s % 3 == 0) ? 0 : ((s % 3 == 1) ? 2 : 1);
+        if ((mask >> (3 * ky + kx)) & 1)
+        {
+            last = s;
+        }
+    }
+    /* rows whose column-1 load post-increments them (each row exactly once per group) */
+    int32_t inc0 = 0, inc1 = 0, inc2 = 0, inc3 = 0;
+#pragma GCC unroll 3
+    for (int32_t ky = 0; ky < 3; ky++)
+    {
+#pragma GCC unroll 3
+        for (int32_t k = 0; k < 3; k++)
+        {
+            const int32_t kx = k == 0 ? 0 : (k == 1 ? 2 : 1);
+            const int32_t s = 3 * ky + k;
+            if (!((mask >> (3 * ky + kx)) & 1))
+            {
+                continue;
+            }
+            int16x8_t wv;
+            if (s == last)
+            {
+                EDGEGEN_DW8_WLD(EDGEGEN_DW8_WLD1WB, w, 8 + 8 * s, wv);
+            }
+            else
+            {
+                EDGEGEN_DW8_WLD(EDGEGEN_DW8_WLD1, w, 8 + 8 * s, wv);
+            }
+            /* A reads row ky, B row ky + 1; a row's last reader post-increments it (B reads row
+             * ky + 1 before A does, unless A never reads it: row ky + 1 is outside A's mask or is p3) */
+            const int32_t pa = kx == 1;
+            const int32_t pb = kx == 1 && (ky == 2 || !((mask >> (3 * (ky + 1) + 1)) & 1));
+            const int32_t xo = C <= 127 ? (kx - 1) * C : 0;
+            const int8_t **ra = ky == 0 ? &p0 : (ky == 1 ? &p1 : &p2);
+            const int8_t **rb = ky == 0 ? &p1 : (ky == 1 ? &p2 : &p3);
+            if (C <= 127 || kx == 1)
+            {
+                EDGEGEN_DW8_XMUL_ANY(pa, *ra, xo, wv, ae, ao);
+                EDGEGEN_DW8_XMUL_ANY(pb, *rb, xo, wv, be, bo);
+            }
+            else
+            {
+                const int8_t *qa = *ra + (kx - 1) * C, *qb = *rb + (kx - 1) * C;
+                EDGEGEN_DW8_XMUL_ANY(0, qa, 0, wv, ae, ao);
+                EDGEGEN_DW8_XMUL_ANY(0, qb, 0, wv, be, bo);
+            }
+            if (pa)
+            {
+                inc0 |= ky == 0;
+                inc1 |= ky == 1;
+                inc2 |= ky == 2;
+            }
+            if (pb)
+            {
+                inc1 |= ky == 0;
+                inc2 |= ky == 1;
+                inc3 |= ky == 2;
+            }
+        }
+    }
+    p[0] = inc0 ? p0 : p0 + 8;
+    p[1] = inc1 ? p1 : p1 + 8;
+    p[2] = inc2 ? p2 : p2 + 8;
+    p[3] = inc3 ? p3 : p3 + 8;
+    if (last < 8)
+    {
+        w += 64 - 8 * last;
+    }
+    *wp = w;
+    const int32_t *q = *rp;
+    int8_t *oa = *opa, *ob = *opb;
+    if (e_pos && !clamp && !tail)
+    {
+        EDGEGEN_DW8_RQ2(EDGEGEN_DW8_FIX2_POS, "", EDGEGEN_DW8_SAT, EDGEGEN_DW8_ST2("oa"), EDGEGEN_DW8_ST2("ob"));
+    }
+    else if (e_pos && !tail)
+    {
+        EDGEGEN_DW8_RQ2(EDGEGEN_DW8_FIX2_POS, EDGEGEN_DW8_CL2_PRE, EDGEGEN_DW8_CL2, EDGEGEN_DW8_ST2("oa"),
+                        EDGEGEN_DW8_ST2("ob"));
+    }
+    else if (!clamp && !tail)
+    {
+        EDGEGEN_DW8_RQ2(EDGEGEN_DW8_FIX2_ANY, "", EDGEGEN_DW8_SAT, EDGEGEN_DW8_ST2("oa"), EDGEGEN_DW8_ST2("ob"));
+    }
+    else if (!tail)
+    {
+        EDGEGEN_DW8_RQ2(EDGEGEN_DW8_FIX2_ANY, EDGEGEN_DW8_CL2_PRE, EDGEGEN_DW8_CL2, EDGEGEN_DW8_ST2("oa"),
+                        EDGEGEN_DW8_ST2("ob"));
+    }
+    else if (e_pos && !clamp)
+    {
+        EDGEGEN_DW8_RQ2(EDGEGEN_DW8_FIX2_POS, "", EDGEGEN_DW8_SAT, EDGEGEN_DW8_ST2T("oa"), EDGEGEN_DW8_ST2T("ob"));
+    }
+    else if (e_pos)
+    {
+        EDGEGEN_DW8_RQ2(EDGEGEN_DW8_FIX2_POS, EDGEGEN_DW8_CL2_PRE, EDGEGEN_DW8_CL2, EDGEGEN_DW8_ST2T("oa"),
+                        EDGEGEN_DW8_ST2T("ob"));
+    }
+    else if (!clamp)
+    {
+        EDGEGEN_DW8_RQ2(EDGEGEN_DW8_FIX2_ANY, "", EDGEGEN_DW8_SAT, EDGEGEN_DW8_ST2T("oa"), EDGEGEN_DW8_ST2T("ob"));
+    }
+    else
+    {
+        EDGEGEN_DW8_RQ2(EDGEGEN_DW8_FIX2_ANY, EDGEGEN_DW8_CL2_PRE, EDGEGEN_DW8_CL2, EDGEGEN_DW8_ST2T("oa"),
+                        EDGEGEN_DW8_ST2T("ob"));
+    }
+    *rp = q;
+    *opa = oa;
+    *opb = ob;
+}
+
+/* Two vertically adjacent output pixels on the Helium path (stride 1). */
+EDGEGEN_DW8_INLINE void edgegen_dw8_px2_mve(const int8_t *r0, const int32_t rowb, int8_t *outa, int8_t *outb,
+                                            const int8_t *w, const int32_t *b, const int32_t *rq, const int32_t C,
+                                            const int32_t mask, const int32_t zp, const int32_t amin,
+                                            const int32_t amax, const int32_t e_pos)
+{
+    const int8_t *p[4];
+    p[0] = r0;
+    p[1] = (const int8_t *)((uintptr_t)r0 + (uintptr_t)rowb);
+    p[2] = (const int8_t *)((uintptr_t)r0 + (uintptr_t)(2 * rowb));
+    p[3] = (const int8_t *)((uintptr_t)r0 + (uintptr_t)(3 * rowb));
+    const int8_t *wp = (const int8_t *)((uintptr_t)w - 8u);
+    const int32_t *bp = b, *rp = rq;
+    int8_t *oa = outa, *ob = outb;
+    const int32_t clamp = amin > -128 || amax < 127;
+    for (int32_t g = 0; g < C / 8; g++)
+    {
+        edgegen_dw8_group2_mve(p, &wp, &bp, &rp, &oa, &ob, C, mask, 0, 8, zp, amin, amax, clamp, e_pos);
+    }
+    if (C % 8 != 0)
+    {
+        edgegen_dw8_group2_mve(p, &wp, &bp, &rp, &oa, &ob, C, mask, 1, C % 8, zp, amin, amax, clamp, e_pos);
+    }
+}
+
 /* One output pixel on the Helium path. */
 EDGEGEN_DW8_INLINE void edgegen_dw8_px_mve(const int8_t *r0, const int8_t *r1, const int8_t *r2, int8_t *out,
                                            const int8_t *w, const int32_t *b, const int32_t *rq, const int32_t C,
@@ -319,7 +555,23 @@ EDGEGEN_DW8_INLINE void edgegen_dw8_run(const int8_t *in, int8_t *out, const int
                                         const int32_t e_pos, const int32_t mve)
 {
     (void)mve;
-    for (int32_t y = y0; y < y1; y++)
+    int32_t y = y0;
+#if EDGEGEN_DW8_HAVE_MVE
+    /* stride 1: pairs of rows share the weight loads */
+    for (; mve && S == 1 && y + 1 < y1; y += 2)
+    {
+        uintptr_t at = (uintptr_t)in + (uintptr_t)(intptr_t)(((y - PT) * IW + (x0 - PL + 1)) * C);
+        int8_t *o = out + (y * OW + x0) * C;
+        for (int32_t x = x0; x < x1; x++)
+        {
+            edgegen_dw8_px2_mve((const int8_t *)at, IW * C, o, o + OW * C, w, b, rq, C, mask, zp, amin, amax,
+                                e_pos);
+            at += (uintptr_t)C;
+            o += C;
+        }
+    }
+#endif
+    for (; y < y1; y++)
     {
         /* column 1 of filter row 0 for the region's first pixel; rows and columns outside the input
          * are never read (only the taps of mask are), so the address is formed as an integer */
