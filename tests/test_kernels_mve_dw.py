@@ -136,12 +136,12 @@ def _tiny_depthwise(shift_up: bool = False, c: int = 3, scales: tuple[float, ...
 
 def test_channels_with_shift_zero_on_qemu_m55(tmp_path: Path) -> None:
     """Requantization scales in [0.5, 1) (shift 0, e = 0) mixed with e >= 1 take the ``(h & -e) >> 31``
-    nudge, which the converter-made models rarely reach; without and with a narrower clamp (RELU),
-    11 channels (a group and a predicated tail): simulator == TFLM, and the Helium path on qemu-m55
-    == simulator."""
+    nudge, which the converter-made models rarely reach; without and with a narrower clamp (RELU);
+    131 channels (16 groups whose off-centre loads are beyond the 7-bit offset, and a predicated
+    tail): simulator == TFLM, and the Helium path on qemu-m55 == simulator."""
     from edgegen.emulator import run_on_emulator
 
-    model = _tiny_depthwise(c=11, scales=(0.02, 0.01, 0.004), out_scale=0.015, relu=True)
+    model = _tiny_depthwise(c=131, scales=(0.02, 0.01, 0.004), out_scale=0.015, relu=True)
     result = build(model, tmp_path / "t", source="t.tflite", name="t", board="qemu-m55", vectors=1)
     calls = result.program.calls
     assert all(isinstance(c, mve_dw.DwMveCall) and c.e_pos == 0 for c in calls)
