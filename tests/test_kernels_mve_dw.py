@@ -19,6 +19,7 @@ from edgegen.verify import ParityReport, compare_sim_tflm, random_inputs, verify
 
 from .support.opmodels import FAMILIES, edge_inputs, op_model
 from .test_kernels import KWS, _dw_reference, _geometry, _program
+from .test_kernels import _dw_kernel as _dsp_kernel
 
 FAMILY = "depthwise_conv_2d_3x3"
 
@@ -70,6 +71,56 @@ def test_helium_requantization_equals_tflm(seed: int) -> None:
               np.full((geo.ih, geo.iw, c), 127)):
         assert np.array_equal(_kernel(x, prep, geo, zp, lo, hi),
                               _dw_reference(x, w, bias, in_off, mm, ss, zp, lo, hi, geo))
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_filters_smaller_than_3x3_run_as_3x3_with_their_taps_left_out(seed: int) -> None:
+    """KH x KW filters up to 3x3 (SAME, VALID, strides 1 and 2) embedded in the 3x3 one: the taps
+    beyond the filter are in no region's mask, both kernels' arithmetic equals TFLM's."""
+    rng = np.random.default_rng(3000 + seed)
+    kh, kw, s, c = int(rng.integers(1, 4)), int(rng.integers(1, 4)), int(rng.choice([1, 2])), int(rng.integers(1, 20))
+    ih, iw = int(rng.integers(kh, 8)), int(rng.integers(kw, 8))
+    if seed % 2:
+        oh, ow = -(-ih // s), -(-iw // s)
+        pt, pl = max((oh - 1) * s + kh - ih, 0) // 2, max((ow - 1) * s + kw - iw, 0) // 2
+    else:
+        oh, ow, pt, pl = (ih - kh) // s + 1, (iw - kw) // s + 1, 0, 0
+    geo = dw3.Geometry(ih=ih, iw=iw, c=c, oh=oh, ow=ow, stride=s, pad_t=pt, pad_l=pl, kh=kh, kw=kw)
+    assert all(dw3.tap_mask(rm, cm) & ~sum(1 << (3 * y + x) for y in range(kh) for x in range(kw)) == 0
+               for _y0, _y1, rm, _x0, _x1, cm, _r in geo.segments())
+    w = dw3.embed(rng.integers(-127, 128, size=(kh * kw, c)), kh, kw)
+    bias = rng.integers(-(2**16), 2**16, size=c)
+    m, sh = rng.integers(1 << 30, 1 << 31, size=c), rng.integers(-12, 0, size=c)
+    zp, in_off = int(rng.integers(-128, 128)), int(rng.integers(-127, 129))
+    prep = mve_dw.prepare(w, bias, in_off, m, sh, geo)
+    prep_dsp = dw3.prepare(w, bias, in_off, m, sh, zp, geo)
+    assert not isinstance(prep, str) and not isinstance(prep_dsp, str)
+    x = rng.integers(-128, 128, size=(ih, iw, c))
+    want = _dw_reference(x, w, bias, in_off, m, sh, zp, -128, 127, geo)
+    assert np.array_equal(_kernel(x, prep, geo, zp, -128, 127), want)
+    assert np.array_equal(_dsp_kernel(x, prep_dsp, geo, -128, 127), want)
+
+
+def test_smaller_filters_on_qemu(tmp_path: Path) -> None:
+    """Converter-made depthwise layers of every kind (filters 1..4, depth multipliers 1..3, dilation):
+    those up to 3x3 with depth multiplier 1 and dilation 1 take the Helium kernel (M55) or the DSP
+    one (M4), exact on qemu; the kernel notes name what the others are."""
+    from edgegen.emulator import run_on_emulator
+
+    model = op_model("depthwise_conv_2d", FAMILIES["depthwise_conv_2d"].seeds[2])
+    for board, kind in (("qemu-m55", "dw8"), ("qemu-m4", "dw3x3")):
+        result = build(model.tflite, tmp_path / board, source="k.tflite", name="k", board=board, vectors=1)
+        taken = [c for c in result.program.calls if c.KIND == kind]
+        # filters smaller than 3x3 among them (fewer MACs than 9 per output)
+        assert len(taken) >= 3 and any(c.macs != c.oh * c.ow * c.c * 9 for c in taken)  # type: ignore[attr-defined]
+        notes = [why for _op, why in result.program.kernel_notes]
+        assert len(notes) + len(taken) == 25
+        assert any("depth multiplier" in why for why in notes) and any("4" in why for why in notes)
+        edges = edge_inputs(result.program)
+        result = build(model.tflite, tmp_path / board, source="k.tflite", name="k", board=board,
+                       vectors=len(edges) + 1, samples=edges, force=True)
+        run = run_on_emulator(result.out, board=board, timeout=300)
+        assert run.result.verdict is True, "\n".join(run.stdout.splitlines()[-10:])
 
 
 def test_helium_layout_round_trips() -> None:

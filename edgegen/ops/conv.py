@@ -220,10 +220,11 @@ def lower_conv(lw: Lowering, op: ir.Op) -> None:
         assert isinstance(op, DepthwiseConv2D)
         why = dw3.applies(kh, kw, op.stride, op.dilation, op.depth_multiplier, n)
         bias_t = lw.g.tensor(op.inputs[2]).data if len(op.inputs) > 2 and op.inputs[2] >= 0 else None
-        geo = dw3.Geometry(ih=ih, iw=iw, c=oc, oh=oh, ow=ow, stride=op.stride[0], pad_t=pad[0], pad_l=pad[1])
+        geo = dw3.Geometry(ih=ih, iw=iw, c=oc, oh=oh, ow=ow, stride=op.stride[0], pad_t=pad[0], pad_l=pad[1],
+                           kh=kh, kw=kw)
         if why is not None and lw.kernels.mode != "cmsis-nn":
             lw.kernel_notes.append((op.index, f"edgegen's depthwise kernels do not take {why}"))
-        if why is None and mve_dw.try_lower(lw, op, w=w.data.reshape(kh * kw, oc), bias=bias_t,
+        if why is None and mve_dw.try_lower(lw, op, w=dw3.embed(w.data.reshape(kh * kw, oc), kh, kw), bias=bias_t,
                                             x=lw.ref(op.inputs[0]), input_offset=-xq.zero_point, mults=mults,
                                             shifts=shifts, out_zp=yq.zero_point, act=(act_min, act_max), geo=geo):
             return
