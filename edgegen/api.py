@@ -167,11 +167,12 @@ def build(model: ModelLike, out: str | Path, *, board: str = "nucleo", calib: Ca
           train: SampleSource | Dataset | None = None, float_io: bool = False, config: TrainConfig | None = None,
           inputs: np.ndarray | None = None, vectors: int = 3, force: bool = False,
           cmsis_nn: str | Path | None = None, guard: bool = False, seed: int = DEFAULT_SEED,
-          kernels: Literal["auto", "cmsis-nn", "portable"] = "auto") -> BuildResult:
+          kernels: Literal["auto", "cmsis-nn", "portable"] = "auto", keep_inputs: bool = False) -> BuildResult:
     """``edgegen build``: a Keras model (object or path; converted as :func:`build_keras` does) or
     an int8 ``.tflite`` path, compiled for ``board`` into the directory ``out``. ``inputs``
     ``[N, ...]`` become the first embedded test vectors (at most ``vectors``, which is at most
-    :data:`edgegen.fit.MAX_VECTORS`). ``seed`` as ``--seed``, ``kernels`` as ``--kernels``."""
+    :data:`edgegen.fit.MAX_VECTORS`). ``seed`` as ``--seed``, ``kernels`` as ``--kernels``,
+    ``keep_inputs`` as ``--keep-inputs``."""
     from .build import build as build_dir
     from .build import load_tflite_bytes
     from .fit import check_vector_count
@@ -190,7 +191,7 @@ def build(model: ModelLike, out: str | Path, *, board: str = "nucleo", calib: Ca
     return build_dir(tflite, Path(out), source=str(path or f"{name}.keras"), name=name, board=board, force=force,
                      vectors=vectors, samples=samples,
                      samples_source="api.build(inputs=...)", cmsis_nn=Path(cmsis_nn) if cmsis_nn else None,
-                     guard=guard, front_end=summary, kernels=kernels)
+                     guard=guard, front_end=summary, kernels=kernels, keep_inputs=keep_inputs)
 
 
 def _samples(inputs: np.ndarray | None, what: str) -> list[tuple[np.ndarray, ...]]:

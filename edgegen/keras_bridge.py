@@ -40,7 +40,7 @@ def keras_to_tflite(args: argparse.Namespace,
         train_config=TrainConfig(epochs=int(epochs or 3), verbose=2,
                                  progress=progress if live else None),
         eval_data=getattr(args, "eval", None),
-        seed=int(getattr(args, "seed", DEFAULT_SEED)),
+        seed=int(DEFAULT_SEED if getattr(args, "seed", None) is None else args.seed),
         progress=progress,
     )
     result = run(args.model, opts)

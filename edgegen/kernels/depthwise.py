@@ -95,6 +95,7 @@ class DepthwiseKernelCall(Call):
     """``edgegen_dw3_s8`` (or ``edgegen_dw3_s8_portable``) over the regions of one layer."""
 
     KIND: ClassVar[str] = "dw3x3"
+    HEADER: ClassVar[str | None] = "edgegen_dw.h"
     weights: str  # [quads][9]{(w0, w2), (w1, w3)} int16 pairs
     bias2: str  # [regions][C]
     rq: str  # {m, c, e} per channel

@@ -51,6 +51,7 @@ class DwMveCall(Call):
     """``edgegen_dw8_s8`` (or ``edgegen_dw8_s8_portable``) over the regions of one layer."""
 
     KIND: ClassVar[str] = "dw8"
+    HEADER: ClassVar[str | None] = "edgegen_dw8.h"
     weights: str  # int8 [groups][9 slots][8]
     bias2: str  # int32 [regions][groups][8], even/odd order
     rq: str  # int32 [groups]{m[8], -e[8]}, even/odd order
