@@ -187,8 +187,8 @@ def try_lower(lw: Lowering, op: ir.Op, *, w: np.ndarray, bias: np.ndarray | None
     base = lw.base(op, c.function, (x,), lw.out_ref(op), 0, geo.oh * geo.ow * geo.c * geo.kh * geo.kw)
     lw.calls.append(DwMveCall(**base, weights=c.weights, bias2=c.bias2, rq=c.rq,  # type: ignore[arg-type]
                               ih=geo.ih, iw=geo.iw, c=geo.c, oh=geo.oh, ow=geo.ow, stride=geo.stride,
-                              pad_t=geo.pad_t, pad_l=geo.pad_l, out_zp=out_zp, act_min=act[0], act_max=act[1],
-                              e_pos=prep.e_pos, segments=prep.segments))
+                              pad_t=geo.pad_t, pad_l=geo.pad_l, out_zp=int(out_zp), act_min=int(act[0]),
+                              act_max=int(act[1]), e_pos=prep.e_pos, segments=prep.segments))
     return True
 
 
