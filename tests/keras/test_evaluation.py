@@ -77,6 +77,18 @@ def test_labels_that_do_not_fit_the_output_are_refused(tmp_path: Path, capsys: p
     assert not (tmp_path / "out").exists()
 
 
+def test_calibration_labels_that_do_not_fit_are_dropped_with_a_warning(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Labels that came along in the calibration .npz are not worth refusing a build for."""
+    _dense().save(tmp_path / "m.keras")
+    x = _x(40)
+    np.savez(tmp_path / "calib.npz", x=x, y=np.arange(40) % 9)
+    rc, out, err = _build(tmp_path, capsys, "--calib", str(tmp_path / "calib.npz"))
+    assert rc == 0, err
+    assert "labels of the calibration data: label values 0..8, but the model has 4 outputs" in err
+    assert "evaluating without them" in err and "SQNR" in out and "accuracy" not in out
+
+
 def test_eval_uses_every_sample_and_says_how_many(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     model = _dense()
     model.save(tmp_path / "m.keras")
