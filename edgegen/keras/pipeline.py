@@ -159,7 +159,8 @@ def _run(model_or_path: Any, opts: Options) -> Result:
         warnings += comparison.warnings(where)
         if model is not original:
             more, warn = pruning_effect(float_predict(original, evaluation.x).reshape(len(evaluation), -1),
-                                        f.reshape(len(evaluation), -1), q, kind, where)
+                                        f.reshape(len(evaluation), -1), q, kind, where,
+                                        classifier=comparison.agreement is not None)
             lines += more
             warnings += warn
         timings["evaluate"] = time.monotonic() - t

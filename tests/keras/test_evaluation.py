@@ -15,13 +15,14 @@ import pytest
 from edgegen.cli import main
 
 
-def _dense(inputs: int = 8, hidden: int = 16, outputs: int = 4, seed: int = 0) -> Any:
+def _dense(inputs: int = 8, hidden: int = 16, outputs: int = 4, seed: int = 0, activation: str | None = None
+           ) -> Any:
     import keras
 
     keras.utils.set_random_seed(seed)
     inp = keras.Input((inputs,))
     h = keras.layers.Dense(hidden, activation="relu", name="h")(inp)
-    return keras.Model(inp, keras.layers.Dense(outputs, name="out")(h), name="tiny")
+    return keras.Model(inp, keras.layers.Dense(outputs, activation=activation, name="out")(h), name="tiny")
 
 
 def _x(n: int, d: int = 8, seed: int = 0) -> np.ndarray:
@@ -124,13 +125,20 @@ def test_structured_pruning_without_eval_is_measured_on_held_out_training_data(
 
 def test_pruning_without_labels_reports_agreement_with_the_original(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    _dense(hidden=32).save(tmp_path / "m.keras")
+    """A softmax classifier: how often the pruned models predict the unpruned model's class; a
+    regressor (or logits): the SQNR of the pruned outputs against the unpruned ones."""
+    _dense(hidden=32, activation="softmax").save(tmp_path / "m.keras")
     np.save(tmp_path / "calib.npy", _x(100))
     rc, out, err = _build(tmp_path, capsys, "--calib", str(tmp_path / "calib.npy"), "--prune", "0.9")
     assert rc == 0, err
     assert "calib.npy = the calibration data" in out
     assert "no labels: the pruned model predicts the unpruned model's class on" in out
-    assert "WARNING: the pruned model disagrees with the unpruned one" in err
+    assert "WARNING: the pruned float model disagrees with the unpruned one" in err
+    _dense(hidden=32).save(tmp_path / "m.keras")
+    rc, out, err = _build(tmp_path, capsys, "--calib", str(tmp_path / "calib.npy"), "--prune", "0.9")
+    assert rc == 0, err
+    assert "no labels: pruned outputs vs the unpruned model's: SQNR" in out
+    assert "WARNING: the pruned model's outputs are far from the unpruned model's" in err
 
 
 def test_int8_far_from_float_warns(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -157,15 +165,19 @@ def test_pruning_effect_rules() -> None:
     worse = orig.copy()
     worse[:2] = np.roll(worse[:2], 1, axis=1)  # 2 of 100 wrong
     classes = Targets("classes", np.arange(100) % 4)
-    lines, warn = pruning_effect(orig, same, same, classes, "d")
+    lines, warn = pruning_effect(orig, same, same, classes, "d", classifier=True)
     assert "float 100.00%; after: float 100.00% (+0.00 points), int8 100.00%" in lines[0] and not warn
-    lines, warn = pruning_effect(orig, same, worse, classes, "d")
+    lines, warn = pruning_effect(orig, same, worse, classes, "d", classifier=True)
     assert "int8 98.00% (-2.00 points)" in lines[0] and "pruning cost 2.00 accuracy points" in warn[0]
     values = Targets("values", orig.astype(np.float64))
-    _lines, warn = pruning_effect(orig + 0.1, orig + 0.1, orig + 0.1, values, "d")
+    _lines, warn = pruning_effect(orig + 0.1, orig + 0.1, orig + 0.1, values, "d", classifier=False)
     assert not warn
-    _lines, warn = pruning_effect(orig + 0.1, orig + 0.2, orig + 0.2, values, "d")
+    _lines, warn = pruning_effect(orig + 0.1, orig + 0.2, orig + 0.2, values, "d", classifier=False)
     assert "raised the float model's MSE by 300.0%" in warn[0]
     single = orig[:, :1]
-    _lines, warn = pruning_effect(single + 1, single + 1.5, single + 1.5, None, "d")
+    _lines, warn = pruning_effect(single + 1, single + 1.5, single + 1.5, None, "d", classifier=False)
     assert "SQNR" in warn[0]
+    lines, warn = pruning_effect(orig, same, worse, None, "d", classifier=True)
+    assert "class on 100.0% (float) and 98.0% (int8)" in lines[0] and not warn  # int8 rounding alone
+    _lines, warn = pruning_effect(orig, worse, worse, None, "d", classifier=True)
+    assert "disagrees with the unpruned one on 2.0% of 100 samples" in warn[0]
