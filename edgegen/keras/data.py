@@ -218,7 +218,6 @@ def from_tf_dataset(ds: Any, model: Any, *, what: str, labels: np.ndarray | None
     or ``(x, y, sample_weight)``, batched or not, materialized up to ``limit`` samples (else
     :data:`MAX_TF_DATASET` samples: a dataset may repeat forever); the notes say how many were taken."""
     shape, _ = input_spec(model)
-    size = int(np.prod(shape))
     cap = limit if limit is not None else MAX_TF_DATASET
     xs: list[np.ndarray] = []
     ys: list[np.ndarray] = []
@@ -237,8 +236,8 @@ def from_tf_dataset(ds: Any, model: Any, *, what: str, labels: np.ndarray | None
         x = as_array(item[0] if isinstance(item, tuple) else item, f"tf.data dataset: {what}")
         y = as_array(item[1], f"tf.data dataset: labels of the {what}") if isinstance(item, tuple) and \
             len(item) > 1 else None
-        batch = x.ndim > len(shape) and x.size != size
-        if not batch:
+        # an element with one more dimension than the input is a batch (a last batch of 1 included)
+        if x.ndim <= len(shape):
             x = x.reshape((1, *x.shape))
             y = None if y is None else y.reshape((1, *y.shape))
         if labelled is None:

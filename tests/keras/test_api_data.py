@@ -24,7 +24,7 @@ def test_tf_data_datasets_of_x_y_are_accepted() -> None:
     model = _dense()
     x = _x(300)
     y = _labels_of(model, x)
-    batched = tf.data.Dataset.from_tensor_slices((x, y)).batch(32)
+    batched = tf.data.Dataset.from_tensor_slices((x, y)).batch(299)  # a last batch of 1
     d = as_dataset(batched, model, what="evaluation data")
     assert len(d) == 300 and d.y is not None and np.array_equal(d.y, y)
     assert "evaluation data: 300 samples from the tf.data dataset" in d.notes
