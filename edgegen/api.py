@@ -5,8 +5,10 @@
 >>> smaller = api.prune(model, 0.5, mode="structured", train=(x, y))  # doctest: +SKIP
 >>> api.evaluate(smaller, api.quantize(smaller, x[:300]), x_test, y_test).lines()  # doctest: +SKIP
 
-Everything mirrors the CLI: :func:`build`, :func:`verify` and :func:`run` are ``edgegen build``,
-``verify`` and ``run``; :func:`quantize` is ``--calib``/``--float-io``, :func:`prune` is
+Everything mirrors the CLI: :func:`build`, :func:`verify`, :func:`run` and :func:`inspect` are
+``edgegen build``, ``verify``, ``run`` and ``inspect`` (``build`` takes every option the CLI takes,
+``inspect`` returns the kernel rows instead of printing them); :func:`evaluate` (or ``eval``) is
+``--eval``; :func:`quantize` is ``--calib``/``--float-io``, :func:`prune` is
 ``--prune``/``--prune-mode``/``--train``; :func:`build_keras` runs the whole Keras pipeline and
 returns the summary. TensorFlow is imported on first call, not on import.
 
@@ -226,13 +228,15 @@ def build(model: ModelLike, out: str | Path, *, board: str = "nucleo", calib: Ca
           prune_scope: Literal["layer", "global"] = "global", eval_samples: int | None = None,
           inputs: np.ndarray | None = None, vectors: int = 3, force: bool = False,
           cmsis_nn: str | Path | None = None, guard: bool = False, seed: int = DEFAULT_SEED,
-          kernels: Literal["auto", "cmsis-nn", "portable"] = "auto", keep_inputs: bool = False) -> BuildResult:
+          kernels: Literal["auto", "cmsis-nn", "portable"] = "auto", keep_inputs: bool = False,
+          portable_kernels: bool = False, name: str | None = None) -> BuildResult:
     """``edgegen build``: a Keras model (object or path; converted as :func:`build_keras` does,
     with the same options) or an int8 ``.tflite`` path, compiled for ``board`` into the directory
     ``out``. ``inputs`` ``[N, ...]`` become the first embedded test vectors (at most ``vectors``,
     which is at most :data:`edgegen.fit.MAX_VECTORS`; int8 arrays are int8 codes, every other
     dtype real values, see "Data arrays" in docs/user-guide.md). ``seed`` as ``--seed``,
-    ``kernels`` as ``--kernels``, ``keep_inputs`` as ``--keep-inputs``."""
+    ``kernels`` as ``--kernels``, ``keep_inputs`` as ``--keep-inputs``, ``portable_kernels`` as
+    ``--portable-kernels``, ``name`` (the C symbol prefix) as ``--name``."""
     from .build import build as build_dir
     from .build import load_tflite_bytes
     from .fit import check_vector_count
@@ -254,11 +258,12 @@ def build(model: ModelLike, out: str | Path, *, board: str = "nucleo", calib: Ca
                                       float_io=float_io, config=config, epochs=epochs,
                                       prune_criterion=prune_criterion, prune_scope=prune_scope,
                                       eval_samples=eval_samples, seed=seed)
-    name = path.stem if path is not None else str(getattr(model, "name", "model"))
-    return build_dir(tflite, Path(out), source=str(path or f"{name}.keras"), name=name, board=board, force=force,
-                     vectors=vectors, samples=samples,
+    stem = path.stem if path is not None else str(getattr(model, "name", "model"))
+    return build_dir(tflite, Path(out), source=str(path or f"{stem}.keras"), name=name or stem, board=board,
+                     force=force, vectors=vectors, samples=samples,
                      samples_source="api.build(inputs=...)", cmsis_nn=Path(cmsis_nn) if cmsis_nn else None,
-                     guard=guard, front_end=summary, kernels=kernels, keep_inputs=keep_inputs)
+                     guard=guard, front_end=summary, kernels=kernels, keep_inputs=keep_inputs,
+                     portable_kernels=portable_kernels)
 
 
 def inspect(model: ModelLike | bytes, *, board: str = "", calib: Calib | None = None, float_io: bool = False,

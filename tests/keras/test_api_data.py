@@ -51,7 +51,9 @@ def test_api_build_takes_the_cli_options(tmp_path: Path) -> None:
     with pytest.warns(api.EdgegenWarning, match="pruning cost"):
         result = api.build(model, tmp_path / "m", board="host", calib=x[:100], prune=0.9,
                            prune_mode="unstructured", prune_scope="layer", train=(x[:200], y[:200]), epochs=1,
-                           eval=tf.data.Dataset.from_tensor_slices((x[200:], y[200:])).batch(25), seed=3)
+                           eval=tf.data.Dataset.from_tensor_slices((x[200:], y[200:])).batch(25), seed=3,
+                           name="mynet")
+    assert (tmp_path / "m" / "model" / "mynet_model.h").is_file()
     front = json.loads((tmp_path / "m" / "report.json").read_text())["front_end"]
     assert result.board.name == "host"
     text = "\n".join(front)
