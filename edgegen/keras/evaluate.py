@@ -74,16 +74,17 @@ class Comparison:
     def warnings(self, data: str) -> list[str]:
         """Loud lines when the int8 outputs are far from float (:data:`LOW_SQNR_DB`,
         :data:`LOW_AGREEMENT`); ``data`` names the evaluation data."""
-        out = []
+        far = []
         if self.sqnr_db < LOW_SQNR_DB:
-            out.append(f"the int8 outputs are far from the float model's: SQNR {self.sqnr_db:.1f} dB (below "
-                       f"{LOW_SQNR_DB:.0f} dB, the error is a third of the output or more) on {self.samples:,} "
-                       f"samples of {data}. {_CAUSES}")
+            far.append(f"SQNR {self.sqnr_db:.1f} dB (below {LOW_SQNR_DB:.0f} dB: the error is a third of the output "
+                       "or more)")
         if self.agreement is not None and self.agreement < LOW_AGREEMENT:
-            out.append(f"int8 and float predict the same class on only {100 * self.agreement:.1f}% of "
-                       f"{self.samples:,} samples of {data} (a trained model calibrated on its data: about 99%). "
-                       f"{_CAUSES}")
-        return out
+            far.append(f"the same class predicted on only {100 * self.agreement:.1f}% of samples (below "
+                       f"{100 * LOW_AGREEMENT:.0f}%; a trained model calibrated on its data: about 99%)")
+        if not far:
+            return []
+        return [f"the int8 outputs are far from the float model's: {' and '.join(far)}, on {self.samples:,} samples "
+                f"of {data}. {_CAUSES}"]
 
 
 @dataclass(frozen=True)

@@ -152,6 +152,7 @@ def test_int8_far_from_float_warns(tmp_path: Path, capsys: pytest.CaptureFixture
                           str(tmp_path / "eval.npz"))
     assert rc == 0, err
     assert "WARNING: the int8 outputs are far from the float model's: SQNR" in err
+    assert "the same class predicted on only" in err and err.count("WARNING:") == 1  # one line for both
     assert "calibration data unlike the data the model sees" in err
 
 
