@@ -48,6 +48,7 @@ __all__ = ["Comparison", "EdgegenWarning", "LayerError", "TrainConfig", "build",
 
 ModelLike = Any  # a keras.Model or a path to .keras/.h5/SavedModel
 Calib = SampleSource | Callable[[], Iterable[Any]]
+LabelledData = SampleSource | Dataset | tuple[np.ndarray, np.ndarray]
 
 
 def load(path: str | Path) -> Any:
@@ -134,7 +135,7 @@ def _prune(model: ModelLike, fraction: float, mode: str, *, train: tuple[np.ndar
     raise EdgegenError(f"unknown pruning mode '{mode}'; use 'structured' or 'unstructured'")
 
 
-def evaluate(model_or_path: ModelLike, tflite: bytes, x: np.ndarray | SampleSource,
+def evaluate(model_or_path: ModelLike, tflite: bytes, x: np.ndarray | SampleSource | LabelledData,
              y: np.ndarray | None = None) -> Comparison:
     """Float (Keras) against int8 (TFLM, bit-exact with the firmware) on every sample of ``x`` (an
     array, a path, a tf.data dataset of ``(x, y)``...): accuracy for class labels, MSE for
@@ -144,7 +145,9 @@ def evaluate(model_or_path: ModelLike, tflite: bytes, x: np.ndarray | SampleSour
     from .keras.evaluate import compare
 
     model = _model(model_or_path)
-    return compare(model, tflite, as_dataset(x, model, what="evaluation data", labels=y, limit=None))
+    data = _labelled(x, "api.eval(x)") if isinstance(x, tuple) and y is None else x
+    assert data is not None
+    return compare(model, tflite, as_dataset(data, model, what="evaluation data", labels=y, limit=None))
 
 
 #: ``api.eval`` mirrors ``--eval``
@@ -159,9 +162,6 @@ def layer_errors(model_or_path: ModelLike, tflite: bytes, x: np.ndarray, *, samp
 
     model = _model(model_or_path)
     return per_layer_error(model, tflite, as_dataset(x, model, what="evaluation data").x, samples=samples)
-
-
-LabelledData = SampleSource | Dataset | tuple[np.ndarray, np.ndarray]
 
 
 def _labelled(value: LabelledData | None, what: str) -> SampleSource | Dataset | None:

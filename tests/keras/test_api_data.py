@@ -38,6 +38,7 @@ def test_tf_data_datasets_of_x_y_are_accepted() -> None:
     c2 = api.eval(model, tflite, tf.data.Dataset.from_tensor_slices((x[100:], y[100:])).batch(50))
     assert c2.samples == 200 and c2.float_accuracy == 1.0 and c2.int8_accuracy is not None
     assert not c2.warnings("x")
+    assert api.eval(model, tflite, (x[100:], y[100:])).float_accuracy == 1.0  # (x, y) arrays as well
 
 
 def test_api_build_takes_the_cli_options(tmp_path: Path) -> None:
