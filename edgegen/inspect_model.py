@@ -8,10 +8,13 @@ shows the kernel each op becomes with shapes, quantization, MACs and the arena i
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from .errors import EdgegenError, ModelFormatError
 from .tflite_reader import SUPPORTED_OPS
+
+if TYPE_CHECKING:
+    from .report import LayerRow
 
 
 @dataclass(frozen=True)
@@ -154,7 +157,7 @@ class ModelInspection:
     #: op names edgegen does not support
     unsupported: tuple[str, ...]
     #: one row per kernel call (edgegen.report.LayerRow: op, kernel function, shape, MACs, bytes)
-    rows: tuple[Any, ...]
+    rows: tuple[LayerRow, ...]
     weight_bytes: int
     arena_bytes: int
     macs: int
