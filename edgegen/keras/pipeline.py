@@ -154,7 +154,8 @@ def _run(model_or_path: Any, opts: Options) -> Result:
         q = int8_predict(tflite, evaluation.x, opts.progress)
         comparison = compare_outputs(model, f, q, kind)
         lines.append(f"evaluated on {len(evaluation):,} samples: {where}")
-        lines += [f"  {n}" for n in evaluation.notes]
+        if evaluation.x is not calib.x:  # the calibration notes are printed above
+            lines += [f"  {n}" for n in evaluation.notes]
         lines += [f"{ln} [{evaluation.name}]" for ln in comparison.lines()]
         warnings += comparison.warnings(where)
         if model is not original:
