@@ -114,6 +114,7 @@ def _run(model_or_path: Any, opts: Options) -> Result:
                        seed=opts.seed) if opts.train is not None else None
     if train is not None and train.y is not None:
         targets_for(train.y, output_size(model), f"{train.source}: training data")  # before minutes of work
+    lines += [f"  {n}" for n in (train.notes if train is not None else ())]
     pruning = opts.prune is not None and opts.prune > 0
     evaluation, where, train = _evaluation_data(model, opts, calib, train, pruning, warnings)
 

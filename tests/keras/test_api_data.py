@@ -51,7 +51,8 @@ def test_api_build_takes_the_cli_options(tmp_path: Path) -> None:
     y = _labels_of(model, x)
     with pytest.warns(api.EdgegenWarning, match="pruning cost"):
         result = api.build(model, tmp_path / "m", board="host", calib=x[:100], prune=0.9,
-                           prune_mode="unstructured", prune_scope="layer", train=(x[:200], y[:200]), epochs=1,
+                           prune_mode="unstructured", prune_scope="layer", epochs=1,
+                           train=tf.data.Dataset.from_tensor_slices((x[:200], y[:200])).batch(50),
                            eval=tf.data.Dataset.from_tensor_slices((x[200:], y[200:])).batch(25), seed=3,
                            name="mynet")
     assert (tmp_path / "m" / "model" / "mynet_model.h").is_file()
@@ -59,6 +60,8 @@ def test_api_build_takes_the_cli_options(tmp_path: Path) -> None:
     assert result.board.name == "host"
     text = "\n".join(front)
     assert "unstructured" in text and "evaluated on 100 samples: tf.data dataset (--eval)" in text
+    assert "evaluation data: 100 samples from the tf.data dataset" in text
+    assert "training data: 200 samples from the tf.data dataset" in text
     assert "accuracy before pruning: float 100.00%" in text
     assert any(line.startswith("WARNING: pruning cost") for line in front)
     with pytest.raises(EdgegenError, match="eval apply to Keras models only"):
