@@ -344,7 +344,8 @@ def _keras_options(p: argparse.ArgumentParser) -> None:
                    help="unstructured pruning: one magnitude threshold for the model or one per layer")
     g.add_argument("--epochs", type=int, default=None, help="fine-tuning epochs after pruning (needs --train; "
                    "default 3)")
-    g.add_argument("--eval", help="labelled data (.npz with x and y) to report float vs int8 accuracy on")
+    g.add_argument("--eval", help="data with targets (.npz with x and y): float vs int8 accuracy for class labels, "
+                   "MSE and SQNR for other targets")
     g.add_argument("--float-io", action="store_true", help="keep float32 model inputs and outputs")
     g.add_argument("--seed", type=int, default=None,
                    help="seed of every random choice of the Keras front end: pruning, fine-tuning (shuffling, "
