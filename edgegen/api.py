@@ -246,6 +246,7 @@ def build(model: ModelLike, out: str | Path, *, board: str = "nucleo", calib: Ca
     check_vector_count(vectors)
     samples = _samples(inputs, "api.build(inputs=...)")
     summary: list[str] = []
+    summary_data: dict[str, Any] | None = None
     if path is not None and path.suffix.lower() == ".tflite":
         keras_only = {"calib": calib, "prune": prune, "train": train, "eval": eval, "epochs": epochs}
         given = [k for k, v in keras_only.items() if v is not None]
@@ -254,15 +255,17 @@ def build(model: ModelLike, out: str | Path, *, board: str = "nucleo", calib: Ca
                                "quantized")
         tflite = load_tflite_bytes(path)
     else:
-        tflite, summary = build_keras(model, calib, prune=prune, prune_mode=prune_mode, train=train, eval=eval,
-                                      float_io=float_io, config=config, epochs=epochs,
-                                      prune_criterion=prune_criterion, prune_scope=prune_scope,
-                                      eval_samples=eval_samples, seed=seed)
+        res = _pipeline(model, calib, prune=prune, prune_mode=prune_mode, train=train, eval=eval,
+                        float_io=float_io, config=config, epochs=epochs, prune_criterion=prune_criterion,
+                        prune_scope=prune_scope, eval_samples=eval_samples, seed=seed)
+        tflite, summary = res.tflite, [f"WARNING: {w}" for w in res.warnings] + list(res.lines)
+        summary_data = res.summary_data()
     stem = path.stem if path is not None else str(getattr(model, "name", "model"))
     return build_dir(tflite, Path(out), source=str(path or f"{stem}.keras"), name=name or stem, board=board,
                      force=force, vectors=vectors, samples=samples,
                      samples_source="api.build(inputs=...)", cmsis_nn=Path(cmsis_nn) if cmsis_nn else None,
-                     guard=guard, front_end=summary, kernels=kernels, keep_inputs=keep_inputs,
+                     guard=guard, front_end=summary, front_end_data=summary_data, kernels=kernels,
+                     keep_inputs=keep_inputs,
                      portable_kernels=portable_kernels)
 
 

@@ -158,7 +158,9 @@ def _report(result: BuildResult, p: Program, fp: Any) -> dict[str, Any]:
         "layers": [asdict(r) for r in layer_rows(p)],
         "buffers": [asdict(b) for b in buffer_rows(p)],
         "runs": {},
+        # the Keras front end: the summary lines as printed, and the same as data
         "front_end": list(result.front_end),
+        "front_end_summary": result.front_end_data,
     }
 
 

@@ -81,6 +81,24 @@ class Result:
     comparison: Any = None  # evaluate.Comparison | None
     timings: dict[str, float] = field(default_factory=dict)
 
+    def summary_data(self) -> dict[str, Any]:
+        """The summary as data for report.json (the lines stay the readable form): the model's
+        size before and after pruning, and float against int8; infinite figures (identical
+        outputs) as null, which JSON can hold."""
+        import dataclasses
+        import math
+
+        def finite(d: dict[str, Any]) -> dict[str, Any]:
+            return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in d.items()}
+
+        data: dict[str, Any] = {"float_model": dataclasses.asdict(self.before),
+                                "converted_model": dataclasses.asdict(self.after),
+                                "warnings": list(self.warnings)}
+        if self.comparison is not None and dataclasses.is_dataclass(self.comparison) \
+                and not isinstance(self.comparison, type):
+            data["float_vs_int8"] = finite(dataclasses.asdict(self.comparison))
+        return data
+
 
 def run(model_or_path: Any, opts: Options) -> Result:
     # seeded before the model is loaded: Keras seeds each new layer's generator from the global state
