@@ -78,7 +78,7 @@ def kernel_kind(call: Call) -> str:
 
 
 #: report.json's layout version: 2 added schema, edgegen, library, io, inputs_survive_invoke,
-#: kernel_kind per layer and the board's clock
+#: kernel_kind per layer, the board's clock and front_end_summary
 SCHEMA = 2
 
 
