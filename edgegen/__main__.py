@@ -18,7 +18,15 @@ def main() -> int:
     except KeyboardInterrupt as e:
         print("edgegen: interrupted (temporary files removed, child processes stopped)", file=sys.stderr)
         return exit_code(e)
-    return cli_main()
+    try:
+        return cli_main()
+    except BrokenPipeError:
+        # the reader of stdout went away (`edgegen boards | head`): stop quietly, as Unix tools do;
+        # stdout goes to /dev/null so that the interpreter's final flush does not complain again
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, what a shell reports for a tool killed by the signal
 
 
 if __name__ == "__main__":

@@ -56,10 +56,12 @@ def build(
     cmsis_nn: Path | None = None,
     check_fit: bool = True,
     guard: bool = False,
+    keep_inputs: bool = False,
     portable_kernels: bool = False,
     kernels: str = DEFAULT_MODE,
     extra_files: dict[str, bytes] | None = None,
     front_end: Sequence[str] = (),
+    front_end_data: dict[str, Any] | None = None,
     progress: Callable[[str], None] | None = None,
     inputs: Sequence[Path] = (),
     samples_source: str = "inputs",
@@ -69,6 +71,7 @@ def build(
     ``samples`` (real inputs) become the first embedded test vectors; seeded random inputs fill
     up to ``vectors``. ``cmsis_nn`` copies a CMSIS-NN checkout in place of the portable kernels.
     ``kernels`` is ``--kernels`` (auto, cmsis-nn or portable; :mod:`edgegen.kernels`).
+    ``keep_inputs`` (``--keep-inputs``) plans the arena so that invoke never writes over the inputs.
     ``inputs`` are the files the build read (model, data): ``force`` never replaces a directory
     holding one of them (see :mod:`edgegen.outdir`). ``samples_source`` names the samples in
     messages (the --inputs file). ``vectors`` is checked against fixed limits and, before anything
@@ -83,7 +86,7 @@ def build(
     cmsis_dir = _check_cmsis_nn(cmsis_nn) if cmsis_nn is not None else None
     graph, program = compile_tflite(tflite, name=name, source=source, scratch_target=target.scratch_target,
                                     guard=guard, kernels=check_mode(kernels), board=target,
-                                    arm_cmsis_nn=cmsis_dir is not None)
+                                    arm_cmsis_nn=cmsis_dir is not None, keep_inputs=keep_inputs)
     # vectors are simulated and compiled into flash: their cost is known from the I/O sizes
     vector_cost = check_vectors(program, vectors)
     if target.kind != "host" and check_fit:
@@ -113,7 +116,8 @@ def build(
         meta: dict[str, Any] = {
             "edgegen": __version__, "name": program.name, "board": target.name, "source": Path(source).name,
             "scratch_target": target.scratch_target, "vectors": len(all_samples),
-            "cmsis_nn": "external" if cmsis_dir is not None else "portable", "guard": guard, "kernels": kernels}
+            "cmsis_nn": "external" if cmsis_dir is not None else "portable", "guard": guard, "kernels": kernels,
+            "keep_inputs": keep_inputs}
         write_meta(tmp, meta)
         footprint = None
         if target.kind != "host" and check_fit:
@@ -125,7 +129,8 @@ def build(
 
         write_report(tmp, build_report(BuildResult(out=out, program=program, graph=graph, board=target,
                                                    footprint=footprint, board_note=resolved.note,
-                                                   front_end=tuple(front_end))))
+                                                   front_end=tuple(front_end), front_end_data=front_end_data,
+                                                   library="arm" if cmsis_dir is not None else "portable")))
         # the manifest lists every file of the tree, so that a later --force can tell the
         # user's files from edgegen's
         write_meta(tmp, {**meta, MANIFEST_KEY: manifest(tmp)})
@@ -133,4 +138,5 @@ def build(
         check_output_dir(given_out, force=force, inputs=inputs)
         install(tmp, out)
     return BuildResult(out=out, program=program, graph=graph, board=target, footprint=footprint,
-                       board_note=resolved.note, front_end=tuple(front_end))
+                       board_note=resolved.note, front_end=tuple(front_end),
+                       library="arm" if cmsis_dir is not None else "portable")

@@ -21,6 +21,7 @@ from .kernels import CODE_MARGIN, DEFAULT_MODE, KernelConfig, check_mode, cpu_cl
 from .lower import lower
 from .modelfile import read_model_file
 from .outdir import MANIFEST_KEY, META_FILE
+from .perf import mac_bound, run_record
 from .program import Program
 from .report_html import render_html
 from .tflite_reader import parse_tflite
@@ -49,18 +50,23 @@ class BuildResult:
     board_note: str | None
     #: the Keras front end's summary (pruning, size, float vs int8 accuracy), for the report
     front_end: tuple[str, ...] = ()
+    #: the same summary as data (model sizes, float vs int8), for report.json
+    front_end_data: dict[str, Any] | None = None
+    #: which library the CMSIS-NN calls reach: "portable" (edgegen's) or "arm" (a --cmsis-nn checkout)
+    library: str = "portable"
 
 
 def compile_tflite(data: bytes, *, name: str, source: str, scratch_target: str = "dsp",
                    guard: bool = False, kernels: str = DEFAULT_MODE, board: Board | None = None,
-                   arm_cmsis_nn: bool = False) -> tuple[Graph, Program]:
+                   arm_cmsis_nn: bool = False, keep_inputs: bool = False) -> tuple[Graph, Program]:
     """Read and lower a model. ``kernels`` is ``--kernels``; ``board`` gives the CPU class its
     choice depends on and the flash its wider weights must fit, ``arm_cmsis_nn`` whether the
     CMSIS-NN calls go to Arm's library (``--cmsis-nn``) or edgegen's portable one (edgegen.kernels)."""
     try:
         graph = parse_tflite(data, name=name)
         config = _kernel_config(graph, name, scratch_target, guard, check_mode(kernels), board, arm_cmsis_nn)
-        return graph, lower(graph, name=name, scratch_target=scratch_target, guard=guard, kernels=config)
+        return graph, lower(graph, name=name, scratch_target=scratch_target, guard=guard, kernels=config,
+                            keep_inputs=keep_inputs)
     except EdgegenError as e:
         raise type(e)(f"{source}: {e}") from None
 
@@ -109,7 +115,8 @@ def load_build(directory: Path) -> tuple[bytes, Graph, Program, dict[str, Any]]:
                                     scratch_target=str(meta.get("scratch_target", "dsp")),
                                     guard=bool(meta.get("guard", False)), kernels=str(meta.get("kernels", "cmsis-nn")),
                                     board=all_boards().get(str(meta.get("board", ""))),
-                                    arm_cmsis_nn=meta.get("cmsis_nn") == "external")
+                                    arm_cmsis_nn=meta.get("cmsis_nn") == "external",
+                                    keep_inputs=bool(meta.get("keep_inputs", False)))
     return data, graph, program, meta
 
 
@@ -135,5 +142,13 @@ def record_result(directory: Path, board: str, result: HarnessResult, unit: str)
         "unit": unit,
         "total": result.total,
         "per_call": list(result.per_call),
+        # what the counts ran: the build tree's own kernels (the PlatformIO project of an STM32
+        # board compiles Arm's CMSIS-NN v7 for the CMSIS-NN calls instead of edgegen's portable one)
+        "kernels": report.get("library", {}).get("label", ""),
     }
+    known = all_boards().get(board)
+    if unit == "instructions" and known is not None:
+        # MACs per instruction against the CPU's bound (edgegen.perf); cycles on hardware have no such bound
+        macs = [int(layer["macs"]) for layer in report.get("layers", [])]
+        report["runs"][board].update(run_record(macs, result.per_call, mac_bound(known)))
     write_report(directory, report)

@@ -8,7 +8,7 @@ import sys
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -23,19 +23,19 @@ from .errors import EdgegenError, ParityError
 KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
 
 
-def _model_bytes(args: argparse.Namespace) -> tuple[bytes, str, tuple[str, ...]]:
+def _model_bytes(args: argparse.Namespace) -> tuple[bytes, str, tuple[str, ...], dict[str, Any] | None]:
     """The int8 .tflite for the model argument (converting a Keras model first if needed), its
-    name, and the Keras front end's summary lines."""
+    name, and the Keras front end's summary (lines, and as data for report.json)."""
     path = Path(args.model)
     if path.suffix.lower() in KERAS_SUFFIXES or path.is_dir():
         from .keras_bridge import keras_to_tflite
 
         with _progress() as update:
-            tflite, summary = keras_to_tflite(args, update)
-        return tflite, path.stem, summary
+            tflite, summary, data = keras_to_tflite(args, update)
+        return tflite, path.stem, summary, data
     from .build import load_tflite_bytes
 
-    return load_tflite_bytes(path), path.stem, ()
+    return load_tflite_bytes(path), path.stem, (), None
 
 
 @contextlib.contextmanager
@@ -67,16 +67,18 @@ def cmd_build(args: argparse.Namespace) -> int:
     stem = Path(args.model).stem
     out = Path(args.out) if args.out else Path("build") / stem
     resolve_board(args.board)
+    check_keras_options(args)
     inputs = _build_inputs(args)
     check_output_dir(out, force=args.force, inputs=inputs)
     samples = _load_samples(args.inputs, None)
-    tflite, stem, summary = _model_bytes(args)
+    tflite, stem, summary, summary_data = _model_bytes(args)
     name = args.name or stem
     with _progress() as update:
         result = build(tflite, out, source=args.model, name=name, board=args.board, force=args.force,
                        vectors=args.vectors, samples=samples, samples_source=f"{args.inputs}: --inputs",
                        cmsis_nn=Path(args.cmsis_nn) if args.cmsis_nn else None, guard=args.guard,
-                       portable_kernels=args.portable_kernels, front_end=summary, kernels=args.kernels,
+                       keep_inputs=args.keep_inputs, portable_kernels=args.portable_kernels, front_end=summary,
+                       front_end_data=summary_data, kernels=args.kernels,
                        progress=lambda what: update(what, 0, 1), inputs=inputs)
     print_build_summary(result)
     return 0
@@ -134,6 +136,20 @@ def _vector_count(text: str) -> int:
     return n
 
 
+#: inputs `edgegen verify` runs without --samples (at least)
+DEFAULT_SAMPLES = 20
+
+
+def _sample_count(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"{n}: verify needs at least one input")
+    return n
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     from .builddir import load_build
     from .oracle import start_worker
@@ -145,11 +161,16 @@ def cmd_verify(args: argparse.Namespace) -> int:
     _tflite, _graph, program, _meta = load_build(directory)
     samples = _load_samples(args.inputs, len(program.inputs))
     with _progress() as update:
-        report, program = verify_directory(directory, samples, count=max(args.samples, len(samples)),
+        # --samples N is the total: the first N rows of --inputs, then seeded random inputs; by
+        # default every row of --inputs, and random ones up to 20
+        count = args.samples if args.samples is not None else max(DEFAULT_SAMPLES, len(samples))
+        samples = samples[:count]
+        report, program = verify_directory(directory, samples, count=count,
                                            seed=args.seed, asan=args.asan, progress=update,
                                            samples_source=f"{args.inputs}: --inputs")
     calls = len(program.calls)
-    print(f"edgegen verify: {directory} ({report.samples} inputs, {calls} kernel calls)")
+    given = f"{len(samples)} from {args.inputs} and {report.samples - len(samples)} random" if samples else "random"
+    print(f"edgegen verify: {directory} ({report.samples} inputs: {given}; {calls} kernel calls)")
     print(f"  {'check':<34}{'result':<10}compared")
     print(f"  {'simulator == TFLM':<34}{_verdict(report.sim_vs_tflm):<10}"
           f"{report.tensors_compared} intermediate tensors")
@@ -170,8 +191,9 @@ def _verdict(v: bool | None) -> str:
 def cmd_inspect(args: argparse.Namespace) -> int:
     from .inspect_model import print_inspection
 
-    tflite, stem, _summary = _model_bytes(args)
-    return print_inspection(tflite, args.model, args.name or stem)
+    check_keras_options(args)
+    tflite, stem, _summary, _data = _model_bytes(args)
+    return print_inspection(tflite, args.model, args.name or stem, args.board)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -189,18 +211,22 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_boards(args: argparse.Namespace) -> int:
+    """One row per board and its description below it, within 80 columns; * marks the default."""
+    import textwrap
+
     from .boards import DEFAULT_BOARD, all_boards, resolve_board
 
     default = resolve_board(DEFAULT_BOARD).board.name
-    print(f"  {'board':<22}{'cpu':<12}{'flash':>10}{'RAM':>10}{'clock':>9}  {'runs on':<10}description")
+    print(f"  {'board':<21}{'cpu':<12}{'flash':>9}{'RAM':>10}{'clock':>9}  runs on")
     for b in all_boards().values():
         flash = f"{b.flash_bytes // 1024} KiB" if b.flash_bytes else "-"
         ram = f"{b.ram_bytes // 1024} KiB" if b.ram_bytes else "-"
         clock = f"{b.clock_hz // 1_000_000} MHz" if b.clock_hz else "-"
-        twin = b.twin or "host"
-        names = b.name + (" (default)" if b.name == default else "")
-        aliases = f" [alias: {', '.join(b.aliases)}]" if b.aliases else ""
-        print(f"  {names:<22}{b.cpu:<12}{flash:>10}{ram:>10}{clock:>9}  {twin:<10}{b.description}{aliases}")
+        mark = "*" if b.name == default else " "
+        print(f"{mark} {b.name:<21}{b.cpu:<12}{flash:>9}{ram:>10}{clock:>9}  {b.twin or 'host'}")
+        about = b.description + (f"; alias: {', '.join(b.aliases)}" if b.aliases else "")
+        print(textwrap.fill(about, width=79, initial_indent="      ", subsequent_indent="      "))
+    print(f"* the default board ({default}, used without --board)")
     return 0
 
 
@@ -209,8 +235,11 @@ def make_parser() -> argparse.ArgumentParser:
     ap.add_argument("--version", action="version", version=f"edgegen {__version__}")
     ap.add_argument("--verbose", action="store_true", help="show tracebacks on errors")
     sub = ap.add_subparsers(dest="command", required=True)
+    # --verbose also after the subcommand (default SUPPRESS: it must not reset a --verbose given before)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS, help="show tracebacks on errors")
 
-    b = sub.add_parser("build", help="compile a model into a C source tree")
+    b = sub.add_parser("build", help="compile a model into a C source tree", parents=[common])
     b.add_argument("model", help="an int8 .tflite file, or a Keras model (.keras, .h5, SavedModel dir)")
     b.add_argument("--board", default=DEFAULT_BOARD,
                    help=f"target board (default: {DEFAULT_BOARD}); `edgegen boards` lists them")
@@ -230,6 +259,9 @@ def make_parser() -> argparse.ArgumentParser:
                         "kernels without DSP/Helium code")
     b.add_argument("--guard", action="store_true", help="canaries around the arena and scratch buffers, checked "
                    "after every kernel call (a debugging build)")
+    b.add_argument("--keep-inputs", action="store_true",
+                   help="keep the inputs intact through invoke, so it can run again on the same input (costs arena; "
+                        "by default later layers reuse the input's bytes: write the input before every invoke)")
     b.add_argument("--out", help="output directory (default: build/<model name>)")
     b.add_argument("--name", help="C symbol prefix (default: the model file name)")
     b.add_argument("--force", action="store_true", help="replace an existing output directory that edgegen wrote "
@@ -237,28 +269,32 @@ def make_parser() -> argparse.ArgumentParser:
     _keras_options(b)
     b.set_defaults(func=cmd_build)
 
-    v = sub.add_parser("verify", help="prove simulator == TFLM == host C, bit for bit")
+    v = sub.add_parser("verify", help="prove simulator == TFLM == host C, bit for bit", parents=[common])
     v.add_argument("dir", help="a directory written by `edgegen build`")
-    v.add_argument("--samples", type=int, default=20, help="number of inputs (default 20)")
+    v.add_argument("--samples", type=_sample_count, default=None,
+                   help=f"number of inputs: the first N rows of --inputs, then seeded random ones (default: every "
+                        f"row of --inputs, and random ones up to {DEFAULT_SAMPLES})")
     v.add_argument("--inputs", help=".npy array [N, ...] (or .npz with x) of real inputs to include")
     v.add_argument("--seed", type=int, default=0,
                    help="seed of the random inputs added after --inputs (default 0)")
     v.add_argument("--asan", action="store_true", help="build the host C with ASan and UBSan")
     v.set_defaults(func=cmd_verify)
 
-    i = sub.add_parser("inspect", help="show ops, kernels, shapes and sizes without building")
+    i = sub.add_parser("inspect", help="show ops, kernels, shapes and sizes without building", parents=[common])
     i.add_argument("model", help="an int8 .tflite file, or a Keras model (converted first)")
     i.add_argument("--name", help="C symbol prefix (default: the model file name)")
+    i.add_argument("--board", default=DEFAULT_BOARD,
+                   help=f"the board whose CPU decides the kernels and scratch sizes shown (default {DEFAULT_BOARD})")
     _keras_options(i)
     i.set_defaults(func=cmd_inspect)
 
-    r = sub.add_parser("run", help="build the firmware for an emulated Cortex-M and run it in qemu")
+    r = sub.add_parser("run", help="build the firmware for an emulated Cortex-M and run it in qemu", parents=[common])
     r.add_argument("dir", help="a directory written by `edgegen build`")
     r.add_argument("--board", help="qemu-m4, qemu-m7 or qemu-m55 (default: the build board's emulator twin)")
     r.add_argument("--timeout", type=float, default=600.0, help="seconds before the emulator is stopped")
     r.set_defaults(func=cmd_run)
 
-    bl = sub.add_parser("boards", help="list the supported boards")
+    bl = sub.add_parser("boards", help="list the supported boards", parents=[common])
     bl.set_defaults(func=cmd_boards)
 
     try:
@@ -270,20 +306,48 @@ def make_parser() -> argparse.ArgumentParser:
     return ap
 
 
+#: the Keras front end's options (dest names), which an int8 .tflite cannot use
+KERAS_OPTIONS = ("calib", "prune", "prune_mode", "train", "prune_criterion", "prune_scope", "epochs", "eval",
+                 "float_io", "seed")
+
+
+def check_keras_options(args: argparse.Namespace) -> None:
+    """Refuse options that would be silently ignored, before any work: Keras options given with a
+    .tflite model, --epochs without --train, pruning options without --prune."""
+    given = [name for name in KERAS_OPTIONS if getattr(args, name, None) not in (None, False)]
+    flags = ", ".join("--" + name.replace("_", "-") for name in given)
+    path = Path(args.model)
+    if given and not (path.suffix.lower() in KERAS_SUFFIXES or path.is_dir()):
+        verb = "applies" if len(given) == 1 else "apply"
+        raise EdgegenError(f"{args.model}: {flags} {verb} to Keras models only; an int8 .tflite is already "
+                           "quantized (and pruned as it is): drop them, or give the Keras model (.keras, .h5)")
+    if args.epochs is not None and args.train is None:
+        raise EdgegenError(f"--epochs {args.epochs}: epochs of fine-tuning after pruning need the training data "
+                           "(--train data.npz); give --train or drop --epochs")
+    pruning = [f"--{n.replace('_', '-')}" for n in ("prune_mode", "prune_criterion", "prune_scope")
+               if getattr(args, n) is not None]
+    if pruning and args.prune is None:
+        raise EdgegenError(f"{', '.join(pruning)} choose how to prune, but no --prune fraction was given "
+                           "(e.g. --prune 0.5)")
+
+
 def _keras_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("Keras models")
     g.add_argument("--calib", help="calibration data: .npy, .npz or a directory of .npy files")
     g.add_argument("--prune", type=float, default=None, help="fraction to prune, e.g. 0.5")
-    g.add_argument("--prune-mode", choices=("unstructured", "structured"), default="structured")
+    g.add_argument("--prune-mode", choices=("unstructured", "structured"), default=None,
+                   help="with --prune: remove whole channels (structured, the default) or single weights")
     g.add_argument("--train", help="training data (.npz with x and y) for fine-tuning after pruning")
-    g.add_argument("--prune-criterion", choices=("l1", "l2", "activation"), default="l1",
+    g.add_argument("--prune-criterion", choices=("l1", "l2", "activation"), default=None,
                    help="structured pruning: rank channels by filter L1/L2 norm or by mean |activation| on the data")
-    g.add_argument("--prune-scope", choices=("global", "layer"), default="global",
+    g.add_argument("--prune-scope", choices=("global", "layer"), default=None,
                    help="unstructured pruning: one magnitude threshold for the model or one per layer")
-    g.add_argument("--epochs", type=int, default=3, help="fine-tuning epochs after pruning (needs --train)")
-    g.add_argument("--eval", help="labelled data (.npz with x and y) to report float vs int8 accuracy on")
+    g.add_argument("--epochs", type=int, default=None, help="fine-tuning epochs after pruning (needs --train; "
+                   "default 3)")
+    g.add_argument("--eval", help="data with targets (.npz with x and y): float vs int8 accuracy for class labels, "
+                   "MSE and SQNR for other targets")
     g.add_argument("--float-io", action="store_true", help="keep float32 model inputs and outputs")
-    g.add_argument("--seed", type=int, default=0,
+    g.add_argument("--seed", type=int, default=None,
                    help="seed of every random choice of the Keras front end: pruning, fine-tuning (shuffling, "
                    "dropout), calibration and evaluation subsets (default 0); the same model, data and seed give "
                    "a byte-identical build")

@@ -18,6 +18,7 @@ import numpy as np
 
 from . import __version__
 from .boards import Board
+from .kernelfns import kernel_functions
 from .lowering import MVE
 from .program import Call, Program, TensorRef
 from .resources import firmware_dir, templates_dir
@@ -192,6 +193,15 @@ def render(program: Program, out: Path, prov: Provenance, options: RenderOptions
     def ref_bytes(ref: TensorRef) -> int:
         return ref.size * (4 if ref.ctype == "float" else 1)
 
+    def io_info(ref: TensorRef) -> str:
+        """An ``edgegen_io_info`` initializer (model.h): name, shape, type, quantization, bytes."""
+        shape = list(ref.shape)  # ranks up to tflite_checks.MAX_RANK (8)
+        dims = ", ".join(str(d) for d in shape) or "0"
+        is_float = ref.ctype == "float"
+        scale = c_float(0.0 if is_float else ref.scale)
+        return (f"{{ {c_string(ref.name)}, {len(shape)}, {{ {dims} }}, {int(is_float)}, {scale}, "
+                f"{0 if is_float else ref.zero_point}, {ref_bytes(ref)} }}")
+
     n_calls = len(program.calls)
     rows = sorted(
         (
@@ -220,6 +230,9 @@ def render(program: Program, out: Path, prov: Provenance, options: RenderOptions
         scratch_guard_at=lambda call: (guard + offsets[call.scratch], guard + offsets[call.scratch] + guard
                                        + call.scratch_bytes),
         ref_bytes=ref_bytes,
+        io_info=io_info,
+        # edgegen's specialized kernels' headers, in first-use order (Call.HEADER)
+        kernel_headers=list(dict.fromkeys(h for h in (type(c).HEADER for c in program.calls) if h)),
         buffers_by_offset=rows,
         vectors=options.vectors,
         mve_condition=MVE,
@@ -227,6 +240,7 @@ def render(program: Program, out: Path, prov: Provenance, options: RenderOptions
         kernel_warn="-std=c99" if options.cmsis_nn is not None else "$(WARN)",
     )
     env = _environment()
+    ctx["kernel_functions"] = kernel_functions(env, ctx, program)
     files = {
         f"model/{p}_model.h": "model.h.j2",
         f"model/{p}_model.c": "model.c.j2",
@@ -237,6 +251,9 @@ def render(program: Program, out: Path, prov: Provenance, options: RenderOptions
         "host/main.c": "host/main.c.j2",
         "harness/main.c": "harness/main.c.j2",
         "Makefile": "Makefile.j2",
+        # the model as a library for the user's own firmware (docs/user-guide.md)
+        "CMakeLists.txt": "library/CMakeLists.txt.j2",
+        "library.json": "library/library.json.j2",
     }
     written = write_templates(env, out, files, ctx)
     fw = firmware_dir()

@@ -8,9 +8,13 @@ shows the kernel each op becomes with shapes, quantization, MACs and the arena i
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .errors import EdgegenError, ModelFormatError
 from .tflite_reader import SUPPORTED_OPS
+
+if TYPE_CHECKING:
+    from .report import LayerRow
 
 
 @dataclass(frozen=True)
@@ -55,9 +59,13 @@ def raw_inspect(data: bytes, source: str) -> Inspection:
     """The op list and I/O of a .tflite, without edgegen's checks (only enough to list them)."""
     from ai_edge_litert import schema_py_generated as fb
 
+    from .tflite_checks import check_header
+
     try:
-        if len(data) < 8 or data[4:8] != b"TFL3":
-            raise ValueError("no TFL3 file identifier")
+        check_header(data)  # the same first checks, and messages, as `edgegen build`
+    except EdgegenError as e:
+        raise type(e)(f"{source}: {e}") from None
+    try:
         model = fb.Model.GetRootAs(data, 0)
         if model.SubgraphsLength() < 1:
             raise ValueError("no subgraph")
@@ -93,11 +101,14 @@ def raw_inspect(data: bytes, source: str) -> Inspection:
     return Inspection(tuple(ops), inputs, outputs, None)
 
 
-def print_inspection(data: bytes, source: str, name: str) -> int:
-    """Print the inspection; returns 0 when edgegen can compile the model, 1 when it cannot."""
+def print_inspection(data: bytes, source: str, name: str, board: str = "") -> int:
+    """Print the inspection for ``board`` (default: edgegen's default board), whose CPU decides the
+    kernels and their scratch sizes; returns 0 when edgegen can compile the model, 1 when it cannot."""
+    from .boards import DEFAULT_BOARD, resolve_board
     from .build import compile_tflite
-    from .report import _console, layer_rows
+    from .report import _console, layer_rows, table
 
+    target = resolve_board(board or DEFAULT_BOARD).board
     console = _console()
     info = raw_inspect(data, source)
     console.print(f"{source}: {len(info.ops)} ops")
@@ -106,30 +117,71 @@ def print_inspection(data: bytes, source: str, name: str) -> int:
             console.print(f"  {label} {t.name!r}: {list(t.shape)} {t.dtype}, {t.quant}")
     unsupported = sorted({op.name for op in info.ops if not op.supported})
     try:
-        _graph, program = compile_tflite(data, name=name, source=source)
+        _graph, program = compile_tflite(data, name=name, source=source, scratch_target=target.scratch_target,
+                                         board=target)
     except EdgegenError as e:
-        from rich.table import Table
-
-        table = Table(title="operators", title_justify="left")
-        for col in ("#", "op", "supported", "outputs"):
-            table.add_column(col)
+        ops = table("operators", (("#", "right"), ("op", "left"), ("supported", "left"), ("outputs", "left")))
         for op in info.ops:
-            table.add_row(str(op.index), op.name, "yes" if op.supported else "[bold red]no[/]", ", ".join(op.outputs))
-        console.print(table)
+            ops.add_row(str(op.index), op.name, "yes" if op.supported else "[bold red]no[/]", ", ".join(op.outputs))
+        console.print(ops)
         if unsupported:
             console.print(f"not supported: {', '.join(unsupported)}; edgegen supports {', '.join(SUPPORTED_OPS)}")
         console.print(f"cannot build: {e}", markup=False)
         return 1
-    from rich.table import Table
-
-    table = Table(title="kernel calls", title_justify="left")
-    for col, just in (("call", "right"), ("op", "left"), ("kernel", "left"), ("output", "left"),
-                      ("MACs", "right"), ("weights B", "right"), ("scratch B", "right")):
-        table.add_column(col, justify=just)  # type: ignore[arg-type]
+    calls = table("kernel calls", (("call", "right"), ("op", "left"), ("kernel", "left"), ("output", "left"),
+                                   ("MACs", "right"), ("weights B", "right"), ("scratch B", "right")))
     for r in layer_rows(program):
-        table.add_row(str(r.call), r.op, r.function, "x".join(map(str, r.output_shape)), f"{r.macs:,}",
+        calls.add_row(str(r.call), r.op, r.function, "x".join(map(str, r.output_shape)), f"{r.macs:,}",
                       f"{r.weight_bytes:,}", f"{r.scratch_bytes:,}")
-    console.print(table)
+    console.print(calls)
+    console.print(f"kernels and scratch sizes for {target.name} ({target.cpu}, {target.scratch_target} kernels), as "
+                  f"`edgegen build --board {target.name}` chooses them; other boards: --board")
     console.print(f"supported: every op; constants {program.weight_bytes:,} B, arena {program.plan.arena_bytes:,} B, "
                   f"{sum(c.macs for c in program.calls):,} MACs per inference")
     return 0
+
+
+@dataclass(frozen=True)
+class ModelInspection:
+    """``edgegen inspect`` as data (:func:`edgegen.api.inspect`): the ops and I/O as the file holds
+    them, and when edgegen can compile the model the kernel call per layer for ``board``."""
+
+    source: str
+    board: str
+    cpu: str
+    ops: tuple[RawOp, ...]
+    inputs: tuple[RawTensor, ...]
+    outputs: tuple[RawTensor, ...]
+    #: None when the model compiles; otherwise edgegen's error message (``rows`` is then empty)
+    problem: str | None
+    #: op names edgegen does not support
+    unsupported: tuple[str, ...]
+    #: one row per kernel call (edgegen.report.LayerRow: op, kernel function, shape, MACs, bytes)
+    rows: tuple[LayerRow, ...]
+    weight_bytes: int
+    arena_bytes: int
+    macs: int
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+
+def inspect_tflite(data: bytes, source: str, name: str, board: str = "") -> ModelInspection:
+    """What :func:`print_inspection` prints, returned instead (raises only for an unreadable file)."""
+    from .boards import DEFAULT_BOARD, resolve_board
+    from .build import compile_tflite
+    from .report import layer_rows
+
+    target = resolve_board(board or DEFAULT_BOARD).board
+    info = raw_inspect(data, source)
+    unsupported = tuple(sorted({op.name for op in info.ops if not op.supported}))
+    try:
+        _graph, program = compile_tflite(data, name=name, source=source, scratch_target=target.scratch_target,
+                                         board=target)
+    except EdgegenError as e:
+        return ModelInspection(source, target.name, target.cpu, info.ops, info.inputs, info.outputs, str(e),
+                               unsupported, (), 0, 0, 0)
+    return ModelInspection(source, target.name, target.cpu, info.ops, info.inputs, info.outputs, None, unsupported,
+                           tuple(layer_rows(program)), program.weight_bytes, program.plan.arena_bytes,
+                           sum(c.macs for c in program.calls))

@@ -36,7 +36,7 @@ GUARD_BYTES = 16
 
 
 def lower(graph: ir.Graph, *, name: str | None = None, scratch_target: str = "dsp", guard: bool = False,
-          kernels: KernelConfig | None = None) -> Program:
+          kernels: KernelConfig | None = None, keep_inputs: bool = False) -> Program:
     """Lower ``graph``; ``scratch_target`` chooses which CMSIS-NN build the scratch sizes fit,
     ``guard`` adds canaries around the arena and every scratch buffer, ``kernels`` which layers
     edgegen's own kernels take (default: auto for a DSP CPU, no flash limit)."""
@@ -58,7 +58,9 @@ def lower(graph: ir.Graph, *, name: str | None = None, scratch_target: str = "ds
             raise lw.fail(op, why) from None
     inputs = tuple(lw.ref(t) for t in graph.inputs)
     outputs = tuple(lw.ref(t) for t in graph.outputs)
-    buffers = lw.buffers(inputs, outputs)
+    buffers = lw.buffers(inputs, outputs, keep_inputs)
+    # the other choice, planned too, so that the header and the report can say what it costs
+    other = plan_memory(lw.buffers(inputs, outputs, not keep_inputs)).arena_bytes
     return Program(
         name=prefix,
         source_sha256=graph.source_sha256,
@@ -72,4 +74,6 @@ def lower(graph: ir.Graph, *, name: str | None = None, scratch_target: str = "ds
         guard_bytes=lw.guard_bytes,
         kernel_mode=config.mode,
         kernel_notes=tuple(lw.kernel_notes),
+        keep_inputs=keep_inputs,
+        other_arena_bytes=other,
     )

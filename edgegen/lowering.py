@@ -220,7 +220,10 @@ class Lowering:
         self.ref(src)
         self.buffer_of[dst] = self.buffer_of[src]
 
-    def buffers(self, inputs: tuple[TensorRef, ...], outputs: tuple[TensorRef, ...]) -> tuple[Buffer, ...]:
+    def buffers(self, inputs: tuple[TensorRef, ...], outputs: tuple[TensorRef, ...],
+                keep_inputs: bool = False) -> tuple[Buffer, ...]:
+        """The buffers with their lifetimes; ``keep_inputs`` keeps the inputs' bytes live to the end
+        of invoke, so a caller may invoke again without writing them (``--keep-inputs``)."""
         n = len(self.buffer_bytes)
         first = [len(self.calls)] * n
         last = [-1] * n
@@ -234,7 +237,7 @@ class Lowering:
             last[call.output.buffer] = max(last[call.output.buffer], call.index)
             if call.scratch >= 0:
                 first[call.scratch] = last[call.scratch] = call.index
-        for r in outputs:
+        for r in (*outputs, *(inputs if keep_inputs else ())):
             last[r.buffer] = len(self.calls)
         out = []
         for b in range(n):

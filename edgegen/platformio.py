@@ -216,6 +216,67 @@ def board_of(directory: Path) -> Board:
     return board
 
 
+#: where PlatformIO downloads from on first use: its registry (the platform, toolchain and
+#: framework) and GitHub (CMSIS-NN, the project's lib_deps)
+REGISTRY = ("api.registry.platformio.org", 443)
+GITHUB = ("github.com", 443)
+#: what PlatformIO prints when a download fails for want of a network
+_OFFLINE = re.compile(r"not connected to the Internet|InternetIsOffline|Could not resolve host|Name or service not "
+                      r"known|Temporary failure in name resolution|Max retries exceeded|HTTPClientError|"
+                      r"Network is unreachable|Failed to establish a new connection", re.IGNORECASE)
+
+
+def _core_dir() -> Path:
+    return Path(os.environ.get("PLATFORMIO_CORE_DIR") or Path.home() / ".platformio")
+
+
+def downloads_needed(directory: Path, board: Board) -> list[tuple[str, tuple[str, int]]]:
+    """What PlatformIO would download before it can build ``directory``, and from where."""
+    pio = _require_pio(board)
+    needed = []
+    if not (_core_dir() / "platforms" / pio.platform).is_dir():
+        needed.append((f"the {pio.platform} platform, its toolchain and framework", REGISTRY))
+    ini = directory / "platformio.ini"
+    if ini.is_file() and "lib_deps" in ini.read_text(encoding="utf-8", errors="replace") and \
+            not (directory / ".pio" / "libdeps" / board.name / "CMSIS-NN").is_dir():
+        needed.append((f"CMSIS-NN {CMSIS_NN_TAG}", GITHUB))
+    return needed
+
+
+def unreachable(host: tuple[str, int], timeout: float = 5.0) -> str | None:
+    """None when a TCP connection to ``host`` opens within ``timeout`` s (name lookup included),
+    else why not."""
+    import socket
+    import threading
+
+    found: list[str | None] = []
+
+    def probe() -> None:
+        try:
+            socket.create_connection(host, timeout=timeout).close()
+            found.append(None)
+        except OSError as e:
+            found.append(str(e) or type(e).__name__)
+
+    t = threading.Thread(target=probe, daemon=True)
+    t.start()
+    t.join(timeout + 1.0)  # getaddrinfo has no timeout of its own
+    return found[0] if found else f"no answer within {timeout:.0f} s"
+
+
+def check_downloads(directory: Path, board: Board) -> None:
+    """Before `pio run`: if PlatformIO must download something first and cannot reach where it
+    comes from, say so at once in one line (PlatformIO itself retries silently for about a minute)."""
+    for what, host in downloads_needed(directory, board):
+        why = unreachable(host)
+        if why is not None:
+            local = (" (or rebuild with --portable-kernels or --cmsis-nn DIR, which compile CMSIS-NN from the "
+                     "build directory)") if host == GITHUB else ""
+            raise FlashError(f"PlatformIO must first download {what} from {host[0]}, which cannot be reached "
+                             f"({why}): connect this computer to the internet and retry; later flashes need no "
+                             f"network{local}")
+
+
 def upload_command(pio: str, directory: Path, board: Board, port: str | None) -> list[str]:
     cmd = [pio, "run", "-d", str(directory), "-e", board.name, "-t", "upload"]
     if port is not None:
@@ -237,6 +298,10 @@ def _tail(text: str, n: int = 15) -> str:
 
 def _upload_error(board: Board, returncode: int, output: str) -> EdgegenError:
     probe = _require_pio(board).upload_protocol
+    offline = _OFFLINE.search(output)
+    if offline:
+        return FlashError(f"PlatformIO could not download what {board.name}'s build needs ('{offline.group(0)}'): "
+                          "connect this computer to the internet and retry; later flashes need no network")
     m = _NO_BOARD.search(output)
     if m:
         return NoBoardError(f"no {board.name} found: the {probe} upload reports '{m.group(0)}'. Connect the board's "
@@ -272,6 +337,7 @@ def flash(directory: Path, *, monitor: bool, port: str | None = None, timeout: f
     """
     board = board_of(directory)
     pio = find_pio()
+    check_downloads(directory, board)
     code, output = _run_upload(upload_command(pio, directory, board, port), echo)
     if code != 0:
         raise _upload_error(board, code, output)
@@ -408,6 +474,7 @@ def cmd_flash(args: argparse.Namespace) -> int:
 
 def configure_flash_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     f = sub.add_parser("flash", help="build and upload the PlatformIO project to the real board (pio run -t upload)")
+    f.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS, help="show tracebacks on errors")
     f.add_argument("dir", help="a directory written by `edgegen build --board <an STM32 board>`")
     f.add_argument("--monitor", action="store_true",
                    help="then read the harness over the serial port and check its parity verdict")

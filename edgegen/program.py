@@ -81,6 +81,9 @@ class Call:
     """Base of every kernel call; subclasses hold the kernel's arguments."""
 
     KIND: ClassVar[str] = "?"
+    #: edgegen's specialized kernels: the header (firmware/edgegen/) the model code includes for
+    #: them; each such KIND also has a per-layer function template, templates/calls/<KIND>.fn.j2
+    HEADER: ClassVar[str | None] = None
     index: int
     op_index: int
     op_name: str  # TFLite builtin, for reports and messages
@@ -125,6 +128,10 @@ class Program:
     kernel_mode: str = "cmsis-nn"
     #: (op index, why) for layers that keep the CMSIS-NN call though edgegen has a kernel for them
     kernel_notes: tuple[tuple[int, str], ...] = ()
+    #: ``--keep-inputs``: no call writes over the inputs, so they survive invoke
+    keep_inputs: bool = False
+    #: the arena the other choice of ``keep_inputs`` would need (what keeping the inputs costs)
+    other_arena_bytes: int = 0
 
     def constant(self, name: str) -> Constant:
         for c in self.constants:

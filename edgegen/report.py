@@ -8,11 +8,13 @@ Nothing here is time-stamped, so identical builds give identical reports.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .builddir import REPORT_HTML, REPORT_JSON, BuildResult, load_build, write_report
+from .perf import arm_kernel, call_notes, efficiency, layer_perf, mac_bound
 from .program import Call, Program
 
 if TYPE_CHECKING:
@@ -42,6 +44,10 @@ class LayerRow:
     out_bytes: int
     scratch_offset: int | None
     scratch_bytes: int
+    #: why the layer keeps its CMSIS-NN call though edgegen has a kernel for it (None: no note)
+    kernel_note: str | None = None
+    #: what kind of kernel runs the layer: "edgegen specialized", "edgegen runtime" or "CMSIS-NN API"
+    kernel_kind: str = ""
 
 
 @dataclass(frozen=True)
@@ -56,13 +62,29 @@ class BufferRow:
 
 
 def _weight_bytes(program: Program, call: Call) -> int:
+    """The flash of the constants the call reads (every field that names one)."""
+    from dataclasses import fields
+
     sizes = {c.name: c.nbytes for c in program.constants}
-    names = [getattr(call, a, None) for a in ("weights", "bias", "multipliers", "shifts", "lut", "broadcast")]
-    return sum(sizes.get(n, 0) for n in names if isinstance(n, str))
+    values = (getattr(call, f.name) for f in fields(call))
+    names = {v for v in values if isinstance(v, str)} - {call.function, call.op_name}
+    return sum(sizes.get(n, 0) for n in names)
+
+
+def kernel_kind(call: Call) -> str:
+    if type(call).HEADER is not None:
+        return "edgegen specialized"
+    return "edgegen runtime" if call.function.startswith("edgegen_") else "CMSIS-NN API"
+
+
+#: report.json's layout version: 2 added schema, edgegen, library, io, inputs_survive_invoke,
+#: kernel_kind per layer, the board's clock and front_end_summary
+SCHEMA = 2
 
 
 def layer_rows(program: Program) -> list[LayerRow]:
     offsets = program.plan.offsets
+    notes = call_notes(program)
     rows = []
     for c in program.calls:
         out_bytes = c.output.size * (4 if c.output.ctype == "float" else 1) if hasattr(c.output, "size") else 0
@@ -70,6 +92,7 @@ def layer_rows(program: Program) -> list[LayerRow]:
             call=c.index, op=c.op_name, function=c.function, output_shape=tuple(c.output.shape), macs=c.macs,
             weight_bytes=_weight_bytes(program, c), out_offset=offsets[c.output.buffer], out_bytes=out_bytes,
             scratch_offset=offsets[c.scratch] if c.scratch >= 0 else None, scratch_bytes=c.scratch_bytes,
+            kernel_note=notes.get(c.index), kernel_kind=kernel_kind(c),
         ))
     return rows
 
@@ -91,13 +114,41 @@ def build_report(result: BuildResult) -> dict[str, Any]:
     return report
 
 
+def _io(p: Program) -> dict[str, list[dict[str, Any]]]:
+    def one(r: Any) -> dict[str, Any]:
+        q = r.ctype == "int8_t"
+        return {"name": r.name, "shape": list(r.shape), "dtype": "int8" if q else "float32",
+                "scale": r.scale if q else None, "zero_point": r.zero_point if q else None}
+
+    return {"inputs": [one(r) for r in p.inputs], "outputs": [one(r) for r in p.outputs]}
+
+
+def _library(result: BuildResult) -> dict[str, str]:
+    arm = result.library == "arm"
+    label = ("Arm's CMSIS-NN (--cmsis-nn checkout)" if arm else "edgegen's portable CMSIS-NN API")
+    if result.program.kernel_mode != "cmsis-nn":
+        label += f" + edgegen's specialized kernels ({result.program.kernel_mode})"
+    stm32 = result.board.kind == "stm32"
+    note = ("the PlatformIO project compiles Arm's CMSIS-NN v7 for the CMSIS-NN calls (emulator runs use "
+            "the build tree's library)" if stm32 and not arm else "")
+    return {"cmsis_nn": "arm" if arm else "portable", "label": label, "platformio": note}
+
+
 def _report(result: BuildResult, p: Program, fp: Any) -> dict[str, Any]:
+    from . import __version__
+
     return {
+        "schema": SCHEMA,
+        "edgegen": __version__,
+        "library": _library(result),
+        "io": _io(p),
+        "inputs_survive_invoke": p.keep_inputs,
+        "arena_bytes_other_input_choice": p.other_arena_bytes,
         "model": p.name,
         "source_sha256": p.source_sha256,
         "board": {"name": result.board.name, "description": result.board.description,
                   "flash_bytes": result.board.flash_bytes, "ram_bytes": result.board.ram_bytes,
-                  "twin": result.board.twin},
+                  "twin": result.board.twin, "clock_hz": result.board.clock_hz},
         "arena_bytes": p.plan.arena_bytes,
         "planner": p.plan.algorithm,
         "greedy_arena_bytes": p.plan.greedy_bytes,
@@ -107,7 +158,9 @@ def _report(result: BuildResult, p: Program, fp: Any) -> dict[str, Any]:
         "layers": [asdict(r) for r in layer_rows(p)],
         "buffers": [asdict(b) for b in buffer_rows(p)],
         "runs": {},
+        # the Keras front end: the summary lines as printed, and the same as data
         "front_end": list(result.front_end),
+        "front_end_summary": result.front_end_data,
     }
 
 
@@ -116,31 +169,47 @@ def _report(result: BuildResult, p: Program, fp: Any) -> dict[str, Any]:
 # ------------------------------------------------------------------------------------------
 
 
+#: terminal tables are laid out for this width, the narrowest common terminal
+TABLE_WIDTH = 80
+
+
 def _console() -> Any:
     from rich.console import Console
 
-    console = Console(highlight=False)
-    if not console.is_terminal:  # logs and pipes: wide enough for the whole table
-        console = Console(highlight=False, width=140)
+    # soft wrap: sentences are not broken by rich (a terminal wraps them, a log keeps them whole);
+    # tables are laid out for the terminal's width, and for 80 columns in logs and pipes
+    console = Console(highlight=False, soft_wrap=True)
+    if not console.is_terminal:
+        console = Console(highlight=False, soft_wrap=True, width=TABLE_WIDTH)
     return console
 
 
-def print_build_summary(result: BuildResult) -> None:
+def table(title: str, columns: Sequence[tuple[str, str]], whole: Sequence[str] = ("kernel", "function")) -> Any:
+    """A compact table (no vertical rules, one space between columns) that fits 80 columns: text
+    cells wrap (nothing is cut off with an ellipsis); numbers and the ``whole`` columns (function
+    names, which users search for) keep their line."""
+    from rich import box
     from rich.table import Table
 
+    t = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 0))
+    for name, justify in columns:
+        t.add_column(name, justify=justify, overflow="fold",  # type: ignore[arg-type]
+                     no_wrap=justify == "right" or name in whole)
+    return t
+
+
+def print_build_summary(result: BuildResult) -> None:
     console = _console()
     p = result.program
     if result.board_note:
         console.print(f"edgegen: {result.board_note}")
-    table = Table(title=f"{p.name} for {result.board.name}", title_justify="left")
-    for col, just in (("call", "right"), ("op", "left"), ("function", "left"), ("output", "left"),
-                      ("MACs", "right"), ("weights B", "right"), ("arena offset", "right"), ("out B", "right"),
-                      ("scratch B", "right")):
-        table.add_column(col, justify=just)  # type: ignore[arg-type]
+    t = table(f"{p.name} for {result.board.name}",
+              (("call", "right"), ("op", "left"), ("function", "left"), ("output", "left"), ("MACs", "right"),
+               ("weights", "right"), ("out B@offset", "right"), ("scratch", "right")))
     for r in layer_rows(p):
-        table.add_row(str(r.call), r.op, r.function, "x".join(map(str, r.output_shape)), f"{r.macs:,}",
-                      f"{r.weight_bytes:,}", f"{r.out_offset:,}", f"{r.out_bytes:,}", f"{r.scratch_bytes:,}")
-    console.print(table)
+        t.add_row(str(r.call), r.op, r.function, "x".join(map(str, r.output_shape)), f"{r.macs:,}",
+                  f"{r.weight_bytes:,}", f"{r.out_bytes:,}@{r.out_offset:,}", f"{r.scratch_bytes:,}")
+    console.print(t)
     for op, why in p.kernel_notes:
         console.print(f"op {op} keeps its CMSIS-NN call: {why}")
     console.print(f"arena {p.plan.arena_bytes:,} B (planner {p.plan.algorithm}; TFLM's greedy order "
@@ -158,20 +227,35 @@ def print_build_summary(result: BuildResult) -> None:
 
 
 def print_run_summary(directory: Path, run: EmulatorRun) -> None:
-    from rich.table import Table
-
     console = _console()
-    _t, _g, program, _m = load_build(directory)
+    _t, _g, program, meta = load_build(directory)
     r = run.result
-    table = Table(title=f"{program.name} on {run.board.name} ({run.board.description})", title_justify="left")
-    for col, just in (("call", "right"), ("op", "left"), ("function", "left"), ("instructions", "right"),
-                      ("share", "right")):
-        table.add_column(col, justify=just)  # type: ignore[arg-type]
+    bound = mac_bound(run.board)
+    # with Arm's library, also the function its convolution wrappers pick for the layer
+    arm = meta.get("cmsis_nn") == "external"
+    t = table(f"{program.name} on {run.board.name} ({run.board.description})",
+              (("call", "right"), ("op", "left"), ("kernel", "left"), ("MACs", "right"), ("instr", "right"),
+               ("share", "right"), ("MAC/i", "right"), ("bound", "right")))
     total_calls = sum(r.per_call) or 1
-    for c, count in zip(program.calls, r.per_call, strict=False):
-        table.add_row(str(c.index), c.op_name, c.function, f"{count:,}", f"{100 * count / total_calls:.1f}%")
-    console.print(table)
-    console.print(f"instructions per inference: {r.total:,}" if r.total is not None else "no total reported")
+    rows = layer_perf(program, r.per_call, bound)
+    for c, p in zip(program.calls, rows, strict=False):
+        inner = arm_kernel(c, run.board.mve) if arm else None
+        t.add_row(str(p.call), p.op, inner or p.function, f"{p.macs:,}", f"{p.instructions:,}",
+                  f"{100 * p.instructions / total_calls:.1f}%", f"{p.macs_per_instruction:.3f}",
+                  f"{100 * p.bound_share:.1f}%")
+    console.print(t)
+    if arm:
+        console.print("kernel: for Arm's CMSIS-NN convolution wrappers, the function the wrapper picks for the layer")
+    for p in rows:
+        if p.note:
+            console.print(f"call {p.call} ({p.op}) runs {p.function}: {p.note}")
+    if r.total is not None:
+        macs = sum(c.macs for c in program.calls)
+        per, share = efficiency(macs, r.total, bound)
+        console.print(f"instructions per inference: {r.total:,} ({macs:,} MACs, {per:.3f} MAC/instruction, "
+                      f"{100 * share:.1f}% of the {run.board.cpu} bound, {bound.describe()})")
+    else:
+        console.print("no total reported")
     verdict = "[bold green]exact[/]" if r.verdict else "[bold red]MISMATCH[/]"
     console.print(f"parity on {run.board.name}: {verdict} "
                   f"({r.vectors_passed} test vectors identical to the simulator's outputs)")

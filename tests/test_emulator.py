@@ -39,6 +39,17 @@ def test_shared_model_on_emulator(key: str, cpu: str, built: dict[str, Path]) ->
     assert len(r.per_call) > 0 and all(c >= 0 for c in r.per_call)
 
 
+@pytest.mark.parametrize("key", sorted(MODELS))
+def test_shared_model_built_for_m55(key: str, tmp_path: Path) -> None:
+    """Built for the M55 twin, so the lowering picks the Helium CPU's variants of edgegen's kernels
+    (the M4-built code above runs their DSP paths): exact on qemu-m55 on every vector."""
+    src = shared_path(MODELS[key])
+    result = build(src.read_bytes(), tmp_path / key, source=str(src), name=key, board="qemu-m55", vectors=3)
+    run = run_on_emulator(result.out, board="qemu-m55", timeout=300)
+    assert run.result.verdict is True, "\n".join(run.stdout.splitlines()[-10:])
+    assert run.result.vectors_passed == 3 and not run.result.failures and run.exit_code == 0
+
+
 def test_instruction_counts_repeat_exactly(built: dict[str, Path]) -> None:
     first = run_on_emulator(built["kws"], board="qemu-m4").result
     second = run_on_emulator(built["kws"], board="qemu-m4").result
@@ -67,24 +78,39 @@ def test_shared_models_take_edgegen_kernels(key: str, built: dict[str, Path]) ->
     assert sum(c.function == "edgegen_conv_s8" for c in program.calls) == SPECIALIZED_CONV[key]
 
 
-@pytest.mark.parametrize("cpu", ("qemu-m4", "qemu-m55"))
-@pytest.mark.parametrize(("family", "seed", "kind", "least"),
-                         [("conv_2d_1x1", 2, "matmul", 20), ("depthwise_conv_2d_3x3", 1, "dw3x3", 25),
-                          ("conv_2d_general", 1, "convk", 20)],
-                         ids=["matmul", "dw3x3", "convk"])
-def test_per_op_kernel_model_on_emulator(cpu: str, family: str, seed: int, kind: str, least: int,
-                                         tmp_path: Path) -> None:
-    """Converter-made models built for the M4: 25 1x1 convolutions (odd channel counts, K not a
-    multiple of 4, e = 0 channels, batches) and 25 depthwise 3x3 layers (odd channel counts, 1- and
-    2-pixel sides, stride 2, SAME and VALID) and 23 general convolutions (filters up to 5, non-square,
-    strides 1..3, padded windows): edgegen's DSP paths exact on qemu, on every vector."""
-    from .support.opmodels import edge_inputs, op_model
+#: edgegen's kernel variants by the board the model is built for: the call KINDs of each CPU's
+#: variant (the M4 build's DSP path; the M55 build's Helium variants, where one exists)
+KERNEL_KINDS = {
+    "qemu-m4": {"conv_2d_1x1": ("matmul",), "fully_connected": ("matmul",),
+                "depthwise_conv_2d_3x3": ("dw3x3",), "conv_2d_general": ("convk",)},
+}
+#: random cases per kernel variant that must run edgegen's kernel on the emulator
+LEAST_CASES = 50
 
-    model = op_model(family, seed)
-    result = build(model.tflite, tmp_path / "k", source="k.tflite", name="k", board="qemu-m4", vectors=1)
-    assert sum(c.KIND == kind for c in result.program.calls) >= least
-    edges = edge_inputs(result.program)
-    result = build(model.tflite, tmp_path / "k", source="k.tflite", name="k", board="qemu-m4",
-                   vectors=len(edges) + 2, samples=edges, force=True)
-    run = run_on_emulator(result.out, board=cpu, timeout=300)
-    assert run.result.verdict is True, "\n".join(run.stdout.splitlines()[-10:])
+
+@pytest.mark.parametrize(("board", "family"), [(b, f) for b in KERNEL_KINDS for f in KERNEL_KINDS[b]])
+def test_kernel_variant_cases_on_emulator(board: str, family: str, tmp_path: Path) -> None:
+    """Converter-made models of every seed of the family, built for the board so its CPU's variant of
+    edgegen's kernel is chosen: 1x1 convolutions and fully connected layers (odd channel counts, K not
+    a multiple of 4, e = 0 channels, batches), depthwise 3x3 (odd channel counts, 1- and 2-pixel
+    sides, stride 2, SAME and VALID), general convolutions (filters up to 5, non-square, strides 1..3,
+    padded windows). At least 50 layers per variant run edgegen's kernel, exact on every vector
+    (random ones plus a ramp and both saturations)."""
+    from edgegen.lower import lower
+    from edgegen.tflite_reader import parse_tflite
+
+    from .support.opmodels import FAMILIES, edge_inputs, op_model
+
+    kinds = KERNEL_KINDS[board][family]
+    cases = 0
+    for seed in FAMILIES[family].seeds:
+        model = op_model(family, seed)
+        edges = edge_inputs(lower(parse_tflite(model.tflite, name="k"), name="k"))
+        out = tmp_path / f"k{seed}"
+        result = build(model.tflite, out, source="k.tflite", name="k", board=board, vectors=len(edges) + 2,
+                       samples=edges)
+        cases += sum(c.KIND in kinds for c in result.program.calls)
+        run = run_on_emulator(result.out, board=board, timeout=300)
+        assert run.result.verdict is True, "\n".join(run.stdout.splitlines()[-10:])
+        assert not run.result.failures and run.exit_code == 0
+    assert cases >= LEAST_CASES

@@ -10,6 +10,7 @@ import configparser
 import json
 import os
 import runpy
+import shutil
 import stat
 import sys
 import time
@@ -81,6 +82,10 @@ def fake_pio(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (bin_dir / "run.code").write_text("0")
     (bin_dir / "monitor.txt").write_text(PASS_TRANSCRIPT)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
+    # a PlatformIO that has run before: its platform is installed (nothing to download)
+    core = tmp_path / "pio-core"
+    (core / "platforms" / "ststm32").mkdir(parents=True)
+    monkeypatch.setenv("PLATFORMIO_CORE_DIR", str(core))
     return bin_dir
 
 
@@ -95,6 +100,7 @@ def _build_dir(tmp_path: Path, board: str = "nucleo-l4r5zi") -> Path:
     b = resolve_board(board).board
     if b.kind == "stm32":
         write_project(d, b, use_local_cmsis_nn=False)
+        (d / ".pio" / "libdeps" / board / "CMSIS-NN").mkdir(parents=True)  # downloaded by an earlier flash
     return d
 
 
@@ -266,3 +272,31 @@ def test_pre_script_writes_the_cmsis_nn_manifest(tmp_path: Path) -> None:
     assert script["patch_manifest"](str(lib)) is False  # idempotent: later builds leave it alone
     assert script["wants_cmsis_nn"]([f"CMSIS-NN=https://github.com/ARM-software/CMSIS-NN.git#{CMSIS_NN_TAG}"])
     assert not script["wants_cmsis_nn"]([])
+
+
+def test_offline_first_flash_is_refused_at_once(tmp_path: Path, fake_pio: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """A first flash needs PlatformIO's registry; unreachable, edgegen says so in one line within
+    seconds and never starts `pio` (which would retry silently for about a minute)."""
+    import edgegen.platformio as pio_module
+
+    d = _build_dir(tmp_path)
+    shutil.rmtree(os.environ["PLATFORMIO_CORE_DIR"])
+    monkeypatch.setattr(pio_module, "REGISTRY", ("127.0.0.1", 9))  # nothing listens on the discard port
+    started = time.monotonic()
+    with pytest.raises(FlashError) as e:
+        flash(d, monitor=False)
+    assert time.monotonic() - started < 10
+    msg = str(e.value)
+    assert "ststm32 platform" in msg and "127.0.0.1" in msg and "internet" in msg and "\n" not in msg
+    assert not (fake_pio / "argv.jsonl").exists()
+
+
+def test_offline_download_failure_is_one_line(tmp_path: Path, fake_pio: Path) -> None:
+    d = _build_dir(tmp_path)
+    (fake_pio / "run.txt").write_text("Resolving nucleo-l4r5zi dependencies...\n" + "retrying\n" * 40 +
+                                      "HTTPClientError: Max retries exceeded with url: /v3/packages\n")
+    (fake_pio / "run.code").write_text("1")
+    with pytest.raises(FlashError) as e:
+        flash(d, monitor=False)
+    assert "could not download" in str(e.value) and "internet" in str(e.value) and "\n" not in str(e.value)

@@ -50,6 +50,8 @@ MODELS = {
     "resnet8": (lambda: shared_path("models/mlperf_tiny/ic/resnet8_int8.tflite").read_bytes(), False),
     # edgegen's own kernels: auto for a DSP CPU (the DSP path), portable (the C path on every CPU)
     "kws_auto_m4": (_kws, False),
+    # auto on the Cortex-M55 (BOARD): the Helium depthwise kernel (edgegen_dw8.h)
+    "kws_auto_m55": (_kws, False),
     "all_ops_portable": (all_ops_model, False),
 }
 #: --kernels and board of the models that are not built for BOARD with auto (kws with the CMSIS-NN

@@ -30,9 +30,11 @@ DEFAULT_MODE = "auto"
 #: "none": CPUs without DSP (the host), where edgegen's portable path is the one the host tier checks.
 FASTER: dict[str, dict[str, bool]] = {
     "matmul": {"dsp": True, "mve": True, "none": True},
-    # depthwise 3x3: DSP path 0.36x of CMSIS-NN on Cortex-M4 (kws 25x5x64: 202,040 against 560,960); on
-    # Helium CPUs CMSIS-NN's MVE depthwise kernel keeps the call
-    "depthwise3x3": {"dsp": True, "mve": False, "none": True},
+    # depthwise 3x3: DSP path 0.36x of CMSIS-NN on Cortex-M4 (kws 25x5x64: 202,040 against 560,960); Helium
+    # path (edgegen_dw8_s8) 0.37x of Arm's v7 arm_depthwise_conv_wrapper_s8 on Cortex-M55 (same layer on
+    # qemu-m55: 62,125 against 168,718; MobileNet 0.25's 13 layers 0.19-0.43x; filters below 3x3, which both
+    # paths take since, 0.05-0.36x on M4 and M55, docs/benchmarks.md)
+    "depthwise3x3": {"dsp": True, "mve": True, "none": True},
     # general CONV_2D (gather + the matmul micro-kernel): the same inner loop as matmul, plus a
     # K-byte gather per pixel; Helium variant (edgegen_conv8_s8) against Arm's v7 on qemu-m55: kws
     # first conv 97,906 vs 306,281 (0.32x), resnet8 3x3 16->16 462,531 vs 942,000 (0.49x), 3x3

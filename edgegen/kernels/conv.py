@@ -38,6 +38,7 @@ class ConvKernelCall(Call):
     """``edgegen_conv_s8`` (or ``edgegen_conv_s8_portable``): gather + matmul micro-kernel per pixel."""
 
     KIND: ClassVar[str] = "convk"
+    HEADER: ClassVar[str | None] = "edgegen_conv.h"
     weights: str  # W16x2 words over K = KH*KW*Cin
     bias2: str
     rq: str

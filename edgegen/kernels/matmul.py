@@ -46,6 +46,7 @@ class MatmulCall(Call):
     """``edgegen_mm_s8`` (or ``edgegen_mm_s8_portable``) on NPIX rows of K bytes."""
 
     KIND: ClassVar[str] = "matmul"
+    HEADER: ClassVar[str | None] = "edgegen_mm.h"
     weights: str  # W16x2 words
     bias2: str
     rq: str  # {m, c, e} per channel

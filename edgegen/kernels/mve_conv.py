@@ -41,6 +41,7 @@ class ConvMveCall(Call):
     """``edgegen_conv8_s8`` (or ``edgegen_conv8_s8_portable``): gather 2 windows + the 2x4 Helium block."""
 
     KIND: ClassVar[str] = "conv8"
+    HEADER: ClassVar[str | None] = "edgegen_conv8.h"
     weights: str  # int8, mve_mm's streamed layout over K = KH*KW*Cin
     bias2: str
     rq: str

@@ -51,6 +51,7 @@ class MatmulMveCall(Call):
     """``edgegen_mm8_s8`` (or ``edgegen_mm8_s8_portable``) on NPIX rows of K bytes."""
 
     KIND: ClassVar[str] = "mm8"
+    HEADER: ClassVar[str | None] = "edgegen_mm8.h"
     weights: str  # int8, the streamed layout
     bias2: str  # the folded bias per channel (OC padded to 4)
     rq: str  # per block of 4 channels {m, -e, zp[, ls]}

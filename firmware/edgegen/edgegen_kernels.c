@@ -4,7 +4,6 @@
  */
 #include "edgegen_kernels.h"
 
-#include <math.h>
 #include <stddef.h>
 
 /* The same double-rounding requantization as CMSIS-NN's arm_nn_requantize and TFLM's
@@ -182,11 +181,25 @@ arm_cmsis_nn_status edgegen_mul_broadcast_s8(const int8_t *input_1, const int8_t
     return ARM_CMSIS_NN_SUCCESS;
 }
 
+/* roundf (half away from zero) without libm, so the model needs nothing from the C library but
+ * memcpy and memset. |x| >= 2^23, infinities and NaN are integral (or NaN) already; below, the
+ * fraction x - trunc(x) is exact in float. */
+static float edgegen_roundf(const float x)
+{
+    if (!(x > -8388608.0f && x < 8388608.0f))
+    {
+        return x;
+    }
+    const int32_t i = (int32_t)x;
+    const float f = x - (float)i;
+    return (float)(f >= 0.5f ? i + 1 : (f <= -0.5f ? i - 1 : i));
+}
+
 void edgegen_quantize_f32_s8(const float *input, int8_t *output, int32_t size, float scale, int32_t zero_point)
 {
     for (int32_t i = 0; i < size; i++)
     {
-        const float r = roundf(input[i] / scale);
+        const float r = edgegen_roundf(input[i] / scale);
         int64_t q;
         /* float -> int of an out-of-range value is undefined in C: saturate, NaN to 0, as Arm's
          * VCVT does (and as edgegen's simulator defines it) */

@@ -11,6 +11,10 @@
 
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Clocks, console and counter; safe to call more than once. */
 void edgegen_board_init(void);
 
@@ -27,5 +31,9 @@ void edgegen_board_exit(int code) __attribute__((noreturn));
  * qemu, cycles on hardware). */
 void edgegen_counter_start(void);
 uint64_t edgegen_counter_elapsed(void);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* EDGEGEN_BOARD_H */

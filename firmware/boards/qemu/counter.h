@@ -16,6 +16,10 @@
 
 #include "edgegen_board_config.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Starts the free-running hardware counter (called by edgegen_board_init). */
 void edgegen_counter_init(void);
 
@@ -34,5 +38,9 @@ uint64_t edgegen_counter_elapsed(void);
 /* Instructions represented by one hardware tick, as numerator/denominator. */
 #define EDGEGEN_COUNTER_GRANULARITY_NUM EDGEGEN_BOARD_NS_PER_TICK_NUM
 #define EDGEGEN_COUNTER_GRANULARITY_DEN EDGEGEN_BOARD_NS_PER_TICK_DEN
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* EDGEGEN_COUNTER_H */

@@ -11,6 +11,10 @@
 
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Exit code used by the fault handlers, distinct from the small codes tests use. */
 #define EDGEGEN_BOARD_EXIT_FAULT 99
 
@@ -27,12 +31,17 @@ void edgegen_board_put_u32(uint32_t v);
 void edgegen_board_put_u64(uint64_t v);
 void edgegen_board_put_hex32(uint32_t v); /* "0x" followed by exactly 8 hex digits */
 
-/* Copies the command line qemu was given (`-append "..."`, or the
- * `-semihosting-config arg=...` values) into buf, NUL-terminated. Returns the
+/* Copies the program's command line as qemu reports it into buf, NUL-terminated:
+ * the kernel (ELF) path first, then a space and the `-append "..."` text if one
+ * was given (or the `-semihosting-config arg=...` values instead). Returns the
  * length, or -1 if the host refused (e.g. buf too small). */
 int32_t edgegen_board_cmdline(char *buf, uint32_t size);
 
 /* Ends the emulation; qemu exits with status (code & 0xff). Never returns. */
 void edgegen_board_exit(int code) __attribute__((noreturn));
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* EDGEGEN_SEMIHOST_H */

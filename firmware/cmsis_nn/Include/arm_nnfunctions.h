@@ -14,6 +14,32 @@
 
 #include "arm_nn_types.h"
 
+/*
+ * Link names: this implementation is compiled under edgegen's own names (edgegen_nn_*), so an
+ * application can also link Arm's CMSIS-NN or TFLM (which define the arm_* names) into the same
+ * image without duplicate symbols. The generated code and these prototypes keep CMSIS-NN's names,
+ * and a real CMSIS-NN checkout (--cmsis-nn) is linked under them unchanged.
+ */
+#define arm_avgpool_s8                                edgegen_nn_avgpool_s8
+#define arm_avgpool_s8_get_buffer_size                edgegen_nn_avgpool_s8_get_buffer_size
+#define arm_concatenation_s8_w                        edgegen_nn_concatenation_s8_w
+#define arm_concatenation_s8_x                        edgegen_nn_concatenation_s8_x
+#define arm_concatenation_s8_y                        edgegen_nn_concatenation_s8_y
+#define arm_concatenation_s8_z                        edgegen_nn_concatenation_s8_z
+#define arm_convolve_wrapper_s8                       edgegen_nn_convolve_wrapper_s8
+#define arm_convolve_wrapper_s8_get_buffer_size       edgegen_nn_convolve_wrapper_s8_get_buffer_size
+#define arm_depthwise_conv_wrapper_s8                 edgegen_nn_depthwise_conv_wrapper_s8
+#define arm_depthwise_conv_wrapper_s8_get_buffer_size edgegen_nn_depthwise_conv_wrapper_s8_get_buffer_size
+#define arm_elementwise_add_s8                        edgegen_nn_elementwise_add_s8
+#define arm_elementwise_mul_s8                        edgegen_nn_elementwise_mul_s8
+#define arm_fully_connected_per_channel_s8            edgegen_nn_fully_connected_per_channel_s8
+#define arm_fully_connected_s8                        edgegen_nn_fully_connected_s8
+#define arm_fully_connected_s8_get_buffer_size        edgegen_nn_fully_connected_s8_get_buffer_size
+#define arm_max_pool_s8                               edgegen_nn_max_pool_s8
+#define arm_pad_s8                                    edgegen_nn_pad_s8
+#define arm_softmax_s8                                edgegen_nn_softmax_s8
+#define arm_vector_sum_s8                             edgegen_nn_vector_sum_s8
+
 #ifdef __cplusplus
 extern "C" {
 #endif
