@@ -35,6 +35,10 @@ FASTER: dict[str, dict[str, bool]] = {
     # general CONV_2D (gather + the matmul micro-kernel): the same inner loop as matmul, plus a
     # K-byte gather per pixel; on Helium CPUs CMSIS-NN's MVE convolution keeps the call
     "conv": {"dsp": True, "mve": False, "none": True},
+    # ADD/SUB of same-shape inputs (two 256-entry tables per layer, kernels/add.py)
+    "add": {"dsp": True, "mve": True, "none": True},
+    # AVERAGE_POOL_2D, MAX_POOL_2D and MEAN (kernels/pool.py)
+    "pool": {"dsp": True, "mve": True, "none": True},
 }
 
 #: flash edgegen keeps free for code when deciding whether wider weights fit the board
