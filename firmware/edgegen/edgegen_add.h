@@ -73,6 +73,8 @@ EDGEGEN_MM_INLINE void edgegen_add_mve(const int8_t *a, const int8_t *b, int8_t 
         const mve_pred16_t p = vctp32q((uint32_t)(N % 4));
         const int32x4_t v = edgegen_add_mve4(vldrbq_z_u32(pa, p), vldrbq_z_u32(pb, p), t, vm, c, e, lo, hi, e_pos);
         vstrbq_p_s32(out, v, p);
+        /* GCC 12 models a predicated store as a full one (edgegen_pool.h): keep it ordered */
+        __asm__ volatile("" ::: "memory");
     }
 }
 #endif

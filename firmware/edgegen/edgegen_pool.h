@@ -122,6 +122,9 @@ EDGEGEN_MM_INLINE void edgegen_pool_px_mve(const int8_t *p, int8_t *out, const i
             else
             {
                 vstrbq_p_s8(out + c0, acc, pr);
+                /* GCC 12 models a predicated store as a full 16-byte one and drops an earlier
+                 * store a later one "covers" (seen on qemu-m55): the barrier keeps every store */
+                __asm__ volatile("" ::: "memory");
             }
             continue;
         }
