@@ -203,7 +203,8 @@ def test_per_op_models_take_the_kernels() -> None:
 @pytest.mark.parametrize("board", ("qemu-m4", "qemu-m55"))
 @pytest.mark.parametrize(("family", "seed", "kind", "least"),
                          [("add", 0, "addk", 8), ("sub", 1, "addk", 5), ("average_pool_2d", 0, "poolk", 25),
-                          ("max_pool_2d", 1, "poolk", 25), ("mean", 2, "poolk", 25)], ids=["add", "sub", "avgpool", "maxpool", "mean"])
+                          ("max_pool_2d", 1, "poolk", 25), ("mean", 2, "poolk", 25)],
+                         ids=["add", "sub", "avgpool", "maxpool", "mean"])
 def test_per_op_kernel_model_on_emulator(board: str, family: str, seed: int, kind: str, least: int,
                                          tmp_path: Path) -> None:
     """Built for each board, so qemu-m4 runs the DSP paths and qemu-m55 the Helium paths: exact on
