@@ -48,7 +48,7 @@ def test_add_tables_equal_tflm_on_every_input_pair(seed: int) -> None:
         assert p.out_shift > 0 or "rounding" in prep, prep
         return
     a, b = np.meshgrid(_BYTES, _BYTES, indexing="ij")
-    got = addk.kernel(prep.tables, prep.rq, prep.e_pos, a.astype(np.uint8).astype(np.int64),
+    got = addk.kernel(prep.tables, (prep.m, prep.c, prep.e, prep.fix), a.astype(np.uint8).astype(np.int64),
                       b.astype(np.uint8).astype(np.int64), p.act_min, p.act_max)
     assert np.array_equal(got, addk.reference(p, a, b))
     assert prep.tables.dtype == np.int32 and prep.tables.size == 512

@@ -7,7 +7,9 @@ TFLM's int8 ADD rescales each input on its own before the sum:
 value only, so the preparation tabulates it: per input, 256 int32 entries indexed by the input's
 byte read unsigned, each ``2 * s_i`` (``-2 * s_2`` for SUB), every rounding of TFLM's double
 rounding already in the table. At run time an element is two table loads, one addition and the
-output requantization of the matmul kernel (``{m, c, e}`` with SMMULR / VQRDMULH on the doubled sum).
+output requantization with literal ``m, c, e`` (the matmul kernel's constants, edgegen.kernels.matmul.
+requant_records): ``v = c + SMMLAR/VRMULH(acc2, m)``, ``-1`` when ``fix`` and ``acc2 < 0`` (rounding
+half away from zero), ``>> e``, saturated to int8, clamped.
 
 Proof: the output depends on the pair of input bytes only, so all 65,536 pairs are run through the
 kernel's arithmetic and compared with TFLM's (edgegen's simulator arithmetic); the doubled sums must
@@ -43,11 +45,13 @@ class AddKernelCall(Call):
 
     KIND: ClassVar[str] = "addk"
     tables: str  # int32 [2][256]: 2*s_1 and +-2*s_2 by unsigned byte
-    rq: str  # {m, c, e}
+    m: int
+    c: int
+    e: int
+    fix: int
     size: int
     act_min: int
     act_max: int
-    e_pos: int
 
 
 @dataclass(frozen=True)
@@ -69,12 +73,14 @@ class AddParams:
 @dataclass(frozen=True)
 class AddPrep:
     tables: np.ndarray  # int32 [512]
-    rq: np.ndarray  # int32 [3]
-    e_pos: int
+    m: int
+    c: int
+    e: int
+    fix: int
 
     @property
     def nbytes(self) -> int:
-        return int(self.tables.nbytes + self.rq.nbytes)
+        return int(self.tables.nbytes)
 
 
 def reference(p: AddParams, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -87,13 +93,18 @@ def reference(p: AddParams, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.clip(out, p.act_min, p.act_max).astype(np.int64)
 
 
-def kernel(tables: np.ndarray, rq: np.ndarray, e_pos: int, ua: np.ndarray, ub: np.ndarray, act_min: int,
+def kernel(tables: np.ndarray, rq: tuple[int, int, int, int], ua: np.ndarray, ub: np.ndarray, act_min: int,
            act_max: int) -> np.ndarray:
-    """The C's arithmetic on unsigned bytes ``ua``, ``ub`` (int64, exact)."""
+    """The C's arithmetic on unsigned bytes ``ua``, ``ub`` (int64, exact); ``rq = (m, c, e, fix)``."""
+    m, c, e, fix = rq
     t = tables.astype(np.int64).reshape(2, 256)
     acc2 = t[0][ua] + t[1][ub]
     assert np.all(np.abs(acc2) < matmul.INT32_LIMIT), "the doubled sum bound proof failed"
-    return matmul.requant2(acc2[..., None], rq, e_pos, act_min, act_max)[..., 0].astype(np.int64)
+    v = c + ((acc2 * m + (1 << 31)) >> 32)  # SMMLAR
+    if fix:
+        v = v + (acc2 >> 31)
+    out: np.ndarray = np.clip(np.clip(v >> e, -128, 127), act_min, act_max)
+    return out
 
 
 def prepare(p: AddParams) -> AddPrep | str:
@@ -111,14 +122,18 @@ def prepare(p: AddParams) -> AddPrep | str:
     if isinstance(rq, str):
         return rq
     tables = np.concatenate([t1, t2]).astype(np.int32)
-    # every pair of input bytes: the kernel's arithmetic against TFLM's
+    m, c, e = (int(v) for v in rq[0])
+    # every pair of input bytes: the kernel's arithmetic against TFLM's; the sign fix-up (rounding
+    # half away from zero before >> e) first as the matmul kernel chooses it, then the other way
     ua, ub = np.meshgrid(np.arange(256), np.arange(256), indexing="ij")
-    got = kernel(tables, rq[0], rq[1], ua, ub, p.act_min, p.act_max)
     want = reference(p, _BYTES[ua], _BYTES[ub])
-    if not np.array_equal(got, want):
-        bad = int(np.count_nonzero(got != want))
-        return f"SMMULR's rounding differs from TFLM's on {bad} of the 65,536 input pairs"
-    return AddPrep(tables=tables, rq=rq[0], e_pos=rq[1])
+    bad = 0
+    for fix in (int(e > 0), int(e == 0)):
+        got = kernel(tables, (m, c, e, fix), ua, ub, p.act_min, p.act_max)
+        if np.array_equal(got, want):
+            return AddPrep(tables=tables, m=m, c=c, e=e, fix=fix)
+        bad = bad or int(np.count_nonzero(got != want))
+    return f"SMMLAR's rounding differs from TFLM's on {bad} of the 65,536 input pairs"
 
 
 def try_lower(lw: Lowering, op: ir.Op, p: AddParams, inputs: tuple[TensorRef, TensorRef], out: TensorRef,
@@ -131,16 +146,17 @@ def try_lower(lw: Lowering, op: ir.Op, p: AddParams, inputs: tuple[TensorRef, Te
     prep, fn = got
     base = lw.base(op, fn, inputs, out, 0, size)
     lw.calls.append(AddKernelCall(**base, tables=lw.const("tables", "int32_t", prep.tables, op),  # type: ignore[arg-type]
-                                  rq=lw.const("rq", "int32_t", prep.rq, op), size=size, act_min=p.act_min,
-                                  act_max=p.act_max, e_pos=prep.e_pos))
+                                  m=prep.m, c=prep.c, e=prep.e, fix=prep.fix, size=size, act_min=p.act_min,
+                                  act_max=p.act_max))
     return True
 
 
 def run_addk(mach: Machine, call: Call) -> None:
     """The kernel from its tables, in int64 (exact), as the C computes it."""
     assert isinstance(call, AddKernelCall)
-    tables, rq = mach.const(call.tables), mach.const(call.rq)
-    assert tables is not None and rq is not None
+    tables = mach.const(call.tables)
+    assert tables is not None
     ua = mach.read(call.inputs[0]).reshape(-1).astype(np.uint8).astype(np.int64)
     ub = mach.read(call.inputs[1]).reshape(-1).astype(np.uint8).astype(np.int64)
-    mach.write(call.output, kernel(tables, rq, call.e_pos, ua, ub, call.act_min, call.act_max).astype(np.int8))
+    out = kernel(tables, (call.m, call.c, call.e, call.fix), ua, ub, call.act_min, call.act_max)
+    mach.write(call.output, out.astype(np.int8))
