@@ -65,8 +65,15 @@ EDGEGEN_MM_INLINE int8_t edgegen_pool_finish(const int32_t s, const int32_t n, c
         v = edgegen_pool_mbqm(s + soff, mult, shift) + zp;
         v = v < -128 ? -128 : (v > 127 ? 127 : v);
     }
-    v = v < amin ? amin : v;
-    v = v > amax ? amax : v;
+    /* v is an int8 value here (an average or maximum of int8 values, or saturated) */
+    if (amin > -128 && v < amin)
+    {
+        v = amin;
+    }
+    if (amax < 127 && v > amax)
+    {
+        v = amax;
+    }
     return (int8_t)v;
 }
 
@@ -81,6 +88,7 @@ EDGEGEN_MM_INLINE void edgegen_pool_px_c(const int8_t *p, int8_t *out, const int
         int32_t acc = mode == EDGEGEN_POOL_MAX ? -128 : 0;
         for (int32_t ky = 0; ky < KH; ky++)
         {
+#pragma GCC unroll 8
             for (int32_t kx = 0; kx < KW; kx++)
             {
                 const int32_t v = p[(ky * IW + kx) * C + ch];
@@ -108,7 +116,8 @@ EDGEGEN_MM_INLINE void edgegen_pool_px_mve(const int8_t *p, int8_t *out, const i
             for (int32_t ky = 0; ky < KH; ky++)
             {
                 const int8_t *q = p + ky * IW * C + c0;
-                for (int32_t kx = 0; kx < KW; kx++)
+    #pragma GCC unroll 8
+            for (int32_t kx = 0; kx < KW; kx++)
                 {
                     acc = vmaxq_s8(acc, full ? vldrbq_s8(q) : vldrbq_z_s8(q, pr));
                     q += C;
@@ -134,6 +143,7 @@ EDGEGEN_MM_INLINE void edgegen_pool_px_mve(const int8_t *p, int8_t *out, const i
         for (int32_t ky = 0; ky < KH; ky++)
         {
             const int8_t *q = p + ky * IW * C + c0;
+#pragma GCC unroll 8
             for (int32_t kx = 0; kx < KW; kx++)
             {
                 lo = vaddq_s16(lo, full ? vldrbq_s16(q) : vldrbq_z_s16(q, plo));
@@ -170,7 +180,8 @@ EDGEGEN_MM_INLINE void edgegen_pool_px_dsp(const int8_t *p, int8_t *out, const i
             for (int32_t ky = 0; ky < KH; ky++)
             {
                 const int8_t *q = row;
-                for (int32_t kx = 0; kx < KW; kx++)
+    #pragma GCC unroll 8
+            for (int32_t kx = 0; kx < KW; kx++)
                 {
                     uint32_t x, t;
                     memcpy(&x, q, 4);
@@ -194,6 +205,7 @@ EDGEGEN_MM_INLINE void edgegen_pool_px_dsp(const int8_t *p, int8_t *out, const i
         for (int32_t ky = 0; ky < KH; ky++)
         {
             const int8_t *q = row;
+#pragma GCC unroll 8
             for (int32_t kx = 0; kx < KW; kx++)
             {
                 uint32_t x;
