@@ -53,10 +53,13 @@ MODELS = {
     # auto on the Cortex-M55 (BOARD): the Helium depthwise kernel (edgegen_dw8.h)
     "kws_auto_m55": (_kws, False),
     "all_ops_portable": (all_ops_model, False),
+    # the CMSIS-NN calls (and edgegen's generic MEAN) where edgegen's kernels take ADD, pooling, MEAN
+    "all_ops_cmsis": (all_ops_model, False),
 }
 #: --kernels and board of the models that are not built for BOARD with auto (kws with the CMSIS-NN
 #: calls everywhere, so that the fully-connected and 1x1 call templates are compiled too)
-KERNELS = {"kws": ("cmsis-nn", BOARD), "kws_auto_m4": ("auto", "qemu-m4"), "all_ops_portable": ("portable", BOARD)}
+KERNELS = {"kws": ("cmsis-nn", BOARD), "kws_auto_m4": ("auto", "qemu-m4"), "all_ops_portable": ("portable", BOARD),
+           "all_ops_cmsis": ("cmsis-nn", "qemu-m4")}
 
 
 def _commands(out: Path, p: str, target: Target) -> Iterator[list[str]]:

@@ -41,6 +41,10 @@ FASTER: dict[str, dict[str, bool]] = {
     # 32->32 342,375 vs 604,031, 3x3 64->64 305,937 vs 487,312 (0.63x), first conv (3 channels)
     # 194,562 vs 626,625
     "conv": {"dsp": True, "mve": True, "none": True},
+    # ADD/SUB of same-shape inputs (two 256-entry tables per layer, kernels/add.py)
+    "add": {"dsp": True, "mve": True, "none": True},
+    # AVERAGE_POOL_2D, MAX_POOL_2D and MEAN (kernels/pool.py)
+    "pool": {"dsp": True, "mve": True, "none": True},
 }
 
 #: flash edgegen keeps free for code when deciding whether wider weights fit the board
