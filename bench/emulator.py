@@ -12,10 +12,11 @@ minus the bytes of the model's constants and of the embedded test vectors, attri
 linker map (bench/flash.py); `x TFLM` divides it by TFLM's code bytes without the model
 (the bar: <= 0.5).
 
-Without --cmsis-nn the kernels are edgegen's portable C (reference loops): far more
-instructions than CMSIS-NN's DSP/MVE kernels, so the instruction ratio is far above 1. With
---cmsis-nn pointing at a CMSIS-NN checkout (e.g. v7.0.0) the same generated code runs Arm's
-optimized kernels, which is the like-for-like comparison with TFLM + CMSIS-NN.
+Without --cmsis-nn this is the default build (`--kernels auto`): edgegen's kernels specialized
+per layer (DSP on M4/M7, Helium on M55) wherever they apply, edgegen's portable CMSIS-NN API for
+the rest; `--kernels cmsis-nn` gives the portable API alone (reference loops, far slower). With
+--cmsis-nn pointing at a CMSIS-NN checkout (e.g. v7.0.0) and `--kernels cmsis-nn` the generated
+code runs Arm's kernels only, the like-for-like comparison with TFLM + CMSIS-NN.
 """
 
 from __future__ import annotations
