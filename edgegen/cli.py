@@ -121,14 +121,21 @@ def _load_samples(path: str | None, program_inputs: int | None) -> list[tuple[np
     return [(a,) for a in arr]
 
 
-def _vector_count(text: str) -> int:
-    """``--vectors``: refused at parse time, before a Keras conversion that may take minutes."""
+def _whole_number(text: str, fewest: str) -> int:
+    """A count option's value, refused at parse time (before a Keras conversion that may take
+    minutes) when it is not a whole number of at least 1 (``fewest`` says why 1)."""
     try:
         n = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
     if n < 1:
-        raise argparse.ArgumentTypeError(f"{n}: at least one test vector is needed")
+        raise argparse.ArgumentTypeError(f"{n}: {fewest}")
+    return n
+
+
+def _vector_count(text: str) -> int:
+    """``--vectors``: also at most what the firmware embeds."""
+    n = _whole_number(text, "at least one test vector is needed")
     if n > MAX_VECTORS:
         raise argparse.ArgumentTypeError(
             f"{n:,} test vectors: at most {MAX_VECTORS:,} are embedded in the firmware (each is an input and its "
@@ -141,13 +148,7 @@ DEFAULT_SAMPLES = 20
 
 
 def _sample_count(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"{n}: verify needs at least one input")
-    return n
+    return _whole_number(text, "verify needs at least one input")
 
 
 def cmd_verify(args: argparse.Namespace) -> int:

@@ -54,20 +54,10 @@ def admit(lw: Lowering, op: ir.Op, kernel: str, function: str, prepare: Callable
           weights_ctype: str = "int32_t") -> tuple[P, Admitted] | None:
     """``(prep, admitted)`` when edgegen's ``kernel`` takes ``op``, else None (the reason recorded).
     ``weights_ctype`` is the C type of ``prep.words`` (``int8_t`` for the Helium layouts)."""
-    why = lw.kernels.use(kernel)
-    prep: P | str | None = None
-    if why is None:
-        prep = prepare()
-        if isinstance(prep, str):
-            why = f"not proven exact: {prep}"
-        elif not lw.take_flash(prep.nbytes - replaced):
-            why = f"the board's flash cannot hold its {wider} (+{prep.nbytes - replaced:,} B)"
-    if why is not None:
-        if lw.kernels.mode != "cmsis-nn":
-            lw.kernel_notes.append((op.index, why))
+    got = admit_tables(lw, op, kernel, function, prepare, replaced, wider=wider)
+    if got is None:
         return None
-    assert prep is not None and not isinstance(prep, str)
-    name = f"{function}_portable" if lw.kernels.mode == "portable" else function
+    prep, name = got
     return prep, Admitted(function=name, weights=lw.const(weights_role, weights_ctype, prep.words, op),
                           bias2=lw.const("bias2", "int32_t", prep.bias2, op),
                           rq=lw.const("rq", "int32_t", prep.rq, op))
@@ -84,9 +74,10 @@ T = TypeVar("T", bound=TablePrep)
 
 
 def admit_tables(lw: Lowering, op: ir.Op, kernel: str, function: str, prepare: Callable[[], T | str],
-                 replaced: int = 0) -> tuple[T, str] | None:
-    """:func:`admit` for kernels without weights: ``(prep, the C function)`` or None (the reason
-    recorded); the caller names its own constants."""
+                 replaced: int = 0, wider: str = "tables") -> tuple[T, str] | None:
+    """The admission itself (mode and CPU, the proofs, the flash): ``(prep, the C function)`` or
+    None (the reason recorded). Kernels without weights call it directly and name their own
+    constants; :func:`admit` adds the weight-carrying kernels' three arrays."""
     why = lw.kernels.use(kernel)
     prep: T | str | None = None
     if why is None:
@@ -94,7 +85,7 @@ def admit_tables(lw: Lowering, op: ir.Op, kernel: str, function: str, prepare: C
         if isinstance(prep, str):
             why = f"not proven exact: {prep}"
         elif not lw.take_flash(prep.nbytes - replaced):
-            why = f"the board's flash cannot hold its tables (+{prep.nbytes - replaced:,} B)"
+            why = f"the board's flash cannot hold its {wider} (+{prep.nbytes - replaced:,} B)"
     if why is not None:
         if lw.kernels.mode != "cmsis-nn":
             lw.kernel_notes.append((op.index, why))

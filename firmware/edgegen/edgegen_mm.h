@@ -75,6 +75,18 @@ EDGEGEN_MM_INLINE uint32_t edgegen_mm_tail(const int8_t *x, const int32_t kt)
                          : [a] "r"(A_), [b] "r"(B_)                                                    \
                          : "memory");                                                                  \
     } while (0)
+
+/* One quad of the row: 4 input bytes widened once, then 2 SMLAD per output channel of the block. */
+#define EDGEGEN_MM_QUAD(X_, W_, ACC_, N_)                                                              \
+    do                                                                                                 \
+    {                                                                                                  \
+        int32_t xa_, xb_;                                                                              \
+        EDGEGEN_MM_X(X_, xa_, xb_);                                                                    \
+        _Pragma("GCC unroll 6") for (int32_t j_ = 0; j_ < (N_); j_++)                                  \
+        {                                                                                              \
+            EDGEGEN_MM_W(W_, xa_, xb_, (ACC_)[j_]);                                                    \
+        }                                                                                              \
+    } while (0)
 #endif
 
 /* Requantize the doubled accumulator of one channel (its record {m, c, e} in registers). */
@@ -151,13 +163,7 @@ EDGEGEN_MM_INLINE void edgegen_mm_block(const int8_t *x, int8_t *out, const int3
 #pragma GCC unroll 16
             for (int32_t q = 0; q < K / 4; q++)
             {
-                int32_t xa, xb;
-                EDGEGEN_MM_X(x, xa, xb);
-#pragma GCC unroll 6
-                for (int32_t j = 0; j < n; j++)
-                {
-                    EDGEGEN_MM_W(w, xa, xb, acc[j]);
-                }
+                EDGEGEN_MM_QUAD(x, w, acc, n);
             }
         }
         else
@@ -165,13 +171,7 @@ EDGEGEN_MM_INLINE void edgegen_mm_block(const int8_t *x, int8_t *out, const int3
 #pragma GCC unroll 8
             for (int32_t q = 0; q < K / 4; q++)
             {
-                int32_t xa, xb;
-                EDGEGEN_MM_X(x, xa, xb);
-#pragma GCC unroll 6
-                for (int32_t j = 0; j < n; j++)
-                {
-                    EDGEGEN_MM_W(w, xa, xb, acc[j]);
-                }
+                EDGEGEN_MM_QUAD(x, w, acc, n);
             }
         }
         if (kt > 0)
