@@ -1,6 +1,8 @@
 """ADD, SUB and MUL, with 4-D broadcasting: reading, lowering (TFLM's add/sub/mul Prepare:
 input and output multipliers, clamps, in place when the first input dies here) and the
-simulator's kernels.
+simulator's kernels. Either operand may be a constant (Keras Normalization, Rescaling with an
+offset, a leading BatchNormalization, ``x * c``): the kernels read it from flash where they would
+read the arena, with the arithmetic TFLM uses for two tensors.
 """
 
 from __future__ import annotations
@@ -81,8 +83,19 @@ def _check_broadcast(c: OpContext, a: tuple[int, ...], b: tuple[int, ...], y: tu
 # -- lowering ------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, kw_only=True)
+class ConstOperand:
+    """A binary op's constant operand: its int8 array in flash (``constant``), which operand it
+    is (0: the first, 1: the second) and its tensor shape (for the simulator's broadcast). The
+    calls carry these fields; ``inputs`` then holds only the other operand."""
+
+    constant: str | None = None
+    constant_position: int = 0
+    constant_shape: tuple[int, ...] = ()
+
+
 @dataclass(frozen=True)
-class AddCall(Call):
+class AddCall(ConstOperand, Call):
     KIND: ClassVar[str] = "add"
     input_1_offset: int
     input_1_mult: int
@@ -107,7 +120,7 @@ class AddCall(Call):
 
 
 @dataclass(frozen=True)
-class MulCall(Call):
+class MulCall(ConstOperand, Call):
     KIND: ClassVar[str] = "mul"
     input_1_offset: int
     input_2_offset: int
@@ -142,15 +155,23 @@ def _broadcast(lw: Lowering, op: ir.Op) -> tuple[str | None, BroadcastSpec | Non
     return name, spec
 
 
-def _binary_inputs(lw: Lowering, op: ir.Op) -> tuple[TensorRef, TensorRef]:
-    refs = []
-    for t in op.inputs[:2]:
+def _binary_inputs(lw: Lowering, op: ir.Op) -> tuple[tuple[TensorRef, ...], dict[str, object], int | None]:
+    """The arena operands, the constant one (at most one: the converter folds an op of two
+    constants) and the operand the output may overwrite (same shape, dying here)."""
+    refs: list[TensorRef] = []
+    constant = None
+    for position, t in enumerate(op.inputs[:2]):
         tensor = lw.g.tensor(t)
-        if tensor.is_const:
-            raise lw.fail(op, f"constant operand {tensor.describe()} is not supported yet; "
-                            "feed it as a model input or fold it during conversion")
-        refs.append(lw.ref(t))
-    return refs[0], refs[1]
+        if not tensor.is_const:
+            refs.append(lw.ref(t))
+            continue
+        if constant is not None:
+            raise lw.fail(op, "both operands are constants; fold the op during conversion")
+        assert tensor.data is not None
+        name = lw.const(f"operand{position + 1}", "int8_t", tensor.data.astype(np.int8), op)
+        constant = dict(constant=name, constant_position=position, constant_shape=tensor.shape)
+    inplace = next(t for t in op.inputs[:2] if not lw.g.tensor(t).is_const) if refs else None
+    return tuple(refs), constant or {}, inplace
 
 
 def lower_add(lw: Lowering, op: ir.Op) -> None:
@@ -165,20 +186,20 @@ def lower_add(lw: Lowering, op: ir.Op) -> None:
     mo, so = fx.quantize_multiplier_smaller_than_one_exp(twice_max / ((1 << left_shift) * float(qo.scale)))
     act_min, act_max = activation_range(op.activation, qo)
     bname, spec = _broadcast(lw, op)
-    r1, r2 = _binary_inputs(lw, op)
-    out = lw.out_ref(op, None if bname else op.inputs[0])
+    refs, constant, inplace = _binary_inputs(lw, op)
+    out = lw.out_ref(op, None if bname else inplace)
     y = lw.g.tensor(op.outputs[0])
     if sub:  # CMSIS-NN has no subtraction kernel
         function = "edgegen_sub_broadcast_s8" if bname else "edgegen_sub_s8"
     else:
         function = "edgegen_add_broadcast_s8" if bname else "arm_elementwise_add_s8"
-    b = lw.base(op, function, (r1, r2), out, 0, y.size)
+    b = lw.base(op, function, refs, out, 0, y.size)
     lw.calls.append(AddCall(
         **b,  # type: ignore[arg-type]
         input_1_offset=-q1.zero_point, input_1_mult=m1, input_1_shift=s1,
         input_2_offset=-q2.zero_point, input_2_mult=m2, input_2_shift=s2, left_shift=left_shift,
         out_offset=qo.zero_point, out_mult=mo, out_shift=so, act_min=act_min, act_max=act_max,
-        size=y.size, broadcast=bname, broadcast_spec=spec, subtract=sub,
+        size=y.size, broadcast=bname, broadcast_spec=spec, subtract=sub, **constant,  # type: ignore[arg-type]
     ))
 
 
@@ -188,15 +209,15 @@ def lower_mul(lw: Lowering, op: ir.Op) -> None:
     mo, so = fx.quantize_multiplier(float(q1.scale) * float(q2.scale) / float(qo.scale))
     act_min, act_max = activation_range(op.activation, qo)
     bname, spec = _broadcast(lw, op)
-    r1, r2 = _binary_inputs(lw, op)
-    out = lw.out_ref(op, None if bname else op.inputs[0])
+    refs, constant, inplace = _binary_inputs(lw, op)
+    out = lw.out_ref(op, None if bname else inplace)
     y = lw.g.tensor(op.outputs[0])
-    b = lw.base(op, "edgegen_mul_broadcast_s8" if bname else "arm_elementwise_mul_s8", (r1, r2), out, 0, y.size)
+    b = lw.base(op, "edgegen_mul_broadcast_s8" if bname else "arm_elementwise_mul_s8", refs, out, 0, y.size)
     lw.calls.append(MulCall(
         **b,  # type: ignore[arg-type]
         input_1_offset=-q1.zero_point, input_2_offset=-q2.zero_point, out_offset=qo.zero_point,
         out_mult=mo, out_shift=so, act_min=act_min, act_max=act_max, size=y.size,
-        broadcast=bname, broadcast_spec=spec,
+        broadcast=bname, broadcast_spec=spec, **constant,  # type: ignore[arg-type]
     ))
 
 
@@ -204,7 +225,11 @@ def lower_mul(lw: Lowering, op: ir.Op) -> None:
 
 
 def _broadcast_pair(m: Machine, c: AddCall | MulCall) -> tuple[np.ndarray, np.ndarray]:
-    a, b = m.read(c.inputs[0]).astype(np.int64), m.read(c.inputs[1]).astype(np.int64)
+    ops = [m.read(r).astype(np.int64) for r in c.inputs]
+    data = m.const(c.constant)
+    if data is not None:
+        ops.insert(c.constant_position, data.astype(np.int64).reshape(c.constant_shape))
+    a, b = ops
     shape = c.output.shape
     if c.broadcast_spec is None:
         return a.reshape(-1), b.reshape(-1)

@@ -595,6 +595,65 @@ def _alpha(rng: np.random.Generator) -> float:
     return float(np.float32(a))
 
 
+def _const_shape(rng: np.random.Generator, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """A constant operand's shape against ``shape``: a scalar, per channel (the last axis, as
+    Normalization and BatchNormalization make), of lower rank, with ones, or the same shape."""
+    how = str(_pick(rng, ["scalar", "channel", "channel", "ones", "lower-rank", "same"]))
+    if how == "scalar":
+        return ()
+    if how == "channel":
+        return (shape[-1],) if rng.random() < 0.6 else (1,) * (len(shape) - 1) + (shape[-1],)
+    if how == "ones":
+        return tuple(1 if rng.random() < 0.5 else d for d in shape)
+    if how == "lower-rank" and len(shape) > 1:
+        return shape[_int(rng, 1, len(shape) - 1):]
+    return shape
+
+
+def _const_operand(kind: str) -> Callable[[np.random.Generator], Branch]:
+    """ADD / SUB / MUL of a tensor and a constant (either side, broadcast as TFLite defines it),
+    sometimes chained as Normalization's (x - mean) * (1 / std) or Rescaling's x * scale + offset."""
+
+    def make(rng: np.random.Generator) -> Branch:
+        shape = _shape(rng, _int(rng, 1, 4), 5)
+        cshape = _const_shape(rng, shape)
+        inp = _input(rng, shape, straddle=True)
+        chain = str(_pick(rng, ["none", "none", "normalize", "rescale"]))
+        # an activation only on unchained ops whose constant cannot push every output below zero
+        # (RELU of an all-negative range quantizes to a degenerate scale TFLM refuses)
+        act = _activation(rng) if chain == "none" else "none"
+        if kind == "mul":  # magnitudes over three decades
+            c = rng.normal(size=cshape) * 10 ** rng.uniform(-1.5, 1.5)
+        else:  # at most 0.4x the input's range, so the sum still straddles zero
+            c = rng.normal(size=cshape) * (inp.hi - inp.lo) * 10 ** rng.uniform(-2, -0.8)
+        if rng.random() < 0.3:  # one-signed: mean subtraction, positive scales
+            c = np.abs(c) + 10 ** rng.uniform(-3, -1)
+        const = np.asarray(c, dtype=np.float32)
+        first = bool(rng.random() < 0.3)  # the constant as the first operand
+        other = np.asarray(np.abs(rng.normal(size=cshape)) * 10 ** rng.uniform(-1, 1) + 0.01, dtype=np.float32)
+
+        def build(x: Tf) -> list[Tf]:
+            tf = _tf()
+            k = tf.constant(const)
+            if kind == "add":
+                y = k + x if first else x + k
+            elif kind == "sub":
+                y = k - x if first else x - k
+            else:
+                y = k * x if first else x * k
+            if chain == "normalize":  # Normalization: (x - mean) / std
+                y = (y - tf.constant(other)) * tf.constant(np.float32(1.0) / other)
+            elif chain == "rescale":  # Rescaling(scale, offset)
+                y = y * tf.constant(other) + tf.constant(const)
+            return [_activate(y, act)]
+
+        desc = (f"{kind.upper()} input {list(shape)} constant {list(cshape)} ({'first' if first else 'second'}) "
+                f"chain {chain} act {act}")
+        return Branch((inp,), build, desc)
+
+    return make
+
+
 def _unary(kind: str) -> Callable[[np.random.Generator], Branch]:
     def make(rng: np.random.Generator) -> Branch:
         shape = _shape(rng, _int(rng, 1, 4), 6)
@@ -681,6 +740,9 @@ FAMILIES: dict[str, Family] = {f.name: f for f in (
     Family("add", _binary("add"), ("ADD",)),
     Family("sub", _binary("sub"), ("SUB",)),
     Family("mul", _binary("mul"), ("MUL",)),
+    Family("add_const", _const_operand("add"), ("ADD",), seeds=(0, 1)),
+    Family("sub_const", _const_operand("sub"), ("SUB",), seeds=(0, 1)),
+    Family("mul_const", _const_operand("mul"), ("MUL",), seeds=(0, 1)),
     Family("softmax", _softmax, ("SOFTMAX",)),
     Family("reshape_squeeze", _reshape, _RESHAPES, each=("RESHAPE", "SQUEEZE")),
     Family("pad", _pad, ("PAD",)),
