@@ -654,6 +654,43 @@ def _const_operand(kind: str) -> Callable[[np.random.Generator], Branch]:
     return make
 
 
+def _minmax(kind: str) -> Callable[[np.random.Generator], Branch]:
+    """MAXIMUM / MINIMUM of two tensors (broadcast either way, or a tensor with itself through a
+    RELU) or of a tensor and a constant (scalar, per channel, broadcast; either side). Scalar
+    constants are never 0, which the converter turns into a RELU."""
+
+    def make(rng: np.random.Generator) -> Branch:
+        variant = str(_pick(rng, ["tensors", "tensors", "constant", "constant", "relu"]))
+        if variant == "constant":
+            shape = _shape(rng, _int(rng, 1, 4), 5)
+            inp = _input(rng, shape)
+            cshape = _const_shape(rng, shape)
+            c = rng.uniform(inp.lo, inp.hi, size=cshape)
+            c = np.where(np.abs(c) < 1e-3, 0.5 * (inp.hi - inp.lo), c)
+            const = np.asarray(c, dtype=np.float32)
+            first = bool(rng.random() < 0.3)
+            inputs: tuple[InputSpec, ...] = (inp,)
+            desc = f"{kind.upper()} input {list(shape)} constant {list(cshape)} ({'first' if first else 'second'})"
+        else:
+            a, b, how = _broadcast_shapes(rng) if variant == "tensors" else (*(_shape(rng, 3, 5),) * 2, "relu")
+            inputs = (_input(rng, a), _input(rng, b)) if variant == "tensors" else (_input(rng, a, straddle=True),)
+            desc = f"{kind.upper()} {list(a)} and {list(b)} ({how})"
+
+        def build(x: Tf, *rest: Tf) -> list[Tf]:
+            tf = _tf()
+            f = tf.maximum if kind == "max" else tf.minimum
+            if variant == "constant":
+                k = tf.constant(const)
+                return [f(k, x) if first else f(x, k)]
+            if variant == "relu":  # the converter gives both operands one scale
+                return [f(tf.nn.relu(x), x * 0.5)]
+            return [f(x, rest[0])]
+
+        return Branch(inputs, build, desc)
+
+    return make
+
+
 def _unary(kind: str) -> Callable[[np.random.Generator], Branch]:
     def make(rng: np.random.Generator) -> Branch:
         shape = _shape(rng, _int(rng, 1, 4), 6)
@@ -743,6 +780,8 @@ FAMILIES: dict[str, Family] = {f.name: f for f in (
     Family("add_const", _const_operand("add"), ("ADD",), seeds=(0, 1)),
     Family("sub_const", _const_operand("sub"), ("SUB",), seeds=(0, 1)),
     Family("mul_const", _const_operand("mul"), ("MUL",), seeds=(0, 1)),
+    Family("maximum", _minmax("max"), ("MAXIMUM",), seeds=(0, 1)),
+    Family("minimum", _minmax("min"), ("MINIMUM",), seeds=(0, 1)),
     Family("softmax", _softmax, ("SOFTMAX",)),
     Family("reshape_squeeze", _reshape, _RESHAPES, each=("RESHAPE", "SQUEEZE")),
     Family("pad", _pad, ("PAD",)),
