@@ -711,6 +711,31 @@ def _unary(kind: str) -> Callable[[np.random.Generator], Branch]:
     return make
 
 
+def _activation_op(kind: str) -> Callable[[np.random.Generator], Branch]:
+    """HARD_SWISH (keras.activations.hard_swish: x * relu6(x + 3) / 6) or ELU on inputs whose range
+    is sometimes narrow (multipliers far below 1), sometimes tens wide (HARD_SWISH's reluish
+    multiplier then shifts right), sometimes after a RELU (one-sided inputs)."""
+
+    def make(rng: np.random.Generator) -> Branch:
+        shape = _shape(rng, _int(rng, 1, 4), 6)
+        inp = _input(rng, shape)
+        if rng.random() < 0.2:
+            inp = InputSpec(shape, inp.lo * 8, inp.hi * 8)
+        relu_first = bool(rng.random() < 0.15)
+
+        def build(x: Tf) -> list[Tf]:
+            tf = _tf()
+            x = tf.nn.relu(x) if relu_first else x
+            if kind == "hard_swish":
+                return [x * tf.nn.relu6(x + 3.0) * (1.0 / 6.0)]
+            return [tf.nn.elu(x)]
+
+        return Branch((inp,), build, f"{kind.upper()} input {list(shape)} [{inp.lo:.3g}, {inp.hi:.3g}]"
+                      f"{' after RELU' if relu_first else ''}")
+
+    return make
+
+
 def _float_io(rng: np.random.Generator) -> Branch:
     """A float input, one int8 op, a float output: QUANTIZE and DEQUANTIZE at the model edges."""
     shape = (1, _int(rng, 1, 5), _int(rng, 1, 5), _int(rng, 1, 4))
@@ -782,6 +807,7 @@ FAMILIES: dict[str, Family] = {f.name: f for f in (
     Family("mul_const", _const_operand("mul"), ("MUL",), seeds=(0, 1)),
     Family("maximum", _minmax("max"), ("MAXIMUM",), seeds=(0, 1)),
     Family("minimum", _minmax("min"), ("MINIMUM",), seeds=(0, 1)),
+    Family("hard_swish", _activation_op("hard_swish"), ("HARD_SWISH",), seeds=(0, 1)),
     Family("softmax", _softmax, ("SOFTMAX",)),
     Family("reshape_squeeze", _reshape, _RESHAPES, each=("RESHAPE", "SQUEEZE")),
     Family("pad", _pad, ("PAD",)),
