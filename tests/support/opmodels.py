@@ -76,6 +76,9 @@ class Branch:
     beta: float | None = None
     #: turn the branch's RESHAPE back into the SQUEEZE of this axis (the converter emits RESHAPE)
     squeeze_axis: int | None = None
+    #: turn the branch's DEQUANTIZE -> float ELU -> QUANTIZE (the converter does not quantize ELU)
+    #: into one int8 ELU, as other tools write it
+    int8_elu: bool = False
 
 
 @dataclass(frozen=True)
@@ -722,6 +725,7 @@ def _activation_op(kind: str) -> Callable[[np.random.Generator], Branch]:
         if rng.random() < 0.2:
             inp = InputSpec(shape, inp.lo * 8, inp.hi * 8)
         relu_first = bool(rng.random() < 0.15)
+        int8_elu = kind == "elu" and bool(rng.random() < 0.5)
 
         def build(x: Tf) -> list[Tf]:
             tf = _tf()
@@ -731,7 +735,7 @@ def _activation_op(kind: str) -> Callable[[np.random.Generator], Branch]:
             return [tf.nn.elu(x)]
 
         return Branch((inp,), build, f"{kind.upper()} input {list(shape)} [{inp.lo:.3g}, {inp.hi:.3g}]"
-                      f"{' after RELU' if relu_first else ''}")
+                      f"{' after RELU' if relu_first else ''}{' as int8 ELU' if int8_elu else ''}", int8_elu=int8_elu)
 
     return make
 
@@ -808,6 +812,7 @@ FAMILIES: dict[str, Family] = {f.name: f for f in (
     Family("maximum", _minmax("max"), ("MAXIMUM",), seeds=(0, 1)),
     Family("minimum", _minmax("min"), ("MINIMUM",), seeds=(0, 1)),
     Family("hard_swish", _activation_op("hard_swish"), ("HARD_SWISH",), seeds=(0, 1)),
+    Family("elu", _activation_op("elu"), ("ELU",), seeds=(0, 1)),
     Family("softmax", _softmax, ("SOFTMAX",)),
     Family("reshape_squeeze", _reshape, _RESHAPES, each=("RESHAPE", "SQUEEZE")),
     Family("pad", _pad, ("PAD",)),
@@ -876,7 +881,7 @@ def op_model(family: str, seed: int) -> OpModel:
     rng = np.random.default_rng([seed, *family.encode()])
     branches = tuple(fam.make_branch(rng) for _ in range(fam.branches))
     data = _convert(branches, fam, rng)
-    if any(b.squeeze_axis is not None or (b.beta is not None and b.beta != 1.0) for b in branches):
+    if any(b.squeeze_axis is not None or (b.beta is not None and b.beta != 1.0) or b.int8_elu for b in branches):
         data = _edit_ops(data, branches)
     return OpModel(family=family, seed=seed, tflite=data, branches=branches)
 
@@ -950,12 +955,16 @@ def _edit_ops(data: bytes, branches: Sequence[Branch]) -> bytes:
       scale into it, so every converted SOFTMAX has beta 1.0; TFLM honours other values.
     * SQUEEZE: the converter turns every static-shape tf.squeeze into RESHAPE; TFLM and edgegen
       also take the SQUEEZE builtin, so the RESHAPE of a squeeze branch becomes one again.
+    * int8 ELU: the converter leaves ELU in float32 between a DEQUANTIZE and a QUANTIZE; the ELU
+      then reads the DEQUANTIZE's int8 input and writes the QUANTIZE's int8 output, and those two
+      ops go (TFLM computes an int8 ELU with its own table).
     """
     m = _fb_model(data)
     sg = m.subgraphs[0]
     names = {int(t): _decode(sg.tensors[t].name) for t in sg.inputs}
     owner = _owners(names, [(list(op.inputs), list(op.outputs)) for op in sg.operators])
     edited: set[int] = set()
+    dropped: list[Any] = []
     for op in sg.operators:
         bi = owner.get(int(op.outputs[0]))
         if bi is None:
@@ -972,7 +981,16 @@ def _edit_ops(data: bytes, branches: Sequence[Branch]) -> bytes:
             op.builtinOptions = fb.SqueezeOptionsT()
             op.builtinOptions.squeezeDims = [b.squeeze_axis]
             edited.add(bi)
-    wanted = {i for i, b in enumerate(branches) if b.squeeze_axis is not None or b.beta not in (None, 1.0)}
+        elif kind == "ELU" and b.int8_elu:
+            deq = next(o for o in sg.operators if int(o.outputs[0]) == int(op.inputs[0]))
+            q = next(o for o in sg.operators if int(o.inputs[0]) == int(op.outputs[0]))
+            assert _builtin_name(m, deq) == "DEQUANTIZE" and _builtin_name(m, q) == "QUANTIZE"
+            op.inputs, op.outputs = [int(deq.inputs[0])], [int(q.outputs[0])]
+            dropped += [deq, q]
+            edited.add(bi)
+    sg.operators = [op for op in sg.operators if not any(op is d for d in dropped)]
+    wanted = {i for i, b in enumerate(branches)
+              if b.squeeze_axis is not None or b.beta not in (None, 1.0) or b.int8_elu}
     assert edited == wanted, f"edited branches {sorted(edited)}, expected {sorted(wanted)}"
     builder = flatbuffers.Builder(len(data) + 4096)
     builder.Finish(m.Pack(builder), file_identifier=b"TFL3")
