@@ -17,7 +17,7 @@ from edgegen.tflite_reader import parse_tflite
 from .support.opmodels import FAMILIES, edge_inputs, op_model
 
 #: the families whose C kernels (or calls) issue 15 added
-FAMILIES_15 = ("add_const", "sub_const", "mul_const", "maximum", "minimum", "hard_swish", "elu")
+FAMILIES_15 = ("add_const", "sub_const", "mul_const", "maximum", "minimum", "hard_swish", "elu", "prelu")
 BOARDS = ("qemu-m4", "qemu-m55")
 
 
@@ -32,3 +32,26 @@ def test_family_exact_on_emulator(family: str, board: str, tmp_path: Path) -> No
     assert run.result.verdict is True, "\n".join(run.stdout.splitlines()[-10:])
     assert run.result.vectors_passed == len(edges) + 2
     assert not run.result.failures and run.exit_code == 0
+
+
+def test_hand_built_model_of_the_new_ops(tmp_path: Path) -> None:
+    """What the converter does not write: constant first operands of ADD (it puts the constant
+    second), a same-shape constant MUL, a constant MAXIMUM operand broadcast along channels, PRELU
+    on a chain, int8 ELU. Simulator == TFLM on every tensor, exact on qemu-m4."""
+    from edgegen.verify import ParityReport, compare_sim_tflm, random_inputs
+
+    from .test_generated_c import _more_ops_model
+
+    data = _more_ops_model()
+    program = lower(parse_tflite(data, name="m"), name="m")
+    assert {c.op_name for c in program.calls} >= {"ADD", "SUB", "MUL", "MAXIMUM", "MINIMUM", "PRELU", "HARD_SWISH",
+                                                  "ELU"}
+    assert any(getattr(c, "constant_position", None) == 0 for c in program.calls if getattr(c, "constant", None))
+    samples = edge_inputs(program) + random_inputs(program, 5, seed=0)
+    report = ParityReport(samples=len(samples))
+    compare_sim_tflm(program, data, samples, report)
+    assert report.ok and report.tensors_compared == len(samples) * len(program.calls)
+    result = build(data, tmp_path / "m", source="m.tflite", name="m", board="qemu-m4", vectors=len(samples),
+                   samples=samples)
+    run = run_on_emulator(result.out, board="qemu-m4", timeout=300)
+    assert run.result.verdict is True and not run.result.failures and run.exit_code == 0

@@ -134,9 +134,11 @@ class MulCall(ConstOperand, Call):
     broadcast_spec: BroadcastSpec | None
 
 
-def _broadcast(lw: Lowering, op: ir.Op) -> tuple[str | None, BroadcastSpec | None]:
+def _broadcast(lw: Lowering, op: ir.Op, force: bool = False) -> tuple[str | None, BroadcastSpec | None]:
+    """The op's ``edgegen_broadcast`` constant and spec; None for same-size operands unless ``force``
+    (for kernels that always take one)."""
     a, b, y = (lw.g.tensor(t) for t in (op.inputs[0], op.inputs[1], op.outputs[0]))
-    if a.shape == b.shape == y.shape or (a.size == b.size == y.size):
+    if not force and (a.shape == b.shape == y.shape or (a.size == b.size == y.size)):
         return None, None
     shape = (1,) * (4 - len(y.shape)) + y.shape
 

@@ -740,6 +740,24 @@ def _activation_op(kind: str) -> Callable[[np.random.Generator], Branch]:
     return make
 
 
+def _prelu(rng: np.random.Generator) -> Branch:
+    """Keras PReLU's graph, relu(x) - alpha * relu(-x), which the converter fuses into PRELU when
+    alpha has the input's shape without the batch (shared axes of size 1 broadcast); slopes
+    negative, in (0, 1) and steeper than the identity."""
+    shape = (1, *_shape(rng, _int(rng, 1, 3), 6))
+    ashape = tuple(1 if rng.random() < 0.4 else d for d in shape[1:])
+    kind = str(_pick(rng, ["leaky", "leaky", "mixed", "steep"]))
+    lo, hi = {"leaky": (0.01, 0.9), "mixed": (-0.8, 0.9), "steep": (0.5, 3.0)}[kind]
+    alpha = np.asarray(rng.uniform(lo, hi, size=ashape), dtype=np.float32)
+    inp = _input(rng, shape, straddle=bool(rng.random() < 0.7))
+
+    def build(x: Tf) -> list[Tf]:
+        tf = _tf()
+        return [tf.nn.relu(x) + tf.negative(tf.constant(alpha)) * tf.nn.relu(tf.negative(x))]
+
+    return Branch((inp,), build, f"PRELU input {list(shape)} alpha {list(ashape)} ({kind})")
+
+
 def _float_io(rng: np.random.Generator) -> Branch:
     """A float input, one int8 op, a float output: QUANTIZE and DEQUANTIZE at the model edges."""
     shape = (1, _int(rng, 1, 5), _int(rng, 1, 5), _int(rng, 1, 4))
@@ -813,6 +831,7 @@ FAMILIES: dict[str, Family] = {f.name: f for f in (
     Family("minimum", _minmax("min"), ("MINIMUM",), seeds=(0, 1)),
     Family("hard_swish", _activation_op("hard_swish"), ("HARD_SWISH",), seeds=(0, 1)),
     Family("elu", _activation_op("elu"), ("ELU",), seeds=(0, 1)),
+    Family("prelu", _prelu, ("PRELU",), seeds=(0, 1)),
     Family("softmax", _softmax, ("SOFTMAX",)),
     Family("reshape_squeeze", _reshape, _RESHAPES, each=("RESHAPE", "SQUEEZE")),
     Family("pad", _pad, ("PAD",)),
