@@ -39,13 +39,15 @@ def _broadcast_model() -> bytes:
 
 
 def _more_ops_model() -> bytes:
-    """The ops of issue 15: constant operands (first and second, broadcast) of ADD, SUB and MUL,
-    MAXIMUM / MINIMUM (minmax calls), PRELU, HARD_SWISH and ELU (table calls)."""
+    """The ops of issue 15: constant operands (first and second, broadcast along rows, per channel:
+    a table call) of ADD, SUB and MUL, MAXIMUM / MINIMUM (minmax calls), PRELU (alpha along rows and
+    channels), HARD_SWISH and ELU (table calls)."""
     m = TinyModel()
     x = m.tensor((1, 2, 3, 4), scale=0.05, zero_point=3, name="x")
     c4 = m.tensor((4,), scale=0.02, zero_point=-5, data=np.arange(-8, 8, 4, dtype=np.int8))
+    ch = m.tensor((1, 2, 1, 1), scale=0.04, zero_point=7, data=np.array([-90, 60], dtype=np.int8).reshape(1, 2, 1, 1))
     add = m.tensor((1, 2, 3, 4), scale=0.06, zero_point=1)
-    m.op("ADD", [c4, x], [add], schema.AddOptionsT())
+    m.op("ADD", [ch, x], [add], schema.AddOptionsT())
     sub = m.tensor((1, 2, 3, 4), scale=0.07, zero_point=-2)
     m.op("SUB", [add, c4], [sub], schema.SubOptionsT())
     same = m.tensor((1, 2, 3, 4), scale=0.03, zero_point=0, data=np.arange(24, dtype=np.int8).reshape(1, 2, 3, 4))
@@ -55,7 +57,8 @@ def _more_ops_model() -> bytes:
     m.op("MAXIMUM", [mul, m.tensor((1, 1, 1, 4), scale=0.09, zero_point=4, data=np.arange(4, dtype=np.int8))], [mx])
     mn = m.tensor((1, 2, 3, 4), scale=0.09, zero_point=4)
     m.op("MINIMUM", [mx, mul], [mn])
-    alpha = m.tensor((1, 1, 4), scale=0.01, zero_point=0, data=np.array([[[10, 20, -30, 40]]], dtype=np.int8))
+    alpha = m.tensor((2, 1, 4), scale=0.01, zero_point=0,
+                     data=np.array([10, 20, -30, 40, 90, -5, 0, 127], dtype=np.int8).reshape(2, 1, 4))
     pr = m.tensor((1, 2, 3, 4), scale=0.08, zero_point=-1)
     m.op("PRELU", [mn, alpha], [pr])
     hs = m.tensor((1, 2, 3, 4), scale=0.05, zero_point=-20)

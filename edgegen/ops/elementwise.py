@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import ClassVar
 
 import numpy as np
@@ -16,6 +17,7 @@ from ai_edge_litert import schema_py_generated as fb
 
 from .. import fixedpoint as fx
 from .. import ir
+from ..kernels import clut
 from ..lowering import Lowering, activation_range
 from ..machine import Machine, requant
 from ..program import Call, TensorRef
@@ -187,6 +189,13 @@ def lower_add(lw: Lowering, op: ir.Op) -> None:
     m2, s2 = fx.quantize_multiplier_smaller_than_one_exp(float(q2.scale) / twice_max)
     mo, so = fx.quantize_multiplier_smaller_than_one_exp(twice_max / ((1 << left_shift) * float(qo.scale)))
     act_min, act_max = activation_range(op.activation, qo)
+    arith = dict(
+        input_1_offset=-q1.zero_point, input_1_mult=m1, input_1_shift=s1,
+        input_2_offset=-q2.zero_point, input_2_mult=m2, input_2_shift=s2, left_shift=left_shift,
+        out_offset=qo.zero_point, out_mult=mo, out_shift=so, act_min=act_min, act_max=act_max, subtract=sub,
+    )
+    if clut.try_lower(lw, op, lambda a, b: _add_values(SimpleNamespace(**arith), a, b)):
+        return
     bname, spec = _broadcast(lw, op)
     refs, constant, inplace = _binary_inputs(lw, op)
     out = lw.out_ref(op, None if bname else inplace)
@@ -197,11 +206,8 @@ def lower_add(lw: Lowering, op: ir.Op) -> None:
         function = "edgegen_add_broadcast_s8" if bname else "arm_elementwise_add_s8"
     b = lw.base(op, function, refs, out, 0, y.size)
     lw.calls.append(AddCall(
-        **b,  # type: ignore[arg-type]
-        input_1_offset=-q1.zero_point, input_1_mult=m1, input_1_shift=s1,
-        input_2_offset=-q2.zero_point, input_2_mult=m2, input_2_shift=s2, left_shift=left_shift,
-        out_offset=qo.zero_point, out_mult=mo, out_shift=so, act_min=act_min, act_max=act_max,
-        size=y.size, broadcast=bname, broadcast_spec=spec, subtract=sub, **constant,  # type: ignore[arg-type]
+        **b, **arith,  # type: ignore[arg-type]
+        size=y.size, broadcast=bname, broadcast_spec=spec, **constant,  # type: ignore[arg-type]
     ))
 
 
@@ -210,6 +216,10 @@ def lower_mul(lw: Lowering, op: ir.Op) -> None:
     q1, q2, qo = lw.qp(op.inputs[0]), lw.qp(op.inputs[1]), lw.qp(op.outputs[0])
     mo, so = fx.quantize_multiplier(float(q1.scale) * float(q2.scale) / float(qo.scale))
     act_min, act_max = activation_range(op.activation, qo)
+    arith = dict(input_1_offset=-q1.zero_point, input_2_offset=-q2.zero_point, out_offset=qo.zero_point,
+                 out_mult=mo, out_shift=so, act_min=act_min, act_max=act_max)
+    if clut.try_lower(lw, op, lambda a, b: _mul_values(SimpleNamespace(**arith), a, b)):
+        return
     bname, spec = _broadcast(lw, op)
     refs, constant, inplace = _binary_inputs(lw, op)
     out = lw.out_ref(op, None if bname else inplace)
@@ -243,27 +253,34 @@ def _broadcast_pair(m: Machine, c: AddCall | MulCall) -> tuple[np.ndarray, np.nd
     return expand(a), expand(b)
 
 
-def run_add(m: Machine, c: Call) -> None:
-    assert isinstance(c, AddCall)
-    a, b = _broadcast_pair(m, c)
+def _add_values(c: AddCall | SimpleNamespace, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """TFLM's int8 ADD / SUB of int64 operand arrays (also the tables of :mod:`edgegen.kernels.clut`)."""
     mbqm = fx.multiply_by_quantized_multiplier
     s1 = mbqm((a + c.input_1_offset) * (1 << c.left_shift), c.input_1_mult, c.input_1_shift)
     s2 = mbqm((b + c.input_2_offset) * (1 << c.left_shift), c.input_2_mult, c.input_2_shift)
     raw = s1 - s2 if c.subtract else s1 + s2
-    m.write(c.output, requant(raw, c.out_mult, c.out_shift, c.out_offset, c.act_min, c.act_max))
+    return requant(raw, c.out_mult, c.out_shift, c.out_offset, c.act_min, c.act_max)
+
+
+def _mul_values(c: MulCall | SimpleNamespace, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    prod = (a + c.input_1_offset) * (b + c.input_2_offset)
+    return requant(prod, c.out_mult, c.out_shift, c.out_offset, c.act_min, c.act_max)
+
+
+def run_add(m: Machine, c: Call) -> None:
+    assert isinstance(c, AddCall)
+    m.write(c.output, _add_values(c, *_broadcast_pair(m, c)))
 
 
 def run_mul(m: Machine, c: Call) -> None:
     assert isinstance(c, MulCall)
-    a, b = _broadcast_pair(m, c)
-    prod = (a + c.input_1_offset) * (b + c.input_2_offset)
-    m.write(c.output, requant(prod, c.out_mult, c.out_shift, c.out_offset, c.act_min, c.act_max))
+    m.write(c.output, _mul_values(c, *_broadcast_pair(m, c)))
 
 
 FAMILY = OpFamily(
     builders={"ADD": read_binary(Add), "SUB": read_binary(Sub), "MUL": read_binary(Mul)},
     lowerers={Add: lower_add, Sub: lower_add, Mul: lower_mul},
-    kernels={AddCall: run_add, MulCall: run_mul},
+    kernels={AddCall: run_add, MulCall: run_mul, clut.ChannelLutCall: clut.run_clut},
     options={"ADD": fb.BuiltinOptions.AddOptions, "SUB": fb.BuiltinOptions.SubOptions,
              "MUL": fb.BuiltinOptions.MulOptions},
 )

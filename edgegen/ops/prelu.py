@@ -7,12 +7,14 @@ the zero point, an alpha one below) to ``edgegen_prelu_s8`` and the simulator's 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import ClassVar
 
 import numpy as np
 
 from .. import fixedpoint as fx
 from .. import ir
+from ..kernels import clut
 from ..lowering import Lowering
 from ..machine import Machine
 from ..program import Call
@@ -73,6 +75,10 @@ def lower_prelu(lw: Lowering, op: ir.Op) -> None:
     in_s, a_s, out_s = float(np.float32(qi.scale)), float(np.float32(qa.scale)), float(np.float32(qo.scale))
     m1, s1 = fx.quantize_multiplier(in_s / out_s)
     m2, s2 = fx.quantize_multiplier(in_s * a_s / out_s)
+    arith = SimpleNamespace(input_offset=-qi.zero_point, alpha_offset=-qa.zero_point, output_offset=qo.zero_point,
+                            mult_1=m1, shift_1=s1, mult_2=m2, shift_2=s2)
+    if clut.try_lower(lw, op, lambda x, alpha: _prelu_values(arith, x, alpha)):
+        return
     bname, spec = _broadcast(lw, op, force=True)
     assert bname is not None and spec is not None
     refs, constant, _inplace = _binary_inputs(lw, op)
@@ -102,12 +108,16 @@ def run_prelu(m: Machine, c: Call) -> None:
     def expand(v: np.ndarray) -> np.ndarray:
         return np.broadcast_to(v.reshape((1,) * (len(shape) - v.ndim) + v.shape), shape)
 
-    x = expand(operands[0]) + c.input_offset
-    alpha = expand(operands[1]) + c.alpha_offset
+    m.write(c.output, _prelu_values(c, expand(operands[0]), expand(operands[1])))
+
+
+def _prelu_values(c: PreluCall | SimpleNamespace, x: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """``BroadcastPrelu4DSlow`` on int64 arrays (also the tables of :mod:`edgegen.kernels.clut`)."""
+    x = x + c.input_offset
     pos = fx.multiply_by_quantized_multiplier(x, c.mult_1, c.shift_1)
-    neg = fx.multiply_by_quantized_multiplier(x * alpha, c.mult_2, c.shift_2)
-    out = np.where(x >= 0, pos, neg) + c.output_offset
-    m.write(c.output, np.clip(out, fx.INT8_MIN, fx.INT8_MAX))
+    neg = fx.multiply_by_quantized_multiplier(x * (alpha + c.alpha_offset), c.mult_2, c.shift_2)
+    out: np.ndarray = np.clip(np.where(x >= 0, pos, neg) + c.output_offset, fx.INT8_MIN, fx.INT8_MAX)
+    return out.astype(np.int8)
 
 
 FAMILY = OpFamily(builders={"PRELU": read_prelu}, lowerers={Prelu: lower_prelu}, kernels={PreluCall: run_prelu})

@@ -244,3 +244,15 @@ void edgegen_prelu_s8(const int8_t *input, const int8_t *alpha, const edgegen_br
         output[o] = edgegen_clamp_s8(edgegen_wrap_add(y, output_offset), INT8_MIN, INT8_MAX);
     });
 }
+
+void edgegen_channel_lut_s8(const int8_t *input, int8_t *output, const int8_t *tables, int32_t channels, int32_t size)
+{
+    for (int32_t p = 0; p < size; p += channels)
+    {
+        const int8_t *table = tables + 128;
+        for (int32_t c = 0; c < channels; c++, table += 256)
+        {
+            output[p + c] = table[input[p + c]];
+        }
+    }
+}

@@ -28,6 +28,10 @@ typedef struct
 /* output[i] = table[input[i] + 128]; output may equal input. */
 void edgegen_lut_s8(const int8_t *input, int8_t *output, const int8_t *table, int32_t size);
 
+/* output[i] = tables[c * 256 + input[i] + 128] for channel c = i % channels (size a multiple of
+ * channels); output may equal input. A binary op with a per-channel constant operand. */
+void edgegen_channel_lut_s8(const int8_t *input, int8_t *output, const int8_t *tables, int32_t channels, int32_t size);
+
 /* TFLM int8 MEAN of input viewed as [outer, reduce, inner] into [outer, inner]:
  * the int32 sum plus sum_offset, requantized by (multiplier, shift), plus output_offset. */
 arm_cmsis_nn_status edgegen_mean_s8(const int8_t *input, int8_t *output, int32_t outer, int32_t reduce,
