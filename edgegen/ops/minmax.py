@@ -8,6 +8,7 @@ point, and where a file does not, TFLM still outputs the raw maximum, so edgegen
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -36,7 +37,7 @@ class Minimum(ir.Op):
 # -- reading -------------------------------------------------------------------------------------
 
 
-def read_minmax(cls: type[Maximum] | type[Minimum]) -> ir.Op:
+def read_minmax(cls: type[Maximum] | type[Minimum]) -> Callable[[OpContext], ir.Op]:
     def build(c: OpContext) -> ir.Op:
         c.n_inputs(2)
         a, b, y = c.t(0), c.t(1), c.out()
@@ -53,7 +54,7 @@ def read_minmax(cls: type[Maximum] | type[Minimum]) -> ir.Op:
         _check_broadcast(c, a.shape, b.shape, y.shape)
         return cls(index=c.index, inputs=c.inputs, outputs=c.outputs)
 
-    return build  # type: ignore[return-value]
+    return build
 
 
 # -- lowering ------------------------------------------------------------------------------------
@@ -100,7 +101,7 @@ def run_minmax(m: Machine, c: Call) -> None:
 
 
 FAMILY = OpFamily(
-    builders={"MAXIMUM": read_minmax(Maximum), "MINIMUM": read_minmax(Minimum)},  # type: ignore[dict-item]
+    builders={"MAXIMUM": read_minmax(Maximum), "MINIMUM": read_minmax(Minimum)},
     lowerers={Maximum: lower_minmax, Minimum: lower_minmax},
     kernels={MinMaxCall: run_minmax},
     options={"MAXIMUM": fb.BuiltinOptions.MaximumMinimumOptions, "MINIMUM": fb.BuiltinOptions.MaximumMinimumOptions},
