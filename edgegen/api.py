@@ -5,8 +5,10 @@
 >>> smaller = api.prune(model, 0.5, mode="structured", train=(x, y))  # doctest: +SKIP
 >>> api.evaluate(smaller, api.quantize(smaller, x[:300]), x_test, y_test).lines()  # doctest: +SKIP
 
-Everything mirrors the CLI: :func:`build`, :func:`verify` and :func:`run` are ``edgegen build``,
-``verify`` and ``run``; :func:`quantize` is ``--calib``/``--float-io``, :func:`prune` is
+Everything mirrors the CLI: :func:`build`, :func:`verify`, :func:`run` and :func:`inspect` are
+``edgegen build``, ``verify``, ``run`` and ``inspect`` (``build`` takes every option the CLI takes,
+``inspect`` returns the kernel rows instead of printing them); :func:`evaluate` (or ``eval``) is
+``--eval``; :func:`quantize` is ``--calib``/``--float-io``, :func:`prune` is
 ``--prune``/``--prune-mode``/``--train``; :func:`build_keras` runs the whole Keras pipeline and
 returns the summary. TensorFlow is imported on first call, not on import.
 
@@ -20,6 +22,8 @@ calibration subset: the same arguments give the same bytes.
 
 from __future__ import annotations
 
+import dataclasses
+import warnings
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -36,13 +40,15 @@ from .keras.finetune import TrainConfig
 if TYPE_CHECKING:
     from .builddir import BuildResult
     from .emulator import EmulatorRun
+    from .inspect_model import ModelInspection
     from .verify import ParityReport
 
-__all__ = ["Comparison", "LayerError", "TrainConfig", "build", "build_keras", "evaluate", "layer_errors", "load",
-           "prune", "quantize", "run", "verify"]
+__all__ = ["Comparison", "EdgegenWarning", "LayerError", "TrainConfig", "build", "build_keras", "eval", "evaluate",
+           "inspect", "layer_errors", "load", "prune", "quantize", "run", "verify"]
 
 ModelLike = Any  # a keras.Model or a path to .keras/.h5/SavedModel
 Calib = SampleSource | Callable[[], Iterable[Any]]
+LabelledData = SampleSource | Dataset | tuple[np.ndarray, np.ndarray]
 
 
 def load(path: str | Path) -> Any:
@@ -129,15 +135,23 @@ def _prune(model: ModelLike, fraction: float, mode: str, *, train: tuple[np.ndar
     raise EdgegenError(f"unknown pruning mode '{mode}'; use 'structured' or 'unstructured'")
 
 
-def evaluate(model_or_path: ModelLike, tflite: bytes, x: np.ndarray | SampleSource,
+def evaluate(model_or_path: ModelLike, tflite: bytes, x: np.ndarray | SampleSource | LabelledData,
              y: np.ndarray | None = None) -> Comparison:
-    """Float (Keras) against int8 (TFLM, bit-exact with the firmware) on ``x``: accuracy when
-    labels ``y`` are given, output SQNR and argmax agreement always."""
+    """Float (Keras) against int8 (TFLM, bit-exact with the firmware) on every sample of ``x`` (an
+    array, a path, a tf.data dataset of ``(x, y)``...): accuracy for class labels, MSE for
+    target values (chosen from ``y`` and the output, labels that do not fit refused), output SQNR
+    and argmax agreement always; ``.warnings(name)`` gives the build's warnings. Also ``api.eval``."""
     from .keras.data import as_dataset
     from .keras.evaluate import compare
 
     model = _model(model_or_path)
-    return compare(model, tflite, as_dataset(x, model, what="evaluation data", labels=y, limit=None))
+    data = _labelled(x, "api.eval(x)") if isinstance(x, tuple) and y is None else x
+    assert data is not None
+    return compare(model, tflite, as_dataset(data, model, what="evaluation data", labels=y, limit=None))
+
+
+#: ``api.eval`` mirrors ``--eval``
+eval = evaluate
 
 
 def layer_errors(model_or_path: ModelLike, tflite: bytes, x: np.ndarray, *, samples: int = 8) -> list[LayerError]:
@@ -150,29 +164,79 @@ def layer_errors(model_or_path: ModelLike, tflite: bytes, x: np.ndarray, *, samp
     return per_layer_error(model, tflite, as_dataset(x, model, what="evaluation data").x, samples=samples)
 
 
-def build_keras(model_or_path: ModelLike, calib: Calib | None, *, prune: float | None = None,
-                prune_mode: Literal["structured", "unstructured"] = "structured",
-                train: SampleSource | Dataset | None = None, float_io: bool = False,
-                config: TrainConfig | None = None, seed: int = DEFAULT_SEED) -> tuple[bytes, list[str]]:
-    """The CLI's Keras pipeline: the int8 ``.tflite`` and the summary lines it would print."""
+def _labelled(value: LabelledData | None, what: str) -> SampleSource | Dataset | None:
+    """``(x, y)`` arrays as a :class:`Dataset` (checked later against the model like a file)."""
+    if isinstance(value, tuple):
+        if len(value) != 2:
+            raise EdgegenError(f"{what}: give (x, y), a path, an array or a tf.data dataset; got a tuple of "
+                               f"{len(value)}")
+        return Dataset(check_array(value[0], f"{what}[0]"), check_array(value[1], f"{what}[1]"), f"{what} (x, y)")
+    return value
+
+
+def _pipeline(model_or_path: ModelLike, calib: Calib | None, *, prune: float | None, prune_mode: str,
+              train: LabelledData | None, eval: LabelledData | None, float_io: bool, config: TrainConfig | None,
+              epochs: int | None, prune_criterion: str, prune_scope: str, eval_samples: int | None,
+              seed: int) -> Any:
     from .keras.pipeline import Options, run
 
-    res = run(model_or_path, Options(calib=calib, prune=prune, prune_mode=prune_mode, train=train,
-                                     float_io=float_io, train_config=config or TrainConfig(), seed=seed))
+    if prune is not None and not 0.0 <= prune < 1.0:
+        raise EdgegenError(f"prune={prune}: give the fraction to remove, between 0 and 1 (e.g. 0.5)")
+    if epochs is not None and epochs < 1:
+        raise EdgegenError(f"epochs={epochs}: give at least 1 epoch")
+    cfg = config or TrainConfig()
+    if epochs is not None:
+        cfg = dataclasses.replace(cfg, epochs=epochs)
+    res = run(model_or_path, Options(calib=calib, prune=prune, prune_mode=prune_mode,
+                                     train=_labelled(train, "train"), eval_data=_labelled(eval, "eval"),
+                                     float_io=float_io, criterion=prune_criterion, scope=prune_scope,
+                                     train_config=cfg, max_eval=eval_samples, seed=seed))
+    for w in res.warnings:
+        # the CLI prints these on stderr; a notebook shows Python warnings
+        warnings.warn(w, EdgegenWarning, stacklevel=3)
+    return res
+
+
+class EdgegenWarning(UserWarning):
+    """A build went through but its numbers need a look (accuracy lost to pruning, int8 far from
+    float, calibration on random data); the same lines start with ``WARNING:`` in the summary."""
+
+
+def build_keras(model_or_path: ModelLike, calib: Calib | None, *, prune: float | None = None,
+                prune_mode: Literal["structured", "unstructured"] = "structured",
+                train: LabelledData | None = None, eval: LabelledData | None = None, float_io: bool = False,
+                config: TrainConfig | None = None, epochs: int | None = None,
+                prune_criterion: Literal["l1", "l2", "activation"] = "l1",
+                prune_scope: Literal["layer", "global"] = "global", eval_samples: int | None = None,
+                seed: int = DEFAULT_SEED) -> tuple[bytes, list[str]]:
+    """The CLI's Keras pipeline: the int8 ``.tflite`` and the summary lines it would print
+    (warnings first, each also raised as an :class:`EdgegenWarning`). Arguments as the CLI's
+    options: ``eval`` is ``--eval`` (labelled data: a path, ``(x, y)``, a tf.data dataset of
+    ``(x, y)``; every sample unless ``eval_samples``), ``train`` is ``--train``, ``epochs``
+    ``--epochs``, ``prune_criterion``/``prune_scope`` ``--prune-criterion``/``--prune-scope``."""
+    res = _pipeline(model_or_path, calib, prune=prune, prune_mode=prune_mode, train=train, eval=eval,
+                    float_io=float_io, config=config, epochs=epochs, prune_criterion=prune_criterion,
+                    prune_scope=prune_scope, eval_samples=eval_samples, seed=seed)
     return res.tflite, [f"WARNING: {w}" for w in res.warnings] + list(res.lines)
 
 
 def build(model: ModelLike, out: str | Path, *, board: str = "nucleo", calib: Calib | None = None,
           prune: float | None = None, prune_mode: Literal["structured", "unstructured"] = "structured",
-          train: SampleSource | Dataset | None = None, float_io: bool = False, config: TrainConfig | None = None,
+          train: LabelledData | None = None, eval: LabelledData | None = None, float_io: bool = False,
+          config: TrainConfig | None = None, epochs: int | None = None,
+          prune_criterion: Literal["l1", "l2", "activation"] = "l1",
+          prune_scope: Literal["layer", "global"] = "global", eval_samples: int | None = None,
           inputs: np.ndarray | None = None, vectors: int = 3, force: bool = False,
           cmsis_nn: str | Path | None = None, guard: bool = False, seed: int = DEFAULT_SEED,
-          kernels: Literal["auto", "cmsis-nn", "portable"] = "auto", keep_inputs: bool = False) -> BuildResult:
-    """``edgegen build``: a Keras model (object or path; converted as :func:`build_keras` does) or
-    an int8 ``.tflite`` path, compiled for ``board`` into the directory ``out``. ``inputs``
-    ``[N, ...]`` become the first embedded test vectors (at most ``vectors``, which is at most
-    :data:`edgegen.fit.MAX_VECTORS`). ``seed`` as ``--seed``, ``kernels`` as ``--kernels``,
-    ``keep_inputs`` as ``--keep-inputs``."""
+          kernels: Literal["auto", "cmsis-nn", "portable"] = "auto", keep_inputs: bool = False,
+          portable_kernels: bool = False, name: str | None = None) -> BuildResult:
+    """``edgegen build``: a Keras model (object or path; converted as :func:`build_keras` does,
+    with the same options) or an int8 ``.tflite`` path, compiled for ``board`` into the directory
+    ``out``. ``inputs`` ``[N, ...]`` become the first embedded test vectors (at most ``vectors``,
+    which is at most :data:`edgegen.fit.MAX_VECTORS`; int8 arrays are int8 codes, every other
+    dtype real values, see "Data arrays" in docs/user-guide.md). ``seed`` as ``--seed``,
+    ``kernels`` as ``--kernels``, ``keep_inputs`` as ``--keep-inputs``, ``portable_kernels`` as
+    ``--portable-kernels``, ``name`` (the C symbol prefix) as ``--name``."""
     from .build import build as build_dir
     from .build import load_tflite_bytes
     from .fit import check_vector_count
@@ -182,16 +246,46 @@ def build(model: ModelLike, out: str | Path, *, board: str = "nucleo", calib: Ca
     check_vector_count(vectors)
     samples = _samples(inputs, "api.build(inputs=...)")
     summary: list[str] = []
+    summary_data: dict[str, Any] | None = None
     if path is not None and path.suffix.lower() == ".tflite":
+        keras_only = {"calib": calib, "prune": prune, "train": train, "eval": eval, "epochs": epochs}
+        given = [k for k, v in keras_only.items() if v is not None]
+        if given:
+            raise EdgegenError(f"{path}: {', '.join(given)} apply to Keras models only; a .tflite is already "
+                               "quantized")
         tflite = load_tflite_bytes(path)
     else:
-        tflite, summary = build_keras(model, calib, prune=prune, prune_mode=prune_mode, train=train,
-                                      float_io=float_io, config=config, seed=seed)
-    name = path.stem if path is not None else str(getattr(model, "name", "model"))
-    return build_dir(tflite, Path(out), source=str(path or f"{name}.keras"), name=name, board=board, force=force,
-                     vectors=vectors, samples=samples,
+        res = _pipeline(model, calib, prune=prune, prune_mode=prune_mode, train=train, eval=eval,
+                        float_io=float_io, config=config, epochs=epochs, prune_criterion=prune_criterion,
+                        prune_scope=prune_scope, eval_samples=eval_samples, seed=seed)
+        tflite, summary = res.tflite, [f"WARNING: {w}" for w in res.warnings] + list(res.lines)
+        summary_data = res.summary_data()
+    stem = path.stem if path is not None else str(getattr(model, "name", "model"))
+    return build_dir(tflite, Path(out), source=str(path or f"{stem}.keras"), name=name or stem, board=board,
+                     force=force, vectors=vectors, samples=samples,
                      samples_source="api.build(inputs=...)", cmsis_nn=Path(cmsis_nn) if cmsis_nn else None,
-                     guard=guard, front_end=summary, kernels=kernels, keep_inputs=keep_inputs)
+                     guard=guard, front_end=summary, front_end_data=summary_data, kernels=kernels,
+                     keep_inputs=keep_inputs,
+                     portable_kernels=portable_kernels)
+
+
+def inspect(model: ModelLike | bytes, *, board: str = "", calib: Calib | None = None, float_io: bool = False,
+            name: str | None = None, seed: int = DEFAULT_SEED) -> ModelInspection:
+    """``edgegen inspect`` as data: the ops, the I/O tensors and, when edgegen can compile the
+    model, one row per kernel call for ``board`` (default: the default board), with the constants,
+    arena and MACs; ``.problem`` says why a model cannot be built. ``model`` is a ``.tflite`` path
+    or its bytes, or a Keras model (object or path; converted with ``calib`` first)."""
+    from .build import load_tflite_bytes
+    from .inspect_model import inspect_tflite
+
+    if isinstance(model, bytes):
+        return inspect_tflite(model, "model.tflite", name or "model", board)
+    path = Path(model) if isinstance(model, (str, Path)) else None
+    if path is not None and path.suffix.lower() == ".tflite":
+        return inspect_tflite(load_tflite_bytes(path), str(path), name or path.stem, board)
+    tflite, _lines = build_keras(model, calib, float_io=float_io, seed=seed)
+    stem = path.stem if path is not None else str(getattr(model, "name", "model"))
+    return inspect_tflite(tflite, str(path or f"{stem}.keras"), name or stem, board)
 
 
 def _samples(inputs: np.ndarray | None, what: str) -> list[tuple[np.ndarray, ...]]:

@@ -13,6 +13,10 @@ The rules (docs/user-guide.md, "Data arrays"):
   never quantized (a NaN would silently become the zero point).
 - **size**: at least one element.
 - **shape**: checked by the caller, which knows the model's input and names its shape.
+- **meaning**: data for the float Keras model is real values whatever the dtype; data for the
+  int8 model is int8 codes only in an int8 array, real values (quantized) in any other dtype
+  (:func:`edgegen.samples.as_model_inputs`). Labels must fit the output
+  (:mod:`edgegen.keras.targets`).
 
 Each failure is one :class:`EdgegenError` line naming the array (file and option, or API
 argument), what is wrong, how many values and where the first one is.

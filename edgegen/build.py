@@ -61,6 +61,7 @@ def build(
     kernels: str = DEFAULT_MODE,
     extra_files: dict[str, bytes] | None = None,
     front_end: Sequence[str] = (),
+    front_end_data: dict[str, Any] | None = None,
     progress: Callable[[str], None] | None = None,
     inputs: Sequence[Path] = (),
     samples_source: str = "inputs",
@@ -128,7 +129,7 @@ def build(
 
         write_report(tmp, build_report(BuildResult(out=out, program=program, graph=graph, board=target,
                                                    footprint=footprint, board_note=resolved.note,
-                                                   front_end=tuple(front_end),
+                                                   front_end=tuple(front_end), front_end_data=front_end_data,
                                                    library="arm" if cmsis_dir is not None else "portable")))
         # the manifest lists every file of the tree, so that a later --force can tell the
         # user's files from edgegen's

@@ -50,6 +50,8 @@ class BuildResult:
     board_note: str | None
     #: the Keras front end's summary (pruning, size, float vs int8 accuracy), for the report
     front_end: tuple[str, ...] = ()
+    #: the same summary as data (model sizes, float vs int8), for report.json
+    front_end_data: dict[str, Any] | None = None
     #: which library the CMSIS-NN calls reach: "portable" (edgegen's) or "arm" (a --cmsis-nn checkout)
     library: str = "portable"
 

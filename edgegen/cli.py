@@ -8,7 +8,7 @@ import sys
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -23,19 +23,19 @@ from .errors import EdgegenError, ParityError
 KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
 
 
-def _model_bytes(args: argparse.Namespace) -> tuple[bytes, str, tuple[str, ...]]:
+def _model_bytes(args: argparse.Namespace) -> tuple[bytes, str, tuple[str, ...], dict[str, Any] | None]:
     """The int8 .tflite for the model argument (converting a Keras model first if needed), its
-    name, and the Keras front end's summary lines."""
+    name, and the Keras front end's summary (lines, and as data for report.json)."""
     path = Path(args.model)
     if path.suffix.lower() in KERAS_SUFFIXES or path.is_dir():
         from .keras_bridge import keras_to_tflite
 
         with _progress() as update:
-            tflite, summary = keras_to_tflite(args, update)
-        return tflite, path.stem, summary
+            tflite, summary, data = keras_to_tflite(args, update)
+        return tflite, path.stem, summary, data
     from .build import load_tflite_bytes
 
-    return load_tflite_bytes(path), path.stem, ()
+    return load_tflite_bytes(path), path.stem, (), None
 
 
 @contextlib.contextmanager
@@ -71,14 +71,14 @@ def cmd_build(args: argparse.Namespace) -> int:
     inputs = _build_inputs(args)
     check_output_dir(out, force=args.force, inputs=inputs)
     samples = _load_samples(args.inputs, None)
-    tflite, stem, summary = _model_bytes(args)
+    tflite, stem, summary, summary_data = _model_bytes(args)
     name = args.name or stem
     with _progress() as update:
         result = build(tflite, out, source=args.model, name=name, board=args.board, force=args.force,
                        vectors=args.vectors, samples=samples, samples_source=f"{args.inputs}: --inputs",
                        cmsis_nn=Path(args.cmsis_nn) if args.cmsis_nn else None, guard=args.guard,
                        keep_inputs=args.keep_inputs, portable_kernels=args.portable_kernels, front_end=summary,
-                       kernels=args.kernels,
+                       front_end_data=summary_data, kernels=args.kernels,
                        progress=lambda what: update(what, 0, 1), inputs=inputs)
     print_build_summary(result)
     return 0
@@ -192,7 +192,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     from .inspect_model import print_inspection
 
     check_keras_options(args)
-    tflite, stem, _summary = _model_bytes(args)
+    tflite, stem, _summary, _data = _model_bytes(args)
     return print_inspection(tflite, args.model, args.name or stem, args.board)
 
 
@@ -344,7 +344,8 @@ def _keras_options(p: argparse.ArgumentParser) -> None:
                    help="unstructured pruning: one magnitude threshold for the model or one per layer")
     g.add_argument("--epochs", type=int, default=None, help="fine-tuning epochs after pruning (needs --train; "
                    "default 3)")
-    g.add_argument("--eval", help="labelled data (.npz with x and y) to report float vs int8 accuracy on")
+    g.add_argument("--eval", help="data with targets (.npz with x and y): float vs int8 accuracy for class labels, "
+                   "MSE and SQNR for other targets")
     g.add_argument("--float-io", action="store_true", help="keep float32 model inputs and outputs")
     g.add_argument("--seed", type=int, default=None,
                    help="seed of every random choice of the Keras front end: pruning, fine-tuning (shuffling, "

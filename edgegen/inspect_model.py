@@ -8,9 +8,13 @@ shows the kernel each op becomes with shapes, quantization, MACs and the arena i
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .errors import EdgegenError, ModelFormatError
 from .tflite_reader import SUPPORTED_OPS
+
+if TYPE_CHECKING:
+    from .report import LayerRow
 
 
 @dataclass(frozen=True)
@@ -135,3 +139,49 @@ def print_inspection(data: bytes, source: str, name: str, board: str = "") -> in
     console.print(f"supported: every op; constants {program.weight_bytes:,} B, arena {program.plan.arena_bytes:,} B, "
                   f"{sum(c.macs for c in program.calls):,} MACs per inference")
     return 0
+
+
+@dataclass(frozen=True)
+class ModelInspection:
+    """``edgegen inspect`` as data (:func:`edgegen.api.inspect`): the ops and I/O as the file holds
+    them, and when edgegen can compile the model the kernel call per layer for ``board``."""
+
+    source: str
+    board: str
+    cpu: str
+    ops: tuple[RawOp, ...]
+    inputs: tuple[RawTensor, ...]
+    outputs: tuple[RawTensor, ...]
+    #: None when the model compiles; otherwise edgegen's error message (``rows`` is then empty)
+    problem: str | None
+    #: op names edgegen does not support
+    unsupported: tuple[str, ...]
+    #: one row per kernel call (edgegen.report.LayerRow: op, kernel function, shape, MACs, bytes)
+    rows: tuple[LayerRow, ...]
+    weight_bytes: int
+    arena_bytes: int
+    macs: int
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+
+def inspect_tflite(data: bytes, source: str, name: str, board: str = "") -> ModelInspection:
+    """What :func:`print_inspection` prints, returned instead (raises only for an unreadable file)."""
+    from .boards import DEFAULT_BOARD, resolve_board
+    from .build import compile_tflite
+    from .report import layer_rows
+
+    target = resolve_board(board or DEFAULT_BOARD).board
+    info = raw_inspect(data, source)
+    unsupported = tuple(sorted({op.name for op in info.ops if not op.supported}))
+    try:
+        _graph, program = compile_tflite(data, name=name, source=source, scratch_target=target.scratch_target,
+                                         board=target)
+    except EdgegenError as e:
+        return ModelInspection(source, target.name, target.cpu, info.ops, info.inputs, info.outputs, str(e),
+                               unsupported, (), 0, 0, 0)
+    return ModelInspection(source, target.name, target.cpu, info.ops, info.inputs, info.outputs, None, unsupported,
+                           tuple(layer_rows(program)), program.weight_bytes, program.plan.arena_bytes,
+                           sum(c.macs for c in program.calls))

@@ -9,12 +9,13 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from typing import Any
 
 from .errors import EdgegenError
 
 
-def keras_to_tflite(args: argparse.Namespace,
-                    progress: Callable[[str, int, int], None] | None = None) -> tuple[bytes, tuple[str, ...]]:
+def keras_to_tflite(args: argparse.Namespace, progress: Callable[[str, int, int], None] | None = None
+                    ) -> tuple[bytes, tuple[str, ...], dict[str, Any]]:
     """Convert the Keras model named by ``args.model`` following the CLI options; the summary
     lines (printed here) go into the build report too."""
     from .keras._tf import DEFAULT_SEED
@@ -48,4 +49,4 @@ def keras_to_tflite(args: argparse.Namespace,
         print(f"WARNING: {w}", file=sys.stderr)
     for line in result.lines:
         print(line)
-    return result.tflite, tuple(result.lines)
+    return result.tflite, tuple(result.lines), result.summary_data()

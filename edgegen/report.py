@@ -80,7 +80,7 @@ def kernel_kind(call: Call) -> str:
 
 
 #: report.json's layout version: 2 added schema, edgegen, library, io, inputs_survive_invoke,
-#: kernel_kind per layer and the board's clock
+#: kernel_kind per layer, the board's clock and front_end_summary
 SCHEMA = 2
 
 
@@ -160,7 +160,9 @@ def _report(result: BuildResult, p: Program, fp: Any) -> dict[str, Any]:
         "layers": [asdict(r) for r in layer_rows(p)],
         "buffers": [asdict(b) for b in buffer_rows(p)],
         "runs": {},
+        # the Keras front end: the summary lines as printed, and the same as data
         "front_end": list(result.front_end),
+        "front_end_summary": result.front_end_data,
     }
 
 

@@ -13,10 +13,15 @@ from .program import Program, TensorRef
 
 def as_model_inputs(program: Program, sample: Sequence[np.ndarray], *, source: str = "an input sample"
                     ) -> tuple[np.ndarray, ...]:
-    """A sample in the model's input types: float data for an int8 input is quantized with the
-    input's scale and zero point (so real float features can be given as they are). Values are
-    checked first (:func:`edgegen.arrays.check_array`: real, finite numbers), so that a NaN is
-    never quantized to the zero point; ``source`` names the sample in messages."""
+    """A sample in the model's input types, by the one rule for data given to the int8 model
+    (``--inputs``, ``verify --inputs``, ``api.build/verify(inputs=)``; docs/user-guide.md, "Data
+    arrays"): an **int8** array for an int8 input holds the int8 codes themselves; an array of any
+    other dtype (float, uint8 images, int16, int32...) holds real values, quantized with the
+    input's scale and zero point as the converter's QUANTIZE would. Integers therefore mean the
+    same here as in ``--calib``/``--train``/``--eval`` (real values), and only int8 is read as
+    codes: a uint8 image must not become codes that wrap at 128. Values are checked first
+    (:func:`edgegen.arrays.check_array`: real, finite numbers), so that a NaN is never quantized
+    to the zero point; ``source`` names the sample in messages."""
     if len(sample) != len(program.inputs):
         raise ArrayError(f"{source} has {len(sample)} arrays, the model has {len(program.inputs)} inputs")
     out = []
@@ -25,14 +30,8 @@ def as_model_inputs(program: Program, sample: Sequence[np.ndarray], *, source: s
         if a.size != ref.size:
             raise ArrayError(f"{source} has {a.size} values (shape {list(a.shape)}); the model's input "
                              f"'{ref.name}' takes {ref.size} (shape {list(ref.shape)})")
-        if ref.ctype == "int8_t" and a.dtype.kind == "f":
+        if ref.ctype == "int8_t" and a.dtype != np.int8:
             a = quantize_f32_s8(a, ref.scale, ref.zero_point)
-        elif ref.ctype == "int8_t" and a.dtype != np.int8:
-            if a.min() < -128 or a.max() > 127:
-                raise ArrayError(f"{source} holds integers outside -128..127 ({a.min()}..{a.max()}) for the int8 "
-                                 f"input '{ref.name}'; give int8 values, or float features (they are quantized "
-                                 "with the input's scale and zero point)")
-            a = a.astype(np.int8)
         elif ref.ctype == "float":
             a = a.astype(np.float32)
         out.append(a.reshape(ref.shape))

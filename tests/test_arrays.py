@@ -82,7 +82,19 @@ def test_model_inputs_checked_against_the_model() -> None:
         as_model_inputs(program, (np.zeros((2, 3), np.float32),), source="in.npy sample 0")
     assert str(e.value) == (f"in.npy sample 0 has 6 values (shape [2, 3]); the model's input '{ref.name}' takes 1 "
                             "(shape [1, 1])")
-    with pytest.raises(ArrayError, match=r"holds integers outside -128..127 \(200..200\) for the int8 input"):
-        as_model_inputs(program, (np.array([200], np.uint8),))
     with pytest.raises(ArrayError, match="complex"):
         as_model_inputs(program, (np.array([1j]),))
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int16, np.int32, np.int64, np.float64])
+def test_only_int8_arrays_are_codes(dtype: type) -> None:
+    """One rule for data given to the int8 model: an int8 array holds codes, every other dtype
+    real values quantized with the input's scale and zero point (uint8 images included)."""
+    _graph, program = compile_tflite(shared_path(HELLO).read_bytes(), name="hello", source="hello.tflite")
+    values = np.array([0, 1, 2, 5, 200])
+    expected = [as_model_inputs(program, (np.array([v], np.float32),))[0] for v in values]
+    got = [as_model_inputs(program, (np.array([v], dtype),))[0] for v in values]
+    assert [int(g.ravel()[0]) for g in got] == [int(e.ravel()[0]) for e in expected]
+    assert int(expected[-1].ravel()[0]) == 127  # 200 is far outside the input's range: it saturates
+    (codes,) = as_model_inputs(program, (np.array([5], np.int8),))
+    assert codes.dtype == np.int8 and int(codes.ravel()[0]) == 5

@@ -152,8 +152,6 @@ _BAD_INPUTS: dict[str, tuple[np.ndarray, str]] = {
     "scalar": (np.array(1.0, np.float32), "--inputs is a single value; expected an array of samples [N, ...]"),
     "shape": (np.zeros((2, 3), np.float32), "--inputs sample 0 has 3 values (shape [3]); the model's input "
               "'serving_default_dense_input:0' takes 1 (shape [1, 1])"),
-    "range": (np.array([[300]], np.int16), "--inputs sample 0 holds integers outside -128..127 (300..300) for the "
-              "int8 input"),
 }
 
 

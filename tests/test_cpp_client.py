@@ -206,3 +206,15 @@ def test_cpp_client_repeats_inference_on_one_input(std: str, models: dict[str, P
     hw_expected = simulate(hw_program, [np.array([[q]], dtype=np.int8)]).outputs
     got_hw = [int(v) for v in next(line for line in lines if line.startswith("hw 0")).split()[2:]]
     assert got_hw == [int(v) for v in np.asarray(hw_expected[0]).reshape(-1)]
+
+
+def test_every_portable_cmsis_nn_function_is_linked_under_edgegen_names() -> None:
+    """A function added to edgegen's portable CMSIS-NN API without its edgegen_nn_* link name would
+    clash with a real CMSIS-NN or TFLM in the same image again."""
+    from edgegen.resources import firmware_dir
+
+    header = (firmware_dir() / "cmsis_nn" / "Include" / "arm_nnfunctions.h").read_text()
+    declared = set(re.findall(r"^(?:arm_cmsis_nn_status|void|int32_t)\s+(arm_\w+)\s*\(", header, flags=re.M))
+    mapped = dict(re.findall(r"^#define (arm_\w+)\s+(edgegen_nn_\w+)", header, flags=re.M))
+    assert declared and declared == set(mapped)
+    assert all(v == "edgegen_nn_" + k[len("arm_"):] for k, v in mapped.items())

@@ -64,6 +64,10 @@ SPECIALIZED_DW = {"kws": 4, "resnet8": 0, "ad01": 0, "hello_world": 0}
 #: other CONV_2D layers on edgegen's general conv kernel (edgegen_conv_s8): kws's first (10x4,
 #: stride 2, 1 input channel) and resnet8's nine (3x3 stride 1 and 2, 1x1 stride 2)
 SPECIALIZED_CONV = {"kws": 1, "resnet8": 9, "ad01": 0, "hello_world": 0}
+#: same-shape ADDs on edgegen's ADD kernel (edgegen_add_s8): resnet8's three residual ADDs
+SPECIALIZED_ADD = {"kws": 0, "resnet8": 3, "ad01": 0, "hello_world": 0}
+#: AVERAGE_POOL_2D / MAX_POOL_2D / MEAN on edgegen's pooling kernel (edgegen_pool_s8): the avg pools
+SPECIALIZED_POOL = {"kws": 1, "resnet8": 1, "ad01": 0, "hello_world": 0}
 
 
 @pytest.mark.parametrize("key", sorted(SPECIALIZED))
@@ -76,6 +80,8 @@ def test_shared_models_take_edgegen_kernels(key: str, built: dict[str, Path]) ->
     assert sum(c.function == "edgegen_mm_s8" for c in program.calls) == SPECIALIZED[key]
     assert sum(c.function == "edgegen_dw3_s8" for c in program.calls) == SPECIALIZED_DW[key]
     assert sum(c.function == "edgegen_conv_s8" for c in program.calls) == SPECIALIZED_CONV[key]
+    assert sum(c.function == "edgegen_add_s8" for c in program.calls) == SPECIALIZED_ADD[key]
+    assert sum(c.function == "edgegen_pool_s8" for c in program.calls) == SPECIALIZED_POOL[key]
 
 
 #: edgegen's kernel variants by the board the model is built for: the call KINDs of each CPU's

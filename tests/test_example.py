@@ -28,6 +28,13 @@ def test_digits_example_builds_verifies_and_runs_on_the_default_board(
     # the bar for quantization: int8 within a point of float (train.py measured 0.977 float)
     assert flt >= 95.0 and abs(flt - q) <= 1.0
     assert (out / "report.html").is_file()
+    # report.json holds the same summary as data: the accuracies printed above, the model's size
+    import json
+
+    front = json.loads((out / "report.json").read_text())["front_end_summary"]
+    assert round(100 * front["float_vs_int8"]["float_accuracy"], 2) == flt
+    assert round(100 * front["float_vs_int8"]["int8_accuracy"], 2) == q
+    assert front["float_model"]["params"] > 0 and front["float_vs_int8"]["task"] == "classification"
 
     assert main(["verify", str(out), "--inputs", test, "--samples", "20"]) == 0
     assert "parity: exact" in capsys.readouterr().out

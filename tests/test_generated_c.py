@@ -83,11 +83,16 @@ MODELS = {
     "resnet8": (lambda: shared_path("models/mlperf_tiny/ic/resnet8_int8.tflite").read_bytes(), False),
     # edgegen's own kernels: auto for a DSP CPU (the DSP path), portable (the C path on every CPU)
     "kws_auto_m4": (_kws, False),
+    # auto on the Cortex-M55 (BOARD): the Helium depthwise kernel (edgegen_dw8.h)
+    "kws_auto_m55": (_kws, False),
     "all_ops_portable": (all_ops_model, False),
+    # the CMSIS-NN calls (and edgegen's generic MEAN) where edgegen's kernels take ADD, pooling, MEAN
+    "all_ops_cmsis": (all_ops_model, False),
 }
 #: --kernels and board of the models that are not built for BOARD with auto (kws with the CMSIS-NN
 #: calls everywhere, so that the fully-connected and 1x1 call templates are compiled too)
-KERNELS = {"kws": ("cmsis-nn", BOARD), "kws_auto_m4": ("auto", "qemu-m4"), "all_ops_portable": ("portable", BOARD)}
+KERNELS = {"kws": ("cmsis-nn", BOARD), "kws_auto_m4": ("auto", "qemu-m4"), "all_ops_portable": ("portable", BOARD),
+           "all_ops_cmsis": ("cmsis-nn", "qemu-m4")}
 
 
 def _commands(out: Path, p: str, target: Target) -> Iterator[list[str]]:

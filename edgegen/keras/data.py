@@ -37,6 +37,9 @@ Y_KEYS = ("y", "labels", "y_train", "y_calib")
 
 #: calibration batches beyond this many samples add converter time, not accuracy
 DEFAULT_MAX_CALIB = 500
+#: samples taken from a tf.data dataset when no other limit applies (training and evaluation):
+#: datasets may repeat forever, and all of it is held in memory
+MAX_TF_DATASET = 100_000
 
 SampleSource = Union[str, Path, np.ndarray, "list[np.ndarray]", Callable[[], Iterable[Any]], Iterable[Any]]
 
@@ -191,6 +194,8 @@ def as_dataset(source: SampleSource | Dataset, model: Any, *, what: str = "calib
     if isinstance(source, list) and source and all(isinstance(a, np.ndarray) for a in source):
         return check(_join(source, shape, "list of arrays", what), model, "list of arrays", what=what,
                      y=labels, limit=limit, seed=seed)
+    if _is_tf_dataset(source):
+        return from_tf_dataset(source, model, what=what, labels=labels, limit=limit, seed=seed)
     items: Any = source() if callable(source) else source
     if isinstance(items, np.ndarray):
         return check(items, model, "callable", what=what, y=labels, limit=limit, seed=seed)
@@ -200,6 +205,58 @@ def as_dataset(source: SampleSource | Dataset, model: Any, *, what: str = "calib
     cap = limit if limit is not None else DEFAULT_MAX_CALIB
     x = _join(_collect(itertools.islice(items, cap), cap), shape, "generator", what)
     return check(x, model, "generator", what=what, y=labels, limit=limit, seed=seed)
+
+
+def _is_tf_dataset(source: Any) -> bool:
+    """A ``tf.data.Dataset`` (told by duck typing: TensorFlow is not imported for the check)."""
+    return type(source).__module__.startswith("tensorflow") and hasattr(source, "as_numpy_iterator")
+
+
+def from_tf_dataset(ds: Any, model: Any, *, what: str, labels: np.ndarray | None = None, limit: int | None = None,
+                    seed: int = 0) -> Dataset:
+    """Samples (and labels) of a ``tf.data.Dataset`` whose elements are ``x``, ``(x,)``, ``(x, y)``
+    or ``(x, y, sample_weight)``, batched or not, materialized up to ``limit`` samples (else
+    :data:`MAX_TF_DATASET` samples: a dataset may repeat forever); the notes say how many were taken."""
+    shape, _ = input_spec(model)
+    cap = limit if limit is not None else MAX_TF_DATASET
+    xs: list[np.ndarray] = []
+    ys: list[np.ndarray] = []
+    taken = 0
+    more = False
+    labelled: bool | None = None
+    for item in ds.as_numpy_iterator():
+        if taken >= cap:
+            more = True
+            break
+        if isinstance(item, dict) or (isinstance(item, tuple) and (not item or isinstance(item[0], dict))):
+            raise EdgegenError(f"tf.data dataset ({what}): elements are dicts; single-input models take x or (x, y)")
+        if isinstance(item, tuple) and len(item) > 3:
+            raise EdgegenError(f"tf.data dataset ({what}): elements hold {len(item)} arrays; give x, (x, y) or "
+                               "(x, y, sample_weight)")
+        x = as_array(item[0] if isinstance(item, tuple) else item, f"tf.data dataset: {what}")
+        y = as_array(item[1], f"tf.data dataset: labels of the {what}") if isinstance(item, tuple) and \
+            len(item) > 1 else None
+        # an element with one more dimension than the input is a batch (a last batch of 1 included)
+        if x.ndim <= len(shape):
+            x = x.reshape((1, *x.shape))
+            y = None if y is None else y.reshape((1, *y.shape))
+        if labelled is None:
+            labelled = y is not None
+        elif labelled != (y is not None):
+            raise EdgegenError(f"tf.data dataset ({what}): some elements have labels and some do not")
+        xs.append(x)
+        if y is not None:
+            ys.append(y)
+        taken += int(x.shape[0])
+    if not xs:
+        raise EdgegenError(f"tf.data dataset ({what}) yielded no samples")
+    more = more or taken > cap
+    x = np.concatenate(xs)[:cap]
+    y = np.concatenate(ys)[:cap] if ys else labels
+    d = check(x, model, "tf.data dataset", what=what, y=y, limit=limit, seed=seed)
+    note = (f"{what}: the first {x.shape[0]:,} samples of the tf.data dataset (it holds more; the limit is "
+            f"{cap:,})" if more else f"{what}: {x.shape[0]:,} samples from the tf.data dataset")
+    return Dataset(d.x, d.y, d.source, notes=(note, *d.notes))
 
 
 def check(x: Any, model: Any, source: str, *, what: str = "calibration data", y: Any = None,

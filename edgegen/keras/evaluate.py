@@ -18,8 +18,25 @@ from typing import Any
 import numpy as np
 
 from .data import Dataset
+from .targets import Targets, targets_for
 
 Progress = Callable[[str, int, int], None]
+
+
+#: int8 output SQNR (dequantized, against float) below which a build warns. 10 dB is noise power at
+#: a tenth of the signal's, an error about a third of the output's amplitude; measured (docs/
+#: benchmarks.md, "Evaluation thresholds"): models calibrated on data like their inputs are at
+#: 20-41 dB (ResNet-8's softmax 20.3 dB, the MLPerf reference int8 ResNet-8 16.7 dB, KWS 26 dB,
+#: ad01 41 dB, random-init models 29-37 dB), calibrated on data 100x too small at -1.4-6 dB.
+LOW_SQNR_DB = 10.0
+#: argmax agreement of int8 with float below which a build warns. int8 rounding flips the argmax
+#: only where the top two outputs are within a quantization step: measured 99 % on trained models
+#: (KWS, a small classifier), 0 % on a random-init KWS, whose softmax outputs are all about 1/12
+#: (its SQNR is still 36 dB: agreement, not SQNR, shows an untrained classifier).
+LOW_AGREEMENT = 0.90
+_CAUSES = ("Likely causes: an untrained (random-weight) model, whose outputs are tiny or nearly the same for "
+           "every input; or calibration data unlike the data the model sees (another scaling, e.g. 0..255 "
+           "instead of 0..1, or another source)")
 
 
 @dataclass(frozen=True)
@@ -27,24 +44,48 @@ class Comparison:
     """How the int8 model's outputs compare with the float model's on ``samples`` inputs."""
 
     samples: int
-    #: argmax accuracy against labels (None without labels)
+    #: argmax accuracy against labels (None without class labels)
     float_accuracy: float | None
     int8_accuracy: float | None
-    #: fraction of samples whose argmax is the same (None for single-output regressors)
+    #: fraction of samples whose argmax is the same (None for regressors)
     agreement: float | None
     #: signal-to-quantization-noise ratio of the int8 outputs (dequantized) against float, in dB
     sqnr_db: float
+    #: "classification" (class labels), "regression" (target values) or "unlabelled"
+    task: str = "unlabelled"
+    #: mean squared error of the float and int8 outputs against regression targets
+    float_mse: float | None = None
+    int8_mse: float | None = None
 
     def lines(self) -> list[str]:
         out = []
         if self.float_accuracy is not None and self.int8_accuracy is not None:
             d = 100 * (self.int8_accuracy - self.float_accuracy)
             out.append(f"accuracy: float {100 * self.float_accuracy:.2f}%, int8 {100 * self.int8_accuracy:.2f}% "
-                       f"({d:+.2f} points) on {self.samples} labelled samples")
+                       f"({d:+.2f} points) on {self.samples:,} labelled samples")
+        if self.float_mse is not None and self.int8_mse is not None:
+            out.append(f"MSE vs targets: float {self.float_mse:.4g}, int8 {self.int8_mse:.4g} on {self.samples:,} "
+                       "samples (regression targets)")
         if self.agreement is not None:
-            out.append(f"int8 and float predict the same class on {100 * self.agreement:.1f}% of samples")
-        out.append(f"int8 output SQNR vs float: {self.sqnr_db:.1f} dB")
+            out.append(f"int8 and float predict the same class on {100 * self.agreement:.1f}% of "
+                       f"{self.samples:,} samples")
+        out.append(f"int8 output SQNR vs float: {self.sqnr_db:.1f} dB on {self.samples:,} samples")
         return out
+
+    def warnings(self, data: str) -> list[str]:
+        """Loud lines when the int8 outputs are far from float (:data:`LOW_SQNR_DB`,
+        :data:`LOW_AGREEMENT`); ``data`` names the evaluation data."""
+        far = []
+        if self.sqnr_db < LOW_SQNR_DB:
+            far.append(f"SQNR {self.sqnr_db:.1f} dB (below {LOW_SQNR_DB:.0f} dB: the error is a third of the output "
+                       "or more)")
+        if self.agreement is not None and self.agreement < LOW_AGREEMENT:
+            far.append(f"the same class predicted on only {100 * self.agreement:.1f}% of samples (below "
+                       f"{100 * LOW_AGREEMENT:.0f}%; a trained model calibrated on its data: about 99%)")
+        if not far:
+            return []
+        return [f"the int8 outputs are far from the float model's: {' and '.join(far)}, on {self.samples:,} samples "
+                f"of {data}. {_CAUSES}"]
 
 
 @dataclass(frozen=True)
@@ -100,25 +141,54 @@ def int8_predict(tflite: bytes, x: np.ndarray, progress: Progress | None = None)
 
 
 def accuracy(pred: np.ndarray, y: np.ndarray) -> float:
+    """Argmax accuracy against class indices or one-hot rows."""
     labels = np.argmax(y, axis=-1) if y.ndim > 1 and y.shape[-1] > 1 else y.reshape(-1)
     return float(np.mean(np.argmax(pred.reshape(pred.shape[0], -1), axis=-1) == labels.astype(np.int64)))
 
 
+def output_size(model: Any) -> int:
+    return int(np.prod([int(d) for d in model.outputs[0].shape[1:]]))
+
+
+def targets(model: Any, data: Dataset, what: str = "evaluation data") -> Targets | None:
+    """The kind of ``data``'s labels for ``model`` (None without labels); refuses labels that do
+    not fit the output, naming the data."""
+    if data.y is None:
+        return None
+    return targets_for(data.y, output_size(model), f"{data.source}: {what}")
+
+
 def compare(model: Any, tflite: bytes, data: Dataset, *, float_out: np.ndarray | None = None,
             progress: Progress | None = None) -> Comparison:
-    """Float (Keras) against int8 (TFLM) on ``data``."""
+    """Float (Keras) against int8 (TFLM) on every sample of ``data``, with metrics chosen from the
+    labels: accuracy for class labels, MSE for target values (:mod:`.targets`)."""
+    kind = targets(model, data)
     f = float_predict(model, data.x) if float_out is None else float_out
-    f = f.reshape(f.shape[0], -1)
-    q = int8_predict(tflite, data.x, progress)
+    return compare_outputs(model, f, int8_predict(tflite, data.x, progress), kind)
+
+
+def compare_outputs(model: Any, float_out: np.ndarray, int8_out: np.ndarray, kind: Targets | None) -> Comparison:
+    """:func:`compare` from outputs already computed (``[N, ...]`` each)."""
+    f = float_out.reshape(float_out.shape[0], -1)
+    q = int8_out.reshape(int8_out.shape[0], -1)
     # argmax agreement means something for classifiers only (not for an autoencoder's 640 outputs)
-    classifier = f.shape[1] > 1 and (data.y is not None or _ends_in_softmax(model))
+    classifier = kind.classes if kind is not None else f.shape[1] > 1 and _ends_in_softmax(model)
+    labels = kind.array if kind is not None and kind.classes else None
+    values = kind.array if kind is not None and not kind.classes else None
     return Comparison(
         samples=int(f.shape[0]),
-        float_accuracy=accuracy(f, data.y) if data.y is not None and classifier else None,
-        int8_accuracy=accuracy(q, data.y) if data.y is not None and classifier else None,
+        float_accuracy=accuracy(f, labels) if labels is not None else None,
+        int8_accuracy=accuracy(q, labels) if labels is not None else None,
         agreement=float(np.mean(np.argmax(f, -1) == np.argmax(q, -1))) if classifier else None,
         sqnr_db=sqnr_db(f, q),
+        task="unlabelled" if kind is None else ("classification" if kind.classes else "regression"),
+        float_mse=mse(f, values) if values is not None else None,
+        int8_mse=mse(q, values) if values is not None else None,
     )
+
+
+def mse(pred: np.ndarray, values: np.ndarray) -> float:
+    return float(np.mean((pred.reshape(values.shape).astype(np.float64) - values) ** 2))
 
 
 def _ends_in_softmax(model: Any) -> bool:

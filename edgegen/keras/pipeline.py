@@ -6,6 +6,13 @@ tiny model (at most :data:`TINY_PARAMS` parameters, e.g. a sine regressor) — f
 without ``--calib`` is still useful to try the toolchain, so edgegen calibrates on random N(0, 1)
 data and prints a WARNING line saying the int8 model is not fit for real data.
 
+Evaluation (:mod:`.evaluate`, :mod:`.targets`, :mod:`.pruning_effect`): float against int8 on
+every sample of the evaluation data, with metrics chosen from its labels (accuracy for classes,
+MSE for target values); the summary names the data. Whenever pruning ran, the unpruned float
+model is measured on the same data, and a drop past one point (or disagreement with the unpruned
+model past 1 %, without labels) is a WARNING; so is int8 far from float (SQNR < 10 dB, argmax
+agreement < 90 %).
+
 Determinism: everything runs under :func:`._tf.deterministic` with ``Options.seed`` (pruning,
 fine-tuning, calibration sampling, TensorFlow ops), so the same model, data and seed give a
 byte-identical ``.tflite``. The summary lines name the model and data by file name only: they go
@@ -20,13 +27,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ..errors import EdgegenError
 from ._tf import DEFAULT_SEED, deterministic
 from .data import DEFAULT_MAX_CALIB, Dataset, SampleSource, as_dataset, read_split, synthetic
+from .evaluate import output_size, targets
 from .finetune import TrainConfig, finetune
 from .report import ModelStats, change, model_stats
+from .targets import targets_for
 
 TINY_PARAMS = 20_000
+#: the fraction of --train held out to measure pruning on when nothing else is labelled
+HELD_OUT = 0.1
 PRUNE_MODES = ("structured", "unstructured")
 
 
@@ -40,10 +53,14 @@ class Options:
     criterion: str = "l1"
     scope: str = "global"
     train_config: TrainConfig = field(default_factory=TrainConfig)
-    #: labelled data to report accuracy on (default: x_test/y_test of the training .npz, else the
-    #: calibration data when it has labels)
+    #: labelled data to report accuracy on (default: x_test/y_test of the training .npz, else when
+    #: pruning a held-out slice of the training data, else the calibration data)
     eval_data: SampleSource | Dataset | None = None
     max_calib: int = DEFAULT_MAX_CALIB
+    #: evaluation samples (None: all of them; more than this: a subset drawn with ``seed``)
+    max_eval: int | None = None
+    #: training samples (None: all of them)
+    max_train: int | None = None
     #: seeds pruning, fine-tuning (shuffling, dropout) and the calibration/evaluation subsets
     seed: int = DEFAULT_SEED
     #: compare float and int8 outputs (costs one TFLM run per evaluation sample)
@@ -63,6 +80,24 @@ class Result:
     after: ModelStats
     comparison: Any = None  # evaluate.Comparison | None
     timings: dict[str, float] = field(default_factory=dict)
+
+    def summary_data(self) -> dict[str, Any]:
+        """The summary as data for report.json (the lines stay the readable form): the model's
+        size before and after pruning, and float against int8; infinite figures (identical
+        outputs) as null, which JSON can hold."""
+        import dataclasses
+        import math
+
+        def finite(d: dict[str, Any]) -> dict[str, Any]:
+            return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in d.items()}
+
+        data: dict[str, Any] = {"float_model": dataclasses.asdict(self.before),
+                                "converted_model": dataclasses.asdict(self.after),
+                                "warnings": list(self.warnings)}
+        if self.comparison is not None and dataclasses.is_dataclass(self.comparison) \
+                and not isinstance(self.comparison, type):
+            data["float_vs_int8"] = finite(dataclasses.asdict(self.comparison))
+        return data
 
 
 def run(model_or_path: Any, opts: Options) -> Result:
@@ -93,11 +128,16 @@ def _run(model_or_path: Any, opts: Options) -> Result:
     timings["load"] = time.monotonic() - t0
 
     calib = _calibration(model, opts, name, warnings)
-    train = as_dataset(opts.train, model, what="training data", limit=None) if opts.train is not None else None
-    evaluation = _evaluation_data(model, opts, calib, train)
+    train = as_dataset(opts.train, model, what="training data", limit=opts.max_train,
+                       seed=opts.seed) if opts.train is not None else None
+    if train is not None and train.y is not None:
+        targets_for(train.y, output_size(model), f"{train.source}: training data")  # before minutes of work
+    lines += [f"  {n}" for n in (train.notes if train is not None else ())]
+    pruning = opts.prune is not None and opts.prune > 0
+    evaluation, where, train = _evaluation_data(model, opts, calib, train, pruning, warnings)
 
     original = model
-    if opts.prune is not None and opts.prune > 0:
+    if pruning:
         if not loaded.editable:
             raise EdgegenError(f"{name}: a SavedModel is an opaque TensorFlow graph and cannot be pruned; "
                                "load the .keras/.h5 model instead, or drop --prune")
@@ -124,19 +164,29 @@ def _run(model_or_path: Any, opts: Options) -> Result:
 
     comparison = None
     if opts.evaluate and evaluation is not None:
-        from .evaluate import accuracy, compare, float_predict
+        from .evaluate import compare_outputs, float_predict, int8_predict, targets
+        from .pruning_effect import pruning_effect
 
         t = time.monotonic()
-        comparison = compare(model, tflite, evaluation, progress=opts.progress)
-        # evaluating on the calibration samples is optimistic for int8: say so
-        where = evaluation.name + (" = the calibration data" if evaluation is calib else "")
-        lines += [f"{ln} [{where}]" for ln in comparison.lines()]
-        if model is not original and evaluation.y is not None and comparison.float_accuracy is not None:
-            base = accuracy(float_predict(original, evaluation.x), evaluation.y)
-            lines.append(f"accuracy before pruning (float): {100 * base:.2f}% -> pruned float "
-                         f"{100 * comparison.float_accuracy:.2f}% ({100 * (comparison.float_accuracy - base):+.2f} "
-                         "points)")
+        kind = targets(model, evaluation)
+        f = float_predict(model, evaluation.x)
+        q = int8_predict(tflite, evaluation.x, opts.progress)
+        comparison = compare_outputs(model, f, q, kind)
+        lines.append(f"evaluated on {len(evaluation):,} samples: {where}")
+        if evaluation.x is not calib.x:  # the calibration notes are printed above
+            lines += [f"  {n}" for n in evaluation.notes]
+        lines += [f"{ln} [{evaluation.name}]" for ln in comparison.lines()]
+        warnings += comparison.warnings(where)
+        if model is not original:
+            more, warn = pruning_effect(float_predict(original, evaluation.x).reshape(len(evaluation), -1),
+                                        f.reshape(len(evaluation), -1), q, kind, where,
+                                        classifier=comparison.agreement is not None)
+            lines += more
+            warnings += warn
         timings["evaluate"] = time.monotonic() - t
+    elif opts.evaluate and model is not original:
+        warnings.append("pruning changed the weights and there is no data to measure what it cost (no --eval, "
+                        "--train or --calib): the pruned model's accuracy is unknown")
     return Result(tflite=tflite, model=model, lines=tuple(lines), warnings=tuple(warnings), before=before,
                   after=after, comparison=comparison, timings=timings)
 
@@ -154,19 +204,46 @@ def _calibration(model: Any, opts: Options, name: str, warnings: list[str]) -> D
     return synthetic(model, seed=opts.seed)
 
 
-def _evaluation_data(model: Any, opts: Options, calib: Dataset, train: Dataset | None) -> Dataset | None:
+def _evaluation_data(model: Any, opts: Options, calib: Dataset, train: Dataset | None, pruning: bool,
+                     warnings: list[str]) -> tuple[Dataset | None, str, Dataset | None]:
+    """The data to evaluate on, a description saying which it is, and the training data left for
+    fine-tuning. In order: ``--eval``; ``x_test``/``y_test`` of the ``--train`` .npz; when pruning
+    with labelled training data, a seeded :data:`HELD_OUT` slice of it that fine-tuning never sees;
+    the calibration data (optimistic for int8, and said so). Labels are checked against the model's
+    output here, before any pruning or conversion; those of the calibration data are dropped with
+    a warning when they do not fit, the others refused."""
+    evaluation: Dataset | None = None
+    where = ""
     if opts.eval_data is not None:
-        return as_dataset(opts.eval_data, model, what="evaluation data", limit=2000, seed=opts.seed)
-    if isinstance(opts.train, (str, Path)):
-        split = read_split(opts.train, "test")
-        if split is not None:
-            named = Dataset(split[0], split[1], f"{opts.train} (x_test, y_test)",
-                            label=f"{Path(opts.train).name} (x_test, y_test)")
-            return as_dataset(named, model, what="evaluation data", limit=2000, seed=opts.seed)
-    if calib.synthetic:
-        return None
-    # labelled or not, the calibration samples still tell how far int8 is from float
-    return calib
+        evaluation = as_dataset(opts.eval_data, model, what="evaluation data", limit=opts.max_eval, seed=opts.seed)
+        where = f"{evaluation.name} (--eval)"
+    elif isinstance(opts.train, (str, Path)) and (split := read_split(opts.train, "test")) is not None:
+        named = Dataset(split[0], split[1], f"{opts.train} (x_test, y_test)",
+                        label=f"{Path(opts.train).name} (x_test, y_test)")
+        evaluation = as_dataset(named, model, what="evaluation data", limit=opts.max_eval, seed=opts.seed)
+        where = f"{evaluation.name} of --train"
+    elif pruning and train is not None and train.y is not None and len(train) >= 2:
+        held = max(1, round(HELD_OUT * len(train)))
+        order = np.random.default_rng(opts.seed).permutation(len(train))
+        part = train.subset(np.sort(order[:held]))
+        evaluation = Dataset(part.x, part.y, part.source, notes=(), label=f"{train.name}, held out")
+        where = (f"a seeded {HELD_OUT:.0%} of {train.name} held out from fine-tuning (which used the other "
+                 f"{len(train) - held:,})")
+        train = train.subset(np.sort(order[held:]))
+    elif not calib.synthetic:
+        # labelled or not, the calibration samples still tell how far int8 is from float
+        evaluation = calib
+        where = f"{calib.name} = the calibration data (optimistic for int8: give --eval data)"
+        try:
+            targets(model, calib, "labels of the calibration data")
+        except EdgegenError as e:
+            # labels that came along with the calibration inputs are not worth refusing the build for
+            warnings.append(f"{e}; evaluating without them")
+            evaluation = Dataset(calib.x, None, calib.source, notes=calib.notes, label=calib.label)
+        return evaluation, where, train
+    if evaluation is not None:
+        targets(model, evaluation)
+    return evaluation, where, train
 
 
 def _prune(model: Any, opts: Options, calib: Dataset, train: Dataset | None) -> tuple[Any, list[str]]:

@@ -24,17 +24,27 @@ DEFAULT_MODE = "auto"
 
 #: kernel -> CPU class -> edgegen's kernel takes fewer instructions than Arm's CMSIS-NN v7 on it.
 #: matmul (1x1 CONV_2D, FULLY_CONNECTED): DSP path measured 0.53x (1x1 64->64) and 0.50x (FC
-#: 640->128) of CMSIS-NN on Cortex-M4; on Cortex-M55 CMSIS-NN's Helium kernels take 0.36x of the
-#: DSP path (kws 1x1), so Helium CPUs keep the CMSIS-NN call (docs/benchmarks.md). "none": CPUs
-#: without DSP (the host), where edgegen's portable path is the one the host tier checks.
+#: 640->128) of CMSIS-NN on Cortex-M4; on Cortex-M55 the Helium variant (edgegen_mm8_s8) against Arm's
+#: CMSIS-NN v7 on qemu-m55: kws 1x1 64->64 93,406 vs 202,968 (0.46x), ad01 FC 640->128 12,312 vs
+#: 40,218 (0.31x), FC 128->640 15,406 vs 46,593, FC 128->128 3,125 vs 9,500 (docs/benchmarks.md).
+#: "none": CPUs without DSP (the host), where edgegen's portable path is the one the host tier checks.
 FASTER: dict[str, dict[str, bool]] = {
-    "matmul": {"dsp": True, "mve": False, "none": True},
-    # depthwise 3x3: DSP path 0.36x of CMSIS-NN on Cortex-M4 (kws 25x5x64: 202,040 against 560,960); on
-    # Helium CPUs CMSIS-NN's MVE depthwise kernel keeps the call
-    "depthwise3x3": {"dsp": True, "mve": False, "none": True},
+    "matmul": {"dsp": True, "mve": True, "none": True},
+    # depthwise 3x3: DSP path 0.36x of CMSIS-NN on Cortex-M4 (kws 25x5x64: 202,040 against 560,960); Helium
+    # path (edgegen_dw8_s8) 0.37x of Arm's v7 arm_depthwise_conv_wrapper_s8 on Cortex-M55 (same layer on
+    # qemu-m55: 62,125 against 168,718; MobileNet 0.25's 13 layers 0.19-0.43x; filters below 3x3, which both
+    # paths take since, 0.05-0.36x on M4 and M55, docs/benchmarks.md)
+    "depthwise3x3": {"dsp": True, "mve": True, "none": True},
     # general CONV_2D (gather + the matmul micro-kernel): the same inner loop as matmul, plus a
-    # K-byte gather per pixel; on Helium CPUs CMSIS-NN's MVE convolution keeps the call
-    "conv": {"dsp": True, "mve": False, "none": True},
+    # K-byte gather per pixel; Helium variant (edgegen_conv8_s8) against Arm's v7 on qemu-m55: kws
+    # first conv 97,906 vs 306,281 (0.32x), resnet8 3x3 16->16 462,531 vs 942,000 (0.49x), 3x3
+    # 32->32 342,375 vs 604,031, 3x3 64->64 305,937 vs 487,312 (0.63x), first conv (3 channels)
+    # 194,562 vs 626,625
+    "conv": {"dsp": True, "mve": True, "none": True},
+    # ADD/SUB of same-shape inputs (two 256-entry tables per layer, kernels/add.py)
+    "add": {"dsp": True, "mve": True, "none": True},
+    # AVERAGE_POOL_2D, MAX_POOL_2D and MEAN (kernels/pool.py)
+    "pool": {"dsp": True, "mve": True, "none": True},
 }
 
 #: flash edgegen keeps free for code when deciding whether wider weights fit the board

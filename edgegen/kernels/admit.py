@@ -71,3 +71,33 @@ def admit(lw: Lowering, op: ir.Op, kernel: str, function: str, prepare: Callable
     return prep, Admitted(function=name, weights=lw.const(weights_role, weights_ctype, prep.words, op),
                           bias2=lw.const("bias2", "int32_t", prep.bias2, op),
                           rq=lw.const("rq", "int32_t", prep.rq, op))
+
+
+class TablePrep(Protocol):
+    """What a weightless kernel's preparation gives (ADD, pooling): only its size is shared."""
+
+    @property
+    def nbytes(self) -> int: ...
+
+
+T = TypeVar("T", bound=TablePrep)
+
+
+def admit_tables(lw: Lowering, op: ir.Op, kernel: str, function: str, prepare: Callable[[], T | str],
+                 replaced: int = 0) -> tuple[T, str] | None:
+    """:func:`admit` for kernels without weights: ``(prep, the C function)`` or None (the reason
+    recorded); the caller names its own constants."""
+    why = lw.kernels.use(kernel)
+    prep: T | str | None = None
+    if why is None:
+        prep = prepare()
+        if isinstance(prep, str):
+            why = f"not proven exact: {prep}"
+        elif not lw.take_flash(prep.nbytes - replaced):
+            why = f"the board's flash cannot hold its tables (+{prep.nbytes - replaced:,} B)"
+    if why is not None:
+        if lw.kernels.mode != "cmsis-nn":
+            lw.kernel_notes.append((op.index, why))
+        return None
+    assert prep is not None and not isinstance(prep, str)
+    return prep, f"{function}_portable" if lw.kernels.mode == "portable" else function

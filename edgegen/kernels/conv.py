@@ -19,8 +19,10 @@ import numpy as np
 
 from ..machine import Machine
 from ..program import Call, TensorRef
-from . import matmul
+from . import matmul, mve_conv
 from .admit import admit, cmsis_nn_bytes
+from .window import Geometry as Geometry
+from .window import gather as gather
 
 if TYPE_CHECKING:
     from .. import ir
@@ -29,25 +31,6 @@ if TYPE_CHECKING:
 KERNEL = "conv"
 #: the gather buffer lives on the stack of the layer's function: at most this many bytes
 MAX_K = 1024
-
-
-@dataclass(frozen=True)
-class Geometry:
-    ih: int
-    iw: int
-    c: int
-    kh: int
-    kw: int
-    oh: int
-    ow: int
-    sh: int
-    sw: int
-    pad_t: int
-    pad_l: int
-
-    @property
-    def k(self) -> int:
-        return self.kh * self.kw * self.c
 
 
 @dataclass(frozen=True)
@@ -95,6 +78,9 @@ def try_lower(lw: Lowering, op: ir.Op, *, w: np.ndarray, bias: np.ndarray | None
               geo: Geometry) -> bool:
     """Lower ``op`` (``w`` [OC, KH*KW*Cin] int8) to edgegen's kernel when the mode, the CPU, the
     proofs and the flash allow it; else record why and return False (the CMSIS-NN call stays)."""
+    if lw.kernels.cpu == "mve":
+        return mve_conv.try_lower(lw, op, w=w, bias=bias, x=x, input_offset=input_offset, mults=mults,
+                                  shifts=shifts, out_zp=out_zp, act=act, geo=geo)
     oc, k = w.shape
     got = admit(lw, op, KERNEL, "edgegen_conv_s8",
                 lambda: matmul.prepare(w, bias, input_offset, mults, shifts, out_zp),
@@ -109,21 +95,6 @@ def try_lower(lw: Lowering, op: ir.Op, *, w: np.ndarray, bias: np.ndarray | None
                                    pad_l=geo.pad_l, zp=-input_offset, act_min=act[0], act_max=act[1],
                                    e_pos=prep.e_pos))
     return True
-
-
-def gather(x: np.ndarray, geo: Geometry, zp: int) -> np.ndarray:
-    """The gather buffers of every output pixel, [OH*OW, K], padded taps = the input zero point."""
-    xi = x.reshape(geo.ih, geo.iw, geo.c).astype(np.int64)
-    need_h = (geo.oh - 1) * geo.sh + geo.kh
-    need_w = (geo.ow - 1) * geo.sw + geo.kw
-    pad_b = max(need_h - geo.pad_t - geo.ih, 0)
-    pad_r = max(need_w - geo.pad_l - geo.iw, 0)
-    xp = np.pad(xi, ((geo.pad_t, pad_b), (geo.pad_l, pad_r), (0, 0)), constant_values=zp)
-    ys = (np.arange(geo.oh) * geo.sh)[:, None] + np.arange(geo.kh)[None, :]
-    xs = (np.arange(geo.ow) * geo.sw)[:, None] + np.arange(geo.kw)[None, :]
-    taps = xp[ys[:, None, :, None], xs[None, :, None, :], :]  # [oh, ow, kh, kw, c]
-    out: np.ndarray = taps.reshape(geo.oh * geo.ow, geo.k)
-    return out
 
 
 def geometry(call: ConvKernelCall) -> Geometry:

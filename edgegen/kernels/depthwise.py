@@ -1,5 +1,5 @@
-"""edgegen's DEPTHWISE_CONV_2D 3x3 kernel (stride 1 or 2, dilation 1, depth multiplier 1, SAME or
-VALID): the build-time preparation, its proofs, its call and its simulator kernel (the C is
+"""edgegen's DEPTHWISE_CONV_2D 3x3 kernel (filters up to 3x3, stride 1 or 2, dilation 1, depth
+multiplier 1, SAME or VALID): the build-time preparation, its proofs, its call and its simulator kernel (the C is
 ``firmware/edgegen/edgegen_dw.h``; design in docs/kernel-design.md, "Depthwise 3x3").
 
 Preparation:
@@ -54,12 +54,16 @@ class Geometry:
     stride: int
     pad_t: int
     pad_l: int
+    #: the filter's height and width (at most 3): a smaller filter is the 3x3 one whose taps beyond
+    #: it are never read (they are left out of every region's tap mask)
+    kh: int = 3
+    kw: int = 3
 
-    def runs(self, n_out: int, n_in: int, pad: int) -> list[tuple[int, int, int]]:
+    def runs(self, n_out: int, n_in: int, pad: int, k_taps: int = 3) -> list[tuple[int, int, int]]:
         """Runs ``(o0, o1, mask)`` of outputs whose valid filter offsets (bit k) are the same."""
         out: list[tuple[int, int, int]] = []
         for o in range(n_out):
-            mask = sum(1 << k for k in range(3) if 0 <= o * self.stride - pad + k < n_in)
+            mask = sum(1 << k for k in range(k_taps) if 0 <= o * self.stride - pad + k < n_in)
             if out and out[-1][2] == mask:
                 out[-1] = (out[-1][0], o + 1, mask)
             else:
@@ -67,10 +71,18 @@ class Geometry:
         return out
 
     def segments(self) -> list[Segment]:
-        rows = self.runs(self.oh, self.ih, self.pad_t)
-        cols = self.runs(self.ow, self.iw, self.pad_l)
+        rows = self.runs(self.oh, self.ih, self.pad_t, self.kh)
+        cols = self.runs(self.ow, self.iw, self.pad_l, self.kw)
         return [(y0, y1, rm, x0, x1, cm, ri * len(cols) + ci)
                 for ri, (y0, y1, rm) in enumerate(rows) for ci, (x0, x1, cm) in enumerate(cols)]
+
+
+def embed(w: np.ndarray, kh: int, kw: int) -> np.ndarray:
+    """A KH x KW filter (``w`` [kh*kw, C], taps row-major, KH, KW <= 3) as the 3x3 one [9, C] with zero
+    taps beyond it (which :meth:`Geometry.segments` never lets the kernels read)."""
+    out = np.zeros((3, 3, w.shape[-1]), dtype=w.dtype)
+    out[:kh, :kw] = w.reshape(kh, kw, -1)
+    return out.reshape(9, -1)
 
 
 def tap_mask(rmask: int, cmask: int) -> int:
@@ -174,17 +186,22 @@ def prepare(w: np.ndarray, bias: np.ndarray | None, input_offset: int, mults: np
 
 
 def applies(kh: int, kw: int, stride: tuple[int, int], dilation: tuple[int, int], mult: int, batch: int) -> str | None:
-    """None when the layer's shape fits the kernel, else why not."""
-    if (kh, kw) != (3, 3):
-        return "not a 3x3 filter"
+    """None when the layer's shape fits the kernel (and its Helium twin, :mod:`edgegen.kernels.mve_dw`),
+    else what it does not take, for the kernel notes: filters up to 3x3 run as the 3x3 one with the
+    taps beyond them left out of the masks; larger ones would need their own tap unrolling (5x5: 25
+    taps, 5 input row pointers, more than the Helium path's 8 low registers leave), a depth
+    multiplier above 1 repeats each input channel across output lanes (a gather or a re-packed input
+    on Helium, a different SXTB16 pairing on DSP), dilation moves the taps apart."""
+    if kh > 3 or kw > 3:
+        return f"a {kh}x{kw} filter (at most 3x3)"
     if stride[0] != stride[1] or stride[0] not in (1, 2):
-        return f"stride {stride}"
+        return f"stride {stride} (1 or 2 in both directions only)"
     if dilation != (1, 1):
-        return f"dilation {dilation}"
+        return f"dilation {dilation} (1 only)"
     if mult != 1:
-        return f"depth multiplier {mult}"
+        return f"depth multiplier {mult} (1 only)"
     if batch != 1:
-        return f"batch {batch}"
+        return f"batch {batch} (1 only)"
     return None
 
 
@@ -199,7 +216,7 @@ def try_lower(lw: Lowering, op: ir.Op, *, w: np.ndarray, bias: np.ndarray | None
     if got is None:
         return False
     prep, c = got
-    base = lw.base(op, c.function, (x,), lw.out_ref(op), 0, geo.oh * geo.ow * geo.c * 9)
+    base = lw.base(op, c.function, (x,), lw.out_ref(op), 0, geo.oh * geo.ow * geo.c * geo.kh * geo.kw)
     lw.calls.append(DepthwiseKernelCall(**base, weights=c.weights, bias2=c.bias2, rq=c.rq,  # type: ignore[arg-type]
                                         ih=geo.ih, iw=geo.iw, c=geo.c, oh=geo.oh, ow=geo.ow, stride=geo.stride,
                                         pad_t=geo.pad_t, pad_l=geo.pad_l, act_min=act[0], act_max=act[1],

@@ -27,6 +27,7 @@ import numpy as np
 
 from ..machine import Machine
 from ..program import Call, TensorRef
+from . import mve_mm
 from .admit import admit, cmsis_nn_bytes
 
 if TYPE_CHECKING:
@@ -162,6 +163,10 @@ def try_lower(lw: Lowering, op: ir.Op, *, w: np.ndarray, bias: np.ndarray | None
               npix: int) -> bool:
     """Lower ``op`` to edgegen's kernel when the mode, the CPU, the proofs and the flash allow it;
     else record why (for the report) and return False (the caller emits the CMSIS-NN call)."""
+    if lw.kernels.cpu == "mve":
+        # Helium CPUs: int8 weights streamed for VMLADAVA (edgegen/kernels/mve_mm.py)
+        return mve_mm.try_lower(lw, op, w=w, bias=bias, x=x, input_offset=input_offset, mults=mults, shifts=shifts,
+                                out_zp=out_zp, act=act, npix=npix)
     oc, k = w.shape
     got = admit(lw, op, KERNEL, "edgegen_mm_s8", lambda: prepare(w, bias, input_offset, mults, shifts, out_zp),
                 cmsis_nn_bytes(k * oc, oc, bias=bias is not None, per_channel=np.size(mults) > 1))

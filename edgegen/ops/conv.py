@@ -17,7 +17,7 @@ from .. import ir
 from .. import tflite_checks as checks
 from ..kernels import conv as convk
 from ..kernels import depthwise as dw3
-from ..kernels import matmul
+from ..kernels import matmul, mve_conv, mve_dw, mve_mm
 from ..lowering import Lowering, activation_range, out_size, same_padding
 from ..machine import Machine, requant
 from ..program import Call, Dims
@@ -220,10 +220,13 @@ def lower_conv(lw: Lowering, op: ir.Op) -> None:
         assert isinstance(op, DepthwiseConv2D)
         why = dw3.applies(kh, kw, op.stride, op.dilation, op.depth_multiplier, n)
         bias_t = lw.g.tensor(op.inputs[2]).data if len(op.inputs) > 2 and op.inputs[2] >= 0 else None
-        geo = dw3.Geometry(ih=ih, iw=iw, c=oc, oh=oh, ow=ow, stride=op.stride[0], pad_t=pad[0], pad_l=pad[1])
-        if why is None and dw3.try_lower(lw, op, w=w.data.reshape(kh * kw, oc), bias=bias_t, x=lw.ref(op.inputs[0]),
-                                         input_offset=-xq.zero_point, mults=mults, shifts=shifts,
-                                         out_zp=yq.zero_point, act=(act_min, act_max), geo=geo):
+        geo = dw3.Geometry(ih=ih, iw=iw, c=oc, oh=oh, ow=ow, stride=op.stride[0], pad_t=pad[0], pad_l=pad[1],
+                           kh=kh, kw=kw)
+        if why is not None and lw.kernels.mode != "cmsis-nn":
+            lw.kernel_notes.append((op.index, f"edgegen's depthwise kernels do not take {why}"))
+        if why is None and mve_dw.try_lower(lw, op, w=dw3.embed(w.data.reshape(kh * kw, oc), kh, kw), bias=bias_t,
+                                            x=lw.ref(op.inputs[0]), input_offset=-xq.zero_point, mults=mults,
+                                            shifts=shifts, out_zp=yq.zero_point, act=(act_min, act_max), geo=geo):
             return
     input_dims = Dims(n, ih, iw, ic)
     filter_dims = Dims(1, kh, kw, oc) if depthwise else Dims(oc, kh, kw, ic)
@@ -381,7 +384,9 @@ FAMILY = OpFamily(
     builders={"CONV_2D": read_conv2d, "DEPTHWISE_CONV_2D": read_depthwise},
     lowerers={Conv2D: lower_conv, DepthwiseConv2D: lower_conv},
     kernels={ConvCall: run_conv, DepthwiseCall: run_conv, matmul.MatmulCall: matmul.run_matmul,
-             dw3.DepthwiseKernelCall: dw3.run_dw3, convk.ConvKernelCall: convk.run_convk},
+             dw3.DepthwiseKernelCall: dw3.run_dw3, mve_dw.DwMveCall: mve_dw.run_dw8,
+             convk.ConvKernelCall: convk.run_convk,
+             mve_mm.MatmulMveCall: mve_mm.run_mm8, mve_conv.ConvMveCall: mve_conv.run_conv8},
     options={"CONV_2D": fb.BuiltinOptions.Conv2DOptions,
              "DEPTHWISE_CONV_2D": fb.BuiltinOptions.DepthwiseConv2DOptions},
     required_options={"CONV_2D": "strides 0, an unknown padding and dilation 0",

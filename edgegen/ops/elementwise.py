@@ -17,6 +17,7 @@ from ai_edge_litert import schema_py_generated as fb
 
 from .. import fixedpoint as fx
 from .. import ir
+from ..kernels import add as addk
 from ..kernels import clut
 from ..lowering import Lowering, activation_range
 from ..machine import Machine, requant
@@ -200,6 +201,18 @@ def lower_add(lw: Lowering, op: ir.Op) -> None:
     refs, constant, inplace = _binary_inputs(lw, op)
     out = lw.out_ref(op, None if bname else inplace)
     y = lw.g.tensor(op.outputs[0])
+    params = addk.AddParams(offsets=(-q1.zero_point, -q2.zero_point), mults=(m1, m2), shifts=(s1, s2),
+                            left_shift=left_shift, out_offset=qo.zero_point, out_mult=mo, out_shift=so,
+                            act_min=act_min, act_max=act_max, subtract=sub)
+    if bname is not None:
+        if lw.kernels.mode != "cmsis-nn":
+            lw.kernel_notes.append((op.index, "broadcasting: edgegen's kernel takes same-shape inputs only"))
+    elif constant:
+        if lw.kernels.mode != "cmsis-nn":
+            lw.kernel_notes.append((op.index, "a constant operand along more than the channels: edgegen's kernel "
+                                              "takes two arena inputs"))
+    elif addk.try_lower(lw, op, params, (refs[0], refs[1]), out, y.size):
+        return
     if sub:  # CMSIS-NN has no subtraction kernel
         function = "edgegen_sub_broadcast_s8" if bname else "edgegen_sub_s8"
     else:
@@ -280,7 +293,8 @@ def run_mul(m: Machine, c: Call) -> None:
 FAMILY = OpFamily(
     builders={"ADD": read_binary(Add), "SUB": read_binary(Sub), "MUL": read_binary(Mul)},
     lowerers={Add: lower_add, Sub: lower_add, Mul: lower_mul},
-    kernels={AddCall: run_add, MulCall: run_mul, clut.ChannelLutCall: clut.run_clut},
+    kernels={AddCall: run_add, MulCall: run_mul, addk.AddKernelCall: addk.run_addk,
+             clut.ChannelLutCall: clut.run_clut},
     options={"ADD": fb.BuiltinOptions.AddOptions, "SUB": fb.BuiltinOptions.SubOptions,
              "MUL": fb.BuiltinOptions.MulOptions},
 )

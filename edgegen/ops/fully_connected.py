@@ -13,7 +13,7 @@ from ai_edge_litert import schema_py_generated as fb
 
 from .. import fixedpoint as fx
 from .. import ir
-from ..kernels import matmul
+from ..kernels import matmul, mve_mm
 from ..lowering import MVE, Lowering, activation_range
 from ..machine import Machine, requant
 from ..program import Call, Dims
@@ -192,6 +192,7 @@ def run_fully_connected(m: Machine, c: Call) -> None:
 FAMILY = OpFamily(
     builders={"FULLY_CONNECTED": read_fully_connected},
     lowerers={FullyConnected: lower_fully_connected},
-    kernels={FullyConnectedCall: run_fully_connected, matmul.MatmulCall: matmul.run_matmul},
+    kernels={FullyConnectedCall: run_fully_connected, matmul.MatmulCall: matmul.run_matmul,
+             mve_mm.MatmulMveCall: mve_mm.run_mm8},
     options={"FULLY_CONNECTED": fb.BuiltinOptions.FullyConnectedOptions},
 )

@@ -15,6 +15,7 @@ from ai_edge_litert import schema_py_generated as fb
 
 from .. import ir
 from .. import tflite_checks as checks
+from ..kernels import pool as poolk
 from ..lowering import Lowering, activation_range, out_size, same_padding
 from ..machine import Machine
 from ..program import Call, Dims
@@ -109,6 +110,11 @@ def lower_pool(lw: Lowering, op: ir.Op) -> None:
     pad = (same_padding(op.padding, op.stride[0], 1, ih, fh, oh), same_padding(op.padding, op.stride[1], 1, iw, fw, ow))
     act_min, act_max = activation_range(op.activation, lw.qp(op.outputs[0]))
     is_max = op.kind == "max"
+    geo = poolk.PoolGeometry(ih=ih, iw=iw, c=c, oh=oh, ow=ow, fh=fh, fw=fw, sh=op.stride[0], sw=op.stride[1],
+                             pad_t=pad[0], pad_l=pad[1])
+    if poolk.try_lower(lw, op, lw.ref(op.inputs[0]), lw.out_ref(op), geo, poolk.MAX if is_max else poolk.AVG,
+                       (act_min, act_max)):
+        return
     sb = 0 if is_max else avgpool_scratch(lw.scratch_target, ow, c)
     b = lw.base(op, "arm_max_pool_s8" if is_max else "arm_avgpool_s8", (lw.ref(op.inputs[0]),),
                   lw.out_ref(op), sb, n * oh * ow * c * fh * fw)
@@ -154,7 +160,7 @@ def run_pool(m: Machine, c: Call) -> None:
 FAMILY = OpFamily(
     builders={"AVERAGE_POOL_2D": read_pool("avg"), "MAX_POOL_2D": read_pool("max")},
     lowerers={Pool2D: lower_pool},
-    kernels={PoolCall: run_pool},
+    kernels={PoolCall: run_pool, poolk.PoolKernelCall: poolk.run_poolk},
     options={"AVERAGE_POOL_2D": fb.BuiltinOptions.Pool2DOptions, "MAX_POOL_2D": fb.BuiltinOptions.Pool2DOptions},
     required_options={"AVERAGE_POOL_2D": "strides 0, an unknown padding and a 0 x 0 filter",
                       "MAX_POOL_2D": "strides 0, an unknown padding and a 0 x 0 filter"},

@@ -24,6 +24,7 @@ from ..fixedpoint import (
     quantize_multiplier,
     wrap_int32,
 )
+from ..kernels import pool as poolk
 from ..lowering import Lowering
 from ..machine import Machine
 from ..program import Call, Dims
@@ -115,6 +116,11 @@ def lower_mean(lw: Lowering, op: ir.Op) -> None:
     if reduce == 0:
         raise lw.fail(op, "MEAN over an empty axis")
     p = mean_params(qi.scale, qi.zero_point, qo.scale, qo.zero_point, reduce)
+    geo = poolk.PoolGeometry(ih=outer, iw=reduce, c=inner, oh=outer, ow=1, fh=1, fw=reduce, sh=1, sw=1, pad_t=0,
+                             pad_l=0)
+    if poolk.try_lower(lw, op, lw.ref(op.inputs[0]), lw.out_ref(op), geo, poolk.MEAN, (-128, 127),
+                       (p.sum_offset, p.multiplier, p.shift, p.output_offset)):
+        return
     b = lw.base(op, "edgegen_mean_s8", (lw.ref(op.inputs[0]),), lw.out_ref(op), 0, x.size)
     lw.calls.append(MeanCall(**b, outer=outer, reduce=reduce, inner=inner,  # type: ignore[arg-type]
                                sum_offset=p.sum_offset, multiplier=p.multiplier, shift=p.shift,
@@ -208,6 +214,6 @@ def run_mean(m: Machine, c: Call) -> None:
 FAMILY = OpFamily(
     builders={"MEAN": read_reduction(Mean, "mean"), "REDUCE_MAX": read_reduction(ReduceMax, "maximum")},
     lowerers={Mean: lower_mean, ReduceMax: lower_reduce_max},
-    kernels={MeanCall: run_mean},
+    kernels={MeanCall: run_mean, poolk.PoolKernelCall: poolk.run_poolk},
     options={"MEAN": fb.BuiltinOptions.ReducerOptions, "REDUCE_MAX": fb.BuiltinOptions.ReducerOptions},
 )

@@ -142,15 +142,36 @@ EDGEGEN_MM_INLINE void edgegen_mm_block(const int8_t *x, int8_t *out, const int3
 #if EDGEGEN_MM_HAVE_DSP
     if (dsp)
     {
-#pragma GCC unroll 64
-        for (int32_t q = 0; q < K / 4; q++)
+        /* K is a literal: one of the two loops is compiled. Up to 64 inputs (kws's 1x1 layers) the
+         * quads are unrolled completely; longer rows (FC 640->128, 3x3 windows) by 8, which keeps a
+         * layer's function within about 2 KiB of flash for 1-4 % more instructions (ad01: 11,944 ->
+         * 1,388 B for its first layer; docs/benchmarks.md, "Flash without weights and test vectors") */
+        if (K / 4 <= 16)
         {
-            int32_t xa, xb;
-            EDGEGEN_MM_X(x, xa, xb);
-#pragma GCC unroll 6
-            for (int32_t j = 0; j < n; j++)
+#pragma GCC unroll 16
+            for (int32_t q = 0; q < K / 4; q++)
             {
-                EDGEGEN_MM_W(w, xa, xb, acc[j]);
+                int32_t xa, xb;
+                EDGEGEN_MM_X(x, xa, xb);
+#pragma GCC unroll 6
+                for (int32_t j = 0; j < n; j++)
+                {
+                    EDGEGEN_MM_W(w, xa, xb, acc[j]);
+                }
+            }
+        }
+        else
+        {
+#pragma GCC unroll 8
+            for (int32_t q = 0; q < K / 4; q++)
+            {
+                int32_t xa, xb;
+                EDGEGEN_MM_X(x, xa, xb);
+#pragma GCC unroll 6
+                for (int32_t j = 0; j < n; j++)
+                {
+                    EDGEGEN_MM_W(w, xa, xb, acc[j]);
+                }
             }
         }
         if (kt > 0)
