@@ -66,6 +66,8 @@ def _weight_bytes(program: Program, call: Call) -> int:
     from dataclasses import fields
 
     sizes = {c.name: c.nbytes for c in program.constants}
+    # only string fields can name a constant (others hold numbers, tuples and numpy tables, which
+    # are not hashable)
     values = (getattr(call, f.name) for f in fields(call))
     names = {v for v in values if isinstance(v, str)} - {call.function, call.op_name}
     return sum(sizes.get(n, 0) for n in names)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 from ai_edge_litert import schema_py_generated as schema
 
@@ -37,6 +38,37 @@ def _broadcast_model() -> bytes:
     return pack(m.model())
 
 
+def _more_ops_model() -> bytes:
+    """The ops of issue 15: constant operands (first and second, broadcast along rows, per channel:
+    a table call) of ADD, SUB and MUL, MAXIMUM / MINIMUM (minmax calls), PRELU (alpha along rows and
+    channels), HARD_SWISH and ELU (table calls)."""
+    m = TinyModel()
+    x = m.tensor((1, 2, 3, 4), scale=0.05, zero_point=3, name="x")
+    c4 = m.tensor((4,), scale=0.02, zero_point=-5, data=np.arange(-8, 8, 4, dtype=np.int8))
+    ch = m.tensor((1, 2, 1, 1), scale=0.04, zero_point=7, data=np.array([-90, 60], dtype=np.int8).reshape(1, 2, 1, 1))
+    add = m.tensor((1, 2, 3, 4), scale=0.06, zero_point=1)
+    m.op("ADD", [ch, x], [add], schema.AddOptionsT())
+    sub = m.tensor((1, 2, 3, 4), scale=0.07, zero_point=-2)
+    m.op("SUB", [add, c4], [sub], schema.SubOptionsT())
+    same = m.tensor((1, 2, 3, 4), scale=0.03, zero_point=0, data=np.arange(24, dtype=np.int8).reshape(1, 2, 3, 4))
+    mul = m.tensor((1, 2, 3, 4), scale=0.09, zero_point=4)
+    m.op("MUL", [sub, same], [mul], schema.MulOptionsT())
+    mx = m.tensor((1, 2, 3, 4), scale=0.09, zero_point=4)
+    m.op("MAXIMUM", [mul, m.tensor((1, 1, 1, 4), scale=0.09, zero_point=4, data=np.arange(4, dtype=np.int8))], [mx])
+    mn = m.tensor((1, 2, 3, 4), scale=0.09, zero_point=4)
+    m.op("MINIMUM", [mx, mul], [mn])
+    alpha = m.tensor((2, 1, 4), scale=0.01, zero_point=0,
+                     data=np.array([10, 20, -30, 40, 90, -5, 0, 127], dtype=np.int8).reshape(2, 1, 4))
+    pr = m.tensor((1, 2, 3, 4), scale=0.08, zero_point=-1)
+    m.op("PRELU", [mn, alpha], [pr])
+    hs = m.tensor((1, 2, 3, 4), scale=0.05, zero_point=-20)
+    m.op("HARD_SWISH", [pr], [hs])
+    elu = m.tensor((1, 2, 3, 4), scale=0.04, zero_point=-30)
+    m.op("ELU", [hs], [elu])
+    m.inputs, m.outputs = [x], [elu]
+    return pack(m.model())
+
+
 def _kws() -> bytes:
     return shared_path("models/mlperf_tiny/kws/kws_ref_model.tflite").read_bytes()
 
@@ -46,6 +78,7 @@ MODELS = {
     "all_ops": (all_ops_model, False),
     "all_ops_guard": (all_ops_model, True),
     "broadcast": (_broadcast_model, False),
+    "more_ops": (_more_ops_model, False),
     "kws": (_kws, False),
     "resnet8": (lambda: shared_path("models/mlperf_tiny/ic/resnet8_int8.tflite").read_bytes(), False),
     # edgegen's own kernels: auto for a DSP CPU (the DSP path), portable (the C path on every CPU)

@@ -1,12 +1,15 @@
 """ADD, SUB and MUL, with 4-D broadcasting: reading, lowering (TFLM's add/sub/mul Prepare:
 input and output multipliers, clamps, in place when the first input dies here) and the
-simulator's kernels.
+simulator's kernels. Either operand may be a constant (Keras Normalization, Rescaling with an
+offset, a leading BatchNormalization, ``x * c``): the kernels read it from flash where they would
+read the arena, with the arithmetic TFLM uses for two tensors.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import ClassVar
 
 import numpy as np
@@ -15,6 +18,7 @@ from ai_edge_litert import schema_py_generated as fb
 from .. import fixedpoint as fx
 from .. import ir
 from ..kernels import add as addk
+from ..kernels import clut
 from ..lowering import Lowering, activation_range
 from ..machine import Machine, requant
 from ..program import Call, TensorRef
@@ -82,8 +86,19 @@ def _check_broadcast(c: OpContext, a: tuple[int, ...], b: tuple[int, ...], y: tu
 # -- lowering ------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, kw_only=True)
+class ConstOperand:
+    """A binary op's constant operand: its int8 array in flash (``constant``), which operand it
+    is (0: the first, 1: the second) and its tensor shape (for the simulator's broadcast). The
+    calls carry these fields; ``inputs`` then holds only the other operand."""
+
+    constant: str | None = None
+    constant_position: int = 0
+    constant_shape: tuple[int, ...] = ()
+
+
 @dataclass(frozen=True)
-class AddCall(Call):
+class AddCall(ConstOperand, Call):
     KIND: ClassVar[str] = "add"
     input_1_offset: int
     input_1_mult: int
@@ -108,7 +123,7 @@ class AddCall(Call):
 
 
 @dataclass(frozen=True)
-class MulCall(Call):
+class MulCall(ConstOperand, Call):
     KIND: ClassVar[str] = "mul"
     input_1_offset: int
     input_2_offset: int
@@ -122,9 +137,11 @@ class MulCall(Call):
     broadcast_spec: BroadcastSpec | None
 
 
-def _broadcast(lw: Lowering, op: ir.Op) -> tuple[str | None, BroadcastSpec | None]:
+def _broadcast(lw: Lowering, op: ir.Op, force: bool = False) -> tuple[str | None, BroadcastSpec | None]:
+    """The op's ``edgegen_broadcast`` constant and spec; None for same-size operands unless ``force``
+    (for kernels that always take one)."""
     a, b, y = (lw.g.tensor(t) for t in (op.inputs[0], op.inputs[1], op.outputs[0]))
-    if a.shape == b.shape == y.shape or (a.size == b.size == y.size):
+    if not force and (a.shape == b.shape == y.shape or (a.size == b.size == y.size)):
         return None, None
     shape = (1,) * (4 - len(y.shape)) + y.shape
 
@@ -143,15 +160,23 @@ def _broadcast(lw: Lowering, op: ir.Op) -> tuple[str | None, BroadcastSpec | Non
     return name, spec
 
 
-def _binary_inputs(lw: Lowering, op: ir.Op) -> tuple[TensorRef, TensorRef]:
-    refs = []
-    for t in op.inputs[:2]:
+def _binary_inputs(lw: Lowering, op: ir.Op) -> tuple[tuple[TensorRef, ...], dict[str, object], int | None]:
+    """The arena operands, the constant one (at most one: the converter folds an op of two
+    constants) and the operand the output may overwrite (same shape, dying here)."""
+    refs: list[TensorRef] = []
+    constant = None
+    for position, t in enumerate(op.inputs[:2]):
         tensor = lw.g.tensor(t)
-        if tensor.is_const:
-            raise lw.fail(op, f"constant operand {tensor.describe()} is not supported yet; "
-                            "feed it as a model input or fold it during conversion")
-        refs.append(lw.ref(t))
-    return refs[0], refs[1]
+        if not tensor.is_const:
+            refs.append(lw.ref(t))
+            continue
+        if constant is not None:
+            raise lw.fail(op, "both operands are constants; fold the op during conversion")
+        assert tensor.data is not None
+        name = lw.const(f"operand{position + 1}", "int8_t", tensor.data.astype(np.int8), op)
+        constant = dict(constant=name, constant_position=position, constant_shape=tensor.shape)
+    inplace = next(t for t in op.inputs[:2] if not lw.g.tensor(t).is_const) if refs else None
+    return tuple(refs), constant or {}, inplace
 
 
 def lower_add(lw: Lowering, op: ir.Op) -> None:
@@ -165,9 +190,16 @@ def lower_add(lw: Lowering, op: ir.Op) -> None:
     m2, s2 = fx.quantize_multiplier_smaller_than_one_exp(float(q2.scale) / twice_max)
     mo, so = fx.quantize_multiplier_smaller_than_one_exp(twice_max / ((1 << left_shift) * float(qo.scale)))
     act_min, act_max = activation_range(op.activation, qo)
+    arith = dict(
+        input_1_offset=-q1.zero_point, input_1_mult=m1, input_1_shift=s1,
+        input_2_offset=-q2.zero_point, input_2_mult=m2, input_2_shift=s2, left_shift=left_shift,
+        out_offset=qo.zero_point, out_mult=mo, out_shift=so, act_min=act_min, act_max=act_max, subtract=sub,
+    )
+    if clut.try_lower(lw, op, lambda a, b: _add_values(SimpleNamespace(**arith), a, b)):
+        return
     bname, spec = _broadcast(lw, op)
-    r1, r2 = _binary_inputs(lw, op)
-    out = lw.out_ref(op, None if bname else op.inputs[0])
+    refs, constant, inplace = _binary_inputs(lw, op)
+    out = lw.out_ref(op, None if bname else inplace)
     y = lw.g.tensor(op.outputs[0])
     params = addk.AddParams(offsets=(-q1.zero_point, -q2.zero_point), mults=(m1, m2), shifts=(s1, s2),
                             left_shift=left_shift, out_offset=qo.zero_point, out_mult=mo, out_shift=so,
@@ -175,19 +207,20 @@ def lower_add(lw: Lowering, op: ir.Op) -> None:
     if bname is not None:
         if lw.kernels.mode != "cmsis-nn":
             lw.kernel_notes.append((op.index, "broadcasting: edgegen's kernel takes same-shape inputs only"))
-    elif addk.try_lower(lw, op, params, (r1, r2), out, y.size):
+    elif constant:
+        if lw.kernels.mode != "cmsis-nn":
+            lw.kernel_notes.append((op.index, "a constant operand along more than the channels: edgegen's kernel "
+                                              "takes two arena inputs"))
+    elif addk.try_lower(lw, op, params, (refs[0], refs[1]), out, y.size):
         return
     if sub:  # CMSIS-NN has no subtraction kernel
         function = "edgegen_sub_broadcast_s8" if bname else "edgegen_sub_s8"
     else:
         function = "edgegen_add_broadcast_s8" if bname else "arm_elementwise_add_s8"
-    b = lw.base(op, function, (r1, r2), out, 0, y.size)
+    b = lw.base(op, function, refs, out, 0, y.size)
     lw.calls.append(AddCall(
-        **b,  # type: ignore[arg-type]
-        input_1_offset=-q1.zero_point, input_1_mult=m1, input_1_shift=s1,
-        input_2_offset=-q2.zero_point, input_2_mult=m2, input_2_shift=s2, left_shift=left_shift,
-        out_offset=qo.zero_point, out_mult=mo, out_shift=so, act_min=act_min, act_max=act_max,
-        size=y.size, broadcast=bname, broadcast_spec=spec, subtract=sub,
+        **b, **arith,  # type: ignore[arg-type]
+        size=y.size, broadcast=bname, broadcast_spec=spec, **constant,  # type: ignore[arg-type]
     ))
 
 
@@ -196,16 +229,20 @@ def lower_mul(lw: Lowering, op: ir.Op) -> None:
     q1, q2, qo = lw.qp(op.inputs[0]), lw.qp(op.inputs[1]), lw.qp(op.outputs[0])
     mo, so = fx.quantize_multiplier(float(q1.scale) * float(q2.scale) / float(qo.scale))
     act_min, act_max = activation_range(op.activation, qo)
+    arith = dict(input_1_offset=-q1.zero_point, input_2_offset=-q2.zero_point, out_offset=qo.zero_point,
+                 out_mult=mo, out_shift=so, act_min=act_min, act_max=act_max)
+    if clut.try_lower(lw, op, lambda a, b: _mul_values(SimpleNamespace(**arith), a, b)):
+        return
     bname, spec = _broadcast(lw, op)
-    r1, r2 = _binary_inputs(lw, op)
-    out = lw.out_ref(op, None if bname else op.inputs[0])
+    refs, constant, inplace = _binary_inputs(lw, op)
+    out = lw.out_ref(op, None if bname else inplace)
     y = lw.g.tensor(op.outputs[0])
-    b = lw.base(op, "edgegen_mul_broadcast_s8" if bname else "arm_elementwise_mul_s8", (r1, r2), out, 0, y.size)
+    b = lw.base(op, "edgegen_mul_broadcast_s8" if bname else "arm_elementwise_mul_s8", refs, out, 0, y.size)
     lw.calls.append(MulCall(
         **b,  # type: ignore[arg-type]
         input_1_offset=-q1.zero_point, input_2_offset=-q2.zero_point, out_offset=qo.zero_point,
         out_mult=mo, out_shift=so, act_min=act_min, act_max=act_max, size=y.size,
-        broadcast=bname, broadcast_spec=spec,
+        broadcast=bname, broadcast_spec=spec, **constant,  # type: ignore[arg-type]
     ))
 
 
@@ -213,7 +250,11 @@ def lower_mul(lw: Lowering, op: ir.Op) -> None:
 
 
 def _broadcast_pair(m: Machine, c: AddCall | MulCall) -> tuple[np.ndarray, np.ndarray]:
-    a, b = m.read(c.inputs[0]).astype(np.int64), m.read(c.inputs[1]).astype(np.int64)
+    ops = [m.read(r).astype(np.int64) for r in c.inputs]
+    data = m.const(c.constant)
+    if data is not None:
+        ops.insert(c.constant_position, data.astype(np.int64).reshape(c.constant_shape))
+    a, b = ops
     shape = c.output.shape
     if c.broadcast_spec is None:
         return a.reshape(-1), b.reshape(-1)
@@ -225,27 +266,35 @@ def _broadcast_pair(m: Machine, c: AddCall | MulCall) -> tuple[np.ndarray, np.nd
     return expand(a), expand(b)
 
 
-def run_add(m: Machine, c: Call) -> None:
-    assert isinstance(c, AddCall)
-    a, b = _broadcast_pair(m, c)
+def _add_values(c: AddCall | SimpleNamespace, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """TFLM's int8 ADD / SUB of int64 operand arrays (also the tables of :mod:`edgegen.kernels.clut`)."""
     mbqm = fx.multiply_by_quantized_multiplier
     s1 = mbqm((a + c.input_1_offset) * (1 << c.left_shift), c.input_1_mult, c.input_1_shift)
     s2 = mbqm((b + c.input_2_offset) * (1 << c.left_shift), c.input_2_mult, c.input_2_shift)
     raw = s1 - s2 if c.subtract else s1 + s2
-    m.write(c.output, requant(raw, c.out_mult, c.out_shift, c.out_offset, c.act_min, c.act_max))
+    return requant(raw, c.out_mult, c.out_shift, c.out_offset, c.act_min, c.act_max)
+
+
+def _mul_values(c: MulCall | SimpleNamespace, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    prod = (a + c.input_1_offset) * (b + c.input_2_offset)
+    return requant(prod, c.out_mult, c.out_shift, c.out_offset, c.act_min, c.act_max)
+
+
+def run_add(m: Machine, c: Call) -> None:
+    assert isinstance(c, AddCall)
+    m.write(c.output, _add_values(c, *_broadcast_pair(m, c)))
 
 
 def run_mul(m: Machine, c: Call) -> None:
     assert isinstance(c, MulCall)
-    a, b = _broadcast_pair(m, c)
-    prod = (a + c.input_1_offset) * (b + c.input_2_offset)
-    m.write(c.output, requant(prod, c.out_mult, c.out_shift, c.out_offset, c.act_min, c.act_max))
+    m.write(c.output, _mul_values(c, *_broadcast_pair(m, c)))
 
 
 FAMILY = OpFamily(
     builders={"ADD": read_binary(Add), "SUB": read_binary(Sub), "MUL": read_binary(Mul)},
     lowerers={Add: lower_add, Sub: lower_add, Mul: lower_mul},
-    kernels={AddCall: run_add, MulCall: run_mul, addk.AddKernelCall: addk.run_addk},
+    kernels={AddCall: run_add, MulCall: run_mul, addk.AddKernelCall: addk.run_addk,
+             clut.ChannelLutCall: clut.run_clut},
     options={"ADD": fb.BuiltinOptions.AddOptions, "SUB": fb.BuiltinOptions.SubOptions,
              "MUL": fb.BuiltinOptions.MulOptions},
 )

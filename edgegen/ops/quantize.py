@@ -1,5 +1,6 @@
 """QUANTIZE and DEQUANTIZE: float32 model inputs and outputs (``edgegen_quantize_f32_s8``,
-``edgegen_dequantize_s8_f32``); an int8 -> int8 QUANTIZE is a table (:mod:`edgegen.ops.lut`).
+``edgegen_dequantize_s8_f32``); an int8 -> int8 QUANTIZE is a table (:mod:`edgegen.ops.lut`), and
+so is a DEQUANTIZE -> float ELU -> QUANTIZE island (:mod:`edgegen.ops.elu`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from ..machine import Machine
 from ..program import Call
 from ..tflite_context import OpContext
 from ._family import OpFamily
+from .elu import island
 from .lut import lower_lut
 
 
@@ -83,6 +85,8 @@ class DequantizeCall(Call):
 
 
 def lower_quantize(lw: Lowering, op: ir.Op) -> None:
+    if island(lw.g, op) is not None:
+        return  # the ELU of a DEQUANTIZE -> ELU -> QUANTIZE island lowers all three to one table
     x = lw.g.tensor(op.inputs[0])
     if x.dtype != "float32":
         lower_lut(lw, op)
@@ -94,6 +98,8 @@ def lower_quantize(lw: Lowering, op: ir.Op) -> None:
 
 
 def lower_dequantize(lw: Lowering, op: ir.Op) -> None:
+    if island(lw.g, op) is not None:
+        return  # lowered with the island's ELU
     qi = lw.qp(op.inputs[0])
     x = lw.g.tensor(op.inputs[0])
     b = lw.base(op, "edgegen_dequantize_s8_f32", (lw.ref(op.inputs[0]),), lw.out_ref(op), 0, 0)

@@ -231,3 +231,28 @@ void edgegen_dequantize_s8_f32(const int8_t *input, float *output, int32_t size,
         output[i] = (float)(scale * (double)(input[i] - zero_point));
     }
 }
+
+void edgegen_prelu_s8(const int8_t *input, const int8_t *alpha, const edgegen_broadcast *broadcast, int8_t *output,
+                      int32_t input_offset, int32_t alpha_offset, int32_t output_offset, int32_t mult_1,
+                      int32_t shift_1, int32_t mult_2, int32_t shift_2)
+{
+    EDGEGEN_FOR_BROADCAST(broadcast, i1, i2, o, {
+        const int32_t x = input[i1] + input_offset;
+        /* |x|, |alpha| <= 255: the product fits int32 */
+        const int32_t y = x >= 0 ? edgegen_requantize(x, mult_1, shift_1)
+                                 : edgegen_requantize(x * (alpha[i2] + alpha_offset), mult_2, shift_2);
+        output[o] = edgegen_clamp_s8(edgegen_wrap_add(y, output_offset), INT8_MIN, INT8_MAX);
+    });
+}
+
+void edgegen_channel_lut_s8(const int8_t *input, int8_t *output, const int8_t *tables, int32_t channels, int32_t size)
+{
+    for (int32_t p = 0; p < size; p += channels)
+    {
+        const int8_t *table = tables + 128;
+        for (int32_t c = 0; c < channels; c++, table += 256)
+        {
+            output[p + c] = table[input[p + c]];
+        }
+    }
+}

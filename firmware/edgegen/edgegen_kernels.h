@@ -1,7 +1,7 @@
 /*
  * edgegen kernels for what CMSIS-NN has no int8 function for (or only one with a different
  * contract): table lookups (LOGISTIC, TANH, RELU*, LEAKY_RELU, int8 requantize), MEAN,
- * broadcasting ADD/MUL, and the float<->int8 QUANTIZE/DEQUANTIZE at model inputs and outputs.
+ * broadcasting ADD/MUL, PRELU, and the float<->int8 QUANTIZE/DEQUANTIZE at model inputs and outputs.
  *
  * Bit-exact with TFLM. Every number they need is computed by edgegen in Python and passed in.
  * Written for edgegen. SPDX-License-Identifier: Apache-2.0
@@ -27,6 +27,10 @@ typedef struct
 
 /* output[i] = table[input[i] + 128]; output may equal input. */
 void edgegen_lut_s8(const int8_t *input, int8_t *output, const int8_t *table, int32_t size);
+
+/* output[i] = tables[c * 256 + input[i] + 128] for channel c = i % channels (size a multiple of
+ * channels); output may equal input. A binary op with a per-channel constant operand. */
+void edgegen_channel_lut_s8(const int8_t *input, int8_t *output, const int8_t *tables, int32_t channels, int32_t size);
 
 /* TFLM int8 MEAN of input viewed as [outer, reduce, inner] into [outer, inner]:
  * the int32 sum plus sum_offset, requantized by (multiplier, shift), plus output_offset. */
@@ -64,6 +68,13 @@ arm_cmsis_nn_status edgegen_mul_broadcast_s8(const int8_t *input_1, const int8_t
                                              int32_t input_2_offset, int8_t *output, int32_t out_offset,
                                              int32_t out_mult, int32_t out_shift, int32_t out_activation_min,
                                              int32_t out_activation_max);
+
+/* TFLM's int8 PRELU (BroadcastPrelu4DSlow) over a broadcast of input (in1) and alpha (in2): an
+ * input at or above its zero point is rescaled by (mult_1, shift_1), one below is multiplied by
+ * its alpha and rescaled by (mult_2, shift_2). output may equal input when they have one shape. */
+void edgegen_prelu_s8(const int8_t *input, const int8_t *alpha, const edgegen_broadcast *broadcast, int8_t *output,
+                      int32_t input_offset, int32_t alpha_offset, int32_t output_offset, int32_t mult_1,
+                      int32_t shift_1, int32_t mult_2, int32_t shift_2);
 
 /* TFLM AffineQuantize: round(x / scale) + zero_point, clamped to int8 (float arithmetic). */
 void edgegen_quantize_f32_s8(const float *input, int8_t *output, int32_t size, float scale, int32_t zero_point);

@@ -76,6 +76,9 @@ class Branch:
     beta: float | None = None
     #: turn the branch's RESHAPE back into the SQUEEZE of this axis (the converter emits RESHAPE)
     squeeze_axis: int | None = None
+    #: turn the branch's DEQUANTIZE -> float ELU -> QUANTIZE (the converter does not quantize ELU)
+    #: into one int8 ELU, as other tools write it
+    int8_elu: bool = False
 
 
 @dataclass(frozen=True)
@@ -595,6 +598,102 @@ def _alpha(rng: np.random.Generator) -> float:
     return float(np.float32(a))
 
 
+def _const_shape(rng: np.random.Generator, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """A constant operand's shape against ``shape``: a scalar, per channel (the last axis, as
+    Normalization and BatchNormalization make), of lower rank, with ones, or the same shape."""
+    how = str(_pick(rng, ["scalar", "channel", "channel", "ones", "lower-rank", "same"]))
+    if how == "scalar":
+        return ()
+    if how == "channel":
+        return (shape[-1],) if rng.random() < 0.6 else (1,) * (len(shape) - 1) + (shape[-1],)
+    if how == "ones":
+        return tuple(1 if rng.random() < 0.5 else d for d in shape)
+    if how == "lower-rank" and len(shape) > 1:
+        return shape[_int(rng, 1, len(shape) - 1):]
+    return shape
+
+
+def _const_operand(kind: str) -> Callable[[np.random.Generator], Branch]:
+    """ADD / SUB / MUL of a tensor and a constant (either side, broadcast as TFLite defines it),
+    sometimes chained as Normalization's (x - mean) * (1 / std) or Rescaling's x * scale + offset."""
+
+    def make(rng: np.random.Generator) -> Branch:
+        shape = _shape(rng, _int(rng, 1, 4), 5)
+        cshape = _const_shape(rng, shape)
+        inp = _input(rng, shape, straddle=True)
+        chain = str(_pick(rng, ["none", "none", "normalize", "rescale"]))
+        # an activation only on unchained ops whose constant cannot push every output below zero
+        # (RELU of an all-negative range quantizes to a degenerate scale TFLM refuses)
+        act = _activation(rng) if chain == "none" else "none"
+        if kind == "mul":  # magnitudes over three decades
+            c = rng.normal(size=cshape) * 10 ** rng.uniform(-1.5, 1.5)
+        else:  # at most 0.4x the input's range, so the sum still straddles zero
+            c = rng.normal(size=cshape) * (inp.hi - inp.lo) * 10 ** rng.uniform(-2, -0.8)
+        if rng.random() < 0.3:  # one-signed: mean subtraction, positive scales
+            c = np.abs(c) + 10 ** rng.uniform(-3, -1)
+        const = np.asarray(c, dtype=np.float32)
+        first = bool(rng.random() < 0.3)  # the constant as the first operand
+        other = np.asarray(np.abs(rng.normal(size=cshape)) * 10 ** rng.uniform(-1, 1) + 0.01, dtype=np.float32)
+
+        def build(x: Tf) -> list[Tf]:
+            tf = _tf()
+            k = tf.constant(const)
+            if kind == "add":
+                y = k + x if first else x + k
+            elif kind == "sub":
+                y = k - x if first else x - k
+            else:
+                y = k * x if first else x * k
+            if chain == "normalize":  # Normalization: (x - mean) / std
+                y = (y - tf.constant(other)) * tf.constant(np.float32(1.0) / other)
+            elif chain == "rescale":  # Rescaling(scale, offset)
+                y = y * tf.constant(other) + tf.constant(const)
+            return [_activate(y, act)]
+
+        desc = (f"{kind.upper()} input {list(shape)} constant {list(cshape)} ({'first' if first else 'second'}) "
+                f"chain {chain} act {act}")
+        return Branch((inp,), build, desc)
+
+    return make
+
+
+def _minmax(kind: str) -> Callable[[np.random.Generator], Branch]:
+    """MAXIMUM / MINIMUM of two tensors (broadcast either way, or a tensor with itself through a
+    RELU) or of a tensor and a constant (scalar, per channel, broadcast; either side). Scalar
+    constants are never 0, which the converter turns into a RELU."""
+
+    def make(rng: np.random.Generator) -> Branch:
+        variant = str(_pick(rng, ["tensors", "tensors", "constant", "constant", "relu"]))
+        if variant == "constant":
+            shape = _shape(rng, _int(rng, 1, 4), 5)
+            inp = _input(rng, shape)
+            cshape = _const_shape(rng, shape)
+            c = rng.uniform(inp.lo, inp.hi, size=cshape)
+            c = np.where(np.abs(c) < 1e-3, 0.5 * (inp.hi - inp.lo), c)
+            const = np.asarray(c, dtype=np.float32)
+            first = bool(rng.random() < 0.3)
+            inputs: tuple[InputSpec, ...] = (inp,)
+            desc = f"{kind.upper()} input {list(shape)} constant {list(cshape)} ({'first' if first else 'second'})"
+        else:
+            a, b, how = _broadcast_shapes(rng) if variant == "tensors" else (*(_shape(rng, 3, 5),) * 2, "relu")
+            inputs = (_input(rng, a), _input(rng, b)) if variant == "tensors" else (_input(rng, a, straddle=True),)
+            desc = f"{kind.upper()} {list(a)} and {list(b)} ({how})"
+
+        def build(x: Tf, *rest: Tf) -> list[Tf]:
+            tf = _tf()
+            f = tf.maximum if kind == "max" else tf.minimum
+            if variant == "constant":
+                k = tf.constant(const)
+                return [f(k, x) if first else f(x, k)]
+            if variant == "relu":  # the converter gives both operands one scale
+                return [f(tf.nn.relu(x), x * 0.5)]
+            return [f(x, rest[0])]
+
+        return Branch(inputs, build, desc)
+
+    return make
+
+
 def _unary(kind: str) -> Callable[[np.random.Generator], Branch]:
     def make(rng: np.random.Generator) -> Branch:
         shape = _shape(rng, _int(rng, 1, 4), 6)
@@ -613,6 +712,50 @@ def _unary(kind: str) -> Callable[[np.random.Generator], Branch]:
         return Branch((_input(rng, shape),), build, f"{kind.upper()} input {list(shape)}{extra}{chained}")
 
     return make
+
+
+def _activation_op(kind: str) -> Callable[[np.random.Generator], Branch]:
+    """HARD_SWISH (keras.activations.hard_swish: x * relu6(x + 3) / 6) or ELU on inputs whose range
+    is sometimes narrow (multipliers far below 1), sometimes tens wide (HARD_SWISH's reluish
+    multiplier then shifts right), sometimes after a RELU (one-sided inputs)."""
+
+    def make(rng: np.random.Generator) -> Branch:
+        shape = _shape(rng, _int(rng, 1, 4), 6)
+        inp = _input(rng, shape)
+        if rng.random() < 0.2:
+            inp = InputSpec(shape, inp.lo * 8, inp.hi * 8)
+        relu_first = bool(rng.random() < 0.15)
+        int8_elu = kind == "elu" and bool(rng.random() < 0.5)
+
+        def build(x: Tf) -> list[Tf]:
+            tf = _tf()
+            x = tf.nn.relu(x) if relu_first else x
+            if kind == "hard_swish":
+                return [x * tf.nn.relu6(x + 3.0) * (1.0 / 6.0)]
+            return [tf.nn.elu(x)]
+
+        return Branch((inp,), build, f"{kind.upper()} input {list(shape)} [{inp.lo:.3g}, {inp.hi:.3g}]"
+                      f"{' after RELU' if relu_first else ''}{' as int8 ELU' if int8_elu else ''}", int8_elu=int8_elu)
+
+    return make
+
+
+def _prelu(rng: np.random.Generator) -> Branch:
+    """Keras PReLU's graph, relu(x) - alpha * relu(-x), which the converter fuses into PRELU when
+    alpha has the input's shape without the batch (shared axes of size 1 broadcast); slopes
+    negative, in (0, 1) and steeper than the identity."""
+    shape = (1, *_shape(rng, _int(rng, 1, 3), 6))
+    ashape = tuple(1 if rng.random() < 0.4 else d for d in shape[1:])
+    kind = str(_pick(rng, ["leaky", "leaky", "mixed", "steep"]))
+    lo, hi = {"leaky": (0.01, 0.9), "mixed": (-0.8, 0.9), "steep": (0.5, 3.0)}[kind]
+    alpha = np.asarray(rng.uniform(lo, hi, size=ashape), dtype=np.float32)
+    inp = _input(rng, shape, straddle=bool(rng.random() < 0.7))
+
+    def build(x: Tf) -> list[Tf]:
+        tf = _tf()
+        return [tf.nn.relu(x) + tf.negative(tf.constant(alpha)) * tf.nn.relu(tf.negative(x))]
+
+    return Branch((inp,), build, f"PRELU input {list(shape)} alpha {list(ashape)} ({kind})")
 
 
 def _float_io(rng: np.random.Generator) -> Branch:
@@ -681,6 +824,14 @@ FAMILIES: dict[str, Family] = {f.name: f for f in (
     Family("add", _binary("add"), ("ADD",)),
     Family("sub", _binary("sub"), ("SUB",)),
     Family("mul", _binary("mul"), ("MUL",)),
+    Family("add_const", _const_operand("add"), ("ADD",), seeds=(0, 1)),
+    Family("sub_const", _const_operand("sub"), ("SUB",), seeds=(0, 1)),
+    Family("mul_const", _const_operand("mul"), ("MUL",), seeds=(0, 1)),
+    Family("maximum", _minmax("max"), ("MAXIMUM",), seeds=(0, 1)),
+    Family("minimum", _minmax("min"), ("MINIMUM",), seeds=(0, 1)),
+    Family("hard_swish", _activation_op("hard_swish"), ("HARD_SWISH",), seeds=(0, 1)),
+    Family("elu", _activation_op("elu"), ("ELU",), seeds=(0, 1)),
+    Family("prelu", _prelu, ("PRELU",), seeds=(0, 1)),
     Family("softmax", _softmax, ("SOFTMAX",)),
     Family("reshape_squeeze", _reshape, _RESHAPES, each=("RESHAPE", "SQUEEZE")),
     Family("pad", _pad, ("PAD",)),
@@ -749,7 +900,7 @@ def op_model(family: str, seed: int) -> OpModel:
     rng = np.random.default_rng([seed, *family.encode()])
     branches = tuple(fam.make_branch(rng) for _ in range(fam.branches))
     data = _convert(branches, fam, rng)
-    if any(b.squeeze_axis is not None or (b.beta is not None and b.beta != 1.0) for b in branches):
+    if any(b.squeeze_axis is not None or (b.beta is not None and b.beta != 1.0) or b.int8_elu for b in branches):
         data = _edit_ops(data, branches)
     return OpModel(family=family, seed=seed, tflite=data, branches=branches)
 
@@ -823,12 +974,16 @@ def _edit_ops(data: bytes, branches: Sequence[Branch]) -> bytes:
       scale into it, so every converted SOFTMAX has beta 1.0; TFLM honours other values.
     * SQUEEZE: the converter turns every static-shape tf.squeeze into RESHAPE; TFLM and edgegen
       also take the SQUEEZE builtin, so the RESHAPE of a squeeze branch becomes one again.
+    * int8 ELU: the converter leaves ELU in float32 between a DEQUANTIZE and a QUANTIZE; the ELU
+      then reads the DEQUANTIZE's int8 input and writes the QUANTIZE's int8 output, and those two
+      ops go (TFLM computes an int8 ELU with its own table).
     """
     m = _fb_model(data)
     sg = m.subgraphs[0]
     names = {int(t): _decode(sg.tensors[t].name) for t in sg.inputs}
     owner = _owners(names, [(list(op.inputs), list(op.outputs)) for op in sg.operators])
     edited: set[int] = set()
+    dropped: list[Any] = []
     for op in sg.operators:
         bi = owner.get(int(op.outputs[0]))
         if bi is None:
@@ -845,7 +1000,16 @@ def _edit_ops(data: bytes, branches: Sequence[Branch]) -> bytes:
             op.builtinOptions = fb.SqueezeOptionsT()
             op.builtinOptions.squeezeDims = [b.squeeze_axis]
             edited.add(bi)
-    wanted = {i for i, b in enumerate(branches) if b.squeeze_axis is not None or b.beta not in (None, 1.0)}
+        elif kind == "ELU" and b.int8_elu:
+            deq = next(o for o in sg.operators if int(o.outputs[0]) == int(op.inputs[0]))
+            q = next(o for o in sg.operators if int(o.inputs[0]) == int(op.outputs[0]))
+            assert _builtin_name(m, deq) == "DEQUANTIZE" and _builtin_name(m, q) == "QUANTIZE"
+            op.inputs, op.outputs = [int(deq.inputs[0])], [int(q.outputs[0])]
+            dropped += [deq, q]
+            edited.add(bi)
+    sg.operators = [op for op in sg.operators if not any(op is d for d in dropped)]
+    wanted = {i for i, b in enumerate(branches)
+              if b.squeeze_axis is not None or b.beta not in (None, 1.0) or b.int8_elu}
     assert edited == wanted, f"edited branches {sorted(edited)}, expected {sorted(wanted)}"
     builder = flatbuffers.Builder(len(data) + 4096)
     builder.Finish(m.Pack(builder), file_identifier=b"TFL3")

@@ -36,6 +36,8 @@
 #define arm_fully_connected_s8                        edgegen_nn_fully_connected_s8
 #define arm_fully_connected_s8_get_buffer_size        edgegen_nn_fully_connected_s8_get_buffer_size
 #define arm_max_pool_s8                               edgegen_nn_max_pool_s8
+#define arm_maximum_s8                                edgegen_nn_maximum_s8
+#define arm_minimum_s8                                edgegen_nn_minimum_s8
 #define arm_pad_s8                                    edgegen_nn_pad_s8
 #define arm_softmax_s8                                edgegen_nn_softmax_s8
 #define arm_vector_sum_s8                             edgegen_nn_vector_sum_s8
@@ -170,6 +172,23 @@ void arm_softmax_s8(const int8_t *input,
                     const int32_t shift,
                     const int32_t diff_min,
                     int8_t *output);
+
+/* Elementwise maximum / minimum of two int8 tensors with 4-D broadcasting (a dimension of 1
+ * repeats); ctx is unused. */
+arm_cmsis_nn_status arm_maximum_s8(const cmsis_nn_context *ctx,
+                                   const int8_t *input_1_data,
+                                   const cmsis_nn_dims *input_1_dims,
+                                   const int8_t *input_2_data,
+                                   const cmsis_nn_dims *input_2_dims,
+                                   int8_t *output_data,
+                                   const cmsis_nn_dims *output_dims);
+arm_cmsis_nn_status arm_minimum_s8(const cmsis_nn_context *ctx,
+                                   const int8_t *input_1_data,
+                                   const cmsis_nn_dims *input_1_dims,
+                                   const int8_t *input_2_data,
+                                   const cmsis_nn_dims *input_2_dims,
+                                   int8_t *output_data,
+                                   const cmsis_nn_dims *output_dims);
 
 arm_cmsis_nn_status arm_pad_s8(const int8_t *input,
                                int8_t *output,
