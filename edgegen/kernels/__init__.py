@@ -39,7 +39,8 @@ FASTER: dict[str, dict[str, bool]] = {
     # K-byte gather per pixel; Helium variant (edgegen_conv8_s8) against Arm's v7 on qemu-m55: kws
     # first conv 97,906 vs 306,281 (0.32x), resnet8 3x3 16->16 462,531 vs 942,000 (0.49x), 3x3
     # 32->32 342,375 vs 604,031, 3x3 64->64 305,937 vs 487,312 (0.63x), first conv (3 channels)
-    # 194,562 vs 626,625
+    # 194,562 vs 626,625; depthwise layers with 1 input channel run it too: micro_speech's 10x8
+    # multiplier-8 layer 504,240 vs 1,460,720 on qemu-m4, 120,750 vs 995,937 on qemu-m55
     "conv": {"dsp": True, "mve": True, "none": True},
     # ADD/SUB of same-shape inputs (two 256-entry tables per layer, kernels/add.py)
     "add": {"dsp": True, "mve": True, "none": True},

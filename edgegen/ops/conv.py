@@ -216,6 +216,17 @@ def lower_conv(lw: Lowering, op: ir.Op) -> None:
                            input_offset=-xq.zero_point, mults=mults, shifts=shifts, out_zp=yq.zero_point,
                            act=(act_min, act_max), geo=cgeo):
             return
+    elif depthwise and ic == 1 and convk.applies(kh, kw, ic, op.dilation, n) is None:
+        # one input channel: the depth multiplier's oc outputs each see the same window, exactly a
+        # CONV_2D with 1 input channel and filter [oc, KH*KW] (TFLM's depthwise sums the same taps with
+        # the same per-channel requantization), so the general conv kernel takes it
+        bias_t = lw.g.tensor(op.inputs[2]).data if len(op.inputs) > 2 and op.inputs[2] >= 0 else None
+        cgeo = convk.Geometry(ih=ih, iw=iw, c=1, kh=kh, kw=kw, oh=oh, ow=ow, sh=op.stride[0], sw=op.stride[1],
+                              pad_t=pad[0], pad_l=pad[1])
+        if convk.try_lower(lw, op, w=np.ascontiguousarray(w.data.reshape(kh * kw, oc).T), bias=bias_t,
+                           x=lw.ref(op.inputs[0]), input_offset=-xq.zero_point, mults=mults, shifts=shifts,
+                           out_zp=yq.zero_point, act=(act_min, act_max), geo=cgeo):
+            return
     if depthwise:
         assert isinstance(op, DepthwiseConv2D)
         why = dw3.applies(kh, kw, op.stride, op.dilation, op.depth_multiplier, n)
