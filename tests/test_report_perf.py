@@ -89,20 +89,22 @@ def test_run_prints_and_records_per_layer_efficiency(board: str, kws_m4: Path,
 
 
 def test_kernel_notes_reach_the_layer_rows() -> None:
-    """kws on a Helium CPU against Arm's library keeps the CMSIS-NN calls (edgegen.kernels.FASTER):
-    each such call carries the lowering's reason, in the report rows, the run rows and the page."""
-    src = shared_path(KWS)
-    _g, program = compile_tflite(src.read_bytes(), name="kws", source=str(src), scratch_target="mve",
-                                 kernels="auto", board=all_boards()["qemu-m55"], arm_cmsis_nn=True)
+    """ad01 on the 512 KiB NUCLEO-F401RE: the last layers' 16-bit weights no longer fit its flash, so
+    they keep the CMSIS-NN call; each such call carries the lowering's reason, in the report rows,
+    the run rows and the page."""
+    src = shared_path("models/mlperf_tiny/ad/ad01_int8.tflite")
+    board = all_boards()["nucleo-f401re"]
+    _g, program = compile_tflite(src.read_bytes(), name="ad01", source=str(src), scratch_target=board.scratch_target,
+                                 kernels="auto", board=board)
     notes = dict(program.kernel_notes)
     assert notes, "expected layers that keep their CMSIS-NN call"
     rows = layer_rows(program)
-    perf = layer_perf(program, [1] * len(program.calls), mac_bound(all_boards()["qemu-m55"]))
+    perf = layer_perf(program, [1] * len(program.calls), mac_bound(all_boards()["qemu-m4"]))
     for call, row, p in zip(program.calls, rows, perf, strict=True):
         assert row.kernel_note == notes.get(call.op_index) == p.note
         if call.op_index in notes:
             assert not call.function.startswith("edgegen_")
-    report = {"model": "kws", "board": {"name": "qemu-m55", "description": "", "flash_bytes": 1, "ram_bytes": 1},
+    report = {"model": "ad01", "board": {"name": "nucleo-f401re", "description": "", "flash_bytes": 1, "ram_bytes": 1},
               "arena_bytes": 1, "planner": "", "greedy_arena_bytes": 1, "weight_bytes": 0, "macs": 0,
               "layers": [{**r.__dict__, "output_shape": list(r.output_shape)} for r in rows], "buffers": [],
               "runs": {}}
