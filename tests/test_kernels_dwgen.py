@@ -3,7 +3,9 @@ SAME or VALID (micro_speech's 10x8 stride-2 layer with multiplier 8): exactly a 
 channel and the [KH*KW, M] filter transposed to [M, KH*KW], so edgegen lowers it to its general conv
 kernel (edgegen_conv_s8 on DSP CPUs, edgegen_conv8_s8 on Helium). The converter-made family
 ``depthwise_conv_2d_1ch``: simulator == TFLM on every tensor, host C == simulator, and qemu-m4 /
-qemu-m55 == simulator on edge inputs."""
+qemu-m55 == simulator on edge inputs. Depthwise with C > 1 input channels (multiplier 1..4, filters up to
+5x5; the family ``depthwise_conv_2d_grouped``) runs the same kernel with groups = C (its DSP path on both
+CPUs): the same checks at the end of this module."""
 
 from __future__ import annotations
 
