@@ -3,7 +3,9 @@ SAME or VALID (micro_speech's 10x8 stride-2 layer with multiplier 8): exactly a 
 channel and the [KH*KW, M] filter transposed to [M, KH*KW], so edgegen lowers it to its general conv
 kernel (edgegen_conv_s8 on DSP CPUs, edgegen_conv8_s8 on Helium). The converter-made family
 ``depthwise_conv_2d_1ch``: simulator == TFLM on every tensor, host C == simulator, and qemu-m4 /
-qemu-m55 == simulator on edge inputs."""
+qemu-m55 == simulator on edge inputs. Depthwise with C > 1 input channels (multiplier 1..4, filters up to
+5x5; the family ``depthwise_conv_2d_grouped``) runs the same kernel with groups = C (its DSP path on both
+CPUs): the same checks at the end of this module."""
 
 from __future__ import annotations
 
@@ -95,3 +97,45 @@ def test_micro_speech_takes_the_conv_kernel() -> None:
             assert calls[0].function == function, (board, arm)
             assert (calls[0].k, calls[0].oc, calls[0].sh) == (80, 8, 2)  # type: ignore[attr-defined]
         assert _program(MICRO_SPEECH, board, "cmsis-nn").calls[0].KIND == "depthwise"
+
+
+GROUPED = "depthwise_conv_2d_grouped"
+
+
+def test_grouped_models_take_the_conv_kernel_and_match_tflm() -> None:
+    """The three seeds (75 converter-made layers: C 2..12, multipliers 1..4, filters up to 5x5,
+    strides 1..2, SAME and VALID): every layer the proofs admit runs the conv kernel with groups = C
+    (the DSP path on both CPUs), and the simulator equals TFLM on every tensor on edge and random inputs."""
+    calls = []
+    for seed in FAMILIES[GROUPED].seeds:
+        model = op_model(GROUPED, seed)
+        for board in sorted(VARIANT):
+            program = compile_tflite(model.tflite, name="k", source="k.tflite", board=resolve_board(board).board)[1]
+            kept = {c.op_index for c in program.calls if c.KIND == "depthwise"}
+            assert kept == {i for i, why in program.kernel_notes if why.startswith("not proven exact")}
+            calls += [c for c in program.calls if isinstance(c, convk.ConvKernelCall)]
+        samples = edge_inputs(program) + random_inputs(program, 2, seed=seed)
+        report = ParityReport(samples=len(samples))
+        compare_sim_tflm(program, model.tflite, samples, report)
+        assert report.ok, [mm.message() for mm in report.mismatches]
+    assert len(calls) >= 2 * MIN_CASES_PER_OP and all(c.groups == c.c > 1 for c in calls)
+    assert {c.oc // c.groups for c in calls} == {1, 2, 3, 4} and any(c.kh * c.kw > 9 for c in calls)
+
+
+@pytest.mark.parametrize("board", sorted(VARIANT))
+def test_grouped_on_host_and_qemu(board: str, tmp_path: Path) -> None:
+    """Host C (portable path, ASan/UBSan) == simulator, and the board's DSP path on qemu exact on
+    edge and random vectors (seed 0's admitted layers)."""
+    from edgegen.emulator import run_on_emulator
+
+    model = op_model(GROUPED, FAMILIES[GROUPED].seeds[0])
+    result = build(model.tflite, tmp_path / "k", source="k.tflite", name="k", board=board, vectors=1)
+    assert sum(isinstance(c, convk.ConvKernelCall) and c.groups > 1 for c in result.program.calls) >= 23
+    edges = edge_inputs(result.program)
+    result = build(model.tflite, tmp_path / "k", source="k.tflite", name="k", board=board,
+                   vectors=len(edges) + 2, samples=edges, force=True)
+    report, _program = verify_directory(result.out, edges, count=len(edges) + 2, seed=0, asan=True)
+    assert report.ok and report.c_vs_sim is True and report.sim_vs_tflm is True
+    run = run_on_emulator(result.out, board=board, timeout=300)
+    assert run.result.verdict is True, "\n".join(run.stdout.splitlines()[-10:])
+    assert run.result.vectors_passed == len(edges) + 2

@@ -103,16 +103,21 @@ def test_filters_smaller_than_3x3_run_as_3x3_with_their_taps_left_out(seed: int)
 
 def test_smaller_filters_on_qemu(tmp_path: Path) -> None:
     """A 3x2 filter (13 channels, with and without RELU) takes the Helium kernel on the M55 and the
-    DSP one on the M4, exact on qemu-m55; 4x4 filters and depth multiplier 2 keep the CMSIS-NN call
-    with the reason in the kernel notes. (tests/test_ops.py checks the converter-made general depthwise
+    DSP one on the M4, exact on qemu-m55; 4x4 filters and depth multiplier 2 take the grouped conv
+    kernel (tests/test_kernels_dwgen.py), and with Arm's library the 4x4 multiplier-1 layer keeps Arm's
+    Helium call with the reason in the kernel notes. (tests/test_ops.py checks the converter-made general depthwise
     family, whose small-filter cases take the kernels too, against TFLM.)"""
     from edgegen.emulator import run_on_emulator
 
     m55 = resolve_board("qemu-m55").board
-    for kh, kw, mult, why in ((4, 4, 1, "a 4x4 filter"), (3, 3, 2, "depth multiplier 2")):
+    for kh, kw, mult in ((4, 4, 1), (3, 3, 2)):
         program = compile_tflite(_tiny_depthwise(kh=kh, kw=kw, mult=mult), name="t", source="t", board=m55)[1]
-        assert [c.KIND for c in program.calls] == ["depthwise"]
-        assert [why in note for _op, note in program.kernel_notes] == [True]
+        assert [(c.KIND, getattr(c, "groups", 0)) for c in program.calls] == [("convk", 3)]
+        assert not program.kernel_notes
+    program = compile_tflite(_tiny_depthwise(kh=4, kw=4), name="t", source="t", board=m55, arm_cmsis_nn=True)[1]
+    assert [c.KIND for c in program.calls] == ["depthwise"]
+    notes = [note for _op, note in program.kernel_notes]
+    assert len(notes) == 2 and "Arm's CMSIS-NN is faster" in notes[0] and "a 4x4 filter" in notes[1]
     model = _tiny_depthwise(c=13, kh=3, kw=2, relu=True)
     m4 = compile_tflite(model, name="t", source="t", board=resolve_board("qemu-m4").board)[1]
     assert [c.KIND for c in m4.calls] == ["dw3x3", "dw3x3"]

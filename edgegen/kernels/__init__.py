@@ -42,6 +42,14 @@ FASTER: dict[str, dict[str, bool]] = {
     # 194,562 vs 626,625; depthwise layers with 1 input channel run it too: micro_speech's 10x8
     # multiplier-8 layer 504,240 vs 1,460,720 on qemu-m4, 120,750 vs 995,937 on qemu-m55
     "conv": {"dsp": True, "mve": True, "none": True},
+    # DEPTHWISE_CONV_2D with C > 1 on the grouped conv kernel (per channel gather + the matmul block, its
+    # DSP path on both CPUs), against Arm's v7 on the 23 admitted layers of the depthwise_conv_2d_grouped
+    # family's seed 0 (docs/benchmarks.md, DWGEN). Multiplier > 1 (Arm: generic arm_depthwise_conv_s8):
+    # 0.13-0.70x on qemu-m4, 0.12-0.56x on qemu-m55 (one 2x4 layer 1.05x).
+    "dwgen": {"dsp": True, "mve": True, "none": True},
+    # multiplier 1, filters above 3x3 (Arm: arm_depthwise_conv_s8_opt): 0.40-1.04x on qemu-m4 (all six
+    # 43,920 vs 63,680), but 0.96-3.02x on qemu-m55, where Arm's Helium kernel stays
+    "dwgen_m1": {"dsp": True, "mve": False, "none": True},
     # ADD/SUB of same-shape inputs (two 256-entry tables per layer, kernels/add.py)
     "add": {"dsp": True, "mve": True, "none": True},
     # AVERAGE_POOL_2D, MAX_POOL_2D and MEAN (kernels/pool.py)

@@ -227,6 +227,17 @@ def lower_conv(lw: Lowering, op: ir.Op) -> None:
                            x=lw.ref(op.inputs[0]), input_offset=-xq.zero_point, mults=mults, shifts=shifts,
                            out_zp=yq.zero_point, act=(act_min, act_max), geo=cgeo):
             return
+    elif depthwise and (oc != ic or kh > 3 or kw > 3) and convk.applies(kh, kw, 1, op.dilation, n) is None:
+        # C > 1 input channels with multiplier M > 1 or a filter above 3x3 (which the depthwise
+        # kernels do not take): the conv kernel with groups = C, each channel's window gathered with a
+        # byte stride C and its M outputs (contiguous, c*M .. c*M+M-1) from filter rows [oc, KH*KW]
+        bias_t = lw.g.tensor(op.inputs[2]).data if len(op.inputs) > 2 and op.inputs[2] >= 0 else None
+        cgeo = convk.Geometry(ih=ih, iw=iw, c=ic, kh=kh, kw=kw, oh=oh, ow=ow, sh=op.stride[0], sw=op.stride[1],
+                              pad_t=pad[0], pad_l=pad[1])
+        if convk.try_lower(lw, op, w=np.ascontiguousarray(w.data.reshape(kh * kw, oc).T), bias=bias_t,
+                           x=lw.ref(op.inputs[0]), input_offset=-xq.zero_point, mults=mults, shifts=shifts,
+                           out_zp=yq.zero_point, act=(act_min, act_max), geo=cgeo, groups=ic):
+            return
     if depthwise:
         assert isinstance(op, DepthwiseConv2D)
         why = dw3.applies(kh, kw, op.stride, op.dilation, op.depth_multiplier, n)

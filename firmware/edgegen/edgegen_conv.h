@@ -10,6 +10,9 @@
  * tap contributes (zp - zp) * w = 0: exactly TFLM's skipped taps. The buffer is the caller's (a
  * stack array of K bytes, K bounded at build time).
  *
+ * With G > 1 (DEPTHWISE_CONV_2D, G = C groups of one input channel) each channel's window is gathered
+ * with a byte stride C and the block computes that channel's OC / G outputs (edgegen_conv_run_grouped).
+ *
  * Written for edgegen. SPDX-License-Identifier: Apache-2.0
  */
 #ifndef EDGEGEN_CONV_H
@@ -57,16 +60,93 @@ EDGEGEN_MM_INLINE void edgegen_conv_gather(const int8_t *in, int8_t *buf, const 
     }
 }
 
+/* Channel c's window at (iy0, ix0) into buf (KH*KW bytes, byte stride C in the input; in points at
+ * channel c), padded taps = zp: the depthwise (groups = C, 1 input channel per group) gather. */
+EDGEGEN_MM_INLINE void edgegen_conv_gather_ch(const int8_t *in, int8_t *buf, const int32_t IH, const int32_t IW,
+                                              const int32_t C, const int32_t KH, const int32_t KW,
+                                              const int32_t iy0, const int32_t ix0, const int32_t zp)
+{
+    if (iy0 >= 0 && iy0 + KH <= IH && ix0 >= 0 && ix0 + KW <= IW)
+    {
+        const int8_t *src = in + (iy0 * IW + ix0) * C;
+        for (int32_t ky = 0; ky < KH; ky++)
+        {
+            for (int32_t kx = 0; kx < KW; kx++)
+            {
+                *buf++ = src[kx * C];
+            }
+            src += IW * C;
+        }
+        return;
+    }
+    for (int32_t ky = 0; ky < KH; ky++)
+    {
+        const int32_t iy = iy0 + ky;
+        for (int32_t kx = 0; kx < KW; kx++)
+        {
+            const int32_t ix = ix0 + kx;
+            *buf++ = (iy < 0 || iy >= IH || ix < 0 || ix >= IW) ? (int8_t)zp : in[(iy * IW + ix) * C];
+        }
+    }
+}
+
+/* DEPTHWISE_CONV_2D with C input channels and multiplier M (groups = C): per output pixel and per
+ * channel c, channel c's window is gathered into KH*KW bytes and the matmul block computes output
+ * channels c*M .. c*M+M-1 (contiguous, so the stores stay sequential). The weights are packed per
+ * channel group ([M, KH*KW] slices one after another), bias2 and rq per output channel, so one pass
+ * over the constants per pixel reads them in order. */
+EDGEGEN_MM_INLINE void edgegen_conv_run_grouped(const int8_t *in, int8_t *out, int8_t *buf, const int32_t *w16x2,
+                                                const int32_t *bias2, const int32_t *rq, const int32_t IH,
+                                                const int32_t IW, const int32_t C, const int32_t KH,
+                                                const int32_t KW, const int32_t OH, const int32_t OW,
+                                                const int32_t SH, const int32_t SW, const int32_t PT,
+                                                const int32_t PL, const int32_t zp, const int32_t M,
+                                                const int32_t OCB, const int32_t amin, const int32_t amax,
+                                                const int32_t e_pos, const int32_t dsp)
+{
+    const int32_t K = KH * KW;
+    int8_t *o = out;
+    for (int32_t oy = 0; oy < OH; oy++)
+    {
+        for (int32_t ox = 0; ox < OW; ox++)
+        {
+            const int32_t *w = w16x2;
+            const int32_t *b = bias2;
+            const int32_t *r = rq;
+            for (int32_t c = 0; c < C; c++)
+            {
+                edgegen_conv_gather_ch(in + c, buf, IH, IW, C, KH, KW, oy * SH - PT, ox * SW - PL, zp);
+                for (int32_t j = 0; j < M / OCB; j++)
+                {
+                    edgegen_mm_block(buf, o, &w, &b, &r, K, OCB, amin, amax, e_pos, dsp);
+                    o += OCB;
+                }
+                if (M % OCB != 0)
+                {
+                    edgegen_mm_block(buf, o, &w, &b, &r, K, M % OCB, amin, amax, e_pos, dsp);
+                    o += M % OCB;
+                }
+            }
+        }
+    }
+}
+
 EDGEGEN_MM_INLINE void edgegen_conv_run(const int8_t *in, int8_t *out, int8_t *buf, const int32_t *w16x2,
                                         const int32_t *bias2, const int32_t *rq, const int32_t IH, const int32_t IW,
                                         const int32_t C, const int32_t KH, const int32_t KW, const int32_t OH,
                                         const int32_t OW, const int32_t SH, const int32_t SW, const int32_t PT,
                                         const int32_t PL, const int32_t zp, const int32_t OC, const int32_t OCB,
                                         const int32_t amin, const int32_t amax, const int32_t e_pos,
-                                        const int32_t dsp)
+                                        const int32_t G, const int32_t dsp)
 {
     const int32_t K = KH * KW * C;
     int8_t *o = out;
+    if (G > 1)
+    {
+        edgegen_conv_run_grouped(in, out, buf, w16x2, bias2, rq, IH, IW, C, KH, KW, OH, OW, SH, SW, PT, PL, zp,
+                                 OC / G, OCB, amin, amax, e_pos, dsp);
+        return;
+    }
     for (int32_t oy = 0; oy < OH; oy++)
     {
         for (int32_t ox = 0; ox < OW; ox++)
@@ -95,10 +175,11 @@ EDGEGEN_MM_INLINE void edgegen_conv_s8(const int8_t *in, int8_t *out, int8_t *bu
                                        const int32_t C, const int32_t KH, const int32_t KW, const int32_t OH,
                                        const int32_t OW, const int32_t SH, const int32_t SW, const int32_t PT,
                                        const int32_t PL, const int32_t zp, const int32_t OC, const int32_t OCB,
-                                       const int32_t amin, const int32_t amax, const int32_t e_pos)
+                                       const int32_t amin, const int32_t amax, const int32_t e_pos,
+                                       const int32_t G)
 {
     edgegen_conv_run(in, out, buf, w16x2, bias2, rq, IH, IW, C, KH, KW, OH, OW, SH, SW, PT, PL, zp, OC, OCB, amin,
-                     amax, e_pos, EDGEGEN_MM_HAVE_DSP);
+                     amax, e_pos, G, EDGEGEN_MM_HAVE_DSP);
 }
 
 /* The portable path on every CPU (`--kernels portable`). */
@@ -108,10 +189,11 @@ EDGEGEN_MM_INLINE void edgegen_conv_s8_portable(const int8_t *in, int8_t *out, i
                                                 const int32_t OH, const int32_t OW, const int32_t SH,
                                                 const int32_t SW, const int32_t PT, const int32_t PL,
                                                 const int32_t zp, const int32_t OC, const int32_t OCB,
-                                                const int32_t amin, const int32_t amax, const int32_t e_pos)
+                                                const int32_t amin, const int32_t amax, const int32_t e_pos,
+                                                const int32_t G)
 {
     edgegen_conv_run(in, out, buf, w16x2, bias2, rq, IH, IW, C, KH, KW, OH, OW, SH, SW, PT, PL, zp, OC, OCB, amin,
-                     amax, e_pos, 0);
+                     amax, e_pos, G, 0);
 }
 
 #endif /* EDGEGEN_CONV_H */

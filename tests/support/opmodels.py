@@ -367,6 +367,33 @@ def _depthwise_1ch(rng: np.random.Generator) -> Branch:
     return Branch((_input(rng, shape),), build, desc)
 
 
+def _depthwise_grouped(rng: np.random.Generator) -> Branch:
+    """C = 2..12 input channels, depth multiplier 1..4, filters up to 5x5 (multiplier 1 only with a
+    filter above 3x3), equal strides 1..2, SAME and VALID: edgegen's grouped conv kernel (groups = C)."""
+    c, mult = _int(rng, 2, 12), _int(rng, 1, 4)
+    kernel = (_int(rng, 1, 5), _int(rng, 1, 5))
+    if mult == 1 and max(kernel) <= 3:
+        kernel = (_int(rng, 4, 5), kernel[1])
+    s = _int(rng, 1, 2)
+    stride = (s, s)
+    padding = str(_pick(rng, ["SAME", "SAME", "VALID"]))
+    h, w = _spatial(rng, kernel, (1, 1), padding)
+    weights = _weights(rng, (*kernel, c, mult), kernel[0] * kernel[1], 3)
+    bias = _bias(rng, c * mult)
+    act = _activation(rng)
+
+    def build(x: Tf) -> list[Tf]:
+        tf = _tf()
+        y = tf.raw_ops.DepthwiseConv2dNative(input=x, filter=weights, strides=[1, *stride, 1], padding=padding,
+                                             dilations=[1, 1, 1, 1])
+        return [_activate(y if bias is None else y + bias, act)]
+
+    shape = (1, h, w, c)
+    desc = (f"DEPTHWISE_CONV_2D input {list(shape)} filter {kernel} multiplier {mult} stride {stride} "
+            f"{padding} act {act} bias {bias is not None}")
+    return Branch((_input(rng, shape),), build, desc)
+
+
 def _fully_connected(rng: np.random.Generator) -> Branch:
     # depth 1 would be an outer product, which the converter turns into a MUL
     depth, units = max(_channels(rng, 24), 2), _channels(rng, 16)
@@ -841,6 +868,7 @@ FAMILIES: dict[str, Family] = {f.name: f for f in (
     Family("depthwise_conv_2d", _depthwise, ("DEPTHWISE_CONV_2D",)),
     Family("depthwise_conv_2d_3x3", _depthwise_3x3, ("DEPTHWISE_CONV_2D",)),
     Family("depthwise_conv_2d_1ch", _depthwise_1ch, ("DEPTHWISE_CONV_2D",)),
+    Family("depthwise_conv_2d_grouped", _depthwise_grouped, ("DEPTHWISE_CONV_2D",)),
     Family("fully_connected", _fully_connected, ("FULLY_CONNECTED",), per_channel_dense=False),
     Family("fully_connected_per_channel", _fully_connected, ("FULLY_CONNECTED",), seeds=(10, 11, 12)),
     Family("average_pool_2d", _pool("avg"), ("AVERAGE_POOL_2D",)),
