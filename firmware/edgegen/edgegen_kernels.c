@@ -47,6 +47,36 @@ static int8_t edgegen_clamp_s8(int32_t x, int32_t lo, int32_t hi)
     return (int8_t)(x < lo ? lo : (x > hi ? hi : x));
 }
 
+void edgegen_gather4d_s8(const int8_t *input, int8_t *output, int32_t offset, int32_t n0, int32_t n1, int32_t n2,
+                         int32_t n3, int32_t s0, int32_t s1, int32_t s2, int32_t s3)
+{
+    for (int32_t i0 = 0; i0 < n0; i0++)
+    {
+        for (int32_t i1 = 0; i1 < n1; i1++)
+        {
+            for (int32_t i2 = 0; i2 < n2; i2++)
+            {
+                const int8_t *src = input + (offset + i0 * s0 + i1 * s1 + i2 * s2);
+                if (s3 == 1)
+                {
+                    /* the innermost run is contiguous: a byte copy */
+                    for (int32_t i3 = 0; i3 < n3; i3++)
+                    {
+                        *output++ = src[i3];
+                    }
+                }
+                else
+                {
+                    for (int32_t i3 = 0; i3 < n3; i3++)
+                    {
+                        *output++ = src[i3 * s3];
+                    }
+                }
+            }
+        }
+    }
+}
+
 void edgegen_lut_s8(const int8_t *input, int8_t *output, const int8_t *table, int32_t size)
 {
     for (int32_t i = 0; i < size; i++)

@@ -25,6 +25,11 @@ typedef struct
     int32_t in2_strides[4];
 } edgegen_broadcast;
 
+/* output[i0][i1][i2][i3] = input[offset + i0 * s0 + i1 * s1 + i2 * s2 + i3 * s3] (element strides,
+ * may be negative): SLICE and friends. output must not overlap input. */
+void edgegen_gather4d_s8(const int8_t *input, int8_t *output, int32_t offset, int32_t n0, int32_t n1, int32_t n2,
+                         int32_t n3, int32_t s0, int32_t s1, int32_t s2, int32_t s3);
+
 /* output[i] = table[input[i] + 128]; output may equal input. */
 void edgegen_lut_s8(const int8_t *input, int8_t *output, const int8_t *table, int32_t size);
 

@@ -618,6 +618,23 @@ def _pad(rng: np.random.Generator) -> Branch:
     return Branch((_input(rng, shape),), build, desc)
 
 
+def _slice(rng: np.random.Generator) -> Branch:
+    shape = _shape(rng, _int(rng, 1, 4), 6)
+    begin = [_int(rng, 0, d - 1) for d in shape]
+    size = [_pick(rng, (-1, _int(rng, 1, d - b))) for d, b in zip(shape, begin, strict=True)]
+    if all(b == 0 and (z == -1 or z == d) for b, z, d in zip(begin, size, shape, strict=True)):
+        # the converter drops a SLICE that keeps everything
+        begin[-1], size[-1] = (1, -1) if shape[-1] > 1 else (0, 1)
+        if shape[-1] == 1:
+            shape = (*shape[:-1], 2)
+
+    def build(x: Tf) -> list[Tf]:
+        return [_tf().slice(x, begin, size)]
+
+    desc = f"SLICE input {list(shape)} begin {begin} size {size}"
+    return Branch((_input(rng, shape),), build, desc)
+
+
 def _concat(rng: np.random.Generator) -> Branch:
     rank = _int(rng, 1, 4)
     base = _shape(rng, rank, 4)
@@ -890,6 +907,7 @@ FAMILIES: dict[str, Family] = {f.name: f for f in (
     Family("reshape_squeeze", _reshape, _RESHAPES, each=("RESHAPE", "SQUEEZE")),
     Family("pad", _pad, ("PAD",)),
     Family("concatenation", _concat, ("CONCATENATION",)),
+    Family("slice", _slice, ("SLICE",)),
     Family("logistic", _unary("logistic"), ("LOGISTIC",)),
     Family("tanh", _unary("tanh"), ("TANH",)),
     Family("relu", _unary("relu"), ("RELU",)),

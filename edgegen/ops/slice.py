@@ -1,0 +1,123 @@
+"""SLICE (int8): reading with TFLM's checks, lowering to ``edgegen_gather4d_s8`` (a strided copy
+whose offset, shape and element strides are computed here) and the simulator's kernel.
+
+Pure data movement: int8 in == int8 out with the same quantization, no arithmetic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from .. import ir
+from ..lowering import Lowering
+from ..machine import Machine
+from ..program import Call
+from ..tflite_context import OpContext
+from ._family import OpFamily
+
+#: TFLM's SLICE handles up to 5 dimensions; edgegen's copy kernel takes 4
+_MAX_RANK = 4
+
+
+@dataclass(frozen=True)
+class Slice(ir.Op):
+    KIND: ClassVar[str] = "SLICE"
+    begin: tuple[int, ...] = ()
+    size: tuple[int, ...] = ()
+
+
+# -- reading -------------------------------------------------------------------------------------
+
+
+def read_slice(c: OpContext) -> ir.Op:
+    c.n_inputs(3)
+    x, y = c.t(0), c.out()
+    c.int8_activation(x, "input")
+    c.int8_activation(y, "output")
+    if x.quant != y.quant:
+        raise c.fail("input and output quantization differ")
+    # TFLM reads begin and size as int32 or int64 (both the same type), 1-D, one per input axis
+    b = c.const(1, "begin", ("int32", "int64"))
+    s = c.const(2, "size", ("int32", "int64"))
+    assert b.data is not None and s.data is not None
+    if b.dtype != s.dtype:
+        raise c.fail(f"begin {b.describe()} and size {s.describe()} have different types (TFLM requires one)")
+    rank = len(x.shape)
+    for role, t in (("begin", b), ("size", s)):
+        if len(t.shape) != 1 or t.size != rank:
+            raise c.fail(f"{role} {t.describe()} must be 1-D with one value per input axis ({rank})")
+    if rank > _MAX_RANK:
+        raise c.fail(f"SLICE of tensors with more than {_MAX_RANK} dimensions is not supported")
+    begin = tuple(int(v) for v in b.data.reshape(-1))
+    size = tuple(x.shape[d] - begin[d] if int(v) == -1 else int(v) for d, v in enumerate(s.data.reshape(-1)))
+    for d in range(rank):
+        if not (0 <= begin[d] <= x.shape[d] and 0 <= size[d] and begin[d] + size[d] <= x.shape[d]):
+            raise c.fail(f"begin {list(begin)} size {list(s.data.reshape(-1))} out of bounds for input {list(x.shape)}")
+    if size != tuple(y.shape):
+        raise c.fail(f"output shape {list(y.shape)} does not match the slice's {list(size)}")
+    return Slice(index=c.index, inputs=c.inputs[:1], outputs=c.outputs, begin=begin, size=size)
+
+
+# -- lowering ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GatherCall(Call):
+    """``edgegen_gather4d_s8``: output[i0][i1][i2][i3] = input[offset + sum(i_k * strides[k])]."""
+
+    KIND: ClassVar[str] = "gather4d"
+    offset: int
+    shape: tuple[int, int, int, int]
+    strides: tuple[int, int, int, int]
+
+
+def element_strides(shape: tuple[int, ...]) -> tuple[int, ...]:
+    """Row-major element strides of ``shape``."""
+    out, acc = [], 1
+    for d in reversed(shape):
+        out.append(acc)
+        acc *= d
+    return tuple(reversed(out))
+
+
+def gather_call(lw: Lowering, op: ir.Op, offset: int, shape: tuple[int, ...], strides: tuple[int, ...]) -> None:
+    """Append the copy: ``shape``/``strides`` of rank <= 4 are padded with leading 1s/0s."""
+    k = 4 - len(shape)
+    s4 = (1,) * k + tuple(shape)
+    t4 = (0,) * k + tuple(strides)
+    # never in place: a gathered element may be read after an earlier output byte overwrote it
+    b = lw.base(op, "edgegen_gather4d_s8", (lw.ref(op.inputs[0]),), lw.out_ref(op), 0, 0)
+    lw.calls.append(GatherCall(**b, offset=offset, shape=(s4[0], s4[1], s4[2], s4[3]),  # type: ignore[arg-type]
+                               strides=(t4[0], t4[1], t4[2], t4[3])))
+
+
+def lower_slice(lw: Lowering, op: ir.Op) -> None:
+    assert isinstance(op, Slice)
+    x = lw.g.tensor(op.inputs[0])
+    st = element_strides(x.shape)
+    offset = sum(b * s for b, s in zip(op.begin, st, strict=True))
+    gather_call(lw, op, offset, op.size, st)
+
+
+# -- simulation ----------------------------------------------------------------------------------
+
+
+def run_gather(m: Machine, c: Call) -> None:
+    assert isinstance(c, GatherCall)
+    x = m.read(c.inputs[0]).reshape(-1)
+    idx = np.full(c.shape, c.offset, dtype=np.int64)
+    for k in range(4):
+        view = [1, 1, 1, 1]
+        view[k] = c.shape[k]
+        idx = idx + (np.arange(c.shape[k], dtype=np.int64) * c.strides[k]).reshape(view)
+    m.write(c.output, x[idx.reshape(-1)])
+
+
+FAMILY = OpFamily(
+    builders={"SLICE": read_slice},
+    lowerers={Slice: lower_slice},
+    kernels={GatherCall: run_gather},
+)
