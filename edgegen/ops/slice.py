@@ -1,4 +1,4 @@
-"""SLICE (int8): reading with TFLM's checks, lowering to ``edgegen_gather4d_s8`` (a strided copy
+"""SLICE and STRIDED_SLICE (int8): reading with TFLM's checks, lowering to ``edgegen_gather4d_s8`` (a strided copy
 whose offset, shape and element strides are computed here) and the simulator's kernel.
 
 Pure data movement: int8 in == int8 out with the same quantization, no arithmetic.
@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
+from ai_edge_litert import schema_py_generated as fb
 
 from .. import ir
 from ..lowering import Lowering
@@ -61,6 +62,98 @@ def read_slice(c: OpContext) -> ir.Op:
     return Slice(index=c.index, inputs=c.inputs[:1], outputs=c.outputs, begin=begin, size=size)
 
 
+@dataclass(frozen=True)
+class StridedSlice(ir.Op):
+    """Per input axis: the first index, the element count and the step TFLM's Eval walks."""
+
+    KIND: ClassVar[str] = "STRIDED_SLICE"
+    start: tuple[int, ...] = ()
+    count: tuple[int, ...] = ()
+    step: tuple[int, ...] = ()
+
+
+def _clamp(v: int, lo: int, hi: int) -> int:
+    return lo if v < lo else hi if v > hi else v
+
+
+def _check_start_stop(begin: int, end: int, stride: int, size: int, bmask: bool, emask: bool,
+                      shrink: bool) -> tuple[int, int]:
+    """TFLM's Prepare (``StartForAxis``/``StopForAxis``, the output-shape check)."""
+    if size == 0:
+        return 0, 0
+    start = (-(2**31) if stride > 0 else 2**31 - 1) if bmask else begin
+    start = start + size if start < 0 else start
+    start = _clamp(start, 0, size) if stride > 0 else _clamp(start, -1, size - 1)
+    if shrink:
+        return start, start + 1
+    stop = (2**31 - 1 if stride > 0 else -(2**31)) if emask else end
+    stop = stop + size if stop < 0 else stop
+    stop = _clamp(stop, 0, size) if stride > 0 else _clamp(stop, -1, size - 1)
+    return start, stop
+
+
+def _eval_start_stop(begin: int, end: int, stride: int, size: int, bmask: bool, emask: bool,
+                     shrink: bool) -> tuple[int, int]:
+    """TFLM's Eval (``StridedSliceStartForAxis``/``StridedSliceEndForAxis``)."""
+    start = begin + size if begin < 0 else begin
+    start = _clamp(start, 0, size) if stride > 0 else _clamp(start, -1, size - 1)
+    if bmask:
+        start = 0 if stride > 0 else size - 1
+    if shrink:
+        return start, (start if start >= size else start + 1)
+    stop = end + size if end < 0 else end
+    stop = _clamp(stop, 0, size) if stride > 0 else _clamp(stop, -1, size - 1)
+    if emask:
+        stop = size if stride > 0 else -1
+    return start, stop
+
+
+def read_strided_slice(c: OpContext) -> ir.Op:
+    c.n_inputs(4)
+    x, y = c.t(0), c.out()
+    c.int8_activation(x, "input")
+    c.int8_activation(y, "output")
+    if x.quant != y.quant:
+        raise c.fail("input and output quantization differ")
+    rank = len(x.shape)
+    if rank > _MAX_RANK:
+        raise c.fail(f"input rank {rank}; TFLM's STRIDED_SLICE takes at most {_MAX_RANK} dimensions")
+    # TFLM reads begin, end and strides as int32 whatever their type: int64 ones would be misread
+    vals = []
+    for i, role in ((1, "begin"), (2, "end"), (3, "strides")):
+        t = c.const(i, role, ("int32",))
+        assert t.data is not None
+        if len(t.shape) != 1 or t.size != rank:
+            raise c.fail(f"{role} {t.describe()} must be 1-D with one value per input axis ({rank})")
+        vals.append([int(v) for v in t.data.reshape(-1)])
+    begin, end, strides = vals
+    for name in ("ellipsisMask", "newAxisMask", "offset"):
+        # TFLM zeroes these (its result would not be the model's), so edgegen refuses them
+        if int(c.opt(name)):
+            raise c.fail(f"{name} {int(c.opt(name))} is not supported (TFLM ignores it)")
+    bm, em, sm = (int(c.opt(n)) for n in ("beginMask", "endMask", "shrinkAxisMask"))
+    if any(s == 0 for s in strides):
+        raise c.fail(f"strides {strides}: stride value has to be non-zero")
+    out_shape, start, count = [], [], []
+    for d in range(rank):
+        args = (begin[d], end[d], strides[d], x.shape[d], bool(bm >> d & 1), bool(em >> d & 1), bool(sm >> d & 1))
+        b0, e0 = _check_start_stop(*args)
+        n = max(0, int(np.ceil(np.float32(e0 - b0) / np.float32(strides[d]))))
+        if not sm >> d & 1:
+            out_shape.append(n)
+        b1, e1 = _eval_start_stop(*args)
+        start.append(b1)
+        count.append(len(range(b1, e1, strides[d])))
+    if tuple(out_shape) != y.shape:
+        raise c.fail(f"output shape {list(y.shape)} does not match the slice's {out_shape}")
+    kept = [n for d, n in enumerate(count) if not sm >> d & 1]
+    if kept != out_shape or any(count[d] != 1 for d in range(rank) if sm >> d & 1):
+        # TFLM's Prepare and Eval disagree: it would write another number of elements than the output holds
+        raise c.fail(f"TFLM's Eval would copy {count} elements per axis into output {list(y.shape)}")
+    return StridedSlice(index=c.index, inputs=c.inputs[:1], outputs=c.outputs, start=tuple(start),
+                        count=tuple(count), step=tuple(strides))
+
+
 # -- lowering ------------------------------------------------------------------------------------
 
 
@@ -102,6 +195,14 @@ def lower_slice(lw: Lowering, op: ir.Op) -> None:
     gather_call(lw, op, offset, op.size, st)
 
 
+def lower_strided_slice(lw: Lowering, op: ir.Op) -> None:
+    assert isinstance(op, StridedSlice)
+    x = lw.g.tensor(op.inputs[0])
+    st = element_strides(x.shape)
+    offset = sum(b * s for b, s, n in zip(op.start, st, op.count, strict=True) if n > 0)
+    gather_call(lw, op, offset, op.count, tuple(s * k for s, k in zip(st, op.step, strict=True)))
+
+
 # -- simulation ----------------------------------------------------------------------------------
 
 
@@ -117,7 +218,8 @@ def run_gather(m: Machine, c: Call) -> None:
 
 
 FAMILY = OpFamily(
-    builders={"SLICE": read_slice},
-    lowerers={Slice: lower_slice},
+    builders={"SLICE": read_slice, "STRIDED_SLICE": read_strided_slice},
+    lowerers={Slice: lower_slice, StridedSlice: lower_strided_slice},
     kernels={GatherCall: run_gather},
+    options={"STRIDED_SLICE": fb.BuiltinOptions.StridedSliceOptions},
 )

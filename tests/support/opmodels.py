@@ -635,6 +635,33 @@ def _slice(rng: np.random.Generator) -> Branch:
     return Branch((_input(rng, shape),), build, desc)
 
 
+def _strided_slice(rng: np.random.Generator) -> Branch:
+    """Python indexing: per axis an index (shrink_axis), or a slice with negative or omitted
+    (begin_mask/end_mask) bounds and strides of either sign; never empty, never everything."""
+    shape = _shape(rng, _int(rng, 1, 4), 6)
+    while True:
+        keys: list[Any] = []
+        for d in shape:
+            if rng.random() < 0.15:
+                keys.append(_int(rng, -d, d - 1))
+                continue
+            step = _pick(rng, (1, 1, 2, 3, -1, -2))
+            b = _pick(rng, (None, _int(rng, -d - 1, d)))
+            e = _pick(rng, (None, _int(rng, -d - 1, d + 1)))
+            keys.append(slice(b, e, step))
+        lens = [len(range(*k.indices(d))) for k, d in zip(keys, shape, strict=True) if isinstance(k, slice)]
+        full = all(isinstance(k, slice) and k.indices(d) == (0, d, 1) for k, d in zip(keys, shape, strict=True))
+        if lens and min(lens) > 0 and not full:
+            break
+    key = tuple(keys)
+
+    def build(x: Tf) -> list[Tf]:
+        return [x[key]]
+
+    desc = f"STRIDED_SLICE input {list(shape)} key {key}"
+    return Branch((_input(rng, shape),), build, desc)
+
+
 def _concat(rng: np.random.Generator) -> Branch:
     rank = _int(rng, 1, 4)
     base = _shape(rng, rank, 4)
@@ -908,6 +935,7 @@ FAMILIES: dict[str, Family] = {f.name: f for f in (
     Family("pad", _pad, ("PAD",)),
     Family("concatenation", _concat, ("CONCATENATION",)),
     Family("slice", _slice, ("SLICE",)),
+    Family("strided_slice", _strided_slice, ("STRIDED_SLICE",)),
     Family("logistic", _unary("logistic"), ("LOGISTIC",)),
     Family("tanh", _unary("tanh"), ("TANH",)),
     Family("relu", _unary("relu"), ("RELU",)),
