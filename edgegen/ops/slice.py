@@ -1,5 +1,6 @@
-"""SLICE and STRIDED_SLICE (int8): reading with TFLM's checks, lowering to ``edgegen_gather4d_s8`` (a strided copy
-whose offset, shape and element strides are computed here) and the simulator's kernel.
+"""SLICE, STRIDED_SLICE and TRANSPOSE (int8): reading with TFLM's checks, lowering to
+``edgegen_gather4d_s8`` (a strided copy whose offset, shape and element strides are computed
+here) and the simulator's kernel.
 
 Pure data movement: int8 in == int8 out with the same quantization, no arithmetic.
 """
@@ -154,6 +155,36 @@ def read_strided_slice(c: OpContext) -> ir.Op:
                         count=tuple(count), step=tuple(strides))
 
 
+@dataclass(frozen=True)
+class Transpose(ir.Op):
+    KIND: ClassVar[str] = "TRANSPOSE"
+    perm: tuple[int, ...] = ()
+
+
+def read_transpose(c: OpContext) -> ir.Op:
+    c.n_inputs(2)
+    x, y = c.t(0), c.out()
+    c.int8_activation(x, "input")
+    c.int8_activation(y, "output")
+    if x.quant != y.quant:
+        raise c.fail("input and output quantization differ")
+    rank = len(x.shape)
+    if rank > _MAX_RANK:
+        raise c.fail(f"TRANSPOSE of tensors with more than {_MAX_RANK} dimensions is not supported")
+    # TFLM reads the permutation as int32
+    p = c.const(1, "perm", ("int32",))
+    assert p.data is not None
+    if len(p.shape) != 1 or p.size != rank:
+        raise c.fail(f"perm {p.describe()} must be 1-D with one value per input axis ({rank})")
+    perm = tuple(int(v) for v in p.data.reshape(-1))
+    if sorted(perm) != list(range(rank)):
+        raise c.fail(f"perm {list(perm)} is not a permutation of the input's {rank} axes")
+    exp = tuple(x.shape[d] for d in perm)
+    if exp != y.shape:
+        raise c.fail(f"output shape {list(y.shape)} does not match the transposed shape {list(exp)}")
+    return Transpose(index=c.index, inputs=c.inputs[:1], outputs=c.outputs, perm=perm)
+
+
 # -- lowering ------------------------------------------------------------------------------------
 
 
@@ -203,6 +234,13 @@ def lower_strided_slice(lw: Lowering, op: ir.Op) -> None:
     gather_call(lw, op, offset, op.count, tuple(s * k for s, k in zip(st, op.step, strict=True)))
 
 
+def lower_transpose(lw: Lowering, op: ir.Op) -> None:
+    assert isinstance(op, Transpose)
+    x = lw.g.tensor(op.inputs[0])
+    st = element_strides(x.shape)
+    gather_call(lw, op, 0, tuple(x.shape[d] for d in op.perm), tuple(st[d] for d in op.perm))
+
+
 # -- simulation ----------------------------------------------------------------------------------
 
 
@@ -218,8 +256,8 @@ def run_gather(m: Machine, c: Call) -> None:
 
 
 FAMILY = OpFamily(
-    builders={"SLICE": read_slice, "STRIDED_SLICE": read_strided_slice},
-    lowerers={Slice: lower_slice, StridedSlice: lower_strided_slice},
+    builders={"SLICE": read_slice, "STRIDED_SLICE": read_strided_slice, "TRANSPOSE": read_transpose},
+    lowerers={Slice: lower_slice, StridedSlice: lower_strided_slice, Transpose: lower_transpose},
     kernels={GatherCall: run_gather},
     options={"STRIDED_SLICE": fb.BuiltinOptions.StridedSliceOptions},
 )

@@ -662,6 +662,24 @@ def _strided_slice(rng: np.random.Generator) -> Branch:
     return Branch((_input(rng, shape),), build, desc)
 
 
+def _transpose(rng: np.random.Generator) -> Branch:
+    shape = _shape(rng, _int(rng, 2, 4), 5)
+    if sum(d > 1 for d in shape) < 2:
+        shape = (*shape[:-2], 2, 3)
+    perm = list(range(len(shape)))
+    moved = [d for d in perm if shape[d] > 1]
+    while moved == sorted(moved):
+        # the converter makes a transpose that keeps the order of the non-1 axes a RESHAPE
+        perm = [int(v) for v in rng.permutation(len(shape))]
+        moved = [d for d in perm if shape[d] > 1]
+
+    def build(x: Tf) -> list[Tf]:
+        return [_tf().transpose(x, perm)]
+
+    desc = f"TRANSPOSE input {list(shape)} perm {perm}"
+    return Branch((_input(rng, shape),), build, desc)
+
+
 def _concat(rng: np.random.Generator) -> Branch:
     rank = _int(rng, 1, 4)
     base = _shape(rng, rank, 4)
@@ -936,6 +954,7 @@ FAMILIES: dict[str, Family] = {f.name: f for f in (
     Family("concatenation", _concat, ("CONCATENATION",)),
     Family("slice", _slice, ("SLICE",)),
     Family("strided_slice", _strided_slice, ("STRIDED_SLICE",)),
+    Family("transpose", _transpose, ("TRANSPOSE",)),
     Family("logistic", _unary("logistic"), ("LOGISTIC",)),
     Family("tanh", _unary("tanh"), ("TANH",)),
     Family("relu", _unary("relu"), ("RELU",)),
