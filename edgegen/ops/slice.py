@@ -1,4 +1,4 @@
-"""SLICE, STRIDED_SLICE and TRANSPOSE (int8): reading with TFLM's checks, lowering to
+"""SLICE, STRIDED_SLICE, TRANSPOSE, SPLIT and SPLIT_V (int8): reading with TFLM's checks, lowering to
 ``edgegen_gather4d_s8`` (a strided copy whose offset, shape and element strides are computed
 here) and the simulator's kernel.
 
@@ -185,6 +185,78 @@ def read_transpose(c: OpContext) -> ir.Op:
     return Transpose(index=c.index, inputs=c.inputs[:1], outputs=c.outputs, perm=perm)
 
 
+@dataclass(frozen=True)
+class Split(ir.Op):
+    """SPLIT and SPLIT_V: the input cut along ``axis`` into the outputs, in order."""
+
+    KIND: ClassVar[str] = "SPLIT"
+    axis: int = 0
+
+
+@dataclass(frozen=True)
+class SplitV(Split):
+    KIND: ClassVar[str] = "SPLIT_V"
+
+
+def _read_split(c: OpContext, data: int, axis_input: int, sizes_input: int | None) -> ir.Op:
+    n_in = 2 if sizes_input is None else 3
+    if len(c.inputs) != n_in:
+        raise c.fail(f"{len(c.inputs)} inputs, expected {n_in}")
+    if len(c.outputs) < 1:
+        raise c.fail("no outputs")
+    x = c.t(data)
+    c.int8_activation(x, "input")
+    rank = len(x.shape)
+    if rank > _MAX_RANK:
+        raise c.fail(f"{c.name} of tensors with more than {_MAX_RANK} dimensions is not supported")
+    # TFLM needs the axis constant and reads it as int32
+    a = c.const(axis_input, "axis", ("int32",))
+    assert a.data is not None
+    if a.size != 1:
+        raise c.fail(f"axis {a.describe()} must hold one value")
+    axis = int(a.data.reshape(-1)[0])
+    if not -rank <= axis < rank:
+        raise c.fail(f"axis {axis} out of range for rank {rank}")
+    axis %= rank
+    outs = [c.out(i) for i in range(len(c.outputs))]
+    for i, y in enumerate(outs):
+        c.int8_activation(y, f"output {i}")
+        if y.quant != x.quant:
+            raise c.fail(f"output {y.describe()} is quantized differently from the input")
+        if len(y.shape) != rank or any(y.shape[d] != x.shape[d] for d in range(rank) if d != axis):
+            raise c.fail(f"output {y.describe()} does not fit input {list(x.shape)} along axis {axis}")
+    sizes = [y.shape[axis] for y in outs]
+    if sizes_input is None:
+        if int(c.opt("numSplits")) != len(outs):
+            raise c.fail(f"num_splits {int(c.opt('numSplits'))} but {len(outs)} outputs")
+        if x.shape[axis] % len(outs):
+            raise c.fail(f"axis {axis} of size {x.shape[axis]} does not split into {len(outs)} equal parts")
+    else:
+        if int(c.opt("numSplits")) not in (0, len(outs)):
+            raise c.fail(f"num_splits {int(c.opt('numSplits'))} but {len(outs)} outputs")
+        v = c.const(sizes_input, "size_splits", ("int32", "int64"))
+        assert v.data is not None
+        given = [int(k) for k in v.data.reshape(-1)]
+        if len(given) != len(outs) or given.count(-1) > 1 or any(k < -1 for k in given):
+            raise c.fail(f"size_splits {given} do not describe {len(outs)} outputs")
+        if -1 in given:
+            given[given.index(-1)] = x.shape[axis] - sum(k for k in given if k != -1)
+        if given != sizes:
+            raise c.fail(f"size_splits {given} do not match the outputs' sizes {sizes}")
+    if sum(sizes) != x.shape[axis]:
+        raise c.fail(f"outputs add up to {sum(sizes)} along axis {axis}, input has {x.shape[axis]}")
+    cls = Split if sizes_input is None else SplitV
+    return cls(index=c.index, inputs=(c.inputs[data],), outputs=c.outputs, axis=axis)
+
+
+def read_split(c: OpContext) -> ir.Op:
+    return _read_split(c, 1, 0, None)  # SPLIT: (axis, input)
+
+
+def read_split_v(c: OpContext) -> ir.Op:
+    return _read_split(c, 0, 2, 1)  # SPLIT_V: (input, size_splits, axis)
+
+
 # -- lowering ------------------------------------------------------------------------------------
 
 
@@ -207,13 +279,15 @@ def element_strides(shape: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(reversed(out))
 
 
-def gather_call(lw: Lowering, op: ir.Op, offset: int, shape: tuple[int, ...], strides: tuple[int, ...]) -> None:
-    """Append the copy: ``shape``/``strides`` of rank <= 4 are padded with leading 1s/0s."""
+def gather_call(lw: Lowering, op: ir.Op, offset: int, shape: tuple[int, ...], strides: tuple[int, ...],
+                out: int = 0) -> None:
+    """Append the copy into output ``out``: ``shape``/``strides`` of rank <= 4 are padded with
+    leading 1s/0s."""
     k = 4 - len(shape)
     s4 = (1,) * k + tuple(shape)
     t4 = (0,) * k + tuple(strides)
     # never in place: a gathered element may be read after an earlier output byte overwrote it
-    b = lw.base(op, "edgegen_gather4d_s8", (lw.ref(op.inputs[0]),), lw.out_ref(op), 0, 0)
+    b = lw.base(op, "edgegen_gather4d_s8", (lw.ref(op.inputs[0]),), lw.ref(op.outputs[out]), 0, 0)
     lw.calls.append(GatherCall(**b, offset=offset, shape=(s4[0], s4[1], s4[2], s4[3]),  # type: ignore[arg-type]
                                strides=(t4[0], t4[1], t4[2], t4[3])))
 
@@ -241,6 +315,18 @@ def lower_transpose(lw: Lowering, op: ir.Op) -> None:
     gather_call(lw, op, 0, tuple(x.shape[d] for d in op.perm), tuple(st[d] for d in op.perm))
 
 
+def lower_split(lw: Lowering, op: ir.Op) -> None:
+    """One copy per output (a call has one output): a slice of the input along the axis."""
+    assert isinstance(op, Split)
+    x = lw.g.tensor(op.inputs[0])
+    st = element_strides(x.shape)
+    start = 0
+    for i, t in enumerate(op.outputs):
+        y = lw.g.tensor(t)
+        gather_call(lw, op, start * st[op.axis], y.shape, st, out=i)
+        start += y.shape[op.axis]
+
+
 # -- simulation ----------------------------------------------------------------------------------
 
 
@@ -256,8 +342,11 @@ def run_gather(m: Machine, c: Call) -> None:
 
 
 FAMILY = OpFamily(
-    builders={"SLICE": read_slice, "STRIDED_SLICE": read_strided_slice, "TRANSPOSE": read_transpose},
-    lowerers={Slice: lower_slice, StridedSlice: lower_strided_slice, Transpose: lower_transpose},
+    builders={"SLICE": read_slice, "STRIDED_SLICE": read_strided_slice, "TRANSPOSE": read_transpose,
+              "SPLIT": read_split, "SPLIT_V": read_split_v},
+    lowerers={Slice: lower_slice, StridedSlice: lower_strided_slice, Transpose: lower_transpose,
+               Split: lower_split, SplitV: lower_split},
     kernels={GatherCall: run_gather},
-    options={"STRIDED_SLICE": fb.BuiltinOptions.StridedSliceOptions},
+    options={"STRIDED_SLICE": fb.BuiltinOptions.StridedSliceOptions, "SPLIT": fb.BuiltinOptions.SplitOptions,
+             "SPLIT_V": fb.BuiltinOptions.SplitVOptions},
 )

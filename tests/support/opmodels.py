@@ -680,6 +680,33 @@ def _transpose(rng: np.random.Generator) -> Branch:
     return Branch((_input(rng, shape),), build, desc)
 
 
+def _split(kind: str) -> Callable[[np.random.Generator], Branch]:
+    """SPLIT into equal parts, SPLIT_V into given sizes (one of them sometimes -1)."""
+
+    def make(rng: np.random.Generator) -> Branch:
+        rank = _int(rng, 1, 4)
+        axis = _int(rng, -rank, rank - 1)
+        shape = list(_shape(rng, rank, 4))
+        n = _int(rng, 2, 4)
+        if kind == "split":
+            shape[axis] *= n
+            arg: Any = n
+        else:
+            sizes = [_int(rng, 1, 4) for _ in range(n)]
+            shape[axis] = sum(sizes)
+            if rng.random() < 0.3:
+                sizes[_int(rng, 0, n - 1)] = -1
+            arg = sizes
+
+        def build(x: Tf) -> list[Tf]:
+            return list(_tf().split(x, arg, axis=axis))
+
+        desc = f"{kind.upper()} input {shape} into {arg} along axis {axis}"
+        return Branch((_input(rng, tuple(shape)),), build, desc)
+
+    return make
+
+
 def _concat(rng: np.random.Generator) -> Branch:
     rank = _int(rng, 1, 4)
     base = _shape(rng, rank, 4)
@@ -955,6 +982,8 @@ FAMILIES: dict[str, Family] = {f.name: f for f in (
     Family("slice", _slice, ("SLICE",)),
     Family("strided_slice", _strided_slice, ("STRIDED_SLICE",)),
     Family("transpose", _transpose, ("TRANSPOSE",)),
+    Family("split", _split("split"), ("SPLIT",)),
+    Family("split_v", _split("split_v"), ("SPLIT_V",)),
     Family("logistic", _unary("logistic"), ("LOGISTIC",)),
     Family("tanh", _unary("tanh"), ("TANH",)),
     Family("relu", _unary("relu"), ("RELU",)),
