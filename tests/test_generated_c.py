@@ -19,6 +19,7 @@ from edgegen.resources import templates_dir
 from .conftest import shared_path
 from .support.cwarn import HOST, STRICT, Target, arm_targets, compile_all, failures
 from .support.fuzz import TinyModel, all_ops_model, pack
+from .support.opmodels import op_model
 
 BOARD = "qemu-m55"
 
@@ -79,6 +80,8 @@ MODELS = {
     "all_ops_guard": (all_ops_model, True),
     "broadcast": (_broadcast_model, False),
     "more_ops": (_more_ops_model, False),
+    # edgegen_gather4d_s8 (SLICE, STRIDED_SLICE, TRANSPOSE, SPLIT): negative and non-unit steps
+    "strided_slice": (lambda: op_model("strided_slice", 0).tflite, False),
     "kws": (_kws, False),
     "resnet8": (lambda: shared_path("models/mlperf_tiny/ic/resnet8_int8.tflite").read_bytes(), False),
     # edgegen's own kernels: auto for a DSP CPU (the DSP path), portable (the C path on every CPU)
