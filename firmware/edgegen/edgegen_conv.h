@@ -116,16 +116,7 @@ EDGEGEN_MM_INLINE void edgegen_conv_run_grouped(const int8_t *in, int8_t *out, i
             for (int32_t c = 0; c < C; c++)
             {
                 edgegen_conv_gather_ch(in + c, buf, IH, IW, C, KH, KW, oy * SH - PT, ox * SW - PL, zp);
-                for (int32_t j = 0; j < M / OCB; j++)
-                {
-                    edgegen_mm_block(buf, o, &w, &b, &r, K, OCB, amin, amax, e_pos, dsp);
-                    o += OCB;
-                }
-                if (M % OCB != 0)
-                {
-                    edgegen_mm_block(buf, o, &w, &b, &r, K, M % OCB, amin, amax, e_pos, dsp);
-                    o += M % OCB;
-                }
+                o = edgegen_mm_row(buf, o, &w, &b, &r, K, M, OCB, amin, amax, e_pos, dsp);
             }
         }
     }
@@ -155,16 +146,7 @@ EDGEGEN_MM_INLINE void edgegen_conv_run(const int8_t *in, int8_t *out, int8_t *b
             const int32_t *b = bias2;
             const int32_t *r = rq;
             edgegen_conv_gather(in, buf, IH, IW, C, KH, KW, oy * SH - PT, ox * SW - PL, zp);
-            for (int32_t c = 0; c < OC / OCB; c++)
-            {
-                edgegen_mm_block(buf, o, &w, &b, &r, K, OCB, amin, amax, e_pos, dsp);
-                o += OCB;
-            }
-            if (OC % OCB != 0)
-            {
-                edgegen_mm_block(buf, o, &w, &b, &r, K, OC % OCB, amin, amax, e_pos, dsp);
-                o += OC % OCB;
-            }
+            o = edgegen_mm_row(buf, o, &w, &b, &r, K, OC, OCB, amin, amax, e_pos, dsp);
         }
     }
 }

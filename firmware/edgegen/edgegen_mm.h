@@ -223,6 +223,26 @@ EDGEGEN_MM_INLINE void edgegen_mm_block(const int8_t *x, int8_t *out, const int3
     *rp += 3 * n;
 }
 
+/* One row x N output channels in blocks of OCB (the last block the rest); advances *wp, *bp, *rp
+ * past the N channels and returns the output pointer after them. */
+EDGEGEN_MM_INLINE int8_t *edgegen_mm_row(const int8_t *x, int8_t *o, const int32_t **wp, const int32_t **bp,
+                                         const int32_t **rp, const int32_t K, const int32_t N, const int32_t OCB,
+                                         const int32_t amin, const int32_t amax, const int32_t e_pos,
+                                         const int32_t dsp)
+{
+    for (int32_t c = 0; c < N / OCB; c++)
+    {
+        edgegen_mm_block(x, o, wp, bp, rp, K, OCB, amin, amax, e_pos, dsp);
+        o += OCB;
+    }
+    if (N % OCB != 0)
+    {
+        edgegen_mm_block(x, o, wp, bp, rp, K, N % OCB, amin, amax, e_pos, dsp);
+        o += N % OCB;
+    }
+    return o;
+}
+
 EDGEGEN_MM_INLINE void edgegen_mm_run(const int8_t *in, int8_t *out, const int32_t *w16x2, const int32_t *bias2,
                                       const int32_t *rq, const int32_t K, const int32_t OC, const int32_t NPIX,
                                       const int32_t OCB, const int32_t amin, const int32_t amax, const int32_t e_pos,
@@ -233,17 +253,7 @@ EDGEGEN_MM_INLINE void edgegen_mm_run(const int8_t *in, int8_t *out, const int32
         const int32_t *w = w16x2;
         const int32_t *b = bias2;
         const int32_t *r = rq;
-        const int8_t *x = in + p * K;
-        int8_t *o = out + p * OC;
-        for (int32_t c = 0; c < OC / OCB; c++)
-        {
-            edgegen_mm_block(x, o, &w, &b, &r, K, OCB, amin, amax, e_pos, dsp);
-            o += OCB;
-        }
-        if (OC % OCB != 0)
-        {
-            edgegen_mm_block(x, o, &w, &b, &r, K, OC % OCB, amin, amax, e_pos, dsp);
-        }
+        (void)edgegen_mm_row(in + p * K, out + p * OC, &w, &b, &r, K, OC, OCB, amin, amax, e_pos, dsp);
     }
 }
 
