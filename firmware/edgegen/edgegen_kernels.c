@@ -5,6 +5,7 @@
 #include "edgegen_kernels.h"
 
 #include <stddef.h>
+#include <string.h>
 
 /* The same double-rounding requantization as CMSIS-NN's arm_nn_requantize and TFLM's
  * MultiplyByQuantizedMultiplier, kept local so this file also builds against a real CMSIS-NN
@@ -283,6 +284,103 @@ void edgegen_channel_lut_s8(const int8_t *input, int8_t *output, const int8_t *t
         for (int32_t c = 0; c < channels; c++, table += 256)
         {
             output[p + c] = table[input[p + c]];
+        }
+    }
+}
+
+/* edgegen's int8 RESIZE_NEAREST_NEIGHBOR and RESIZE_BILINEAR (CMSIS-NN has neither), bit-exact with
+ * TFLM's reference kernels (ResizeNearestNeighbor; ResizeBilinearInteger with its 10-bit scale).
+ *
+ * TFLM computes the source coordinates of every output row and column inside its loops; they
+ * depend on that row or column only, so edgegen computes them at build time (edgegen/ops/resize.py)
+ * into two int32 tables, one entry per output row and per output column:
+ *   nearest:  the source offset in elements (row: in_y * W * C; column: in_x * C);
+ *   bilinear: three values, the lower and upper source offsets and the upper tap's weight d in
+ *             1/1024 (the lower tap weighs 1024 - d; d may be negative at the top and left edges
+ *             with half-pixel centers, where both taps are the same pixel).
+ * No division and no coordinate arithmetic remains at run time.
+ *
+ * Bilinear sums the four taps times their weight products (units of 2^-20) in int32: Python's
+ * tables keep |d| <= 512 below zero and d < 1024 above, so |sum| <= 128 * 2048 * 2048 = 2^29.
+ * It rounds half away from zero and divides by 2^20 towards zero, TFLM's default (double
+ * rounding) build; the division by a constant power of two compiles to shifts. */
+
+/* output[b][y][x][:] = input[b * in_batch + y_table[y] + x_table[x] + :], depth bytes each. An
+ * output row whose source row is the previous one's (integer upscaling) is a copy of that row. */
+void edgegen_resize_nearest_s8(const int8_t *input, int8_t *output, int32_t batches, int32_t in_batch, int32_t out_h,
+                               int32_t out_w, int32_t depth, const int32_t *y_table, const int32_t *x_table)
+{
+    const size_t row_bytes = (size_t)out_w * (size_t)depth;
+    for (int32_t b = 0; b < batches; b++)
+    {
+        const int8_t *in_b = input + b * in_batch;
+        for (int32_t y = 0; y < out_h; y++)
+        {
+            if (y > 0 && y_table[y] == y_table[y - 1])
+            {
+                memcpy(output, output - row_bytes, row_bytes);
+                output += row_bytes;
+                continue;
+            }
+            const int8_t *in_row = in_b + y_table[y];
+            if (depth >= 8)
+            {
+                for (int32_t x = 0; x < out_w; x++)
+                {
+                    memcpy(output, in_row + x_table[x], (size_t)depth);
+                    output += depth;
+                }
+            }
+            else
+            {
+                for (int32_t x = 0; x < out_w; x++)
+                {
+                    const int8_t *src = in_row + x_table[x];
+                    for (int32_t c = 0; c < depth; c++)
+                    {
+                        *output++ = src[c];
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* TFLM's ResizeBilinearInteger with the coordinates of the tables (three int32 per output row and
+ * per output column: lower offset, upper offset, upper weight). */
+void edgegen_resize_bilinear_s8(const int8_t *input, int8_t *output, int32_t batches, int32_t in_batch, int32_t out_h,
+                                int32_t out_w, int32_t depth, const int32_t *y_table, const int32_t *x_table)
+{
+    for (int32_t b = 0; b < batches; b++)
+    {
+        const int8_t *in_b = input + b * in_batch;
+        for (int32_t y = 0; y < out_h; y++)
+        {
+            const int8_t *r0 = in_b + y_table[3 * y];
+            const int8_t *r1 = in_b + y_table[3 * y + 1];
+            const int32_t wy1 = y_table[3 * y + 2];
+            const int32_t wy0 = 1024 - wy1;
+            for (int32_t x = 0; x < out_w; x++)
+            {
+                const int32_t c0 = x_table[3 * x];
+                const int32_t c1 = x_table[3 * x + 1];
+                const int32_t wx1 = x_table[3 * x + 2];
+                const int32_t wx0 = 1024 - wx1;
+                const int32_t w00 = wy0 * wx0;
+                const int32_t w10 = wy1 * wx0;
+                const int32_t w01 = wy0 * wx1;
+                const int32_t w11 = wy1 * wx1;
+                const int8_t *p00 = r0 + c0;
+                const int8_t *p10 = r1 + c0;
+                const int8_t *p01 = r0 + c1;
+                const int8_t *p11 = r1 + c1;
+                for (int32_t c = 0; c < depth; c++)
+                {
+                    int32_t acc = p00[c] * w00 + p10[c] * w10 + p01[c] * w01 + p11[c] * w11;
+                    acc += acc > 0 ? (1 << 19) : -(1 << 19);
+                    *output++ = (int8_t)(acc / (1 << 20));
+                }
+            }
         }
     }
 }

@@ -30,6 +30,16 @@ typedef struct
 void edgegen_gather4d_s8(const int8_t *input, int8_t *output, int32_t offset, int32_t n0, int32_t n1, int32_t n2,
                          int32_t n3, int32_t s0, int32_t s1, int32_t s2, int32_t s3);
 
+/* RESIZE_NEAREST_NEIGHBOR: output[b][y][x][:] = input[b * in_batch + y_table[y] + x_table[x] + :]
+ * (depth bytes; source offsets in elements, TFLM's GetNearestNeighbor evaluated at build time). */
+void edgegen_resize_nearest_s8(const int8_t *input, int8_t *output, int32_t batches, int32_t in_batch, int32_t out_h,
+                               int32_t out_w, int32_t depth, const int32_t *y_table, const int32_t *x_table);
+
+/* RESIZE_BILINEAR, TFLM's ResizeBilinearInteger: per output row and column three int32 (lower and
+ * upper source offsets, the upper tap's weight in 1/1024). */
+void edgegen_resize_bilinear_s8(const int8_t *input, int8_t *output, int32_t batches, int32_t in_batch, int32_t out_h,
+                                int32_t out_w, int32_t depth, const int32_t *y_table, const int32_t *x_table);
+
 /* output[i] = table[input[i] + 128]; output may equal input. */
 void edgegen_lut_s8(const int8_t *input, int8_t *output, const int8_t *table, int32_t size);
 

@@ -707,6 +707,41 @@ def _split(kind: str) -> Callable[[np.random.Generator], Branch]:
     return make
 
 
+#: TFLite's resize options (align_corners, half_pixel_centers): TFLM's bilinear refuses both set,
+#: and TensorFlow's kernels (the converter's calibration) refuse it for nearest too
+_RESIZE_OPTIONS = ((False, False), (True, False), (False, True))
+
+
+def _resize(kind: str) -> Callable[[np.random.Generator], Branch]:
+    """RESIZE_NEAREST_NEIGHBOR / RESIZE_BILINEAR: every option combination TFLM runs; integer
+    upscaling (UpSampling2D's sizes), non-integer up and down sizes, 1-pixel inputs and outputs, odd
+    and many channels, sometimes two batches."""
+
+    def make(rng: np.random.Generator) -> Branch:
+        batch = 2 if rng.random() < 0.15 else 1
+        h, w = _int(rng, 1, 7), _int(rng, 1, 7)
+        c = _channels(rng, 5)
+        if rng.random() < 0.4:
+            oh, ow = h * _int(rng, 1, 4), w * _int(rng, 1, 4)
+        else:
+            oh, ow = _int(rng, 1, 13), _int(rng, 1, 13)
+        if (oh, ow) == (h, w):
+            ow += 1  # the converter drops a resize to the input's own size
+        align, half = _pick(rng, _RESIZE_OPTIONS)
+
+        def build(x: Tf) -> list[Tf]:
+            raw = _tf().raw_ops
+            fn = raw.ResizeBilinear if kind == "bilinear" else raw.ResizeNearestNeighbor
+            return [fn(images=x, size=[oh, ow], align_corners=align, half_pixel_centers=half)]
+
+        shape = (batch, h, w, c)
+        desc = (f"RESIZE_{'BILINEAR' if kind == 'bilinear' else 'NEAREST_NEIGHBOR'} input {list(shape)} "
+                f"size [{oh}, {ow}] align_corners {align} half_pixel_centers {half}")
+        return Branch((_input(rng, shape),), build, desc)
+
+    return make
+
+
 def _concat(rng: np.random.Generator) -> Branch:
     rank = _int(rng, 1, 4)
     base = _shape(rng, rank, 4)
@@ -984,6 +1019,8 @@ FAMILIES: dict[str, Family] = {f.name: f for f in (
     Family("transpose", _transpose, ("TRANSPOSE",)),
     Family("split", _split("split"), ("SPLIT",)),
     Family("split_v", _split("split_v"), ("SPLIT_V",)),
+    Family("resize_nearest_neighbor", _resize("nearest"), ("RESIZE_NEAREST_NEIGHBOR",)),
+    Family("resize_bilinear", _resize("bilinear"), ("RESIZE_BILINEAR",)),
     Family("logistic", _unary("logistic"), ("LOGISTIC",)),
     Family("tanh", _unary("tanh"), ("TANH",)),
     Family("relu", _unary("relu"), ("RELU",)),
