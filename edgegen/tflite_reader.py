@@ -163,8 +163,9 @@ class _Reader:
         builders = ops.builders()
         builder = builders.get(name)
         if builder is None:
+            hint = _HINTS.get(name, "")
             raise UnsupportedError(
-                f"op {index} ({name}) is not supported; supported ops: {', '.join(sorted(builders))}"
+                f"op {index} ({name}) is not supported{hint}; supported ops: {', '.join(sorted(builders))}"
             )
         where = f"op {index} ({name})"
         checks.check_op_tensor_indices(where, op.inputs, op.outputs, len(tensors))
@@ -199,6 +200,14 @@ def _check_no_scalars(where: str, op: records.FlatOp, tensors: tuple[ir.Tensor, 
                     "inputs and outputs have rank 1 or more (TFLM kernels such as FULLY_CONNECTED read the "
                     "missing last dimension of a scalar)"
                 )
+
+
+#: what to do instead of an unsupported op users meet often
+_HINTS = {
+    "TILE": (" (TFLM has no TILE kernel; TensorFlow writes Keras's UpSampling2D(interpolation='nearest') as "
+             "RESHAPE/TILE: give edgegen the Keras model, whose conversion makes it RESIZE_NEAREST_NEIGHBOR, or "
+             "use keras.layers.Resizing / tf.image.resize(method='nearest'))"),
+}
 
 
 def supported_ops() -> tuple[str, ...]:

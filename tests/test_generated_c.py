@@ -20,6 +20,7 @@ from .conftest import shared_path
 from .support.cwarn import HOST, STRICT, Target, arm_targets, compile_all, failures
 from .support.fuzz import TinyModel, all_ops_model, pack
 from .support.opmodels import op_model
+from .test_ops_resize import resize_model
 
 BOARD = "qemu-m55"
 
@@ -82,6 +83,8 @@ MODELS = {
     "more_ops": (_more_ops_model, False),
     # edgegen_gather4d_s8 (SLICE, STRIDED_SLICE, TRANSPOSE, SPLIT): negative and non-unit steps
     "strided_slice": (lambda: op_model("strided_slice", 0).tflite, False),
+    # edgegen_resize_nearest_s8 and edgegen_resize_bilinear_s8
+    "resize": (resize_model, False),
     "kws": (_kws, False),
     "resnet8": (lambda: shared_path("models/mlperf_tiny/ic/resnet8_int8.tflite").read_bytes(), False),
     # edgegen's own kernels: auto for a DSP CPU (the DSP path), portable (the C path on every CPU)

@@ -4,7 +4,8 @@ The converter quantizes weights per channel (symmetric int8; Dense too, as TFLM 
 support per-channel FULLY_CONNECTED) and activations per tensor (asymmetric int8), with ranges
 from the representative dataset. The model is first rewrapped with a batch dimension of 1: with
 Keras's ``None`` batch the converter emits SHAPE/STRIDED_SLICE ops for every Flatten, which
-microcontrollers have no use for.
+microcontrollers have no use for. In that model, ``UpSampling2D(interpolation="nearest")`` is called
+as the nearest-neighbour resize it equals (``_call_upsampling_as_resize``).
 """
 
 from __future__ import annotations
@@ -25,8 +26,40 @@ def batch_one(model: Any) -> Any:
     k = keras()
     shape, dtype = input_spec(model)
     inp = k.Input(batch_shape=(1, *shape), dtype=dtype, name="input")
+    if any(_nearest_upsampling(layer) for layer in _layers(model)):
+        try:
+            # the same layer objects (same weights), called anew; nested models too
+            clone = k.models.clone_model(model, input_tensors=inp, clone_function=lambda layer: layer,
+                                         call_function=_call_upsampling_as_resize, recursive=True)
+            return k.Model(inp, clone.outputs, name=f"{model.name}_b1")
+        except (ValueError, TypeError, NotImplementedError):
+            pass  # a subclassed model cannot be cloned: its UpSampling2D stays TILE, which the reader refuses
     out = model(inp, training=False)
     return k.Model(inp, out, name=f"{model.name}_b1")
+
+
+def _layers(layer: Any) -> Iterator[Any]:
+    yield layer
+    for sub in getattr(layer, "layers", None) or ():
+        yield from _layers(sub)
+
+
+def _nearest_upsampling(layer: Any) -> bool:
+    return bool(isinstance(layer, keras().layers.UpSampling2D) and layer.interpolation == "nearest")
+
+
+def _call_upsampling_as_resize(layer: Any, *args: Any, **kwargs: Any) -> Any:
+    """Keras 3's ``UpSampling2D(interpolation="nearest")`` repeats rows and columns (``ops.repeat``),
+    which TensorFlow's converter writes as RESHAPE/TILE chains, and TFLM has no TILE kernel. The same
+    values come from ``ops.image.resize(..., "nearest")``, which it writes as one
+    RESIZE_NEAREST_NEIGHBOR (half-pixel centers): for an integer factor s, output index i reads source
+    floor((i + 0.5) / s) = floor(i / s), the pixel the repeat copies."""
+    if not _nearest_upsampling(layer):
+        return layer(*args, **kwargs)
+    x = args[0]
+    sy, sx = layer.size
+    h, w = (x.shape[1], x.shape[2]) if layer.data_format == "channels_last" else (x.shape[2], x.shape[3])
+    return keras().ops.image.resize(x, (h * sy, w * sx), interpolation="nearest", data_format=layer.data_format)
 
 
 def _converter(model: Any) -> Any:
