@@ -4,12 +4,13 @@ The converter quantizes weights per channel (symmetric int8; Dense too, as TFLM 
 support per-channel FULLY_CONNECTED) and activations per tensor (asymmetric int8), with ranges
 from the representative dataset. The model is first rewrapped with a batch dimension of 1: with
 Keras's ``None`` batch the converter emits SHAPE/STRIDED_SLICE ops for every Flatten, which
-microcontrollers have no use for. In that model, ``UpSampling2D(interpolation="nearest")`` is called
-as the nearest-neighbour resize it equals (``_call_upsampling_as_resize``).
+microcontrollers have no use for. In that model, ``UpSampling2D(interpolation="nearest")`` becomes
+the nearest-neighbour resize it equals (``_call_upsampling_as_resize``).
 """
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -26,14 +27,24 @@ def batch_one(model: Any) -> Any:
     k = keras()
     shape, dtype = input_spec(model)
     inp = k.Input(batch_shape=(1, *shape), dtype=dtype, name="input")
-    if any(_nearest_upsampling(layer) for layer in _layers(model)):
+    nearest = [layer for layer in _layers(model) if _nearest_upsampling(layer)]
+    if nearest:
+        names = {layer.name for layer in _layers(model)}
         try:
-            # the same layer objects (same weights), called anew; nested models too
+            # the same layer objects (same weights) called anew, nested models too, the nearest
+            # UpSampling2D layers replaced by the resize they equal
             clone = k.models.clone_model(model, input_tensors=inp, clone_function=lambda layer: layer,
-                                         call_function=_call_upsampling_as_resize, recursive=True)
-            return k.Model(inp, clone.outputs, name=f"{model.name}_b1")
-        except (ValueError, TypeError, NotImplementedError):
-            pass  # a subclassed model cannot be cloned: its UpSampling2D stays TILE, which the reader refuses
+                                         call_function=functools.partial(_call_upsampling_as_resize, names),
+                                         recursive=True)
+        except (ValueError, TypeError, NotImplementedError) as e:
+            why = str(e).splitlines()[0][:200] if str(e) else ""
+            raise UnsupportedError(
+                f"model '{model.name}': layer '{nearest[0].name}' (UpSampling2D, nearest) becomes RESHAPE/TILE "
+                f"ops in TensorFlow's converter, which TFLM cannot run, and edgegen could not call it as the "
+                f"equal RESIZE_NEAREST_NEIGHBOR ({type(e).__name__}: {why}); "
+                "build the model with the functional API or use keras.layers.Resizing(interpolation='nearest')"
+            ) from None
+        return k.Model(inp, clone.outputs, name=f"{model.name}_b1")
     out = model(inp, training=False)
     return k.Model(inp, out, name=f"{model.name}_b1")
 
@@ -48,18 +59,25 @@ def _nearest_upsampling(layer: Any) -> bool:
     return bool(isinstance(layer, keras().layers.UpSampling2D) and layer.interpolation == "nearest")
 
 
-def _call_upsampling_as_resize(layer: Any, *args: Any, **kwargs: Any) -> Any:
+def _call_upsampling_as_resize(names: set[str], layer: Any, *args: Any, **kwargs: Any) -> Any:
     """Keras 3's ``UpSampling2D(interpolation="nearest")`` repeats rows and columns (``ops.repeat``),
     which TensorFlow's converter writes as RESHAPE/TILE chains, and TFLM has no TILE kernel. The same
-    values come from ``ops.image.resize(..., "nearest")``, which it writes as one
+    values come from a nearest ``Resizing`` to the same size, which it writes as one
     RESIZE_NEAREST_NEIGHBOR (half-pixel centers): for an integer factor s, output index i reads source
-    floor((i + 0.5) / s) = floor(i / s), the pixel the repeat copies."""
+    floor((i + 0.5) / s) = floor(i / s), the pixel the repeat copies. ``names`` are the model's layer
+    names, which the new layer's must differ from."""
     if not _nearest_upsampling(layer):
         return layer(*args, **kwargs)
     x = args[0]
     sy, sx = layer.size
     h, w = (x.shape[1], x.shape[2]) if layer.data_format == "channels_last" else (x.shape[2], x.shape[3])
-    return keras().ops.image.resize(x, (h * sy, w * sx), interpolation="nearest", data_format=layer.data_format)
+    name = f"{layer.name}_as_resize"
+    while name in names:
+        name += "_"
+    names.add(name)
+    resize = keras().layers.Resizing(h * sy, w * sx, interpolation="nearest", data_format=layer.data_format,
+                                     name=name)
+    return resize(x)
 
 
 def _converter(model: Any) -> Any:

@@ -26,11 +26,13 @@ def _unet(x: np.ndarray) -> Any:
     # decoder: nearest (2x2) and bilinear (2x2) up-sampling, each joined with its skip connection
     d2 = keras.layers.UpSampling2D(2, interpolation="nearest", name="up_nearest")(e3)
     d2 = keras.layers.Concatenate()([d2, e2])
-    d2 = keras.layers.Conv2D(8, 3, padding="same", activation="relu", name="d2")(d2)
+    # (named as edgegen would name the resize it puts in place of "up_nearest": it picks another name)
+    d2 = keras.layers.Conv2D(8, 3, padding="same", activation="relu", name="up_nearest_as_resize")(d2)
     d1 = keras.layers.UpSampling2D(2, interpolation="bilinear", name="up_bilinear")(d2)
     d1 = keras.layers.Concatenate()([d1, e1])
     d1 = keras.layers.Conv2D(4, 3, padding="same", name="d1")(d1)
-    # a non-square nearest factor on a nested model, then a Resizing layer
+    # a non-square nearest factor on a nested model, then a Resizing layer named as Keras names the
+    # op of keras.ops.image.resize
     inner_in = keras.Input((3, 2, 12))
     inner = keras.Model(inner_in, keras.layers.UpSampling2D((4, 2), name="up_nested")(inner_in), name="inner")
     side = keras.layers.Conv2D(2, 1, name="side")(inner(e3))
@@ -61,3 +63,4 @@ def test_upsampling_model_builds_verifies_and_runs(tmp_path: Path) -> None:
     assert api.verify(out, samples=3, inputs=x[:2]).ok
     run = api.run(out)
     assert run.result.verdict is True and run.result.vectors_passed == 2
+
