@@ -163,9 +163,9 @@ class _Reader:
         builders = ops.builders()
         builder = builders.get(name)
         if builder is None:
-            hint = _HINTS.get(name, "")
             raise UnsupportedError(
-                f"op {index} ({name}) is not supported{hint}; supported ops: {', '.join(sorted(builders))}"
+                f"op {index} ({name}) is not supported; supported ops: {', '.join(sorted(builders))}"
+                + _HINTS.get(name, "")
             )
         where = f"op {index} ({name})"
         checks.check_op_tensor_indices(where, op.inputs, op.outputs, len(tensors))
@@ -204,9 +204,9 @@ def _check_no_scalars(where: str, op: records.FlatOp, tensors: tuple[ir.Tensor, 
 
 #: what to do instead of an unsupported op users meet often
 _HINTS = {
-    "TILE": (" (TFLM has no TILE kernel; TensorFlow writes Keras's UpSampling2D(interpolation='nearest') as "
+    "TILE": (". TFLM has no TILE kernel. TensorFlow writes Keras's UpSampling2D(interpolation='nearest') as "
              "RESHAPE/TILE: give edgegen the Keras model, whose conversion makes it RESIZE_NEAREST_NEIGHBOR, or "
-             "use keras.layers.Resizing / tf.image.resize(method='nearest'))"),
+             "use keras.layers.Resizing / tf.image.resize(method='nearest')"),
 }
 
 

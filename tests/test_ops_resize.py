@@ -101,5 +101,6 @@ def test_tile_is_refused_with_what_to_do_instead() -> None:
     y = m.tensor((1, 2, 2, 3, 4), scale=0.05, zero_point=0)
     m.op("TILE", [x, m.const([1, 1, 2, 1, 1])], [y])
     m.inputs, m.outputs = [x], [y]
-    with pytest.raises(EdgegenError, match=r"\(TILE\) is not supported \(TFLM has no TILE kernel.*UpSampling2D"):
+    with pytest.raises(EdgegenError,
+                       match=r"\(TILE\) is not supported; supported ops: .*\. TFLM has no TILE kernel.*UpSampling2D"):
         parse_tflite(pack(m.model()), name="tile")
