@@ -83,8 +83,10 @@ MODELS = {
     "more_ops": (_more_ops_model, False),
     # edgegen_gather4d_s8 (SLICE, STRIDED_SLICE, TRANSPOSE, SPLIT): negative and non-unit steps
     "strided_slice": (lambda: op_model("strided_slice", 0).tflite, False),
-    # edgegen_resize_nearest_s8 and edgegen_resize_bilinear_s8
+    # edgegen_resize_nearest_s8 and edgegen_resize_bilinear8_s8 (Helium, and its portable loop on the host)
     "resize": (resize_model, False),
+    # edgegen_resize_bilinear_s8 (the portable kernel, on the Cortex-M4)
+    "resize_m4": (resize_model, False),
     "kws": (_kws, False),
     "resnet8": (lambda: shared_path("models/mlperf_tiny/ic/resnet8_int8.tflite").read_bytes(), False),
     # edgegen's own kernels: auto for a DSP CPU (the DSP path), portable (the C path on every CPU)
@@ -98,7 +100,7 @@ MODELS = {
 #: --kernels and board of the models that are not built for BOARD with auto (kws with the CMSIS-NN
 #: calls everywhere, so that the fully-connected and 1x1 call templates are compiled too)
 KERNELS = {"kws": ("cmsis-nn", BOARD), "kws_auto_m4": ("auto", "qemu-m4"), "all_ops_portable": ("portable", BOARD),
-           "all_ops_cmsis": ("cmsis-nn", "qemu-m4")}
+           "all_ops_cmsis": ("cmsis-nn", "qemu-m4"), "resize_m4": ("auto", "qemu-m4")}
 
 
 def _commands(out: Path, p: str, target: Target) -> Iterator[list[str]]:

@@ -1,8 +1,8 @@
 """RESIZE_NEAREST_NEIGHBOR and RESIZE_BILINEAR beyond the converter-made families of
 tests/test_ops.py: what the converter does not write (nearest with align_corners and
 half_pixel_centers both set, which TFLM runs; no options table; a one-pixel align_corners output;
-one row to many), simulator == TFLM on every tensor and exact on qemu-m4, and every refusal, each
-naming the op."""
+one row to many), simulator == TFLM on every tensor, host C (ASan/UBSan) == simulator and exact on
+qemu-m4 and qemu-m55 (bilinear's Helium path), and every refusal, each naming the op."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from edgegen.emulator import run_on_emulator
 from edgegen.errors import EdgegenError, UnsupportedError
 from edgegen.lower import lower
 from edgegen.tflite_reader import parse_tflite
-from edgegen.verify import ParityReport, compare_sim_tflm, random_inputs
+from edgegen.verify import ParityReport, compare_sim_tflm, random_inputs, verify_directory
 
 from .support.fuzz import TinyModel, options, pack
 from .support.opmodels import edge_inputs
@@ -48,18 +48,22 @@ def resize_model() -> bytes:
     return pack(m.model())
 
 
-def test_hand_built_resizes_match_tflm_and_run_exact_on_qemu(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("board", "bilinear"), [("qemu-m4", "resize_bilinear"), ("qemu-m55", "resize_bilinear8")])
+def test_hand_built_resizes_match_tflm_and_run_exact(board: str, bilinear: str, tmp_path: Path) -> None:
+    """On the Cortex-M55 bilinear takes its Helium path (edgegen_resize8.h), whose portable loop the
+    host build of the same directory checks."""
     data = resize_model()
     program = lower(parse_tflite(data, name="r"), name="r")
-    assert [c.KIND for c in program.calls] == ["resize_nearest", "resize_nearest", "resize_bilinear",
-                                               "resize_bilinear"]
     samples = edge_inputs(program) + random_inputs(program, 5, seed=0)
     report = ParityReport(samples=len(samples))
     compare_sim_tflm(program, data, samples, report)
     assert report.ok and report.tensors_compared == len(samples) * len(program.calls)
-    result = build(data, tmp_path / "r", source="r.tflite", name="r", board="qemu-m4", vectors=len(samples),
+    result = build(data, tmp_path / "r", source="r.tflite", name="r", board=board, vectors=len(samples),
                    samples=samples)
-    run = run_on_emulator(result.out, board="qemu-m4", timeout=300)
+    assert [c.KIND for c in result.program.calls] == ["resize_nearest", "resize_nearest", bilinear, bilinear]
+    host, _ = verify_directory(result.out, samples, count=len(samples), seed=0, asan=True)
+    assert host.ok and host.c_vs_sim is True
+    run = run_on_emulator(result.out, board=board, timeout=300)
     assert run.result.verdict is True and not run.result.failures and run.exit_code == 0
 
 

@@ -179,6 +179,15 @@ class ResizeBilinearCall(Call):
     x_taps: tuple[int, ...]
 
 
+@dataclass(frozen=True)
+class ResizeBilinear8Call(ResizeBilinearCall):
+    """``edgegen_resize_bilinear8_s8``: the same tables, Helium lanes over the channels
+    (``--kernels auto`` on Cortex-M55-class CPUs; its portable loop on other targets)."""
+
+    KIND: ClassVar[str] = "resize_bilinear8"
+    HEADER: ClassVar[str | None] = "edgegen_resize8.h"
+
+
 def _lower(lw: Lowering, op: ir.Op) -> None:
     assert isinstance(op, Resize)
     x, y = lw.g.tensor(op.inputs[0]), lw.g.tensor(op.outputs[0])
@@ -190,8 +199,11 @@ def _lower(lw: Lowering, op: ir.Op) -> None:
     if isinstance(op, ResizeBilinear):
         ty = _bilinear_axis(ih, oh, op.align_corners, op.half_pixel_centers) * np.array([row, row, 1])
         tx = _bilinear_axis(iw, ow, op.align_corners, op.half_pixel_centers) * np.array([col, col, 1])
-        b = lw.base(op, "edgegen_resize_bilinear_s8", (lw.ref(op.inputs[0]),), lw.ref(op.outputs[0]), 0, 4 * y.size)
-        lw.calls.append(ResizeBilinearCall(
+        # Helium lanes where the CPU has them, unless --kernels asks for portable code or CMSIS-NN's calls
+        mve = lw.kernels.mode == "auto" and lw.kernels.cpu == "mve"
+        fn = "edgegen_resize_bilinear8_s8" if mve else "edgegen_resize_bilinear_s8"
+        b = lw.base(op, fn, (lw.ref(op.inputs[0]),), lw.ref(op.outputs[0]), 0, 4 * y.size)
+        lw.calls.append((ResizeBilinear8Call if mve else ResizeBilinearCall)(
             **b, **common,  # type: ignore[arg-type]
             y_table=lw.const("resize_y", "int32_t", ty.astype(np.int32), op),
             x_table=lw.const("resize_x", "int32_t", tx.astype(np.int32), op),
@@ -220,7 +232,7 @@ def run_nearest(m: Machine, c: Call) -> None:
 
 def run_bilinear(m: Machine, c: Call) -> None:
     """``ResizeBilinearInteger``: four taps weighted in 1/2^20, rounded half away from zero."""
-    assert isinstance(c, ResizeBilinearCall)
+    assert isinstance(c, ResizeBilinearCall)  # and ResizeBilinear8Call, the same tables
     x = m.read(c.inputs[0]).astype(np.int64).reshape(c.batches, -1)
     ty = np.array(c.y_taps, dtype=np.int64).reshape(-1, 3)
     tx = np.array(c.x_taps, dtype=np.int64).reshape(-1, 3)
@@ -241,7 +253,7 @@ def run_bilinear(m: Machine, c: Call) -> None:
 FAMILY = OpFamily(
     builders={"RESIZE_NEAREST_NEIGHBOR": read_nearest, "RESIZE_BILINEAR": read_bilinear},
     lowerers={Resize: _lower, ResizeBilinear: _lower},
-    kernels={ResizeNearestCall: run_nearest, ResizeBilinearCall: run_bilinear},
+    kernels={ResizeNearestCall: run_nearest, ResizeBilinearCall: run_bilinear, ResizeBilinear8Call: run_bilinear},
     options={"RESIZE_NEAREST_NEIGHBOR": fb.BuiltinOptions.ResizeNearestNeighborOptions,
              "RESIZE_BILINEAR": fb.BuiltinOptions.ResizeBilinearOptions},
 )

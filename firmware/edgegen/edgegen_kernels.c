@@ -303,7 +303,7 @@ void edgegen_channel_lut_s8(const int8_t *input, int8_t *output, const int8_t *t
  * Bilinear sums the four taps times their weight products (units of 2^-20) in int32: Python's
  * tables keep |d| <= 512 below zero and d < 1024 above, so |sum| <= 128 * 2048 * 2048 = 2^29.
  * It rounds as TFLM's default (double rounding) build: half away from zero, then divided by 2^20
- * towards zero (one arithmetic shift, see the loop). */
+ * towards zero (arithmetic shifts only, see the loop). */
 
 /* output[b][y][x][:] = input[b * in_batch + y_table[y] + x_table[x] + :], depth bytes each. An
  * output row whose source row is the previous one's (integer upscaling) is a copy of that row. */
@@ -376,11 +376,11 @@ void edgegen_resize_bilinear_s8(const int8_t *input, int8_t *output, int32_t bat
                 const int8_t *p11 = r1 + c1;
                 for (int32_t c = 0; c < depth; c++)
                 {
-                    /* TFLM: (acc + (acc > 0 ? 2^19 : -2^19)) / 2^20, towards zero; for acc <= 0 that
-                     * is the floor of (acc + 2^19 - 1) / 2^20, so t = acc + 2^19 - 1 (acc > 0 when
-                     * t >= 2^19) and one arithmetic shift do both */
-                    const int32_t t = ((1 << 19) - 1) + p00[c] * w00 + p10[c] * w10 + p01[c] * w01 + p11[c] * w11;
-                    *output++ = (int8_t)((t + (t >= (1 << 19))) >> 20);
+                    /* TFLM: (acc + (acc > 0 ? 2^19 : -2^19)) / 2^20, towards zero; for acc < 0 that
+                     * is the floor of (acc - 1 + 2^19) / 2^20, so acc - 1 where negative (acc plus
+                     * its sign, acc >> 31) and one arithmetic shift do both */
+                    const int32_t acc = p00[c] * w00 + p10[c] * w10 + p01[c] * w01 + p11[c] * w11;
+                    *output++ = (int8_t)((acc + (acc >> 31) + (1 << 19)) >> 20);
                 }
             }
         }
