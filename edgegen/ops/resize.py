@@ -1,7 +1,8 @@
 """RESIZE_NEAREST_NEIGHBOR and RESIZE_BILINEAR, int8 (Keras UpSampling2D, Resizing,
 ``tf.image.resize``): reading (TFLM's Prepare checks), lowering to ``edgegen_resize_nearest_s8`` /
-``edgegen_resize_bilinear_s8`` (``firmware/edgegen/edgegen_kernels.c``) with every source index and
-weight computed here, and the simulator's kernels.
+``edgegen_resize_bilinear_s8`` (``firmware/edgegen/edgegen_kernels.c``; with ``--kernels auto`` on a
+Helium CPU bilinear runs ``edgegen_resize_bilinear8_s8``, ``firmware/edgegen/edgegen_resize8.h``) with
+every source index and weight computed here, and the simulator's kernels.
 
 TFLM computes the source coordinates per output row and column inside its loops
 (``GetNearestNeighbor`` in float32; ``ComputeInterpolationValuesInteger`` with a 10-bit fixed-point
