@@ -5,7 +5,7 @@ support per-channel FULLY_CONNECTED) and activations per tensor (asymmetric int8
 from the representative dataset. The model is first rewrapped with a batch dimension of 1: with
 Keras's ``None`` batch the converter emits SHAPE/STRIDED_SLICE ops for every Flatten, which
 microcontrollers have no use for. In that model, ``UpSampling2D(interpolation="nearest")`` becomes
-the nearest-neighbour resize it equals (``_call_upsampling_as_resize``).
+the nearest-neighbour resize it equals (``_call_rewritten``).
 """
 
 from __future__ import annotations
@@ -27,26 +27,40 @@ def batch_one(model: Any) -> Any:
     k = keras()
     shape, dtype = input_spec(model)
     inp = k.Input(batch_shape=(1, *shape), dtype=dtype, name="input")
-    nearest = [layer for layer in _layers(model) if _nearest_upsampling(layer)]
-    if nearest:
+    if _has_nearest(model):
         names = {layer.name for layer in _layers(model)}
         try:
-            # the same layer objects (same weights) called anew, nested models too, the nearest
-            # UpSampling2D layers replaced by the resize they equal
-            clone = k.models.clone_model(model, input_tensors=inp, clone_function=lambda layer: layer,
-                                         call_function=functools.partial(_call_upsampling_as_resize, names),
-                                         recursive=True)
-        except (ValueError, TypeError, NotImplementedError) as e:
+            model = _rewritten(names, model)
+        except (ValueError, TypeError, NotImplementedError, AttributeError) as e:
             why = str(e).splitlines()[0][:200] if str(e) else ""
+            first = next(layer for layer in _layers(model) if _nearest_upsampling(layer))
             raise UnsupportedError(
-                f"model '{model.name}': layer '{nearest[0].name}' (UpSampling2D, nearest) becomes RESHAPE/TILE "
+                f"model '{model.name}': layer '{first.name}' (UpSampling2D, nearest) becomes RESHAPE/TILE "
                 f"ops in TensorFlow's converter, which TFLM cannot run, and edgegen could not call it as the "
                 f"equal RESIZE_NEAREST_NEIGHBOR ({type(e).__name__}: {why}); "
                 "build the model with the functional API or use keras.layers.Resizing(interpolation='nearest')"
             ) from None
-        return k.Model(inp, clone.outputs, name=f"{model.name}_b1")
     out = model(inp, training=False)
     return k.Model(inp, out, name=f"{model.name}_b1")
+
+
+def _has_nearest(model: Any) -> bool:
+    return any(_nearest_upsampling(layer) for layer in _layers(model))
+
+
+def _rewritten(names: set[str], model: Any) -> Any:
+    """A functional model of the same layer objects (same weights), nested models rewritten too,
+    each nearest UpSampling2D replaced (:func:`_call_rewritten`)."""
+    k = keras()
+    call = functools.partial(_call_rewritten, names)
+    if isinstance(model, k.Sequential):
+        # clone_model takes no call_function for a Sequential model: call its layers in order
+        inp = k.Input(batch_shape=tuple(model.inputs[0].shape), dtype=model.inputs[0].dtype)
+        x = inp
+        for layer in model.layers:
+            x = call(layer, x)
+        return k.Model(inp, x, name=model.name)
+    return k.models.clone_model(model, clone_function=lambda layer: layer, call_function=call)
 
 
 def _layers(layer: Any) -> Iterator[Any]:
@@ -59,13 +73,16 @@ def _nearest_upsampling(layer: Any) -> bool:
     return bool(isinstance(layer, keras().layers.UpSampling2D) and layer.interpolation == "nearest")
 
 
-def _call_upsampling_as_resize(names: set[str], layer: Any, *args: Any, **kwargs: Any) -> Any:
-    """Keras 3's ``UpSampling2D(interpolation="nearest")`` repeats rows and columns (``ops.repeat``),
-    which TensorFlow's converter writes as RESHAPE/TILE chains, and TFLM has no TILE kernel. The same
-    values come from a nearest ``Resizing`` to the same size, which it writes as one
-    RESIZE_NEAREST_NEIGHBOR (half-pixel centers): for an integer factor s, output index i reads source
-    floor((i + 0.5) / s) = floor(i / s), the pixel the repeat copies. ``names`` are the model's layer
-    names, which the new layer's must differ from."""
+def _call_rewritten(names: set[str], layer: Any, *args: Any, **kwargs: Any) -> Any:
+    """``layer`` called as the rewritten model calls it. Keras 3's ``UpSampling2D(interpolation=
+    "nearest")`` repeats rows and columns (``ops.repeat``), which TensorFlow's converter writes as
+    RESHAPE/TILE chains, and TFLM has no TILE kernel. The same values come from a nearest
+    ``Resizing`` to the same size, which it writes as one RESIZE_NEAREST_NEIGHBOR (half-pixel
+    centers): for an integer factor s, output index i reads source floor((i + 0.5) / s) = floor(i / s),
+    the pixel the repeat copies. A nested model holding one is rewritten the same way. ``names`` are
+    the model's layer names, which a new layer's must differ from."""
+    if isinstance(layer, keras().Model) and _has_nearest(layer):
+        return _rewritten(names, layer)(*args, **kwargs)
     if not _nearest_upsampling(layer):
         return layer(*args, **kwargs)
     x = args[0]

@@ -1,8 +1,8 @@
-"""UpSampling2D (nearest and bilinear) and Resizing in a small U-Net-ish decoder: it builds from Keras
-(RESIZE_NEAREST_NEIGHBOR, RESIZE_BILINEAR), verifies (simulator == TFLM, host C == simulator) and
-runs exact on qemu-m4. Keras 3's nearest UpSampling2D would convert to RESHAPE/TILE chains TFLM cannot
-run; edgegen's conversion calls it as the nearest resize it equals, which is checked here on the float
-model too (same outputs, bit for bit)."""
+"""UpSampling2D (nearest and bilinear; in nested functional and Sequential models too) and Resizing in a
+small U-Net-ish decoder: it builds from Keras (RESIZE_NEAREST_NEIGHBOR, RESIZE_BILINEAR), verifies
+(simulator == TFLM, host C == simulator) and runs exact on qemu-m4. Keras 3's nearest UpSampling2D
+would convert to RESHAPE/TILE chains TFLM cannot run; edgegen's conversion calls it as the nearest
+resize it equals, which is checked here on the float model too (same outputs, bit for bit)."""
 
 from __future__ import annotations
 
@@ -37,7 +37,10 @@ def _unet(x: np.ndarray) -> Any:
     inner = keras.Model(inner_in, keras.layers.UpSampling2D((4, 2), name="up_nested")(inner_in), name="inner")
     side = keras.layers.Conv2D(2, 1, name="side")(inner(e3))
     side = keras.layers.Resizing(12, 8, interpolation="bilinear", name="resize")(side)
-    out = keras.layers.Concatenate()([d1, side])
+    # and a nested Sequential stage
+    seq = keras.Sequential([keras.Input((3, 2, 12)), keras.layers.Conv2D(3, 1, name="seq_conv"),
+                            keras.layers.UpSampling2D(4, name="up_seq")], name="seq")
+    out = keras.layers.Concatenate()([d1, side, seq(e3)])
     return keras.Model(inp, out, name="unet_resize")
 
 
@@ -45,12 +48,34 @@ def _images(n: int, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).normal(size=(n, 12, 8, 3)).astype(np.float32)
 
 
+def _sequential() -> Any:
+    import keras
+
+    keras.utils.set_random_seed(1)
+    return keras.Sequential([keras.Input((12, 8, 3)), keras.layers.Conv2D(4, 3, strides=2, padding="same"),
+                             keras.layers.UpSampling2D((2, 3)), keras.layers.Conv2D(2, 1)], name="decoder")
+
+
+def _nearest_layers(model: Any) -> list[Any]:
+    import keras
+
+    found = []
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            found += _nearest_layers(layer)
+        elif isinstance(layer, keras.layers.UpSampling2D) and layer.interpolation == "nearest":
+            found.append(layer)
+    return found
+
+
 def test_nearest_upsampling_is_called_as_the_resize_it_equals() -> None:
     x = _images(4, 1)
-    model = _unet(x)
-    one = batch_one(model)
-    for i in range(len(x)):
-        assert np.array_equal(np.asarray(one(x[i : i + 1])), np.asarray(model(x[i : i + 1])))
+    for model in (_unet(x), _sequential()):
+        assert _nearest_layers(model)
+        one = batch_one(model)
+        assert not _nearest_layers(one), model.name
+        for i in range(len(x)):
+            assert np.array_equal(np.asarray(one(x[i : i + 1])), np.asarray(model(x[i : i + 1]))), model.name
 
 
 def test_upsampling_model_builds_verifies_and_runs(tmp_path: Path) -> None:
@@ -58,7 +83,7 @@ def test_upsampling_model_builds_verifies_and_runs(tmp_path: Path) -> None:
     out = tmp_path / "m"
     result = api.build(_unet(x), out, board="qemu-m4", calib=x, inputs=x[:2], vectors=2)
     ops = [c.op_name for c in result.program.calls]
-    assert ops.count("RESIZE_NEAREST_NEIGHBOR") == 2 and ops.count("RESIZE_BILINEAR") == 2, ops
+    assert ops.count("RESIZE_NEAREST_NEIGHBOR") == 3 and ops.count("RESIZE_BILINEAR") == 2, ops
     assert "TILE" not in ops
     assert api.verify(out, samples=3, inputs=x[:2]).ok
     run = api.run(out)
