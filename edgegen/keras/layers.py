@@ -15,8 +15,11 @@ and an op edgegen then refuses is mapped back to its layer (:mod:`.opmap`).
 
 from __future__ import annotations
 
+import json
+import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ..errors import UnsupportedError
@@ -177,18 +180,22 @@ REFUSED_ACTIVATIONS: dict[str, Refused] = {
 }
 
 
-def _activation_name(layer: Any) -> str | None:
-    """The Keras name of ``layer.activation`` (None for a layer without one or a custom function,
-    which the converter decides on)."""
-    fn = getattr(layer, "activation", None)
-    if fn is None or not callable(fn):
-        return None
-    name = getattr(fn, "__name__", None)
+#: a layer's option by name, with a default: ``getattr`` on a live layer, ``dict.get`` on its
+#: saved config (the two spell the options alike)
+Option = Callable[[str, Any], Any]
+
+
+def _activation_name(fn: Any) -> str | None:
+    """The Keras name of an activation: a function (a live layer's) or a string (a saved config);
+    None for a custom one, which the converter decides on."""
+    if isinstance(fn, str):
+        return fn
+    name = getattr(fn, "__name__", None) if callable(fn) else None
     return name if isinstance(name, str) else None
 
 
-def _groups(layer: Any) -> Refused | None:
-    groups = int(getattr(layer, "groups", 1) or 1)
+def _groups(opt: Option) -> Refused | None:
+    groups = int(opt("groups", 1) or 1)
     if groups == 1:
         return None
     return Refused(f"groups={groups} (a grouped convolution), which edgegen does not compile",
@@ -196,17 +203,17 @@ def _groups(layer: Any) -> Refused | None:
                    "channels joined by Concatenate")
 
 
-def _relu(layer: Any) -> Refused | None:
-    threshold = float(getattr(layer, "threshold", 0.0) or 0.0)
+def _relu(opt: Option) -> Refused | None:
+    threshold = float(opt("threshold", 0.0) or 0.0)
     if threshold == 0.0:
         return None
     return Refused(f"threshold={threshold:g} becomes GREATER/SELECT ops, which edgegen does not compile",
                    "ReLU() with threshold 0 (shift by a bias in the layer before)")
 
 
-def _interpolation(allowed: tuple[str, ...]) -> Callable[[Any], Refused | None]:
-    def check(layer: Any) -> Refused | None:
-        how = str(getattr(layer, "interpolation", "nearest"))
+def _interpolation(allowed: tuple[str, ...]) -> Callable[[Option], Refused | None]:
+    def check(opt: Option) -> Refused | None:
+        how = str(opt("interpolation", "nearest"))
         if how in allowed:
             return None
         return Refused(f"interpolation '{how}' has no TFLite resize op edgegen compiles",
@@ -215,7 +222,7 @@ def _interpolation(allowed: tuple[str, ...]) -> Callable[[Any], Refused | None]:
 
 
 #: per-class checks of the options (run for supported classes; None when the layer is fine)
-CONDITIONS: dict[str, Callable[[Any], Refused | None]] = {
+CONDITIONS: dict[str, Callable[[Option], Refused | None]] = {
     "Conv2D": _groups, "Conv1D": _groups, "ReLU": _relu,
     "UpSampling2D": _interpolation(("nearest", "bilinear")), "Resizing": _interpolation(("bilinear", "nearest")),
 }
@@ -232,29 +239,75 @@ def walk(model: Any) -> Iterator[Any]:
             yield layer
 
 
+def _problem(cls: str, opt: Option) -> Refused | None:
+    why = REFUSED.get(cls)
+    if why is None:
+        check = CONDITIONS.get(cls)
+        why = check(opt) if check is not None else None
+    if why is None:
+        act = _activation_name(opt("activation", None))
+        why = REFUSED_ACTIVATIONS.get(act) if act is not None else None
+    return why
+
+
+def _live(layer: Any) -> Option:
+    return lambda key, default: getattr(layer, key, default)
+
+
 def problems(model: Any) -> list[str]:
     """One line per layer edgegen cannot compile, in the model's order."""
     lines = []
     for layer in walk(model):
         cls = type(layer).__name__
-        why = REFUSED.get(cls)
-        if why is None:
-            check = CONDITIONS.get(cls)
-            why = check(layer) if check is not None else None
-        if why is None:
-            act = _activation_name(layer)
-            why = REFUSED_ACTIVATIONS.get(act) if act is not None else None
+        why = _problem(cls, _live(layer))
         if why is not None:
             lines.append(why.line(layer.name, cls))
     return lines
 
 
+def config_problems(config: Any) -> list[str]:
+    """:func:`problems` of a saved model's config (a ``.keras`` archive's config.json), read
+    without TensorFlow: the CLI refuses a model before spending seconds importing it."""
+    lines: list[str] = []
+
+    def visit(node: Any) -> None:
+        if not isinstance(node, dict):
+            return
+        cls = str(node.get("class_name", ""))
+        cfg = node.get("config")
+        cfg = cfg if isinstance(cfg, dict) else {}
+        if isinstance(cfg.get("layers"), list):  # a Functional or Sequential model
+            for layer in cfg["layers"]:
+                visit(layer)
+            return
+        why = _problem(cls, lambda key, default: cfg.get(key, default))
+        if why is not None:
+            lines.append(why.line(str(cfg.get("name", node.get("name", "?"))), cls))
+    visit(config)
+    return lines
+
+
+def preflight_file(path: Path) -> None:
+    """:func:`preflight` of a ``.keras`` file from its config.json (nothing when it cannot be
+    read: loading the model then says why)."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            config = json.loads(z.read("config.json"))
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+        return
+    _refuse(str(config.get("config", {}).get("name", path.stem)) if isinstance(config, dict) else path.stem,
+            config_problems(config))
+
+
 def preflight(model: Any) -> None:
     """Refuse a model with layers edgegen cannot compile, listing all of them at once."""
-    lines = problems(model)
+    _refuse(str(getattr(model, "name", "model")), problems(model))
+
+
+def _refuse(model_name: str, lines: list[str]) -> None:
     if lines:
         n = len(lines)
         raise UnsupportedError(
-            f"model '{getattr(model, 'name', 'model')}': {n} layer{'s' if n > 1 else ''} edgegen cannot compile "
+            f"model '{model_name}': {n} layer{'s' if n > 1 else ''} edgegen cannot compile "
             "(checked before conversion; --skip-layer-check or api layer_check=False converts anyway):\n"
             + "\n".join(f"  {ln}" for ln in lines))

@@ -105,6 +105,11 @@ class Result:
 
 
 def run(model_or_path: Any, opts: Options) -> Result:
+    if opts.layer_check and isinstance(model_or_path, (str, Path)) and str(model_or_path).endswith(".keras"):
+        from .layers import preflight_file
+
+        # from the archive's config.json, before seconds of importing TensorFlow to load it
+        preflight_file(Path(model_or_path))
     # seeded before the model is loaded: Keras seeds each new layer's generator from the global state
     with deterministic(opts.seed):
         return _run(model_or_path, opts)

@@ -6,6 +6,7 @@ and MobileNetV2 is in docs/benchmarks.md (bench/keras_preflight_time.py)."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from pathlib import Path
@@ -72,6 +73,23 @@ def test_every_refused_layer_listed_at_once_before_conversion() -> None:
     assert elapsed < 2.0, elapsed
 
 
+def test_keras_file_checked_from_its_config_before_loading(tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """A .keras file is checked from its config.json, without TensorFlow (the CLI refuses in about
+    a second, docs/benchmarks.md), with the very lines the live model gives."""
+    model = _refusing_model()
+    model.save(tmp_path / "r.keras")
+    with pytest.raises(UnsupportedError) as live:
+        layers.preflight(model)
+    with pytest.raises(UnsupportedError) as saved:
+        layers.preflight_file(tmp_path / "r.keras")
+    assert str(saved.value) == str(live.value)
+    np.save(tmp_path / "calib.npy", np.zeros((4, 8, 8, 4), np.float32))
+    rc = main(["build", str(tmp_path / "r.keras"), "--board", "host", "--calib", str(tmp_path / "calib.npy"),
+               "--out", str(tmp_path / "o")])
+    assert rc != 0 and str(live.value) in capsys.readouterr().err
+
+
 def test_supported_layers_and_activations_pass() -> None:
     import keras
 
@@ -86,7 +104,9 @@ def test_supported_layers_and_activations_pass() -> None:
     h = L.GlobalAveragePooling2D()(L.Dropout(0.2)(L.BatchNormalization()(h)))
     model = keras.Model(inp, L.Dense(3, activation="softmax")(h))
     assert layers.problems(model) == []
-    assert layers.problems(keras.applications.MobileNetV2(weights=None, input_shape=(96, 96, 3))) == []
+    mnv2 = keras.applications.MobileNetV2(weights=None, input_shape=(96, 96, 3))
+    assert layers.problems(mnv2) == []
+    assert layers.config_problems(json.loads(mnv2.to_json())) == []
 
 
 @pytest.mark.parametrize("cls", sorted(layers.REFUSED))
