@@ -174,3 +174,17 @@ def test_user_guide_lists_every_layer_and_refusal() -> None:
         assert f"| `{name}` | {r.reason}; use {r.instead} instead |" in section, name
     for cls in layers.CONDITIONS:
         assert f"`{cls}`" in section, cls
+
+
+def test_tensor_names_map_to_the_innermost_layer() -> None:
+    """The converter's name scopes add "_N" to each layer's name: "conv2d_1_1" is layer "conv2d_1",
+    "conv2d_1" is layer "conv2d" when there is no layer "conv2d_1"; a nested model's layer wins
+    over the model; fused names (";") are tried in order."""
+    from edgegen.keras.opmap import _layer_in
+
+    names = {"conv2d": "Conv2D", "conv2d_1": "Conv2D", "blk": "Functional", "inner": "Dense"}
+    assert _layer_in("m_b1_1/m_1/conv2d_1_1/convolution", names) == "conv2d_1"
+    assert _layer_in("m_b1_1/m_1/conv2d_1/convolution", names) == "conv2d"
+    assert _layer_in("m_b1_1/m_1/blk_1/inner_1/MatMul", names) == "inner"
+    assert _layer_in("arith.constant;m_b1_1/m_1/blk_1/inner_1/Relu", names) == "inner"
+    assert _layer_in("StatefulPartitionedCall_1:0", names) is None
