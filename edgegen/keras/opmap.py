@@ -51,9 +51,20 @@ def _layer_in(tensor_name: str, names: dict[str, str]) -> str | None:
     return None
 
 
-def op_layer(tflite: bytes, op_index: int, names: dict[str, str]) -> tuple[str, bool] | None:
+def _output_layer(model: Any) -> str | None:
+    """The layer that makes a single-output model's output (the converter renames that tensor
+    ``StatefulPartitionedCall...``, so its op's own names are lost)."""
+    outputs = getattr(model, "outputs", None) or []
+    history = getattr(outputs[0], "_keras_history", None) if len(outputs) == 1 else None
+    layer = getattr(history[0], "name", None) if history else None
+    return layer if isinstance(layer, str) else None
+
+
+def op_layer(tflite: bytes, op_index: int, names: dict[str, str],
+             output_layer: str | None = None) -> tuple[str, bool] | None:
     """The layer that made op ``op_index`` of the first subgraph, and whether it was found from
-    the op's own tensors (False: only from its inputs, i.e. the layer before it)."""
+    the op's own tensors (False: only from its inputs, i.e. the layer before it). An op making
+    the model's output is ``output_layer``'s when its own tensors name no layer."""
     try:
         model = fb.Model.GetRootAs(tflite, 0)
         g = model.Subgraphs(0)
@@ -74,11 +85,18 @@ def op_layer(tflite: bytes, op_index: int, names: dict[str, str]) -> tuple[str, 
         ins = [i for i in (op.Inputs(k) for k in range(op.InputsLength())) if i >= 0]
         weights = [i for i in ins if const(i)]
         others = [i for i in ins if not const(i)]
-        for group, own in ((outs, True), (weights, True), (others, False)):
+        graph_outputs = {g.Outputs(k) for k in range(g.OutputsLength())}
+        for group, own in ((outs, True), (weights, True)):
             for i in group:
                 hit = _layer_in(tname(i), names)
                 if hit is not None:
                     return hit, own
+        if output_layer in names and any(i in graph_outputs for i in outs):
+            return output_layer, True
+        for i in others:
+            hit = _layer_in(tname(i), names)
+            if hit is not None:
+                return hit, False
     except Exception:  # a name is a convenience: never let it hide the real error
         return None
     return None
@@ -93,7 +111,7 @@ def explain(error: EdgegenError, tflite: bytes, model: Any) -> EdgegenError:
     if m is None:
         return error
     names = layer_names(model)
-    found = op_layer(tflite, int(m.group(1)), names)
+    found = op_layer(tflite, int(m.group(1)), names, _output_layer(model))
     if found is None:
         return error
     layer, own = found

@@ -188,3 +188,15 @@ def test_tensor_names_map_to_the_innermost_layer() -> None:
     assert _layer_in("m_b1_1/m_1/blk_1/inner_1/MatMul", names) == "inner"
     assert _layer_in("arith.constant;m_b1_1/m_1/blk_1/inner_1/Relu", names) == "inner"
     assert _layer_in("StatefulPartitionedCall_1:0", names) is None
+
+
+def test_refused_output_op_names_the_output_layer() -> None:
+    """The converter renames the model's output tensor (StatefulPartitionedCall...): an op making
+    it is named after the layer that makes the Keras model's output."""
+    import keras
+
+    inp = keras.Input((6,))
+    out = keras.layers.Lambda(lambda t: keras.ops.abs(t), name="absout")(keras.layers.Dense(4, name="d")(inp))
+    model = keras.Model(inp, out)
+    with pytest.raises(UnsupportedError, match=r"^layer 'absout' \(Lambda\) -> TFLite op 1 ABS: not supported"):
+        api.build_keras(model, np.random.default_rng(0).normal(size=(8, 6)).astype(np.float32))
