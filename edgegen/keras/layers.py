@@ -9,6 +9,10 @@ converting one tiny model per case (``bench/keras_layer_support.py``, results in
 ``bench/kernels/results/issue15-kerasside-runs.txt``); docs/user-guide.md's "Keras layers" table
 is checked against this module by tests/keras/test_preflight.py.
 
+Conv2DTranspose (TRANSPOSE_CONV), UpSampling1D/2D, RepeatVector (TILE), Resizing (RESIZE_*) and
+LSTM (UNIDIRECTIONAL_SEQUENCE_LSTM) are listed as supported for the issue-15 op families being
+added alongside; until those land, their ops are refused after conversion, naming the layer.
+
 A class the table does not know (a custom layer, a wrapper) is let through: the converter decides,
 and an op edgegen then refuses is mapped back to its layer (:mod:`.opmap`).
 """
