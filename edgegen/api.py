@@ -51,11 +51,12 @@ Calib = SampleSource | Callable[[], Iterable[Any]]
 LabelledData = SampleSource | Dataset | tuple[np.ndarray, np.ndarray]
 
 
-def load(path: str | Path) -> Any:
-    """Load a ``.keras``, ``.h5`` (legacy files included) or SavedModel as a ``keras.Model``."""
+def load(path: str | Path, *, unsafe_deserialization: bool = False) -> Any:
+    """Load a ``.keras``, ``.h5`` (legacy files included) or SavedModel as a ``keras.Model``;
+    ``unsafe_deserialization`` loads Lambda layers (their Python code runs: trusted files only)."""
     from .keras.load import load_model
 
-    return load_model(path).model
+    return load_model(path, unsafe_deserialization=unsafe_deserialization).model
 
 
 def _model(model_or_path: ModelLike) -> Any:
@@ -177,7 +178,7 @@ def _labelled(value: LabelledData | None, what: str) -> SampleSource | Dataset |
 def _pipeline(model_or_path: ModelLike, calib: Calib | None, *, prune: float | None, prune_mode: str,
               train: LabelledData | None, eval: LabelledData | None, float_io: bool, config: TrainConfig | None,
               epochs: int | None, prune_criterion: str, prune_scope: str, eval_samples: int | None,
-              seed: int) -> Any:
+              seed: int, layer_check: bool = True, unsafe_deserialization: bool = False) -> Any:
     from .keras.pipeline import Options, run
 
     if prune is not None and not 0.0 <= prune < 1.0:
@@ -190,7 +191,8 @@ def _pipeline(model_or_path: ModelLike, calib: Calib | None, *, prune: float | N
     res = run(model_or_path, Options(calib=calib, prune=prune, prune_mode=prune_mode,
                                      train=_labelled(train, "train"), eval_data=_labelled(eval, "eval"),
                                      float_io=float_io, criterion=prune_criterion, scope=prune_scope,
-                                     train_config=cfg, max_eval=eval_samples, seed=seed))
+                                     train_config=cfg, max_eval=eval_samples, seed=seed,
+                                     layer_check=layer_check, unsafe_deserialization=unsafe_deserialization))
     for w in res.warnings:
         # the CLI prints these on stderr; a notebook shows Python warnings
         warnings.warn(w, EdgegenWarning, stacklevel=3)
@@ -208,15 +210,18 @@ def build_keras(model_or_path: ModelLike, calib: Calib | None, *, prune: float |
                 config: TrainConfig | None = None, epochs: int | None = None,
                 prune_criterion: Literal["l1", "l2", "activation"] = "l1",
                 prune_scope: Literal["layer", "global"] = "global", eval_samples: int | None = None,
-                seed: int = DEFAULT_SEED) -> tuple[bytes, list[str]]:
+                seed: int = DEFAULT_SEED, layer_check: bool = True,
+                unsafe_deserialization: bool = False) -> tuple[bytes, list[str]]:
     """The CLI's Keras pipeline: the int8 ``.tflite`` and the summary lines it would print
     (warnings first, each also raised as an :class:`EdgegenWarning`). Arguments as the CLI's
     options: ``eval`` is ``--eval`` (labelled data: a path, ``(x, y)``, a tf.data dataset of
     ``(x, y)``; every sample unless ``eval_samples``), ``train`` is ``--train``, ``epochs``
-    ``--epochs``, ``prune_criterion``/``prune_scope`` ``--prune-criterion``/``--prune-scope``."""
+    ``--epochs``, ``prune_criterion``/``prune_scope`` ``--prune-criterion``/``--prune-scope``,
+    ``layer_check=False`` ``--skip-layer-check``, ``unsafe_deserialization`` ``--unsafe-deserialization``."""
     res = _pipeline(model_or_path, calib, prune=prune, prune_mode=prune_mode, train=train, eval=eval,
                     float_io=float_io, config=config, epochs=epochs, prune_criterion=prune_criterion,
-                    prune_scope=prune_scope, eval_samples=eval_samples, seed=seed)
+                    prune_scope=prune_scope, eval_samples=eval_samples, seed=seed, layer_check=layer_check,
+                    unsafe_deserialization=unsafe_deserialization)
     return res.tflite, [f"WARNING: {w}" for w in res.warnings] + list(res.lines)
 
 
@@ -229,14 +234,16 @@ def build(model: ModelLike, out: str | Path, *, board: str = "nucleo", calib: Ca
           inputs: np.ndarray | None = None, vectors: int = 3, force: bool = False,
           cmsis_nn: str | Path | None = None, guard: bool = False, seed: int = DEFAULT_SEED,
           kernels: Literal["auto", "cmsis-nn", "portable"] = "auto", keep_inputs: bool = False,
-          portable_kernels: bool = False, name: str | None = None) -> BuildResult:
+          portable_kernels: bool = False, name: str | None = None, layer_check: bool = True,
+          unsafe_deserialization: bool = False) -> BuildResult:
     """``edgegen build``: a Keras model (object or path; converted as :func:`build_keras` does,
     with the same options) or an int8 ``.tflite`` path, compiled for ``board`` into the directory
     ``out``. ``inputs`` ``[N, ...]`` become the first embedded test vectors (at most ``vectors``,
     which is at most :data:`edgegen.fit.MAX_VECTORS`; int8 arrays are int8 codes, every other
     dtype real values, see "Data arrays" in docs/user-guide.md). ``seed`` as ``--seed``,
     ``kernels`` as ``--kernels``, ``keep_inputs`` as ``--keep-inputs``, ``portable_kernels`` as
-    ``--portable-kernels``, ``name`` (the C symbol prefix) as ``--name``."""
+    ``--portable-kernels``, ``name`` (the C symbol prefix) as ``--name``, ``layer_check=False`` as
+    ``--skip-layer-check``, ``unsafe_deserialization`` as ``--unsafe-deserialization``."""
     from .build import build as build_dir
     from .build import load_tflite_bytes
     from .fit import check_vector_count
@@ -257,7 +264,8 @@ def build(model: ModelLike, out: str | Path, *, board: str = "nucleo", calib: Ca
     else:
         res = _pipeline(model, calib, prune=prune, prune_mode=prune_mode, train=train, eval=eval,
                         float_io=float_io, config=config, epochs=epochs, prune_criterion=prune_criterion,
-                        prune_scope=prune_scope, eval_samples=eval_samples, seed=seed)
+                        prune_scope=prune_scope, eval_samples=eval_samples, seed=seed, layer_check=layer_check,
+                        unsafe_deserialization=unsafe_deserialization)
         tflite, summary = res.tflite, [f"WARNING: {w}" for w in res.warnings] + list(res.lines)
         summary_data = res.summary_data()
     stem = path.stem if path is not None else str(getattr(model, "name", "model"))

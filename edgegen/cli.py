@@ -309,7 +309,7 @@ def make_parser() -> argparse.ArgumentParser:
 
 #: the Keras front end's options (dest names), which an int8 .tflite cannot use
 KERAS_OPTIONS = ("calib", "prune", "prune_mode", "train", "prune_criterion", "prune_scope", "epochs", "eval",
-                 "float_io", "seed")
+                 "float_io", "seed", "unsafe_deserialization", "skip_layer_check")
 
 
 def check_keras_options(args: argparse.Namespace) -> None:
@@ -348,6 +348,12 @@ def _keras_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--eval", help="data with targets (.npz with x and y): float vs int8 accuracy for class labels, "
                    "MSE and SQNR for other targets")
     g.add_argument("--float-io", action="store_true", help="keep float32 model inputs and outputs")
+    g.add_argument("--unsafe-deserialization", action="store_true",
+                   help="load Lambda layers from a .keras file (Keras's safe_mode=False): the file's Python code "
+                   "runs on loading, so only for files from a trusted source")
+    g.add_argument("--skip-layer-check", action="store_true",
+                   help="convert even when the pre-flight check refuses a layer (when you know better than "
+                   "edgegen's layer table; an op edgegen cannot compile is still refused after conversion)")
     g.add_argument("--seed", type=int, default=None,
                    help="seed of every random choice of the Keras front end: pruning, fine-tuning (shuffling, "
                    "dropout), calibration and evaluation subsets (default 0); the same model, data and seed give "

@@ -41,6 +41,8 @@ def keras_to_tflite(args: argparse.Namespace, progress: Callable[[str, int, int]
         train_config=TrainConfig(epochs=int(epochs or 3), verbose=2,
                                  progress=progress if live else None),
         eval_data=getattr(args, "eval", None),
+        layer_check=not bool(getattr(args, "skip_layer_check", False)),
+        unsafe_deserialization=bool(getattr(args, "unsafe_deserialization", False)),
         seed=int(DEFAULT_SEED if getattr(args, "seed", None) is None else args.seed),
         progress=progress,
     )

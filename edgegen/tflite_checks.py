@@ -230,6 +230,9 @@ def check_tensor_storage(t: FlatTensor) -> None:
         )
 
 
+#: the element types of int8 (int32) and int16 (int64) ops' biases
+_BIAS_TYPES = ("int32", "int64")
+
 #: the zero points each quantized element type can represent
 _ZERO_POINT_RANGE = {"int8": (-128, 127), "uint8": (0, 255), "int16": (-32768, 32767)}
 
@@ -261,6 +264,13 @@ def check_quant(t: FlatTensor, dtype: str, shape: tuple[int, ...]) -> ir.QuantPa
             channel = f" (channel {i})" if len(zps) > 1 else ""
             raise ModelFormatError(f"{where} has zero point {z}{channel}, outside the {dtype} range {lo}..{hi}")
     axis = q.axis
+    if len(scales) > 1 and dtype in _BIAS_TYPES and len(shape) == 1 and shape[0] == len(scales):
+        # a bias (int32/int64 of one dimension): some converters write the filter's quantized
+        # dimension (3 for DEPTHWISE_CONV_2D) on it. TFLM never reads a bias's per-channel
+        # parameters or its quantized_dimension (the kernels take input scale x filter scale per
+        # channel; only per-tensor FULLY_CONNECTED reads params.scale, which is scale[0] either
+        # way), so the one axis a 1-D tensor has is meant, and taken
+        axis = 0
     if len(scales) > 1 and (not 0 <= axis < len(shape) or shape[axis] != len(scales)):
         raise ModelFormatError(
             f"{where} has {len(scales)} per-channel scales along axis {axis}, which does "

@@ -148,9 +148,7 @@ def to_float_tflite(model: Any) -> bytes:
 
 
 def check_convertible(model: Any) -> None:
-    """Fail early, naming the layer, for layers the int8 path cannot take."""
-    for layer in getattr(model, "layers", []):
-        name = type(layer).__name__
-        if name in ("LSTM", "GRU", "SimpleRNN", "Bidirectional", "Attention", "MultiHeadAttention"):
-            raise UnsupportedError(f"layer '{layer.name}' ({name}) has no int8 CMSIS-NN kernel in edgegen; "
-                                   "replace it with convolutions or Dense layers")
+    """Fail before conversion, naming every layer edgegen cannot compile (:func:`.layers.preflight`)."""
+    from .layers import preflight
+
+    preflight(model)

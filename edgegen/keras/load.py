@@ -56,8 +56,14 @@ def _compat_objects(notes: list[str]) -> dict[str, Any]:
     return {"DepthwiseConv2D": DepthwiseConv2D}
 
 
-def load_model(path: str | Path) -> LoadedModel:
-    """Load a Keras model for conversion; raises :class:`EdgegenError` saying why it cannot."""
+#: the CLI flag that loads Lambda layers (Keras's ``safe_mode=False``)
+UNSAFE_FLAG = "--unsafe-deserialization"
+
+
+def load_model(path: str | Path, *, unsafe_deserialization: bool = False) -> LoadedModel:
+    """Load a Keras model for conversion; raises :class:`EdgegenError` saying why it cannot.
+    ``unsafe_deserialization`` loads Lambda layers (whose Python code runs on loading: only for
+    files from a trusted source)."""
     p = Path(path)
     if not p.exists():
         raise EdgegenError(f"{p}: no such file or directory")
@@ -81,10 +87,13 @@ def load_model(path: str | Path) -> LoadedModel:
     notes: list[str] = []
     try:
         with quiet_output() as log:
-            model = k.models.load_model(p, compile=False, custom_objects=_compat_objects(notes), safe_mode=True)
+            model = k.models.load_model(p, compile=False, custom_objects=_compat_objects(notes),
+                                        safe_mode=not unsafe_deserialization)
     except EdgegenError:
         raise
     except Exception as e:  # Keras raises many types (TypeError, ValueError, KeyError, OSError...)
+        if "safe_mode" in _chain(e):
+            raise UnsupportedError(_lambda_message(p)) from None
         raise ModelFormatError(f"{p}: Keras 3 cannot load it: {_why(e)}") from None
     del log
     if not isinstance(model, k.Model):
@@ -93,6 +102,38 @@ def load_model(path: str | Path) -> LoadedModel:
         raise ModelFormatError(f"{p}: the .h5 file holds weights only (no model config); save the whole "
                                "model with model.save('model.keras')")
     return LoadedModel(model=model, path=p, format=fmt, notes=tuple(notes))
+
+
+def _lambda_layers(p: Path) -> list[str]:
+    """The names of the Lambda layers in a .keras archive's config (nested models too)."""
+    import json
+
+    found: list[str] = []
+
+    def visit(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("class_name") == "Lambda":
+                found.append(str((node.get("config") or {}).get("name", "?")))
+            for v in node.values():
+                visit(v)
+        elif isinstance(node, list):
+            for v in node:
+                visit(v)
+    try:
+        with zipfile.ZipFile(p) as z:
+            visit(json.loads(z.read("config.json")))
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+        pass
+    return found
+
+
+def _lambda_message(p: Path) -> str:
+    names = _lambda_layers(p)
+    which = ", ".join(f"layer '{n}' (Lambda)" for n in names) if names else "a Lambda layer"
+    return (f"{p}: {which} holds Python code, which Keras runs when it loads the file: loading it could execute "
+            f"arbitrary code, so Keras refuses by default. If you trust where the file came from, pass "
+            f"{UNSAFE_FLAG} (api: unsafe_deserialization=True); better, replace the Lambda with built-in layers "
+            "(e.g. Rescaling, Activation, Multiply) and re-save the model")
 
 
 def _chain(e: BaseException) -> str:

@@ -63,6 +63,10 @@ class Options:
     max_train: int | None = None
     #: seeds pruning, fine-tuning (shuffling, dropout) and the calibration/evaluation subsets
     seed: int = DEFAULT_SEED
+    #: refuse layers edgegen cannot compile before converting (:mod:`.layers`); False converts anyway
+    layer_check: bool = True
+    #: load Lambda layers from .keras files (Keras's safe_mode=False: runs the file's Python code)
+    unsafe_deserialization: bool = False
     #: compare float and int8 outputs (costs one TFLM run per evaluation sample)
     evaluate: bool = True
     #: ``progress(what, done, total)`` for calibration and int8 evaluation (fine-tuning reports
@@ -101,13 +105,19 @@ class Result:
 
 
 def run(model_or_path: Any, opts: Options) -> Result:
+    if opts.layer_check and isinstance(model_or_path, (str, Path)) and str(model_or_path).endswith(".keras"):
+        from .layers import preflight_file
+
+        # from the archive's config.json, before seconds of importing TensorFlow to load it
+        preflight_file(Path(model_or_path))
     # seeded before the model is loaded: Keras seeds each new layer's generator from the global state
     with deterministic(opts.seed):
         return _run(model_or_path, opts)
 
 
 def _run(model_or_path: Any, opts: Options) -> Result:
-    from .convert import check_convertible, to_int8_tflite
+    from .convert import to_int8_tflite
+    from .layers import preflight
     from .load import LoadedModel, load_model
 
     t0 = time.monotonic()
@@ -115,7 +125,7 @@ def _run(model_or_path: Any, opts: Options) -> Result:
     lines: list[str] = []
     warnings: list[str] = []
     if isinstance(model_or_path, (str, Path)):
-        loaded = load_model(model_or_path)
+        loaded = load_model(model_or_path, unsafe_deserialization=opts.unsafe_deserialization)
     else:
         loaded = LoadedModel(model=model_or_path, path=Path(getattr(model_or_path, "name", "model")), format="keras")
     model = loaded.model
@@ -123,7 +133,8 @@ def _run(model_or_path: Any, opts: Options) -> Result:
     lines.append(f"keras model {loaded.path.name} ({loaded.format}): input {list(model.inputs[0].shape[1:])}, "
                  f"output {list(model.outputs[0].shape[1:])}")
     lines += [f"  compatibility: {n}" for n in loaded.notes]
-    check_convertible(model)
+    if opts.layer_check:
+        preflight(model)
     before = model_stats(model)
     timings["load"] = time.monotonic() - t0
 
@@ -157,7 +168,9 @@ def _run(model_or_path: Any, opts: Options) -> Result:
     t = time.monotonic()
     tflite = to_int8_tflite(model, calib, float_io=opts.float_io, progress=opts.progress)
     timings["convert"] = time.monotonic() - t
-    lines.append(f"int8 .tflite: {len(tflite):,} bytes ({_weights_line(tflite, after.params)}); calibrated on "
+    weight_bytes = _compiled_weights(tflite, model)
+    lines.append(f"int8 .tflite: {len(tflite):,} bytes ({weight_bytes:,} bytes of weights vs {4 * after.params:,} "
+                 "as float32); calibrated on "
                  f"{len(calib)} samples from {calib.name}, value range {_range(calib)}; "
                  f"{'float32' if opts.float_io else 'int8'} inputs and outputs")
     lines += [f"  {n}" for n in calib.notes]
@@ -270,14 +283,17 @@ def _prune(model: Any, opts: Options, calib: Dataset, train: Dataset | None) -> 
     raise EdgegenError(f"unknown --prune-mode '{opts.prune_mode}'; use structured or unstructured")
 
 
-def _weights_line(tflite: bytes, params: int) -> str:
+def _compiled_weights(tflite: bytes, model: Any) -> int:
+    """The weight bytes of the converted model as edgegen compiles it; when edgegen refuses it,
+    the error names the Keras layer the refused op came from (:mod:`.opmap`)."""
     from ..build import compile_tflite
+    from .opmap import explain
 
     try:
         _graph, program = compile_tflite(tflite, name="model", source="converted model")
-    except EdgegenError:
-        return "not compilable by edgegen, see below"
-    return f"{program.weight_bytes:,} bytes of weights vs {4 * params:,} as float32"
+    except EdgegenError as e:
+        raise explain(e, tflite, model) from None
+    return program.weight_bytes
 
 
 def _range(d: Dataset) -> str:

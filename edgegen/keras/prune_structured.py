@@ -8,7 +8,10 @@ analysis below follows every channel through the functional graph:
 - each tensor gets a *channel map*: for each position of its last axis, the (group, index) of the
   channel it carries. A Conv2D/Dense output starts a new group; channel-preserving layers
   (BatchNormalization, activations, pooling, padding, dropout, DepthwiseConv2D with multiplier 1)
-  pass the map on; Flatten repeats it once per spatial position (channels-last order);
+  pass the map on; Flatten repeats it once per spatial position (channels-last order), and the
+  elementwise ones (Dropout, activations) pass that on too, so Flatten -> Dropout -> Dense slices
+  the Dense rows of every pruned channel; a SeparableConv2D is a producer whose depthwise part
+  loses the pruned input channels and whose pointwise part the pruned input and output ones;
   Concatenate on the last axis joins its inputs' maps;
 - elementwise merges (Add, Multiply, ...) unite their inputs' groups: a residual block's groups
   become one group, pruned as one, so the sum stays well-formed;
@@ -45,8 +48,16 @@ _PASS = {
     "Cropping2D", "UpSampling1D", "UpSampling2D", "Identity", "ActivityRegularization",
     "BatchNormalization", "DepthwiseConv2D", "DepthwiseConv1D",
 }
+#: of those, the ones that act on each value alone: they also pass a flattened map (Flatten ->
+#: Dropout -> Dense), whose positions repeat the channels once per spatial position
+_ELEMENTWISE = {
+    "Activation", "ReLU", "LeakyReLU", "ELU", "Dropout", "GaussianNoise", "GaussianDropout", "AlphaDropout",
+    "Identity", "ActivityRegularization",
+}
 _MERGE = {"Add", "Subtract", "Multiply", "Maximum", "Minimum", "Average"}
-_PRODUCERS = {"Conv2D", "Conv1D", "Dense"}
+#: SeparableConv: its depthwise part takes the input channels, its pointwise part makes the output
+_SEPARABLE = {"SeparableConv2D", "SeparableConv1D"}
+_PRODUCERS = {"Conv2D", "Conv1D", "Dense"} | _SEPARABLE
 
 
 def _kind(layer: Any) -> str:
@@ -211,7 +222,7 @@ def _step(a: _Analysis, layer: Any, kind: str, ins: list[ChannelMap], node: Any)
             return None
         if kind == "BatchNormalization" and getattr(layer, "axis", -1) not in (-1, len(out_shape) - 1, [-1]):
             return None
-        if ins[0].repeat != 1:
+        if ins[0].repeat != 1 and kind not in _ELEMENTWISE:
             return None
         return ins[0]
     if kind == "Flatten":
@@ -258,7 +269,8 @@ def _scores(model: Any, a: _Analysis, criterion: str, data: np.ndarray | None) -
     scores: dict[int, np.ndarray] = {}
     if criterion in ("l1", "l2"):
         for name, g in a.producers:
-            kernel = np.asarray(layers[name].get_weights()[0])
+            # a SeparableConv's output channels are its pointwise kernel's (the second weight)
+            kernel = np.asarray(layers[name].get_weights()[1 if _kind(layers[name]) in _SEPARABLE else 0])
             flat = kernel.reshape(-1, kernel.shape[-1])
             norm = np.abs(flat).sum(0) if criterion == "l1" else np.sqrt((flat**2).sum(0))
             # normalised per producer so residual branches of different scales weigh alike
@@ -380,6 +392,15 @@ def _slice(kind: str, w: list[np.ndarray], maps: tuple[ChannelMap | None, Channe
            keep: dict[int, np.ndarray]) -> list[np.ndarray]:
     in_map, out_map = maps
     out_pos = _positions(a, out_map, keep)
+    if kind in _SEPARABLE:
+        # depthwise kernel [..., in, multiplier], pointwise [1, (1,) in * multiplier, out]: input
+        # channel c feeds depthwise outputs c * multiplier + m, the pointwise kernel's rows
+        assert in_map is not None
+        in_pos = _positions(a, in_map, keep)
+        mult = w[0].shape[-1]
+        rows = (in_pos[:, None] * mult + np.arange(mult)).reshape(-1)
+        pointwise = np.take(np.take(w[1], rows, axis=-2), out_pos, axis=-1)
+        return [np.take(w[0], in_pos, axis=-2), pointwise] + [np.take(b, out_pos, axis=-1) for b in w[2:]]
     if kind in _PRODUCERS:
         assert in_map is not None
         in_pos = _positions(a, in_map, keep)

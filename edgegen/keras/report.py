@@ -26,7 +26,7 @@ def _shape(t: Any) -> tuple[int, ...]:
 
 
 def layer_macs(layer: Any) -> int:
-    """MACs of a Conv, DepthwiseConv or Dense layer's calls (0 for other layers); subclasses
+    """MACs of a Conv, DepthwiseConv, SeparableConv or Dense layer's calls (0 for other layers); subclasses
     (such as the legacy-file shims) count by their base class name."""
     kind = next((c.__name__ for c in type(layer).__mro__ if c.__module__.startswith("keras")),
                 type(layer).__name__)
@@ -38,7 +38,11 @@ def layer_macs(layer: Any) -> int:
         out = _shape(node.output_tensors[0])
         cin = _shape(node.input_tensors[0])[-1]
         spatial = int(np.prod(out[1:-1])) if len(out) > 2 else 1
-        if "Depthwise" in kind:
+        if kind.startswith("SeparableConv"):
+            # the depthwise part (cin x multiplier outputs, k taps each) then the 1x1 pointwise
+            mult = int(getattr(layer, "depth_multiplier", 1))
+            total += spatial * cin * mult * (int(np.prod(layer.kernel_size)) + out[-1])
+        elif "Depthwise" in kind:
             total += spatial * out[-1] * int(np.prod(layer.kernel_size))
         elif kind.startswith("Conv"):
             k = int(np.prod(layer.kernel_size))

@@ -115,11 +115,15 @@ def _sdhm16(a: int, b: int) -> int:
 
 
 def _rdbypot16(x: int, exponent: int) -> int:
-    """gemmlowp ``RoundingDivideByPOT`` (nearest, ties away from zero)."""
-    mask = (1 << exponent) - 1
-    remainder = x & mask
-    threshold = (mask >> 1) + (1 if x < 0 else 0)
-    return (x >> exponent) + (1 if remainder > threshold else 0)
+    """gemmlowp ``RoundingDivideByPOT`` on int16 (nearest, ties away from zero), including what it
+    does for exponents of 16 and more: its mask ``(1 << exponent) - 1`` is an int16 too, so it
+    wraps to -1 (all ones); the remainder is then x itself and the threshold -1 (x >= 0) or 0
+    (x < 0), which rounds every non-negative x up by one. A model with tiny scales (a random-weight
+    MobileNetV3's HARD_SWISH: reluish exponent -21) takes that path in TFLM."""
+    mask = _wrap16((1 << exponent) - 1)
+    remainder = _wrap16(x & mask)
+    threshold = _wrap16((mask >> 1) + (1 if x < 0 else 0))
+    return _wrap16((x >> exponent) + (1 if remainder > threshold else 0))
 
 
 def hard_swish_s8(x: int, p: HardSwishParams) -> int:

@@ -81,7 +81,8 @@ def _per_tensor_bias_scale(c: OpContext, x: ir.Tensor, w: ir.Tensor, bias: ir.Te
         return
     assert x.quant is not None and w.quant is not None and y.quant is not None
     product = float(np.float32(x.quant.scale)) * float(np.float32(w.quant.scale))
-    bias_scale = float(np.float32(bias.quant.scale)) if bias.quant is not None else 0.0
+    # TFLM reads params.scale, the first scale of a bias given per-channel parameters
+    bias_scale = float(np.float32(bias.quant.scales[0])) if bias.quant is not None else 0.0
     if abs(product - bias_scale) / float(np.float32(y.quant.scale)) > 0.02:
         raise c.fail(
             f"bias {bias.describe()} has scale {bias_scale:.6g}, but input scale x weights scale is {product:.6g}; "

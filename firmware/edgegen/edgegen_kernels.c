@@ -114,25 +114,30 @@ arm_cmsis_nn_status edgegen_mean_s8(const int8_t *input, int8_t *output, int32_t
     return ARM_CMSIS_NN_SUCCESS;
 }
 
-/* An input's element offset at output index (d0, d1, d2, d3): the sum of index times stride, in size_t. */
-#define EDGEGEN_BROADCAST_OFFSET(strides, d0, d1, d2, d3)                                                              \
-    ((size_t)(d0) * (size_t)(strides)[0] + (size_t)(d1) * (size_t)(strides)[1] +                                       \
-     (size_t)(d2) * (size_t)(strides)[2] + (size_t)(d3) * (size_t)(strides)[3])
-
-/* Visit the broadcast's output elements in order, with both inputs' element offsets. */
+/* Visit the broadcast's output elements in order, with both inputs' element offsets. The shape
+ * and strides are copied to locals first: the body's int8 stores may alias the descriptor, which
+ * would otherwise make the compiler reload all of it and redo the offset products per element;
+ * the innermost axis steps both offsets by its stride. */
 #define EDGEGEN_FOR_BROADCAST(bc, i1, i2, o, body)                                                                   \
     do                                                                                                                 \
     {                                                                                                                  \
+        const int32_t n0_ = (bc)->shape[0], n1_ = (bc)->shape[1], n2_ = (bc)->shape[2], n3_ = (bc)->shape[3];          \
+        const size_t s10_ = (size_t)(bc)->in1_strides[0], s11_ = (size_t)(bc)->in1_strides[1];                         \
+        const size_t s12_ = (size_t)(bc)->in1_strides[2], s13_ = (size_t)(bc)->in1_strides[3];                         \
+        const size_t s20_ = (size_t)(bc)->in2_strides[0], s21_ = (size_t)(bc)->in2_strides[1];                         \
+        const size_t s22_ = (size_t)(bc)->in2_strides[2], s23_ = (size_t)(bc)->in2_strides[3];                         \
         size_t o = 0;                                                                                                  \
-        for (int32_t d0 = 0; d0 < (bc)->shape[0]; d0++)                                                                \
-            for (int32_t d1 = 0; d1 < (bc)->shape[1]; d1++)                                                            \
-                for (int32_t d2 = 0; d2 < (bc)->shape[2]; d2++)                                                        \
-                    for (int32_t d3 = 0; d3 < (bc)->shape[3]; d3++, o++)                                               \
+        for (int32_t d0 = 0; d0 < n0_; d0++)                                                                           \
+            for (int32_t d1 = 0; d1 < n1_; d1++)                                                                       \
+                for (int32_t d2 = 0; d2 < n2_; d2++)                                                                   \
+                {                                                                                                      \
+                    size_t i1 = (size_t)d0 * s10_ + (size_t)d1 * s11_ + (size_t)d2 * s12_;                             \
+                    size_t i2 = (size_t)d0 * s20_ + (size_t)d1 * s21_ + (size_t)d2 * s22_;                             \
+                    for (int32_t d3 = 0; d3 < n3_; d3++, o++, i1 += s13_, i2 += s23_)                                  \
                     {                                                                                                  \
-                        const size_t i1 = EDGEGEN_BROADCAST_OFFSET((bc)->in1_strides, d0, d1, d2, d3);                 \
-                        const size_t i2 = EDGEGEN_BROADCAST_OFFSET((bc)->in2_strides, d0, d1, d2, d3);                 \
                         body                                                                                           \
                     }                                                                                                  \
+                }                                                                                                      \
     } while (0)
 
 /* One element of TFLite's int8 ADD or SUB (arm_elementwise_add_s8's arithmetic): both inputs
