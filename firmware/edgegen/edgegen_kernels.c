@@ -286,3 +286,66 @@ void edgegen_channel_lut_s8(const int8_t *input, int8_t *output, const int8_t *t
         }
     }
 }
+
+/* The sum of input_offset-shifted inputs times weights over the taps of output pixel (oy, ox),
+ * channel c: the taps (fy, fx) whose input pixel (oy + pad - fy) / stride is whole and in range. */
+static uint32_t edgegen_transpose_conv_taps(const cmsis_nn_transpose_conv_params *p, const cmsis_nn_dims *id,
+                                            const int8_t *image, const cmsis_nn_dims *fd, const int8_t *filter,
+                                            int32_t oy, int32_t ox, int32_t c)
+{
+    uint32_t acc = 0;
+    for (int32_t fy = 0; fy < fd->h; fy++)
+    {
+        const int32_t ty = oy + p->padding.h - fy;
+        if (ty < 0 || ty % p->stride.h != 0 || ty / p->stride.h >= id->h)
+        {
+            continue;
+        }
+        for (int32_t fx = 0; fx < fd->w; fx++)
+        {
+            const int32_t tx = ox + p->padding.w - fx;
+            if (tx < 0 || tx % p->stride.w != 0 || tx / p->stride.w >= id->w)
+            {
+                continue;
+            }
+            const int8_t *x = image + ((size_t)(ty / p->stride.h) * (size_t)id->w + (size_t)(tx / p->stride.w)) *
+                                          (size_t)id->c;
+            const int8_t *w = filter + (((size_t)c * (size_t)fd->h + (size_t)fy) * (size_t)fd->w + (size_t)fx) *
+                                           (size_t)fd->c;
+            for (int32_t k = 0; k < id->c; k++)
+            {
+                acc += (uint32_t)((x[k] + p->input_offset) * w[k]);
+            }
+        }
+    }
+    return acc;
+}
+
+void edgegen_transpose_conv_s8(const cmsis_nn_transpose_conv_params *params,
+                               const cmsis_nn_per_channel_quant_params *quant, const cmsis_nn_dims *input_dims,
+                               const int8_t *input, const cmsis_nn_dims *filter_dims, const int8_t *filter,
+                               const int32_t *bias, const cmsis_nn_dims *output_dims, int8_t *output)
+{
+    const size_t image = (size_t)input_dims->h * (size_t)input_dims->w * (size_t)input_dims->c;
+    for (int32_t n = 0; n < output_dims->n; n++)
+    {
+        for (int32_t oy = 0; oy < output_dims->h; oy++)
+        {
+            for (int32_t ox = 0; ox < output_dims->w; ox++)
+            {
+                for (int32_t c = 0; c < output_dims->c; c++)
+                {
+                    uint32_t acc = edgegen_transpose_conv_taps(params, input_dims, input + (size_t)n * image,
+                                                               filter_dims, filter, oy, ox, c);
+                    if (bias != NULL)
+                    {
+                        acc += (uint32_t)bias[c];
+                    }
+                    const int32_t y = edgegen_requantize((int32_t)acc, quant->multiplier[c], quant->shift[c]);
+                    *output++ = edgegen_clamp_s8(edgegen_wrap_add(y, params->output_offset), params->activation.min,
+                                                 params->activation.max);
+                }
+            }
+        }
+    }
+}
