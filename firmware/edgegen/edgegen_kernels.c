@@ -288,28 +288,30 @@ void edgegen_channel_lut_s8(const int8_t *input, int8_t *output, const int8_t *t
 }
 
 /* The sum of input_offset-shifted inputs times weights over the taps of output pixel (oy, ox),
- * channel c: the taps (fy, fx) whose input pixel (oy + pad - fy) / stride is whole and in range. */
+ * channel c: the taps (fy, fx) whose input pixel (oy + pad - fy) / stride is whole and in range,
+ * stepped by the stride from the first whole one (no division per tap). */
 static uint32_t edgegen_transpose_conv_taps(const cmsis_nn_transpose_conv_params *p, const cmsis_nn_dims *id,
                                             const int8_t *image, const cmsis_nn_dims *fd, const int8_t *filter,
                                             int32_t oy, int32_t ox, int32_t c)
 {
     uint32_t acc = 0;
-    for (int32_t fy = 0; fy < fd->h; fy++)
+    const int32_t ty = oy + p->padding.h;
+    const int32_t tx = ox + p->padding.w;
+    for (int32_t fy = ty % p->stride.h; fy < fd->h && fy <= ty; fy += p->stride.h)
     {
-        const int32_t ty = oy + p->padding.h - fy;
-        if (ty < 0 || ty % p->stride.h != 0 || ty / p->stride.h >= id->h)
+        const int32_t iy = (ty - fy) / p->stride.h;
+        if (iy >= id->h)
         {
             continue;
         }
-        for (int32_t fx = 0; fx < fd->w; fx++)
+        for (int32_t fx = tx % p->stride.w; fx < fd->w && fx <= tx; fx += p->stride.w)
         {
-            const int32_t tx = ox + p->padding.w - fx;
-            if (tx < 0 || tx % p->stride.w != 0 || tx / p->stride.w >= id->w)
+            const int32_t ix = (tx - fx) / p->stride.w;
+            if (ix >= id->w)
             {
                 continue;
             }
-            const int8_t *x = image + ((size_t)(ty / p->stride.h) * (size_t)id->w + (size_t)(tx / p->stride.w)) *
-                                          (size_t)id->c;
+            const int8_t *x = image + ((size_t)iy * (size_t)id->w + (size_t)ix) * (size_t)id->c;
             const int8_t *w = filter + (((size_t)c * (size_t)fd->h + (size_t)fy) * (size_t)fd->w + (size_t)fx) *
                                            (size_t)fd->c;
             for (int32_t k = 0; k < id->c; k++)

@@ -4,7 +4,8 @@
  * TFLM's reference scatters every input pixel's products into the output pixels its filter
  * window covers, then adds the bias and requantizes. The same sums are gathered here, one output
  * pixel at a time, from the taps (fy, fx) whose input pixel (oy + pad_h - fy) / stride_h,
- * (ox + pad_w - fx) / stride_w is a whole, in-range position: no buffer is needed.
+ * (ox + pad_w - fx) / stride_w is a whole, in-range position: no buffer is needed. (ty >= 0
+ * always: the padding is never negative.)
  *
  * SPDX-License-Identifier: Apache-2.0
  */
@@ -47,21 +48,24 @@ arm_cmsis_nn_status arm_transpose_conv_s8(const cmsis_nn_context *ctx,
                 for (int32_t c = 0; c < oc; c++)
                 {
                     uint32_t acc = 0;
-                    for (int32_t fy = 0; fy < kh; fy++)
+                    /* the taps whose input row (ty - fy) / sh is whole: every sh-th from ty % sh */
+                    const int32_t ty = oy + p->padding.h;
+                    const int32_t tx = ox + p->padding.w;
+                    for (int32_t fy = ty % sh; fy < kh && fy <= ty; fy += sh)
                     {
-                        const int32_t ty = oy + p->padding.h - fy;
-                        if (ty < 0 || ty % sh != 0 || ty / sh >= ih)
+                        const int32_t iy = (ty - fy) / sh;
+                        if (iy >= ih)
                         {
                             continue;
                         }
-                        for (int32_t fx = 0; fx < kw; fx++)
+                        for (int32_t fx = tx % sw; fx < kw && fx <= tx; fx += sw)
                         {
-                            const int32_t tx = ox + p->padding.w - fx;
-                            if (tx < 0 || tx % sw != 0 || tx / sw >= iw)
+                            const int32_t ix = (tx - fx) / sw;
+                            if (ix >= iw)
                             {
                                 continue;
                             }
-                            const int8_t *x = image + ((size_t)(ty / sh) * (size_t)iw + (size_t)(tx / sw)) * (size_t)ic;
+                            const int8_t *x = image + ((size_t)iy * (size_t)iw + (size_t)ix) * (size_t)ic;
                             const int8_t *w = filter_data + (((size_t)c * (size_t)kh + (size_t)fy) * (size_t)kw +
                                                              (size_t)fx) * (size_t)ic;
                             for (int32_t k = 0; k < ic; k++)
