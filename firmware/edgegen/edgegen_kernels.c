@@ -287,16 +287,18 @@ void edgegen_channel_lut_s8(const int8_t *input, int8_t *output, const int8_t *t
     }
 }
 
-/* The sum of input_offset-shifted inputs times weights over the taps of output pixel (oy, ox),
- * channel c: the taps (fy, fx) whose input pixel (oy + pad - fy) / stride is whole and in range,
- * stepped by the stride from the first whole one (no division per tap). */
-static uint32_t edgegen_transpose_conv_taps(const cmsis_nn_transpose_conv_params *p, const cmsis_nn_dims *id,
-                                            const int8_t *image, const cmsis_nn_dims *fd, const int8_t *filter,
-                                            int32_t oy, int32_t ox, int32_t c)
+/* Output pixel (oy, ox), channels c .. c + nc - 1 (nc 1..4): the sums of input_offset-shifted
+ * inputs times weights over the taps (fy, fx) whose input pixel (oy + pad - fy) / stride is whole
+ * and in range, stepped by the stride from the first whole one (no division per tap). Up to four
+ * channels share each input load. */
+static void edgegen_transpose_conv_taps(const cmsis_nn_transpose_conv_params *p, const cmsis_nn_dims *id,
+                                        const int8_t *image, const cmsis_nn_dims *fd, const int8_t *filter,
+                                        int32_t oy, int32_t ox, int32_t c, int32_t nc, uint32_t acc[4])
 {
-    uint32_t acc = 0;
     const int32_t ty = oy + p->padding.h;
     const int32_t tx = ox + p->padding.w;
+    const size_t channel = (size_t)fd->h * (size_t)fd->w * (size_t)fd->c;
+    acc[0] = acc[1] = acc[2] = acc[3] = 0;
     for (int32_t fy = ty % p->stride.h; fy < fd->h && fy <= ty; fy += p->stride.h)
     {
         const int32_t iy = (ty - fy) / p->stride.h;
@@ -312,15 +314,40 @@ static uint32_t edgegen_transpose_conv_taps(const cmsis_nn_transpose_conv_params
                 continue;
             }
             const int8_t *x = image + ((size_t)iy * (size_t)id->w + (size_t)ix) * (size_t)id->c;
-            const int8_t *w = filter + (((size_t)c * (size_t)fd->h + (size_t)fy) * (size_t)fd->w + (size_t)fx) *
-                                           (size_t)fd->c;
-            for (int32_t k = 0; k < id->c; k++)
+            const int8_t *w0 = filter + (((size_t)c * (size_t)fd->h + (size_t)fy) * (size_t)fd->w + (size_t)fx) *
+                                            (size_t)fd->c;
+            if (nc == 4)
             {
-                acc += (uint32_t)((x[k] + p->input_offset) * w[k]);
+                const int8_t *w1 = w0 + channel;
+                const int8_t *w2 = w1 + channel;
+                const int8_t *w3 = w2 + channel;
+                uint32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+                for (int32_t k = 0; k < id->c; k++)
+                {
+                    const int32_t v = x[k] + p->input_offset;
+                    a0 += (uint32_t)(v * w0[k]);
+                    a1 += (uint32_t)(v * w1[k]);
+                    a2 += (uint32_t)(v * w2[k]);
+                    a3 += (uint32_t)(v * w3[k]);
+                }
+                acc[0] += a0;
+                acc[1] += a1;
+                acc[2] += a2;
+                acc[3] += a3;
+                continue;
+            }
+            for (int32_t j = 0; j < nc; j++)
+            {
+                const int8_t *w = w0 + (size_t)j * channel;
+                uint32_t a = 0;
+                for (int32_t k = 0; k < id->c; k++)
+                {
+                    a += (uint32_t)((x[k] + p->input_offset) * w[k]);
+                }
+                acc[j] += a;
             }
         }
     }
-    return acc;
 }
 
 void edgegen_transpose_conv_s8(const cmsis_nn_transpose_conv_params *params,
@@ -335,17 +362,23 @@ void edgegen_transpose_conv_s8(const cmsis_nn_transpose_conv_params *params,
         {
             for (int32_t ox = 0; ox < output_dims->w; ox++)
             {
-                for (int32_t c = 0; c < output_dims->c; c++)
+                for (int32_t c = 0; c < output_dims->c; c += 4)
                 {
-                    uint32_t acc = edgegen_transpose_conv_taps(params, input_dims, input + (size_t)n * image,
-                                                               filter_dims, filter, oy, ox, c);
-                    if (bias != NULL)
+                    const int32_t nc = output_dims->c - c < 4 ? output_dims->c - c : 4;
+                    uint32_t acc[4];
+                    edgegen_transpose_conv_taps(params, input_dims, input + (size_t)n * image, filter_dims, filter, oy,
+                                                ox, c, nc, acc);
+                    for (int32_t j = 0; j < nc; j++)
                     {
-                        acc += (uint32_t)bias[c];
+                        uint32_t sum = acc[j];
+                        if (bias != NULL)
+                        {
+                            sum += (uint32_t)bias[c + j];
+                        }
+                        const int32_t y = edgegen_requantize((int32_t)sum, quant->multiplier[c + j], quant->shift[c + j]);
+                        *output++ = edgegen_clamp_s8(edgegen_wrap_add(y, params->output_offset), params->activation.min,
+                                                     params->activation.max);
                     }
-                    const int32_t y = edgegen_requantize((int32_t)acc, quant->multiplier[c], quant->shift[c]);
-                    *output++ = edgegen_clamp_s8(edgegen_wrap_add(y, params->output_offset), params->activation.min,
-                                                 params->activation.max);
                 }
             }
         }
