@@ -84,12 +84,18 @@ def _stride(m: Any, op: Any) -> None:
     op.builtinOptions.strideW = 0
 
 
+def _int16_stride(m: Any, op: Any) -> None:
+    # found by differential fuzzing: TFLM's int16 ConvParams turn stride 65536 into 0
+    op.builtinOptions.strideW = 65536
+
+
 CASES: list[tuple[str, Callable[[Any, Any], None], str]] = [
     ("filter zero point", _filter_zero_point, r"TRANSPOSE_CONV\): filter .* has non-zero zero points"),
     ("output shape", _output_shape, r"TRANSPOSE_CONV\): output shape operand .* not the output's shape"),
     ("bias -1", _bias_left_out, r"TRANSPOSE_CONV\): its bias is left out \(-1\)"),
     ("bias type", _bias_type, r"TRANSPOSE_CONV\): quantized bias type"),
     ("stride 0", _stride, r"TRANSPOSE_CONV\): strideH/strideW of \(\d+, 0\) must be positive"),
+    ("stride 65536", _int16_stride, r"TRANSPOSE_CONV\): strides \(\d+, 65536\) above 32767 are not supported"),
 ]
 
 

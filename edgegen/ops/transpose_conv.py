@@ -32,6 +32,8 @@ from ._family import OpFamily
 #: CMSIS-NN's REVERSE_TCOL_EFFICIENT_THRESHOLD (arm_nnsupportfunctions.h): above this many input
 #: channels, with strides of at most 2, its buffer-size functions size a reversed convolution
 REVERSE_TCOL_EFFICIENT_THRESHOLD = 16
+#: TFLM's ConvParams keeps strides and paddings in int16_t fields
+INT16_MAX = 32767
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,10 @@ def read_transpose_conv(c: OpContext) -> ir.Op:
     quantized_bias_type(c)
     accumulator_bound(c, w, bias, 0)
     stride = stride_dilation(c, "strideH", "strideW")
+    if max(stride) > INT16_MAX:
+        # TFLM copies them into ConvParams' int16_t fields: a larger stride wraps (65535 acts as -1)
+        raise c.fail(f"strides ({stride[0]}, {stride[1]}) above {INT16_MAX} are not supported (TFLM keeps them in "
+                     "16 bits)")
     c.work.op(c.where, math.prod(x.shape) * w.shape[0] * w.shape[1] * w.shape[2])
     inputs = (c.inputs[2], c.inputs[1]) + ((c.inputs[3],) if bias is not None else ())
     return TransposeConv(index=c.index, inputs=inputs, outputs=c.outputs, stride=stride, padding=c.padding(),
@@ -174,6 +180,8 @@ def lower_transpose_conv(lw: Lowering, op: ir.Op) -> None:
     _, oh, ow, _ = y.shape
     pad_h, off_h = compute_padding(op.stride[0], oh, kh, op.padding)
     pad_w, off_w = compute_padding(op.stride[1], ow, kw, op.padding)
+    if max(pad_h + off_h, pad_w + off_w) > INT16_MAX:
+        raise lw.fail(op, f"padding ({pad_h}, {pad_w}) above {INT16_MAX} is not supported (TFLM keeps it in 16 bits)")
     mults, shifts = lw.per_channel_multipliers(op, 1, oc)
     xq, yq = lw.qp(op.inputs[0]), lw.qp(op.outputs[0])
     act_min, act_max = activation_range(op.activation, yq)
