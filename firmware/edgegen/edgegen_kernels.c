@@ -5,6 +5,7 @@
 #include "edgegen_kernels.h"
 
 #include <stddef.h>
+#include <string.h>
 
 /* The same double-rounding requantization as CMSIS-NN's arm_nn_requantize and TFLM's
  * MultiplyByQuantizedMultiplier, kept local so this file also builds against a real CMSIS-NN
@@ -287,6 +288,41 @@ void edgegen_channel_lut_s8(const int8_t *input, int8_t *output, const int8_t *t
     }
 }
 
+/* SMLAD for TRANSPOSE_CONV's inner loop on DSP cores without Helium: measured on qemu-m4, 18 % fewer
+ * instructions at 20 input channels, about 1 % at 1..5; on the Cortex-M55 the same code cost 6 % more
+ * on the small-channel op models, so it keeps the plain loop there */
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP && !(defined(__ARM_FEATURE_MVE) && __ARM_FEATURE_MVE)
+#define EDGEGEN_TCONV_DSP 1
+/* (a.lo + sext(v byte 0), a.hi + sext(v byte 2)) and the same of bytes 1 and 3 */
+static inline uint32_t edgegen_sxtab16(uint32_t a, uint32_t v)
+{
+    uint32_t r;
+    __asm__("sxtab16 %0, %1, %2" : "=r"(r) : "r"(a), "r"(v));
+    return r;
+}
+
+static inline uint32_t edgegen_sxtab16_ror8(uint32_t a, uint32_t v)
+{
+    uint32_t r;
+    __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(a), "r"(v));
+    return r;
+}
+
+/* acc + x02 . (w0, w2) + x13 . (w1, w3) for the 4 weight bytes at w (SMLAD wraps like uint32) */
+static inline uint32_t edgegen_smlad_pair(uint32_t x02, uint32_t x13, const int8_t *w, uint32_t acc)
+{
+    uint32_t wv, w02, w13;
+    memcpy(&wv, w, 4);
+    __asm__("sxtb16 %0, %1" : "=r"(w02) : "r"(wv));
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(w13) : "r"(wv));
+    __asm__("smlad %0, %1, %2, %0" : "+r"(acc) : "r"(x02), "r"(w02));
+    __asm__("smlad %0, %1, %2, %0" : "+r"(acc) : "r"(x13), "r"(w13));
+    return acc;
+}
+#else
+#define EDGEGEN_TCONV_DSP 0
+#endif
+
 /* Output pixel (oy, ox), channels c .. c + nc - 1 (nc 1..4): the sums of input_offset-shifted
  * inputs times weights over the taps (fy, fx) whose input pixel (oy + pad - fy) / stride is whole
  * and in range, stepped by the stride from the first whole one (no division per tap). Up to four
@@ -322,7 +358,24 @@ static void edgegen_transpose_conv_taps(const cmsis_nn_transpose_conv_params *p,
                 const int8_t *w2 = w1 + channel;
                 const int8_t *w3 = w2 + channel;
                 uint32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-                for (int32_t k = 0; k < id->c; k++)
+                int32_t k = 0;
+#if EDGEGEN_TCONV_DSP
+                /* four input channels at a time: (x + offset) widened to two int16 pairs once, then
+                 * two SMLAD per output channel (the same integer products, wrapping as uint32) */
+                const uint32_t off2 = ((uint32_t)(uint16_t)p->input_offset << 16) | (uint16_t)p->input_offset;
+                for (; k + 4 <= id->c; k += 4)
+                {
+                    uint32_t xv;
+                    memcpy(&xv, x + k, 4);
+                    const uint32_t x02 = edgegen_sxtab16(off2, xv);
+                    const uint32_t x13 = edgegen_sxtab16_ror8(off2, xv);
+                    a0 = edgegen_smlad_pair(x02, x13, w0 + k, a0);
+                    a1 = edgegen_smlad_pair(x02, x13, w1 + k, a1);
+                    a2 = edgegen_smlad_pair(x02, x13, w2 + k, a2);
+                    a3 = edgegen_smlad_pair(x02, x13, w3 + k, a3);
+                }
+#endif
+                for (; k < id->c; k++)
                 {
                     const int32_t v = x[k] + p->input_offset;
                     a0 += (uint32_t)(v * w0[k]);
