@@ -87,6 +87,9 @@ MODELS = {
     "resize": (resize_model, False),
     # edgegen_resize_bilinear_s8 (the portable kernel, on the Cortex-M4)
     "resize_m4": (resize_model, False),
+
+    # TRANSPOSE_CONV: both arm_transpose_conv_s8 (and its scratch check) and edgegen_transpose_conv_s8
+    "transpose_conv": (lambda: op_model("transpose_conv", 0).tflite, False),
     "kws": (_kws, False),
     "resnet8": (lambda: shared_path("models/mlperf_tiny/ic/resnet8_int8.tflite").read_bytes(), False),
     # edgegen's own kernels: auto for a DSP CPU (the DSP path), portable (the C path on every CPU)

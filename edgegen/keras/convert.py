@@ -113,8 +113,8 @@ def _run(conv: Any, model: Any, what: str) -> bytes:
         raise UnsupportedError(
             f"model '{model.name}': TensorFlow's TFLite converter failed for the {what} model: "
             f"{type(e).__name__}: {str(e).splitlines()[0][:300] if str(e) else ''}\n{text}\n"
-            "edgegen compiles models built from Conv2D, DepthwiseConv2D, Dense, pooling, Add, Multiply, "
-            "Concatenate, Reshape/Flatten, ZeroPadding and the usual activations") from None
+            "edgegen compiles models built from Conv2D, Conv2DTranspose, DepthwiseConv2D, Dense, pooling, Add, "
+            "Multiply, Concatenate, Reshape/Flatten, ZeroPadding and the usual activations") from None
     return bytes(data)
 
 

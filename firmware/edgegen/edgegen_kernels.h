@@ -91,6 +91,15 @@ void edgegen_prelu_s8(const int8_t *input, const int8_t *alpha, const edgegen_br
                       int32_t input_offset, int32_t alpha_offset, int32_t output_offset, int32_t mult_1,
                       int32_t shift_1, int32_t mult_2, int32_t shift_2);
 
+/* TFLM's reference int8 TransposeConv (filter [C_OUT, KH, KW, C_IN], padding.h/.w top and left,
+ * any output size, batches): each output gathers its taps, then bias, per-channel requantization,
+ * offset and clamps. For the layers Arm's arm_transpose_conv_s8 computes differently (a top
+ * padding); no buffer. */
+void edgegen_transpose_conv_s8(const cmsis_nn_transpose_conv_params *params,
+                               const cmsis_nn_per_channel_quant_params *quant, const cmsis_nn_dims *input_dims,
+                               const int8_t *input, const cmsis_nn_dims *filter_dims, const int8_t *filter,
+                               const int32_t *bias, const cmsis_nn_dims *output_dims, int8_t *output);
+
 /* TFLM AffineQuantize: round(x / scale) + zero_point, clamped to int8 (float arithmetic). */
 void edgegen_quantize_f32_s8(const float *input, int8_t *output, int32_t size, float scale, int32_t zero_point);
 

@@ -394,6 +394,41 @@ def _depthwise_grouped(rng: np.random.Generator) -> Branch:
     return Branch((_input(rng, shape),), build, desc)
 
 
+def _transpose_conv(rng: np.random.Generator) -> Branch:
+    """tf.nn.conv2d_transpose (Keras Conv2DTranspose's op): filters 1..5 (non-square too), strides
+    1..3 per axis, SAME and VALID, odd channel counts, sometimes many input channels, with and
+    without bias (the converter fuses the activation only with a bias) and activation, mostly
+    Keras's output size and sometimes another one TensorFlow accepts, sometimes two images."""
+    batch = 2 if rng.random() < 0.1 else 1
+    cin = _int(rng, 1, 5) if rng.random() < 0.7 else _int(rng, 6, 20)
+    cout = _int(rng, 1, 9) if rng.random() < 0.8 else _int(rng, 10, 24)
+    kernel = (_int(rng, 1, 5), _int(rng, 1, 5))
+    stride = (_int(rng, 1, 3), _int(rng, 1, 3))
+    padding = str(_pick(rng, ["SAME", "VALID"]))
+    h, w = _int(rng, 1, 6), _int(rng, 1, 6)
+    out = []
+    for size, k, st in ((h, kernel[0], stride[0]), (w, kernel[1], stride[1])):
+        # the output sizes [lo, hi] whose convolution gives back ``size``; Keras's is one of them
+        lo = (size - 1) * st + (1 if padding == "SAME" else k)
+        hi = lo + st - 1
+        keras = size * st if padding == "SAME" else (size - 1) * st + max(k, st)
+        out.append(keras if rng.random() < 0.7 else _int(rng, lo, hi))
+    weights = _weights(rng, (*kernel, cout, cin), kernel[0] * kernel[1] * cin, 2)
+    bias = _bias(rng, cout)
+    act = _activation(rng)
+
+    def build(x: Tf) -> list[Tf]:
+        tf = _tf()
+        y = tf.nn.conv2d_transpose(x, weights, output_shape=[batch, *out, cout], strides=[1, *stride, 1],
+                                   padding=padding)
+        return [_activate(y if bias is None else y + bias, act)]
+
+    shape = (batch, h, w, cin)
+    desc = (f"TRANSPOSE_CONV input {list(shape)} filter {kernel} cout {cout} stride {stride} {padding} "
+            f"output {out} act {act} bias {bias is not None}")
+    return Branch((_input(rng, shape),), build, desc)
+
+
 def _fully_connected(rng: np.random.Generator) -> Branch:
     # depth 1 would be an outer product, which the converter turns into a MUL
     depth, units = max(_channels(rng, 24), 2), _channels(rng, 16)
@@ -993,6 +1028,7 @@ FAMILIES: dict[str, Family] = {f.name: f for f in (
     Family("depthwise_conv_2d_3x3", _depthwise_3x3, ("DEPTHWISE_CONV_2D",)),
     Family("depthwise_conv_2d_1ch", _depthwise_1ch, ("DEPTHWISE_CONV_2D",)),
     Family("depthwise_conv_2d_grouped", _depthwise_grouped, ("DEPTHWISE_CONV_2D",)),
+    Family("transpose_conv", _transpose_conv, ("TRANSPOSE_CONV",)),
     Family("fully_connected", _fully_connected, ("FULLY_CONNECTED",), per_channel_dense=False),
     Family("fully_connected_per_channel", _fully_connected, ("FULLY_CONNECTED",), seeds=(10, 11, 12)),
     Family("average_pool_2d", _pool("avg"), ("AVERAGE_POOL_2D",)),

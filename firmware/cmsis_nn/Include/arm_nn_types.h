@@ -80,6 +80,17 @@ typedef struct
 {
     int32_t input_offset;
     int32_t output_offset;
+    cmsis_nn_tile stride;
+    cmsis_nn_tile padding;
+    cmsis_nn_tile padding_offsets;
+    cmsis_nn_tile dilation;
+    cmsis_nn_activation activation;
+} cmsis_nn_transpose_conv_params;
+
+typedef struct
+{
+    int32_t input_offset;
+    int32_t output_offset;
     int32_t ch_mult;
     cmsis_nn_tile stride;
     cmsis_nn_tile padding;

@@ -40,6 +40,9 @@
 #define arm_minimum_s8                                edgegen_nn_minimum_s8
 #define arm_pad_s8                                    edgegen_nn_pad_s8
 #define arm_softmax_s8                                edgegen_nn_softmax_s8
+#define arm_transpose_conv_s8                         edgegen_nn_transpose_conv_s8
+#define arm_transpose_conv_s8_get_buffer_size         edgegen_nn_transpose_conv_s8_get_buffer_size
+#define arm_transpose_conv_s8_get_reverse_conv_buffer_size edgegen_nn_transpose_conv_s8_get_reverse_conv_buffer_size
 #define arm_vector_sum_s8                             edgegen_nn_vector_sum_s8
 
 #ifdef __cplusplus
@@ -63,6 +66,31 @@ int32_t arm_convolve_wrapper_s8_get_buffer_size(const cmsis_nn_conv_params *conv
                                                 const cmsis_nn_dims *input_dims,
                                                 const cmsis_nn_dims *filter_dims,
                                                 const cmsis_nn_dims *output_dims);
+
+/* Transposed convolution (filter [C_OUT, H, W, C_IN]) with per-channel requantization: TFLM's
+ * reference TransposeConv (padding.h/.w top and left; padding_offsets unused). The portable
+ * version gathers each output from its taps and uses neither buffer (its sizes are 0). */
+arm_cmsis_nn_status arm_transpose_conv_s8(const cmsis_nn_context *ctx,
+                                          const cmsis_nn_context *output_ctx,
+                                          const cmsis_nn_transpose_conv_params *transpose_conv_params,
+                                          const cmsis_nn_per_channel_quant_params *quant_params,
+                                          const cmsis_nn_dims *input_dims,
+                                          const int8_t *input_data,
+                                          const cmsis_nn_dims *filter_dims,
+                                          const int8_t *filter_data,
+                                          const cmsis_nn_dims *bias_dims,
+                                          const int32_t *bias_data,
+                                          const cmsis_nn_dims *output_dims,
+                                          int8_t *output_data);
+
+int32_t arm_transpose_conv_s8_get_buffer_size(const cmsis_nn_transpose_conv_params *transposed_conv_params,
+                                              const cmsis_nn_dims *input_dims,
+                                              const cmsis_nn_dims *filter_dims,
+                                              const cmsis_nn_dims *out_dims);
+
+int32_t arm_transpose_conv_s8_get_reverse_conv_buffer_size(const cmsis_nn_transpose_conv_params *transposed_conv_params,
+                                                           const cmsis_nn_dims *input_dims,
+                                                           const cmsis_nn_dims *filter_dims);
 
 /* Depthwise convolution (filter [1, H, W, C_IN * ch_mult]). */
 arm_cmsis_nn_status arm_depthwise_conv_wrapper_s8(const cmsis_nn_context *ctx,
