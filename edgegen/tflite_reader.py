@@ -174,6 +174,8 @@ class _Reader:
             )
         where = f"op {index} ({name})"
         checks.check_op_tensor_indices(where, op.inputs, op.outputs, len(tensors))
+        # before the dataflow check, which would call a state input that is no variable "never produced"
+        state.check_state_inputs(where, op.inputs, tensors, ops.state_inputs().get(name, ()))
         flow.op(where, op.inputs, op.outputs)
         expected = ops.options().get(name)
         if expected is not None and op.options_type not in (fb.BuiltinOptions.NONE, expected):
@@ -190,7 +192,6 @@ class _Reader:
                 f"{required[name]}"
             )
         _check_no_scalars(where, op, tensors)
-        state.check_state_inputs(where, op.inputs, tensors, ops.state_inputs().get(name, ()))
         ctx = OpContext(index, name, op.inputs, op.outputs, op.options, tensors, self.work)
         return builder(ctx)
 

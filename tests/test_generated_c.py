@@ -20,6 +20,7 @@ from .conftest import shared_path
 from .support.cwarn import HOST, STRICT, Target, arm_targets, compile_all, failures
 from .support.fuzz import TinyModel, all_ops_model, pack
 from .support.opmodels import op_model
+from .support.svdfmodels import svdf_case
 
 BOARD = "qemu-m55"
 
@@ -82,6 +83,8 @@ MODELS = {
     "more_ops": (_more_ops_model, False),
     # edgegen_gather4d_s8 (SLICE, STRIDED_SLICE, TRANSPOSE, SPLIT): negative and non-unit steps
     "strided_slice": (lambda: op_model("strided_slice", 0).tflite, False),
+    # SVDF, int8 then int16 state (arm_svdf_s8, arm_svdf_state_s16_s8): a hand-built stateful model
+    "svdf": (lambda: svdf_case(3, chain=True).tflite, False),
     "kws": (_kws, False),
     "resnet8": (lambda: shared_path("models/mlperf_tiny/ic/resnet8_int8.tflite").read_bytes(), False),
     # edgegen's own kernels: auto for a DSP CPU (the DSP path), portable (the C path on every CPU)

@@ -35,6 +35,20 @@ def test_family_exact_on_emulator(family: str, board: str, tmp_path: Path) -> No
     assert not run.result.failures and run.exit_code == 0
 
 
+@pytest.mark.parametrize("board", BOARDS)
+def test_svdf_exact_on_emulator(board: str, tmp_path: Path) -> None:
+    """Two SVDFs (int8 then int16 state: arm_svdf_s8, arm_svdf_state_s16_s8), hand-built (the
+    converter makes none); the harness resets the state before every vector."""
+    from .support.svdfmodels import svdf_case
+
+    data = svdf_case(3, chain=True).tflite
+    result = build(data, tmp_path / "k", source="k.tflite", name="k", board=board, vectors=6)
+    assert {c.function for c in result.program.calls} == {"arm_svdf_s8", "arm_svdf_state_s16_s8"}
+    run = run_on_emulator(result.out, board=board, timeout=300)
+    assert run.result.verdict is True, "\n".join(run.stdout.splitlines()[-10:])
+    assert run.result.vectors_passed == 6 and not run.result.failures and run.exit_code == 0
+
+
 def test_hand_built_model_of_the_new_ops(tmp_path: Path) -> None:
     """What the converter does not write: constant first operands of ADD (it puts the constant
     second), a same-shape constant MUL, a constant MAXIMUM operand broadcast along channels, PRELU
