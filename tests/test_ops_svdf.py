@@ -9,6 +9,7 @@ model. qemu-m4/m55: tests/test_ops_emulator.py."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -84,6 +85,36 @@ def test_a_larger_layer_matches_tflm_on_many_samples() -> None:
                for a, b in zip(simulate_sequence(program, samples), tflm, strict=True))
 
 
+def test_a_state_buffer_in_the_file_is_ignored_as_tflm_ignores_it() -> None:
+    """TFLM allocates a variable tensor in the arena and resets it (MicroInterpreterGraph::
+    ResetTensorData), whatever its buffer holds; edgegen reads it as no constant at all."""
+    m = unpack(svdf_case(4).tflite)
+    state = _tensor(m, "state")
+    n = int(np.prod(state.shape))
+    buf = fb_buffer(np.full(n, 1234, np.int16))
+    m.buffers.append(buf)
+    state.buffer = len(m.buffers) - 1
+    data = pack(m)
+    graph = parse_tflite(data, name="s")
+    assert not graph.tensor(_index(m, "state")).is_const
+    program = lower(graph, name="s")
+    samples = random_inputs(program, 4, seed=2)
+    tflm = TflmRunner(data).run_many(samples, carry_state=True)
+    plain = svdf_case(4).tflite
+    assert all(np.array_equal(a.outputs[0], b.outputs[0]) for a, b in
+               zip(tflm, TflmRunner(plain).run_many(samples, carry_state=True), strict=True))
+    assert all(np.array_equal(a.outputs[0], b.outputs[0])
+               for a, b in zip(simulate_sequence(program, samples), tflm, strict=True))
+
+
+def fb_buffer(values: np.ndarray) -> Any:
+    from ai_edge_litert import schema_py_generated as fb
+
+    b = fb.BufferT()
+    b.data = np.frombuffer(values.astype(values.dtype.newbyteorder("<")).tobytes(), np.uint8)
+    return b
+
+
 def test_the_state_carries_over_and_reset_restores_it() -> None:
     """Not a vacuous stream: the outputs of a stream differ from the same inputs run independently."""
     case = svdf_case(4)
@@ -144,6 +175,9 @@ def test_host_c_matches_the_simulator(seed: int, tmp_path: Path) -> None:
     assert np.array_equal(got[0], want) and np.array_equal(got[1], want)
     header = (out / "model" / "s_model.h").read_text(encoding="utf-8")
     assert f"#define S_STATE_BYTES {program.plan.state_bytes}" in header and "void s_reset(void);" in header
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert report["state_bytes"] == program.plan.state_bytes > 0
+    assert sum(b["nbytes"] for b in report["buffers"] if b["kind"] == "state") == program.plan.state_bytes
 
 
 def _edited(edit: Callable[[Any], None], seed: int = 2) -> EdgegenError:

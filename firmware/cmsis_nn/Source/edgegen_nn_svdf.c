@@ -8,7 +8,6 @@
 #include "arm_nnfunctions.h"
 
 #include <stddef.h>
-#include <string.h>
 
 #include "edgegen_nn_support.h"
 
@@ -84,32 +83,30 @@ arm_cmsis_nn_status arm_svdf_state_s16_s8(const cmsis_nn_context *input_ctx,
     }
     int32_t *buffer_a = (int32_t *)input_ctx->buf;
     int32_t *buffer_b = (int32_t *)output_ctx->buf;
-    const int32_t total = batches * filters * memory;
-    /* one time step older: the state moves left by one element (the whole state, as TFLM does) */
-    memmove(state_data, state_data + 1, (size_t)(total - 1) * sizeof(int16_t));
+    /* Per state row (one batch, one filter): move it one time step left, append the feature
+     * matmul's value as the newest column, and take the dot product with the time weights in the
+     * same pass. TFLM shifts the whole state by one element and then overwrites every row's last
+     * element, which is the same; the fused pass also keeps compilers from calling memmove. */
     for (int32_t b = 0; b < batches; b++)
     {
         for (int32_t f = 0; f < filters; f++)
         {
-            state_data[(b * filters + f) * memory + memory - 1] = (int16_t)svdf_feature(
-                input_data + b * input_size, weights_feature_data, input_size, f, svdf_params->input_offset,
-                input_quant_params->multiplier, input_quant_params->shift, svdf_params->input_activation.min,
-                svdf_params->input_activation.max);
-        }
-    }
-    for (int32_t b = 0; b < batches; b++)
-    {
-        for (int32_t f = 0; f < filters; f++)
-        {
-            const int16_t *s = state_data + (b * filters + f) * memory;
+            int16_t *s = state_data + (b * filters + f) * memory;
             const int16_t *w = weights_time_data + f * memory;
+            const int32_t newest = svdf_feature(input_data + b * input_size, weights_feature_data, input_size, f,
+                                                svdf_params->input_offset, input_quant_params->multiplier,
+                                                input_quant_params->shift, svdf_params->input_activation.min,
+                                                svdf_params->input_activation.max);
             int32_t sum = 0;
-            for (int32_t j = 0; j < memory; j++)
+            for (int32_t j = 0; j + 1 < memory; j++)
             {
-                /* int16 x int16 fits int32; the sum wraps as the reference's int32 does */
-                sum = edgegen_nn_wrap_add(sum, (int32_t)w[j] * (int32_t)s[j]);
+                const int16_t v = s[j + 1];
+                s[j] = v;
+                /* each product fits int32; the sum wraps as the reference's int32 does */
+                sum = edgegen_nn_wrap_add(sum, (int32_t)w[j] * (int32_t)v);
             }
-            buffer_a[b * filters + f] = sum;
+            s[memory - 1] = (int16_t)newest;
+            buffer_a[b * filters + f] = edgegen_nn_wrap_add(sum, (int32_t)w[memory - 1] * newest);
         }
     }
     svdf_output(buffer_a, buffer_b, svdf_params, output_quant_params, batches, filters, bias_data, output_data);
@@ -149,30 +146,30 @@ arm_cmsis_nn_status arm_svdf_s8(const cmsis_nn_context *ctx,
     }
     int32_t *buffer_a = (int32_t *)input_ctx->buf;
     int32_t *buffer_b = (int32_t *)output_ctx->buf;
-    const int32_t total = batches * filters * memory;
-    memmove(state_data, state_data + 1, (size_t)(total - 1));
+    /* Per state row (one batch, one filter): move it one time step left, append the feature
+     * matmul's value as the newest column, and take the dot product with the time weights in the
+     * same pass. TFLM shifts the whole state by one element and then overwrites every row's last
+     * element, which is the same; the fused pass also keeps compilers from calling memmove. */
     for (int32_t b = 0; b < batches; b++)
     {
         for (int32_t f = 0; f < filters; f++)
         {
-            state_data[(b * filters + f) * memory + memory - 1] = (int8_t)svdf_feature(
-                input_data + b * input_size, weights_feature_data, input_size, f, svdf_params->input_offset,
-                input_quant_params->multiplier, input_quant_params->shift, svdf_params->input_activation.min,
-                svdf_params->input_activation.max);
-        }
-    }
-    for (int32_t b = 0; b < batches; b++)
-    {
-        for (int32_t f = 0; f < filters; f++)
-        {
-            const int8_t *s = state_data + (b * filters + f) * memory;
+            int8_t *s = state_data + (b * filters + f) * memory;
             const int8_t *w = weights_time_data + f * memory;
+            const int32_t newest = svdf_feature(input_data + b * input_size, weights_feature_data, input_size, f,
+                                                svdf_params->input_offset, input_quant_params->multiplier,
+                                                input_quant_params->shift, svdf_params->input_activation.min,
+                                                svdf_params->input_activation.max);
             int32_t sum = 0;
-            for (int32_t j = 0; j < memory; j++)
+            for (int32_t j = 0; j + 1 < memory; j++)
             {
-                sum = edgegen_nn_wrap_add(sum, (int32_t)w[j] * (int32_t)s[j]);
+                const int8_t v = s[j + 1];
+                s[j] = v;
+                /* each product fits int32; the sum wraps as the reference's int32 does */
+                sum = edgegen_nn_wrap_add(sum, (int32_t)w[j] * (int32_t)v);
             }
-            buffer_a[b * filters + f] = sum;
+            s[memory - 1] = (int8_t)newest;
+            buffer_a[b * filters + f] = edgegen_nn_wrap_add(sum, (int32_t)w[memory - 1] * newest);
         }
     }
     svdf_output(buffer_a, buffer_b, svdf_params, output_quant_params, batches, filters, bias_data, output_data);
