@@ -11,18 +11,54 @@
 
 #include "edgegen_nn_support.h"
 
-/* The feature matmul of one batch row: filters values, requantized and clamped to [lo, hi]. */
-static int32_t svdf_feature(const int8_t *input, const int8_t *weights, int32_t input_size, int32_t filter,
-                            int32_t input_offset, int32_t multiplier, int32_t shift, int32_t lo, int32_t hi)
+/* The feature matmul of one batch row into out[0..filters): requantized, clamped to [lo, hi].
+ * Four filters at a time share each input load; the input offset is taken out as
+ * offset x (the filter's weight sum), exact in int32 as the reader bounds 255 x sum |w|. */
+static void svdf_feature(const int8_t *input, const int8_t *weights, int32_t input_size, int32_t filters,
+                         int32_t input_offset, int32_t multiplier, int32_t shift, int32_t lo, int32_t hi,
+                         int32_t *out)
 {
-    const int8_t *w = weights + filter * input_size;
-    int32_t acc = 0;
-    for (int32_t c = 0; c < input_size; c++)
+    int32_t f = 0;
+    for (; f + 4 <= filters; f += 4)
     {
-        acc += (int32_t)w[c] * ((int32_t)input[c] - input_offset);
+        const int8_t *w0 = weights + f * input_size;
+        const int8_t *w1 = w0 + input_size;
+        const int8_t *w2 = w1 + input_size;
+        const int8_t *w3 = w2 + input_size;
+        int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+        int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        for (int32_t c = 0; c < input_size; c++)
+        {
+            const int32_t x = input[c];
+            a0 += w0[c] * x;
+            a1 += w1[c] * x;
+            a2 += w2[c] * x;
+            a3 += w3[c] * x;
+            s0 += w0[c];
+            s1 += w1[c];
+            s2 += w2[c];
+            s3 += w3[c];
+        }
+        out[f] = a0 - input_offset * s0;
+        out[f + 1] = a1 - input_offset * s1;
+        out[f + 2] = a2 - input_offset * s2;
+        out[f + 3] = a3 - input_offset * s3;
     }
-    acc = edgegen_nn_requantize(acc, multiplier, shift);
-    return EDGEGEN_NN_MIN(EDGEGEN_NN_MAX(acc, lo), hi);
+    for (; f < filters; f++)
+    {
+        const int8_t *w = weights + f * input_size;
+        int32_t acc = 0;
+        for (int32_t c = 0; c < input_size; c++)
+        {
+            acc += w[c] * ((int32_t)input[c] - input_offset);
+        }
+        out[f] = acc;
+    }
+    for (f = 0; f < filters; f++)
+    {
+        const int32_t v = edgegen_nn_requantize(out[f], multiplier, shift);
+        out[f] = EDGEGEN_NN_MIN(EDGEGEN_NN_MAX(v, lo), hi);
+    }
 }
 
 /* Reduce the time products (buffer_a, batches x filters) over rank, add the bias, requantize. */
@@ -83,20 +119,20 @@ arm_cmsis_nn_status arm_svdf_state_s16_s8(const cmsis_nn_context *input_ctx,
     }
     int32_t *buffer_a = (int32_t *)input_ctx->buf;
     int32_t *buffer_b = (int32_t *)output_ctx->buf;
-    /* Per state row (one batch, one filter): move it one time step left, append the feature
-     * matmul's value as the newest column, and take the dot product with the time weights in the
+    /* Per batch, the feature matmul into buffer_a; then per state row (one filter): move it one
+     * time step left, append the feature value as the newest column, and take the dot product with the time weights in the
      * same pass. TFLM shifts the whole state by one element and then overwrites every row's last
      * element, which is the same; the fused pass also keeps compilers from calling memmove. */
     for (int32_t b = 0; b < batches; b++)
     {
+        svdf_feature(input_data + b * input_size, weights_feature_data, input_size, filters, svdf_params->input_offset,
+                     input_quant_params->multiplier, input_quant_params->shift, svdf_params->input_activation.min,
+                     svdf_params->input_activation.max, buffer_a + b * filters);
         for (int32_t f = 0; f < filters; f++)
         {
             int16_t *s = state_data + (b * filters + f) * memory;
             const int16_t *w = weights_time_data + f * memory;
-            const int32_t newest = svdf_feature(input_data + b * input_size, weights_feature_data, input_size, f,
-                                                svdf_params->input_offset, input_quant_params->multiplier,
-                                                input_quant_params->shift, svdf_params->input_activation.min,
-                                                svdf_params->input_activation.max);
+            const int32_t newest = buffer_a[b * filters + f]; /* read before the sum replaces it */
             int32_t sum = 0;
             for (int32_t j = 0; j + 1 < memory; j++)
             {
@@ -146,20 +182,20 @@ arm_cmsis_nn_status arm_svdf_s8(const cmsis_nn_context *ctx,
     }
     int32_t *buffer_a = (int32_t *)input_ctx->buf;
     int32_t *buffer_b = (int32_t *)output_ctx->buf;
-    /* Per state row (one batch, one filter): move it one time step left, append the feature
-     * matmul's value as the newest column, and take the dot product with the time weights in the
+    /* Per batch, the feature matmul into buffer_a; then per state row (one filter): move it one
+     * time step left, append the feature value as the newest column, and take the dot product with the time weights in the
      * same pass. TFLM shifts the whole state by one element and then overwrites every row's last
      * element, which is the same; the fused pass also keeps compilers from calling memmove. */
     for (int32_t b = 0; b < batches; b++)
     {
+        svdf_feature(input_data + b * input_size, weights_feature_data, input_size, filters, svdf_params->input_offset,
+                     input_quant_params->multiplier, input_quant_params->shift, svdf_params->input_activation.min,
+                     svdf_params->input_activation.max, buffer_a + b * filters);
         for (int32_t f = 0; f < filters; f++)
         {
             int8_t *s = state_data + (b * filters + f) * memory;
             const int8_t *w = weights_time_data + f * memory;
-            const int32_t newest = svdf_feature(input_data + b * input_size, weights_feature_data, input_size, f,
-                                                svdf_params->input_offset, input_quant_params->multiplier,
-                                                input_quant_params->shift, svdf_params->input_activation.min,
-                                                svdf_params->input_activation.max);
+            const int32_t newest = buffer_a[b * filters + f]; /* read before the sum replaces it */
             int32_t sum = 0;
             for (int32_t j = 0; j + 1 < memory; j++)
             {
