@@ -234,3 +234,27 @@ def test_refusals(edit: Callable[[Any], None], cls: type[EdgegenError], pattern:
 
     err = _edited(edit)
     assert type(err) is cls and re.search(pattern, str(err)), f"{type(err).__name__}: {err}"
+
+
+def test_an_int8_state_resets_to_its_zero_point(tmp_path: Path) -> None:
+    """The reset value in general (SVDF itself takes zero point 0 only): TFLM's ResetTensorData
+    memsets an int8 variable tensor with its zero point, so init/reset and the simulator do too."""
+    import dataclasses
+
+    from edgegen.ir import QuantParams
+
+    graph = parse_tflite(svdf_case(0).tflite, name="s")  # int8 state
+    index = next(t.index for t in graph.tensors if t.variable)
+    tensors = list(graph.tensors)
+    tensors[index] = dataclasses.replace(tensors[index], quant=QuantParams((0.5,), (-5,)))
+    program = lower(dataclasses.replace(graph, tensors=tuple(tensors)), name="s")
+    (state,) = program.state_buffers
+    assert state.reset_byte == 0xFB
+    m = Machine(program)
+    assert (m.read(_state_refs(program)[0]) == -5).all()
+    from edgegen.codegen import Provenance, RenderOptions, make_vectors, render
+
+    render(program, tmp_path, Provenance("s.tflite", "host", "portable"),
+           RenderOptions(vectors=make_vectors(program, [], "none"), qemu_boards=()))
+    code = (tmp_path / "model" / "s_model.c").read_text(encoding="utf-8")
+    assert f"memset(&s_arena[0], 251, {state.nbytes});" in code
