@@ -136,8 +136,9 @@ def print_inspection(data: bytes, source: str, name: str, board: str = "") -> in
     console.print(calls)
     console.print(f"kernels and scratch sizes for {target.name} ({target.cpu}, {target.scratch_target} kernels), as "
                   f"`edgegen build --board {target.name}` chooses them; other boards: --board")
-    console.print(f"supported: every op; constants {program.weight_bytes:,} B, arena {program.plan.arena_bytes:,} B, "
-                  f"{sum(c.macs for c in program.calls):,} MACs per inference")
+    state = f" (state {program.plan.state_bytes:,} B, kept across invokes)" if program.plan.state_bytes else ""
+    console.print(f"supported: every op; constants {program.weight_bytes:,} B, arena {program.plan.arena_bytes:,} B"
+                  f"{state}, {sum(c.macs for c in program.calls):,} MACs per inference")
     return 0
 
 

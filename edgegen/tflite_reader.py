@@ -21,6 +21,7 @@ from ai_edge_litert import schema_py_generated as fb
 from . import ir, ops
 from . import tflite_checks as checks
 from . import tflite_records as records
+from . import tflite_state as state
 from .errors import EdgegenError, ModelFormatError, UnsupportedError
 from .modelfile import read_model_file
 from .tflite_context import OpContext
@@ -117,7 +118,12 @@ class _Reader:
         nbytes = checks.check_tensor_bytes(where, shape, dtype)
         quant = checks.check_quant(t, dtype, shape)
         data = self._buffer(t, where, dtype, shape, nbytes)
-        return ir.Tensor(index=t.index, name=t.name, shape=shape, dtype=dtype, quant=quant, data=data)
+        if t.variable:
+            state.check_variable(t, dtype)
+            # TFLM ignores a variable tensor's buffer: it resets the tensor to its zero point (int8) or 0
+            data = None
+        return ir.Tensor(index=t.index, name=t.name, shape=shape, dtype=dtype, quant=quant, data=data,
+                         variable=t.variable)
 
     def _buffer(self, t: records.FlatTensor, where: str, dtype: str, shape: tuple[int, ...],
                 nbytes: int) -> np.ndarray | None:
@@ -169,6 +175,8 @@ class _Reader:
             )
         where = f"op {index} ({name})"
         checks.check_op_tensor_indices(where, op.inputs, op.outputs, len(tensors))
+        # before the dataflow check, which would call a state input that is no variable "never produced"
+        state.check_state_inputs(where, op.inputs, tensors, ops.state_inputs().get(name, ()))
         flow.op(where, op.inputs, op.outputs)
         expected = ops.options().get(name)
         if expected is not None and op.options_type not in (fb.BuiltinOptions.NONE, expected):

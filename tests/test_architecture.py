@@ -20,8 +20,8 @@ PACKAGE = Path(edgegen.__file__).resolve().parent
 MAX_LINES = 500
 #: builtins proven by other tests than a converter-made generator: TFLM has no RELU_N1_TO_1
 #: kernel (tests/test_fixedpoint.py follows TFLite's), and the converter never writes PADV2
-#: (tests/test_reader.py reads one)
-NOT_CONVERTER_MADE = {"RELU_N1_TO_1", "PADV2"}
+#: (tests/test_reader.py reads one), nor SVDF from Keras (tests/test_ops_svdf.py builds them by hand)
+NOT_CONVERTER_MADE = {"RELU_N1_TO_1", "PADV2", "SVDF"}
 
 
 def _modules() -> dict[str, Path]:

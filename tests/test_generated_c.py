@@ -20,6 +20,7 @@ from .conftest import shared_path
 from .support.cwarn import HOST, STRICT, Target, arm_targets, compile_all, failures
 from .support.fuzz import TinyModel, all_ops_model, pack
 from .support.opmodels import op_model
+from .support.svdfmodels import svdf_case
 from .test_ops_resize import resize_model
 
 BOARD = "qemu-m55"
@@ -87,9 +88,10 @@ MODELS = {
     "resize": (resize_model, False),
     # edgegen_resize_bilinear_s8 (the portable kernel, on the Cortex-M4)
     "resize_m4": (resize_model, False),
-
     # TRANSPOSE_CONV: both arm_transpose_conv_s8 (and its scratch check) and edgegen_transpose_conv_s8
     "transpose_conv": (lambda: op_model("transpose_conv", 0).tflite, False),
+    # SVDF, int8 then int16 state (arm_svdf_s8, arm_svdf_state_s16_s8): a hand-built stateful model
+    "svdf": (lambda: svdf_case(3, chain=True).tflite, False),
     "kws": (_kws, False),
     "resnet8": (lambda: shared_path("models/mlperf_tiny/ic/resnet8_int8.tflite").read_bytes(), False),
     # edgegen's own kernels: auto for a DSP CPU (the DSP path), portable (the C path on every CPU)

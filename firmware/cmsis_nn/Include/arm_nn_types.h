@@ -113,4 +113,14 @@ typedef struct
     cmsis_nn_activation activation;
 } cmsis_nn_fc_params;
 
+/* SVDF: input_offset is the input's zero point (the kernels negate it), output_offset the output's */
+typedef struct
+{
+    int32_t rank;
+    int32_t input_offset;
+    int32_t output_offset;
+    cmsis_nn_activation input_activation;
+    cmsis_nn_activation output_activation;
+} cmsis_nn_svdf_params;
+
 #endif /* ARM_NN_TYPES_H */

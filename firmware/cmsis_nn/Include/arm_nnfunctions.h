@@ -43,6 +43,9 @@
 #define arm_transpose_conv_s8                         edgegen_nn_transpose_conv_s8
 #define arm_transpose_conv_s8_get_buffer_size         edgegen_nn_transpose_conv_s8_get_buffer_size
 #define arm_transpose_conv_s8_get_reverse_conv_buffer_size edgegen_nn_transpose_conv_s8_get_reverse_conv_buffer_size
+#define arm_svdf_s8                                   edgegen_nn_svdf_s8
+#define arm_svdf_s8_get_buffer_size                   edgegen_nn_svdf_s8_get_buffer_size
+#define arm_svdf_state_s16_s8                         edgegen_nn_svdf_state_s16_s8
 #define arm_vector_sum_s8                             edgegen_nn_vector_sum_s8
 
 #ifdef __cplusplus
@@ -264,5 +267,52 @@ void arm_concatenation_s8_w(const int8_t *input,
 #ifdef __cplusplus
 }
 #endif
+
+/*
+ * SVDF (a stateful op): the state, batches x (filters x memory), is shifted one step left, its
+ * newest column set to the input x feature weights (requantized, clamped to input_activation),
+ * then time weights x state, summed over rank, plus bias, requantized and clamped to
+ * output_activation. input_ctx holds batches x filters int32, output_ctx batches x units int32.
+ * arm_svdf_s8 reads the weight-row sums x -input_offset from ctx on Helium builds of Arm's library
+ * (arm_svdf_s8_get_buffer_size); the portable build needs no such buffer.
+ */
+arm_cmsis_nn_status arm_svdf_s8(const cmsis_nn_context *ctx,
+                                const cmsis_nn_context *input_ctx,
+                                const cmsis_nn_context *output_ctx,
+                                const cmsis_nn_svdf_params *svdf_params,
+                                const cmsis_nn_per_tensor_quant_params *input_quant_params,
+                                const cmsis_nn_per_tensor_quant_params *output_quant_params,
+                                const cmsis_nn_dims *input_dims,
+                                const int8_t *input_data,
+                                const cmsis_nn_dims *state_dims,
+                                int8_t *state_data,
+                                const cmsis_nn_dims *weights_feature_dims,
+                                const int8_t *weights_feature_data,
+                                const cmsis_nn_dims *weights_time_dims,
+                                const int8_t *weights_time_data,
+                                const cmsis_nn_dims *bias_dims,
+                                const int32_t *bias_data,
+                                const cmsis_nn_dims *output_dims,
+                                int8_t *output_data);
+
+arm_cmsis_nn_status arm_svdf_state_s16_s8(const cmsis_nn_context *input_ctx,
+                                          const cmsis_nn_context *output_ctx,
+                                          const cmsis_nn_svdf_params *svdf_params,
+                                          const cmsis_nn_per_tensor_quant_params *input_quant_params,
+                                          const cmsis_nn_per_tensor_quant_params *output_quant_params,
+                                          const cmsis_nn_dims *input_dims,
+                                          const int8_t *input_data,
+                                          const cmsis_nn_dims *state_dims,
+                                          int16_t *state_data,
+                                          const cmsis_nn_dims *weights_feature_dims,
+                                          const int8_t *weights_feature_data,
+                                          const cmsis_nn_dims *weights_time_dims,
+                                          const int16_t *weights_time_data,
+                                          const cmsis_nn_dims *bias_dims,
+                                          const int32_t *bias_data,
+                                          const cmsis_nn_dims *output_dims,
+                                          int8_t *output_data);
+
+int32_t arm_svdf_s8_get_buffer_size(const cmsis_nn_dims *filter_dims);
 
 #endif /* ARM_NNFUNCTIONS_H */
