@@ -18,6 +18,7 @@ import numpy as np
 from ..errors import UnsupportedError
 from ._tf import keras, quiet_output, tail, tf
 from .data import Dataset, input_spec
+from .lstm import check_lstm, fuse_lstms, has_lstm
 
 
 def batch_one(model: Any) -> Any:
@@ -31,7 +32,10 @@ def batch_one(model: Any) -> Any:
 
 def _converter(model: Any) -> Any:
     t = tf()
-    return t.lite.TFLiteConverter.from_keras_model(batch_one(model))
+    b1 = batch_one(model)
+    if has_lstm(b1):
+        b1 = fuse_lstms(b1)  # the converter's fused UNIDIRECTIONAL_SEQUENCE_LSTM (see keras/lstm.py)
+    return t.lite.TFLiteConverter.from_keras_model(b1)
 
 
 def _run(conv: Any, model: Any, what: str) -> bytes:
@@ -83,6 +87,8 @@ def check_convertible(model: Any) -> None:
     """Fail early, naming the layer, for layers the int8 path cannot take."""
     for layer in getattr(model, "layers", []):
         name = type(layer).__name__
-        if name in ("LSTM", "GRU", "SimpleRNN", "Bidirectional", "Attention", "MultiHeadAttention"):
+        if name == "LSTM":
+            check_lstm(layer)
+        elif name in ("GRU", "SimpleRNN", "Bidirectional", "Attention", "MultiHeadAttention"):
             raise UnsupportedError(f"layer '{layer.name}' ({name}) has no int8 CMSIS-NN kernel in edgegen; "
-                                   "replace it with convolutions or Dense layers")
+                                   "replace it with convolutions, Dense or LSTM layers")
