@@ -65,29 +65,37 @@ def has_lstm(model: Any) -> bool:
 
 
 def _standard_lstm(inputs: Any, init_h: Any, init_c: Any, kernel: Any, recurrent_kernel: Any,
-                   bias: Any) -> tuple[Any, Any, Any, Any, Any]:
-    """Keras's LSTM in float, unrolled (batch-major input); the converter replaces this body."""
+                   bias: Any, time_axis: int) -> tuple[Any, Any, Any, Any, Any]:
+    """Keras's LSTM in float, unrolled; the converter replaces this body."""
     t = tf()
     h, c = init_h, init_c
     outputs = []
-    for x in t.unstack(inputs, axis=1):
+    for x in t.unstack(inputs, axis=time_axis):
         z = t.matmul(x, kernel) + t.matmul(h, recurrent_kernel) + bias
         i, f, g, o = t.split(z, 4, axis=1)
         c = t.sigmoid(f) * c + t.sigmoid(i) * t.tanh(g)
         h = t.sigmoid(o) * t.tanh(c)
         outputs.append(h)
-    return t.identity(h), t.stack(outputs, axis=1), t.identity(h), t.identity(c), t.constant(0.0)
+    return t.identity(h), t.stack(outputs, axis=time_axis), t.identity(h), t.identity(c), t.constant(0.0)
 
 
-def _fused_function(batch: int, steps: int, features: int, units: int) -> Any:
+def fused_function(batch: int, steps: int, features: int, units: int, *, time_major: bool = False) -> Any:
+    """The converter's fusable LSTM function for these static shapes: called with
+    ``(inputs, init_h, init_c, kernel, recurrent_kernel, bias)`` (Keras's weight layouts, gates
+    i, f, c, o), it returns (last output, sequence, h, c, runtime). The weights must reach it as
+    arguments: constants the converter freezes into it, or variables."""
     t = tf()
     spec = t.TensorSpec
-    signature = [spec((batch, steps, features)), spec((batch, units)), spec((batch, units)),
+    x_shape = (steps, batch, features) if time_major else (batch, steps, features)
+    signature = [spec(x_shape), spec((batch, units)), spec((batch, units)),
                  spec((features, 4 * units)), spec((units, 4 * units)), spec((4 * units,))]
     attributes = {"api_implements": f"lstm_{uuid.uuid4().hex}", "api_preferred_device": "CPU",
-                  "time_major": False, "go_backwards": False}
-    return t.function(_standard_lstm, input_signature=signature, autograph=False,
-                      experimental_attributes=attributes)
+                  "time_major": time_major, "go_backwards": False}
+
+    def body(x: Any, h: Any, c: Any, kernel: Any, recurrent: Any, bias: Any) -> tuple[Any, Any, Any, Any, Any]:
+        return _standard_lstm(x, h, c, kernel, recurrent, bias, 0 if time_major else 1)
+
+    return t.function(body, input_signature=signature, autograph=False, experimental_attributes=attributes)
 
 
 def _fused_layer_class() -> Any:
@@ -107,7 +115,7 @@ def _fused_layer_class() -> Any:
             t = tf()
             cell = self.lstm.cell
             batch, steps, features = (int(d) for d in x.shape)
-            fn = _fused_function(batch, steps, features, cell.units)
+            fn = fused_function(batch, steps, features, cell.units)
             zeros = t.zeros((batch, cell.units), x.dtype)
             bias = cell.bias.value if cell.use_bias else t.zeros((4 * cell.units,), x.dtype)
             last, sequence, _h, _c, _rt = fn(x, zeros, zeros, cell.kernel.value, cell.recurrent_kernel.value, bias)
