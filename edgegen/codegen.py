@@ -161,6 +161,9 @@ def make_vectors(program: Program, samples: Sequence[Sequence[np.ndarray]], note
     return VectorSet(items=tuple(items), num_inputs=len(program.inputs), num_outputs=len(program.outputs), note=note)
 
 
+_CTYPE_BYTES = {"float": 4, "int8_t": 1, "int16_t": 2, "int32_t": 4}
+
+
 def _np_dtype(ref: TensorRef) -> type[np.generic]:
     return np.float32 if ref.ctype == "float" else np.int8
 
@@ -182,7 +185,7 @@ def render(program: Program, out: Path, prov: Provenance, options: RenderOptions
     guard = program.guard_bytes
 
     def ptr(ref: TensorRef) -> str:
-        cast = "(float *)" if ref.ctype == "float" else ""
+        cast = "" if ref.ctype == "int8_t" else f"({ref.ctype} *)(void *)"
         return f"{cast}&{p}_arena[{guard + offsets[ref.buffer]}]"
 
     def scratch_ptr(call: Call) -> str:
@@ -191,7 +194,7 @@ def render(program: Program, out: Path, prov: Provenance, options: RenderOptions
         return f"&{p}_arena[{guard + offsets[call.scratch] + guard}]"
 
     def ref_bytes(ref: TensorRef) -> int:
-        return ref.size * (4 if ref.ctype == "float" else 1)
+        return ref.size * _CTYPE_BYTES[ref.ctype]
 
     def io_info(ref: TensorRef) -> str:
         """An ``edgegen_io_info`` initializer (model.h): name, shape, type, quantization, bytes."""
@@ -210,7 +213,7 @@ def render(program: Program, out: Path, prov: Provenance, options: RenderOptions
                 nbytes=b.nbytes,
                 first="in" if b.first < 0 else str(b.first),
                 last="out" if b.last >= n_calls else str(b.last),
-                what=("scratch" if b.tensor < 0 else "tensor") + f" {b.name}",
+                what=("scratch" if b.tensor < 0 else "state" if b.state else "tensor") + f" {b.name}",
             )
             for b in program.buffers
         ),
@@ -230,6 +233,8 @@ def render(program: Program, out: Path, prov: Provenance, options: RenderOptions
         scratch_guard_at=lambda call: (guard + offsets[call.scratch], guard + offsets[call.scratch] + guard
                                        + call.scratch_bytes),
         ref_bytes=ref_bytes,
+        # variable (state) tensors: (arena index, bytes, reset byte, name) for <p>_reset()
+        state_fills=[(guard + offsets[b.id], b.nbytes, b.reset_byte, b.name) for b in program.state_buffers],
         io_info=io_info,
         # edgegen's specialized kernels' headers, in first-use order (Call.HEADER)
         kernel_headers=list(dict.fromkeys(h for h in (type(c).HEADER for c in program.calls) if h)),

@@ -74,6 +74,17 @@ class Tensor:
     quant: QuantParams | None = None
     #: constant contents (weights, biases, axis lists); None for activations
     data: np.ndarray | None = None
+    #: a variable (state) tensor: read (and updated in place) by a stateful op, kept in the arena
+    #: across invokes, reset to :attr:`reset_value` by init/reset (TFLM's ResetVariableTensors)
+    variable: bool = False
+
+    @property
+    def reset_value(self) -> int:
+        """The value TFLM's Reset() gives every element of a variable tensor: memset with the zero
+        point for int8 (the byte pattern of that value), 0 for any other type."""
+        if self.dtype == "int8" and self.quant is not None:
+            return self.quant.zero_points[0]
+        return 0
 
     @property
     def is_const(self) -> bool:
@@ -143,7 +154,7 @@ def verify(graph: Graph) -> None:
         if t.index != i:
             raise ModelFormatError(f"{t.describe()} is stored at position {i}")
     available: set[int] = set(graph.inputs)
-    available.update(t.index for t in graph.tensors if t.is_const)
+    available.update(t.index for t in graph.tensors if t.is_const or t.variable)
     produced: set[int] = set()
     for op in graph.ops:
         for ti in op.inputs:
@@ -159,7 +170,7 @@ def verify(graph: Graph) -> None:
         for ti in op.outputs:
             if not 0 <= ti < n:
                 raise ModelFormatError(f"{op.describe()} writes tensor {ti}, but the model has {n}")
-            if ti in produced or ti in graph.inputs or graph.tensors[ti].is_const:
+            if ti in produced or ti in graph.inputs or graph.tensors[ti].is_const or graph.tensors[ti].variable:
                 raise ModelFormatError(
                     f"{op.describe()} writes {graph.tensors[ti].describe()}, which is already "
                     "defined (a model input, a constant or another op's output)"

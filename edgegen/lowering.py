@@ -75,6 +75,10 @@ def dims4(shape: tuple[int, ...]) -> Dims:
     return Dims(s[0], s[1], s[2], s[3])
 
 
+#: C element type of a variable (state) tensor, by IR dtype
+STATE_CTYPES = {"int8": "int8_t", "int16": "int16_t", "int32": "int32_t"}
+
+
 class Lowering:
     """What op lowerers build on: buffers, tensor references, constants and calls."""
 
@@ -118,9 +122,12 @@ class Lowering:
         return len(self.buffer_bytes) - 1
 
     def ref(self, t: int) -> TensorRef:
+        """The arena buffer of tensor ``t``. A variable (state) tensor's buffer is a state buffer
+        (persistent, reset by init/reset) and its ref has its own C type (int8_t, int16_t, int32_t);
+        a stateful op reads and updates it in place through this ref, listed among its inputs."""
         tensor = self.g.tensor(t)
+        ctype = "float" if tensor.dtype == "float32" else STATE_CTYPES[tensor.dtype] if tensor.variable else "int8_t"
         if t not in self.buffer_of:
-            ctype = "float" if tensor.dtype == "float32" else "int8_t"
             self.buffer_of[t] = self.new_buffer(t, tensor.nbytes, ctype)
         q = tensor.quant
         return TensorRef(
@@ -128,7 +135,7 @@ class Lowering:
             name=tensor.name,
             buffer=self.buffer_of[t],
             shape=tensor.shape,
-            ctype="float" if tensor.dtype == "float32" else "int8_t",
+            ctype=ctype,
             scale=q.scales[0] if q is not None else 0.0,
             zero_point=q.zero_points[0] if q is not None else 0,
         )
@@ -243,6 +250,11 @@ class Lowering:
         for b in range(n):
             t = self.buffer_tensor[b]
             name = self.g.tensor(t).name if t >= 0 else f"scratch of call {first[b]}"
+            state = t >= 0 and self.g.tensor(t).variable
+            if state:
+                # state lives across invokes: from before the first call to after the last
+                first[b], last[b] = -1, len(self.calls)
             out.append(Buffer(id=b, name=name, nbytes=self.buffer_bytes[b], ctype=self.buffer_ctype[b],
-                              first=first[b], last=max(last[b], first[b]), tensor=t))
+                              first=first[b], last=max(last[b], first[b]), tensor=t, state=state,
+                              reset_byte=self.g.tensor(t).reset_value & 0xFF if state else 0))
         return tuple(out)

@@ -8,6 +8,10 @@ import numpy as np
 from . import fixedpoint as fx
 from .program import Program, TensorRef
 
+#: numpy type of each C element type a tensor reference can have (state tensors: int16/int32 too)
+CTYPES: dict[str, type[np.generic]] = {"float": np.float32, "int8_t": np.int8, "int16_t": np.int16,
+                                       "int32_t": np.int32}
+
 
 class Machine:
     """The arena and the program's constants, as the op kernels (``edgegen.ops``) see them."""
@@ -15,10 +19,17 @@ class Machine:
     def __init__(self, program: Program) -> None:
         self.p = program
         self.arena = np.zeros(max(program.plan.arena_bytes, 1), dtype=np.uint8)
+        self.reset()
+
+    def reset(self) -> None:
+        """``<p>_reset()``: every state buffer to its reset byte (TFLM's ResetVariableTensors)."""
+        for b in self.p.state_buffers:
+            off = self.p.plan.offsets[b.id]
+            self.arena[off : off + b.nbytes] = b.reset_byte
 
     def view(self, ref: TensorRef) -> np.ndarray:
         off = self.p.plan.offsets[ref.buffer]
-        dtype = np.float32 if ref.ctype == "float" else np.int8
+        dtype = CTYPES[ref.ctype]
         n = ref.size * np.dtype(dtype).itemsize
         return self.arena[off : off + n].view(dtype).reshape(ref.shape)
 

@@ -79,7 +79,8 @@ class TflmResult:
     #: the subgraph's outputs, in the model's output order
     outputs: list[np.ndarray]
     #: tensor index -> value, for every non-constant tensor of subgraph 0 that is a model input or
-    #: an op's output (empty when run without intermediates)
+    #: an op's output, and every variable (state) tensor as the invoke left it (empty when run
+    #: without intermediates)
     tensors: dict[int, np.ndarray]
 
 
@@ -370,7 +371,7 @@ class _Model:
             raise TflmError(f"TFLM (the oracle) gave an unexpected answer while {doing}: {reply[0]!r}")
 
     def run_many(self, input_sets: Sequence[Sequence[np.ndarray]],
-                 progress: Callable[[int, int], None] | None) -> list[TflmResult]:
+                 progress: Callable[[int, int], None] | None, carry_state: bool = False) -> list[TflmResult]:
         sets = [[np.asarray(a) for a in s] for s in input_sets]
         results: list[TflmResult] = []
 
@@ -380,7 +381,7 @@ class _Model:
             results.append(TflmResult(outputs=list(reply[1]), tensors=dict(reply[2])))
 
         # "run" loads the model first when the worker does not hold it yet
-        self.request("run", (sets,), take)
+        self.request("run", (sets, carry_state), take)
         return results
 
 
@@ -403,10 +404,12 @@ class TflmRunner:
         return self._model.run_many([inputs], None)[0]
 
     def run_many(self, input_sets: Sequence[Sequence[np.ndarray]],
-                 progress: Callable[[int, int], None] | None = None) -> list[TflmResult]:
+                 progress: Callable[[int, int], None] | None = None, *,
+                 carry_state: bool = False) -> list[TflmResult]:
         """Invoke once per input set, all in one request; ``progress(done, total)`` as each
-        result arrives."""
-        return self._model.run_many(input_sets, progress)
+        result arrives. With ``carry_state`` the interpreter is reset before the first set only,
+        so a stateful model's variable tensors carry from one invoke to the next (a stream)."""
+        return self._model.run_many(input_sets, progress, carry_state)
 
 
 def run_tflm(model: bytes, inputs: Sequence[np.ndarray], *, intermediates: bool = True,

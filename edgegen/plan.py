@@ -3,7 +3,9 @@
 The baseline is TFLM's greedy planner (largest buffer first, lowest offset that fits among
 buffers alive at the same time). Edgegen also tries other placement orders and keeps the
 smallest arena; aliasing (reshape, in-place elementwise ops) has already merged buffers in
-lowering, so it costs nothing here. ``check_plan`` proves the result.
+lowering, so it costs nothing here. Variable (state) tensors come first, in a persistent region at
+the start of the arena that no other buffer shares, since they live across invokes.
+``check_plan`` proves the result.
 """
 
 from __future__ import annotations
@@ -57,19 +59,39 @@ _ORDERS: dict[str, Callable[[Buffer], tuple[int, ...]]] = {
 }
 
 
+def _state_region(buffers: Sequence[Buffer]) -> tuple[int, dict[int, int]]:
+    """The persistent region: state buffers packed from offset 0 in buffer order (as TFLM gives
+    variable tensors persistent memory of their own); its size and each state buffer's offset."""
+    offsets: dict[int, int] = {}
+    end = 0
+    for i, b in enumerate(buffers):
+        if b.state:
+            offsets[i] = end
+            end = _align(end + b.nbytes)
+    return end, offsets
+
+
 def plan_memory(buffers: Sequence[Buffer]) -> MemoryPlan:
+    state_bytes, state_at = _state_region(buffers)
+    rest = [i for i, b in enumerate(buffers) if not b.state]
     best: tuple[int, list[int], str] | None = None
     greedy = 0
     for name, key in _ORDERS.items():
-        order = sorted(range(len(buffers)), key=lambda i: (*key(buffers[i]), i))
-        size, offsets = _place(buffers, order)
+        order = sorted(range(len(rest)), key=lambda k: (*key(buffers[rest[k]]), k))
+        size, placed = _place([buffers[i] for i in rest], order)
         if name == "greedy-by-size":
-            greedy = size
+            greedy = state_bytes + size
         if best is None or size < best[0]:
-            best = (size, offsets, name)
-    if best is None:
+            best = (size, placed, name)
+    if best is None or not buffers:
         return MemoryPlan(arena_bytes=0, offsets=(), algorithm="empty", greedy_bytes=0)
-    plan = MemoryPlan(arena_bytes=best[0], offsets=tuple(best[1]), algorithm=best[2], greedy_bytes=greedy)
+    offsets = [0] * len(buffers)
+    for i, off in state_at.items():
+        offsets[i] = off
+    for k, i in enumerate(rest):
+        offsets[i] = state_bytes + best[1][k]
+    plan = MemoryPlan(arena_bytes=state_bytes + best[0], offsets=tuple(offsets), algorithm=best[2],
+                      greedy_bytes=greedy, state_bytes=state_bytes)
     check_plan(buffers, plan)
     return plan
 
@@ -80,6 +102,9 @@ def check_plan(buffers: Sequence[Buffer], plan: MemoryPlan) -> None:
         oa = plan.offsets[i]
         if oa < 0 or oa + a.nbytes > plan.arena_bytes or oa % ALIGN:
             raise AssertionError(f"buffer {a.name} at {oa}+{a.nbytes} is outside the arena or misaligned")
+        if a.state != (oa + a.nbytes <= plan.state_bytes) and a.nbytes:
+            raise AssertionError(f"buffer {a.name} at {oa}+{a.nbytes} is on the wrong side of the state region "
+                                 f"(0..{plan.state_bytes})")
         for j in range(i + 1, len(buffers)):
             b = buffers[j]
             if a.nbytes == 0 or b.nbytes == 0 or not _overlap_in_time(a, b):

@@ -54,6 +54,11 @@ class Buffer:
     #: call index of the last read (len(calls): a model output, read after invoke)
     last: int
     tensor: int = -1  # IR tensor index, -1 for scratch
+    #: a variable (state) tensor: placed in the arena's persistent region (offset 0 up to
+    #: ``MemoryPlan.state_bytes``), which no other buffer ever shares; kept across invokes
+    state: bool = False
+    #: the byte init/reset fills a state buffer with (TFLM's ResetVariableTensors: int8 zero point, else 0)
+    reset_byte: int = 0
 
 
 @dataclass(frozen=True)
@@ -108,6 +113,8 @@ class MemoryPlan:
     algorithm: str
     #: what TFLM's greedy strategy alone would need, for comparison in reports
     greedy_bytes: int
+    #: the persistent region at the start of the arena holding the state buffers (0: stateless)
+    state_bytes: int = 0
 
 
 @dataclass(frozen=True, eq=False)
@@ -132,6 +139,11 @@ class Program:
     keep_inputs: bool = False
     #: the arena the other choice of ``keep_inputs`` would need (what keeping the inputs costs)
     other_arena_bytes: int = 0
+
+    @property
+    def state_buffers(self) -> tuple[Buffer, ...]:
+        """The variable (state) tensors' buffers, which ``<p>_reset()`` fills with their reset byte."""
+        return tuple(b for b in self.buffers if b.state)
 
     def constant(self, name: str) -> Constant:
         for c in self.constants:

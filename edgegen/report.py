@@ -53,7 +53,7 @@ class LayerRow:
 @dataclass(frozen=True)
 class BufferRow:
     name: str
-    kind: str  # tensor or scratch
+    kind: str  # tensor, scratch or state (a variable tensor, in the persistent region)
     offset: int
     nbytes: int
     #: first call that writes it (-1: a model input) and last that reads it (calls: an output)
@@ -100,7 +100,8 @@ def layer_rows(program: Program) -> list[LayerRow]:
 
 
 def buffer_rows(program: Program) -> list[BufferRow]:
-    return [BufferRow(name=b.name, kind="scratch" if b.tensor < 0 else "tensor", offset=program.plan.offsets[b.id],
+    return [BufferRow(name=b.name, kind="scratch" if b.tensor < 0 else "state" if b.state else "tensor",
+                      offset=program.plan.offsets[b.id],
                       nbytes=b.nbytes, first=b.first, last=b.last) for b in program.buffers]
 
 
@@ -154,6 +155,8 @@ def _report(result: BuildResult, p: Program, fp: Any) -> dict[str, Any]:
         "arena_bytes": p.plan.arena_bytes,
         "planner": p.plan.algorithm,
         "greedy_arena_bytes": p.plan.greedy_bytes,
+        # the persistent region of the arena holding the variable (state) tensors
+        "state_bytes": p.plan.state_bytes,
         "weight_bytes": p.weight_bytes,
         "macs": sum(c.macs for c in p.calls),
         "footprint": None if fp is None else asdict(fp),
@@ -217,6 +220,8 @@ def print_build_summary(result: BuildResult) -> None:
     console.print(f"arena {p.plan.arena_bytes:,} B (planner {p.plan.algorithm}; TFLM's greedy order "
                   f"{p.plan.greedy_bytes:,} B), constants {p.weight_bytes:,} B, "
                   f"{sum(c.macs for c in p.calls):,} MACs")
+    if p.plan.state_bytes:
+        console.print(f"state {p.plan.state_bytes:,} B of the arena (variable tensors, kept across invokes)")
     fp = result.footprint
     if fp is not None:
         how = "linked firmware" if fp.exact else "estimate: arm-none-eabi-gcc not installed"

@@ -161,6 +161,9 @@ def _facts(report: dict[str, Any]) -> list[tuple[str, str]]:
     facts += [("arena", f"{report['arena_bytes']:,} B (planner {report['planner']}; TFLM's greedy order "
                         f"{report['greedy_arena_bytes']:,} B)"),
               ("constants", f"{report['weight_bytes']:,} B"), ("MACs per inference", f"{report['macs']:,}")]
+    if report.get("state_bytes"):
+        facts.append(("state", f"{report['state_bytes']:,} B of the arena (variable tensors, kept across invokes; "
+                               "reset by init/reset)"))
     if "inputs_survive_invoke" in report:
         other = report.get("arena_bytes_other_input_choice", 0)
         facts.append(("inputs", "survive invoke (--keep-inputs)" if report["inputs_survive_invoke"] else

@@ -25,11 +25,15 @@ class SimResult:
     trace: tuple[np.ndarray, ...]
 
 
-def simulate(program: Program, inputs: Sequence[np.ndarray], *, trace: bool = False) -> SimResult:
-    """Run one inference. ``inputs`` are in model input order, with the inputs' dtypes."""
+def simulate(program: Program, inputs: Sequence[np.ndarray], *, trace: bool = False,
+             machine: Machine | None = None) -> SimResult:
+    """Run one inference. ``inputs`` are in model input order, with the inputs' dtypes.
+
+    Without ``machine`` the run starts from a fresh arena, state reset (as the oracle runs TFLM:
+    reset before every sample); with one, its arena and so its state carry over from the last run."""
     if len(inputs) != len(program.inputs):
         raise ValueError(f"the model has {len(program.inputs)} inputs, got {len(inputs)}")
-    m = Machine(program)
+    m = machine if machine is not None else Machine(program)
     for ref, value in zip(program.inputs, inputs, strict=True):
         arr = np.asarray(value)
         if arr.size != ref.size:
@@ -42,3 +46,12 @@ def simulate(program: Program, inputs: Sequence[np.ndarray], *, trace: bool = Fa
             traced.append(m.read(call.output))
     outputs = tuple(m.read(r) for r in program.outputs)
     return SimResult(outputs=outputs, trace=tuple(traced))
+
+
+def simulate_sequence(program: Program, samples: Sequence[Sequence[np.ndarray]], *,
+                      trace: bool = False) -> list[SimResult]:
+    """Invoke once per sample on one arena, reset once at the start: the state of a stateful
+    model carries from invoke to invoke, as ``<p>_reset()`` then ``<p>_invoke()`` repeatedly does
+    in C (and TFLM without Reset() between invokes)."""
+    m = Machine(program)
+    return [simulate(program, sample, trace=trace, machine=m) for sample in samples]

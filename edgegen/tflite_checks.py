@@ -223,11 +223,6 @@ def check_tensor_storage(t: FlatTensor) -> None:
         raise UnsupportedError(f"{where} is stored sparse; convert the model without sparsity")
     if t.external_buffer != 0:
         raise UnsupportedError(f"{where} keeps its data in external buffer {t.external_buffer}; not supported")
-    if t.variable:
-        raise UnsupportedError(
-            f"{where} is a variable (stateful) tensor; edgegen compiles stateless models (TFLM keeps such a "
-            "tensor in the arena and zeroes it, whatever its buffer holds)"
-        )
 
 
 #: the zero points each quantized element type can represent
@@ -394,6 +389,11 @@ def check_io(kind: str, indices: Sequence[int], tensors: Sequence[ir.Tensor]) ->
                 f"model {kind} {tensor.describe()} has type {tensor.dtype}; edgegen's generated API takes "
                 "int8 or float32 inputs and outputs"
             )
+        if tensor.variable:
+            raise UnsupportedError(
+                f"model {kind} {tensor.describe()} is a variable (state) tensor; TFLM keeps state inside the "
+                "arena, so edgegen keeps it there too: give the model a separate input/output tensor"
+            )
         if tensor.is_const:
             what = "a constant" if kind == "input" else "a constant, not computed by any op"
             raise ModelFormatError(f"model {kind} {tensor.describe()} is {what}")
@@ -429,6 +429,8 @@ class Dataflow:
         self.tensors = tensors
         self.available: set[int] = set(inputs)
         self.available.update(t.index for t in tensors if t.is_const)
+        # a variable (state) tensor holds its reset value (or the last invoke's) before any op runs
+        self.available.update(t.index for t in tensors if t.variable)
         self.constant_bytes = 0
 
     def op(self, where: str, inputs: Sequence[int], outputs: Sequence[int]) -> None:
@@ -449,6 +451,11 @@ class Dataflow:
                 f"{MAX_OP_CONSTANT_BYTES >> 20} MiB: far too large for a microcontroller"
             )
         for ti in outputs:
+            if ti >= 0 and self.tensors[ti].variable:
+                raise UnsupportedError(
+                    f"{where} writes the variable (state) {self.tensors[ti].describe()} as an output; "
+                    "edgegen (like TFLM's kernels) updates state only through the op that reads it as its state input"
+                )
             if ti in self.available:
                 raise ModelFormatError(
                     f"{where} writes {self.tensors[ti].describe()}, which is already defined (a model input, "

@@ -21,6 +21,7 @@ from ai_edge_litert import schema_py_generated as fb
 from . import ir, ops
 from . import tflite_checks as checks
 from . import tflite_records as records
+from . import tflite_state as state
 from .errors import EdgegenError, ModelFormatError, UnsupportedError
 from .modelfile import read_model_file
 from .tflite_context import OpContext
@@ -134,7 +135,12 @@ class _Reader:
         nbytes = checks.check_tensor_bytes(where, shape, dtype)
         quant = checks.check_quant(t, dtype, shape)
         data = self._buffer(t, where, dtype, shape, nbytes)
-        return ir.Tensor(index=t.index, name=t.name, shape=shape, dtype=dtype, quant=quant, data=data)
+        if t.variable:
+            state.check_variable(t, dtype)
+            # TFLM ignores a variable tensor's buffer: it resets the tensor to its zero point (int8) or 0
+            data = None
+        return ir.Tensor(index=t.index, name=t.name, shape=shape, dtype=dtype, quant=quant, data=data,
+                         variable=t.variable)
 
     def _buffer(self, t: records.FlatTensor, where: str, dtype: str, shape: tuple[int, ...],
                 nbytes: int) -> np.ndarray | None:
@@ -201,6 +207,7 @@ class _Reader:
                 f"{required[name]}"
             )
         _check_no_scalars(where, op, tensors)
+        state.check_state_inputs(where, op.inputs, tensors, ops.state_inputs().get(name, ()))
         ctx = OpContext(index, name, op.inputs, op.outputs, op.options, tensors, self.work)
         return builder(ctx)
 

@@ -64,7 +64,8 @@ class ModelFacts:
     num_tensors: int
     inputs: tuple[int, ...]
     outputs: tuple[int, ...]
-    #: model inputs then op outputs (first writer order), non-constant, subgraph 0
+    #: model inputs then op outputs (first writer order), non-constant, then the variable
+    #: (state) tensors, subgraph 0
     traced: tuple[int, ...]
     activation_bytes: int
     num_ops: int
@@ -102,6 +103,11 @@ def model_facts(model: bytes) -> ModelFacts:
                 if 0 <= t < n and t not in seen and not is_const(t):
                     seen.add(t)
                     traced.append(t)
+        # the variable (state) tensors, as the invoke left them (TFLM ignores their buffers)
+        for t in range(n):
+            if t not in seen and sg.Tensors(t).IsVariable():
+                seen.add(t)
+                traced.append(t)
         act = 0
         for t in range(n):
             if is_const(t):
@@ -250,10 +256,12 @@ class Loaded:
                 arr = cast
             self._interp.set_input(np.ascontiguousarray(arr.reshape(shape)), i)
 
-    def run(self, inputs: Sequence[np.ndarray]) -> tuple[list[np.ndarray], dict[int, np.ndarray]]:
+    def run(self, inputs: Sequence[np.ndarray], reset: bool = True) -> tuple[list[np.ndarray], dict[int, np.ndarray]]:
+        """One invoke; ``reset=False`` keeps the variable tensors as the last invoke left them
+        (a stream of inputs to a stateful model)."""
         self._set_inputs(inputs)
         try:
-            if self._runs:
+            if self._runs and reset:
                 self._interp.reset()
             self._interp.invoke()
         except RuntimeError as e:
@@ -330,11 +338,13 @@ class Worker:
             self.loaded(key, model, intermediates)
             return None
         if op == "run":
-            _, key, model, intermediates, input_sets = request
+            _, key, model, intermediates, input_sets, *rest = request
+            # carry_state: reset before the first input set only, so state flows through the rest
+            carry = bool(rest[0]) if rest else False
             entry = self.loaded(key, model, intermediates)
             self.replies.send(("loaded",))
-            for inputs in input_sets:
-                outputs, tensors = entry.run(inputs)
+            for k, inputs in enumerate(input_sets):
+                outputs, tensors = entry.run(inputs, reset=not carry or k == 0)
                 self.replies.send(("result", outputs, tensors))
             return None
         if op == "record":

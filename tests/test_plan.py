@@ -55,3 +55,23 @@ def test_check_plan_detects_overlap() -> None:
     b = Buffer(id=1, name="b", nbytes=100, ctype="int8_t", first=1, last=3)
     with pytest.raises(AssertionError, match="overlap"):
         check_plan([a, b], MemoryPlan(arena_bytes=200, offsets=(0, 50), algorithm="x", greedy_bytes=200))
+
+
+@settings(max_examples=150, deadline=None)
+@given(buffer_sets(), st.lists(st.integers(1, 3000), min_size=1, max_size=3))
+def test_state_buffers_own_a_persistent_region(buffers: list[Buffer], states: list[int]) -> None:
+    """Variable (state) tensors: packed from offset 0, and no other buffer ever touches those bytes
+    (whatever its lifetime), so state survives from one invoke to the next."""
+    n = len(buffers)
+    calls = 32
+    stateful = buffers + [Buffer(id=n + k, name=f"s{k}", nbytes=size, ctype="int16_t", first=-1, last=calls,
+                                 state=True) for k, size in enumerate(states)]
+    plan = plan_memory(stateful)
+    check_plan(stateful, plan)
+    assert plan.state_bytes == sum(_aligned(s) for s in states)
+    for b in stateful[n:]:
+        assert plan.offsets[b.id] + b.nbytes <= plan.state_bytes
+    for b in buffers:
+        assert b.nbytes == 0 or plan.offsets[b.id] >= plan.state_bytes
+    # the rest is planned as without state, after the region
+    assert plan.arena_bytes == plan.state_bytes + plan_memory(buffers).arena_bytes

@@ -786,7 +786,7 @@ def _squeeze_dims(m: Any) -> None:
 # tensor 17), op 14 PADV2 (paddings 19, value 20), op 2 MAX_POOL_2D
 TFLM_PARITY_EDITS: list[tuple[str, str, Callable[[Any], None], type[EdgegenError], str]] = [
     ("variable tensor", HELLO, lambda m: _set(_tensor(m, 6), isVariable=True), UnsupportedError,
-     r"tensor 6 .* is a variable \(stateful\) tensor"),
+     r"op 0 \(FULLY_CONNECTED\) reads the variable \(stateful\) tensor 6 .* as input 1, where it keeps no state"),
     ("custom options on a builtin op", HELLO, lambda m: _set(_op(m, 0), customOptions=np.ones(4, np.uint8)),
      ModelFormatError, r"op 0 \(FULLY_CONNECTED\) carries custom options; TFLM refuses"),
     ("compressed weights", HELLO, _metadata(b"COMPRESSION_METADATA"), UnsupportedError,

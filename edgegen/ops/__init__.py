@@ -16,7 +16,7 @@ from ..program import Call
 from ._family import Builder, Kernel, Lowerer, OpFamily
 
 __all__ = ["Builder", "Kernel", "Lowerer", "OpFamily", "builders", "families", "kernel_for", "lowerer_for",
-           "option_vectors", "options", "required_options"]
+           "option_vectors", "options", "required_options", "state_inputs"]
 
 
 @functools.cache
@@ -69,3 +69,8 @@ def required_options() -> dict[str, str]:
 @functools.cache
 def option_vectors() -> dict[int, tuple[Any, str]]:
     return {t: v for _m, f in families() for t, v in f.option_vectors.items()}
+
+
+@functools.cache
+def state_inputs() -> dict[str, tuple[int, ...]]:
+    return {name: pos for _m, f in families() for name, pos in f.state_inputs.items()}

@@ -40,3 +40,7 @@ class OpFamily:
     #: options type -> (its flatbuffer class, the accessor of its vector's length): checked
     #: against the file and the decode budget before the table is unpacked
     option_vectors: Mapping[int, tuple[Any, str]] = field(default_factory=dict)
+    #: builtin -> the positions of its inputs that are variable (state) tensors, which the op reads
+    #: and updates in place (SVDF: (4,)). The reader requires a variable tensor there and refuses one
+    #: anywhere else (TFLM's kernels zero it at reset, so a stateless op would read zeros)
+    state_inputs: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
