@@ -82,6 +82,8 @@ MODELS = {
     "more_ops": (_more_ops_model, False),
     # edgegen_gather4d_s8 (SLICE, STRIDED_SLICE, TRANSPOSE, SPLIT): negative and non-unit steps
     "strided_slice": (lambda: op_model("strided_slice", 0).tflite, False),
+    # arm_lstm_unidirectional_s8 (stacked, time-major, odd sizes)
+    "lstm": (lambda: op_model("lstm", 0).tflite, False),
     "kws": (_kws, False),
     "resnet8": (lambda: shared_path("models/mlperf_tiny/ic/resnet8_int8.tflite").read_bytes(), False),
     # edgegen's own kernels: auto for a DSP CPU (the DSP path), portable (the C path on every CPU)

@@ -337,4 +337,7 @@ FAMILY = OpFamily(
     kernels={LstmCall: run_lstm},
     options={"UNIDIRECTIONAL_SEQUENCE_LSTM": fb.BuiltinOptions.UnidirectionalSequenceLSTMOptions},
     required_options={"UNIDIRECTIONAL_SEQUENCE_LSTM": "no cell activation and a cell_clip of 0"},
+    # TFLM requires both states to be variable tensors; the kernel starts each invoke from zero state
+    # (as TFLM's CMSIS-NN kernel does), so lowering gives them no bytes
+    state_inputs={"UNIDIRECTIONAL_SEQUENCE_LSTM": (HIDDEN_STATE, CELL_STATE)},
 )
