@@ -63,9 +63,7 @@ class BufferRow:
 
 def _weight_bytes(program: Program, call: Call) -> int:
     """The flash of the constants the call reads (every field that names one)."""
-    from dataclasses import fields
-
-    from dataclasses import is_dataclass
+    from dataclasses import fields, is_dataclass
 
     sizes = {c.name: c.nbytes for c in program.constants}
     # only string fields can name a constant (others hold numbers, tuples and numpy tables, which

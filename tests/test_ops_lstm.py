@@ -110,3 +110,17 @@ def test_recurrent_products_past_int16_match_tflm(tmp_path: Path) -> None:
     result = build(data, tmp_path / "sat", source="sat.tflite", name="sat", force=True)
     report, _ = verify_directory(result.out, edge_inputs(result.program), count=5, seed=3, asan=True)
     assert report.ok and report.c_vs_sim is True, "\n".join(m.message() for m in report.mismatches)
+
+
+def test_unread_intermediates_are_skipped_but_their_type_is_checked() -> None:
+    """The converter's LSTM lists five empty float32 intermediates; the reader skips them (TFLM's
+    integer kernel never reads them) but, as TFLM converts every tensor's type, still refuses one
+    of a type edgegen does not know."""
+    model = unpack(op_model("lstm", 0).tflite)
+    op = _lstms(model)[0]
+    assert len(op.intermediates) == 5
+    graph = parse_tflite(pack(model))
+    assert all(graph.tensor(int(t)).nbytes == 0 for t in op.intermediates)
+    model.subgraphs[0].tensors[op.intermediates[0]].type = schema.TensorType.COMPLEX64
+    with pytest.raises(UnsupportedError, match=r"intermediate.* has element type COMPLEX64"):
+        parse_tflite(pack(model))
