@@ -44,6 +44,10 @@ def test_lstm_classifier_builds_verifies_and_runs(tmp_path: Path) -> None:
     assert api.verify(out, samples=3, inputs=x[:2]).ok
     run = api.run(out)
     assert run.result.verdict is True and run.result.vectors_passed == 2
+    # the int8 LSTMs track the float ones (each sample from zero state in both)
+    errors = api.layer_errors(_model(), (out / "model.tflite").read_bytes(), x[:16], samples=8)
+    lstm = [e for e in errors if "unidirectional_sequence_lstm" in e.tensor]
+    assert len(lstm) == 2 and all(e.sqnr_db > 25 for e in lstm), [(e.tensor, e.sqnr_db) for e in errors]
 
 
 def test_lstm_model_file_builds_with_the_cli(tmp_path: Path) -> None:
