@@ -18,7 +18,7 @@ import numpy as np
 from ..errors import UnsupportedError
 from ._tf import keras, quiet_output, tail, tf
 from .data import Dataset, input_spec
-from .lstm import check_lstm, fuse_lstms, has_lstm
+from .lstm import check_lstm, fused_lstms
 
 
 def batch_one(model: Any) -> Any:
@@ -32,18 +32,24 @@ def batch_one(model: Any) -> Any:
 
 def _converter(model: Any) -> Any:
     t = tf()
-    b1 = batch_one(model)
-    if has_lstm(b1):
-        b1 = fuse_lstms(b1)  # the converter's fused UNIDIRECTIONAL_SEQUENCE_LSTM (see keras/lstm.py)
-    return t.lite.TFLiteConverter.from_keras_model(b1)
+    return t.lite.TFLiteConverter.from_keras_model(batch_one(model))
 
 
 def _run(conv: Any, model: Any, what: str) -> bytes:
+    # the converter traces the model when it converts: LSTM layers then take the fusable form (a
+    # plain Keras 3 LSTM becomes a WHILE loop whose int8 quantization crashes the converter)
+    with fused_lstms(model):
+        return _convert(conv, model, what)
+
+
+def _convert(conv: Any, model: Any, what: str) -> bytes:
     try:
         with quiet_output() as log, warnings.catch_warnings():
             # "Statistics for quantized inputs were expected": the representative dataset gives them
             warnings.simplefilter("ignore", UserWarning)
             data = conv.convert()
+    except UnsupportedError:
+        raise  # a refusal while tracing (an LSTM's mask), already naming the layer
     except Exception as e:
         text = tail(log[0] if log else "")
         raise UnsupportedError(

@@ -12,8 +12,8 @@ layer norm), the state arguments becoming its variable state tensors. Two detail
 argument's shape must be static (an ``input_signature``; with unranked results the pass crashes),
 and the weights must be arguments, not captures.
 
-So before conversion, :func:`fuse_lstms` rebuilds the (batch-1) model with each LSTM layer called
-through such a function on the layer's own weights; the body computes the same float LSTM as Keras
+So during conversion (:func:`fused_lstms`) each LSTM layer computes through such a function on
+its own weights; the body computes the same float LSTM as Keras
 (sigmoid gates, tanh cell), so the float model is unchanged. The int8 LSTM then needs no calibrated
 intermediates: TFLM's integer kernel works at the fixed gate scale 2^-12 and leaves the converter's
 five (empty, float32) intermediate tensors unread.
@@ -21,11 +21,13 @@ five (empty, float32) intermediate tensors unread.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from ..errors import UnsupportedError
-from ._tf import keras, tf
+from ._tf import tf
 
 
 def _layers(model: Any) -> list[Any]:
@@ -98,47 +100,45 @@ def fused_function(batch: int, steps: int, features: int, units: int, *, time_ma
     return t.function(body, input_signature=signature, autograph=False, experimental_attributes=attributes)
 
 
-def _fused_layer_class() -> Any:
-    k = keras()
+def _fused_call(lstm: Any) -> Callable[..., Any]:
+    """``lstm.call`` through the converter's fusable function on the layer's own weights."""
 
-    class FusedLSTM(k.layers.Layer):  # type: ignore[misc,name-defined]
-        """``lstm`` called through the converter's fusable function (same weights)."""
+    def call(sequences: Any, initial_state: Any = None, mask: Any = None, training: Any = None) -> Any:
+        if mask is not None or initial_state is not None:
+            raise UnsupportedError(f"layer '{lstm.name}' (LSTM): a mask or an initial state input is not "
+                                   "supported; the int8 LSTM starts from zero state")
+        t = tf()
+        cell = lstm.cell
+        dims = tuple(sequences.shape)
+        if len(dims) != 3 or any(d is None for d in dims):
+            # a trace with an unknown batch (Keras's export also traces nested models on their own
+            # input specs): not the graph converted, which has batch 1
+            return type(lstm).call(lstm, sequences, initial_state=initial_state, mask=mask, training=training)
+        batch, steps, features = (int(d) for d in dims)
+        fn = fused_function(batch, steps, features, cell.units)
+        zeros = t.zeros((batch, cell.units), sequences.dtype)
+        bias = cell.bias.value if cell.use_bias else t.zeros((4 * cell.units,), sequences.dtype)
+        last, sequence, _h, _c, _rt = fn(sequences, zeros, zeros, cell.kernel.value, cell.recurrent_kernel.value,
+                                         bias)
+        return sequence if lstm.return_sequences else last
 
-        def __init__(self, lstm: Any) -> None:
-            super().__init__(name=f"{lstm.name}_fused")
-            self.lstm = lstm
-
-        def compute_output_shape(self, input_shape: Any) -> Any:
-            return self.lstm.compute_output_shape(input_shape)
-
-        def call(self, x: Any) -> Any:
-            t = tf()
-            cell = self.lstm.cell
-            batch, steps, features = (int(d) for d in x.shape)
-            fn = fused_function(batch, steps, features, cell.units)
-            zeros = t.zeros((batch, cell.units), x.dtype)
-            bias = cell.bias.value if cell.use_bias else t.zeros((4 * cell.units,), x.dtype)
-            last, sequence, _h, _c, _rt = fn(x, zeros, zeros, cell.kernel.value, cell.recurrent_kernel.value, bias)
-            return sequence if self.lstm.return_sequences else last
-
-    return FusedLSTM
+    return call
 
 
-def fuse_lstms(model: Any) -> Any:
-    """``model`` (static shapes, batch 1) with every LSTM layer called through a fusable function;
-    the other layers are the model's own (shared weights)."""
-    k = keras()
-    for layer in _layers(model):
-        if type(layer).__name__ == "LSTM":
-            check_lstm(layer)
-    fused = _fused_layer_class()
-
-    def call(layer: Any, *args: Any, **kwargs: Any) -> Any:
-        if type(layer).__name__ == "LSTM":
-            if kwargs.get("mask") is not None or kwargs.get("initial_state") is not None:
-                raise UnsupportedError(f"layer '{layer.name}' (LSTM): a mask or an initial state input "
-                                       "is not supported; the int8 LSTM starts from zero state")
-            return fused(layer)(args[0])
-        return layer(*args, **kwargs)
-
-    return k.models.clone_model(model, clone_function=lambda layer: layer, call_function=call, recursive=True)
+@contextlib.contextmanager
+def fused_lstms(model: Any) -> Iterator[None]:
+    """While the block runs, every LSTM layer of ``model`` (nested models' too, Sequential or
+    Functional) computes through the converter's fusable function: its ``call`` is replaced on the
+    instance and restored afterwards. Convert the model inside the block."""
+    lstms = [layer for layer in _layers(model) if type(layer).__name__ == "LSTM"]
+    for layer in lstms:
+        check_lstm(layer)
+    try:
+        for layer in lstms:
+            # object.__setattr__: past Keras's attribute tracking, so nothing is recorded
+            object.__setattr__(layer, "call", _fused_call(layer))
+        yield
+    finally:
+        for layer in lstms:
+            if "call" in vars(layer):
+                object.__delattr__(layer, "call")

@@ -59,6 +59,23 @@ def test_lstm_model_file_builds_with_the_cli(tmp_path: Path) -> None:
     assert (tmp_path / "b" / "build.json").is_file()
 
 
+def test_lstm_in_a_nested_sequential_model(tmp_path: Path) -> None:
+    """Keras's clone/call hooks do not reach into Sequential models; the conversion still fuses
+    an LSTM there (a WHILE loop would crash the converter's int8 quantization)."""
+    import keras
+
+    inner = keras.Sequential([keras.Input((STEPS, FEATURES)), keras.layers.LSTM(6, return_sequences=True)])
+    inp = keras.Input((STEPS, FEATURES))
+    model = keras.Model(inp, keras.layers.Dense(2)(keras.layers.LSTM(3)(inner(inp))))
+    x = _data()
+    result = api.build(model, tmp_path / "m", calib=x, inputs=x[:2], vectors=2)
+    ops = [c.op_name for c in result.program.calls]
+    assert ops.count("UNIDIRECTIONAL_SEQUENCE_LSTM") == 2, ops
+    assert api.verify(tmp_path / "m", samples=3, inputs=x[:2]).ok
+    # the layers' own call is back after conversion
+    assert "call" not in vars(inner.layers[0]) and "call" not in vars(model.layers[2])
+
+
 @pytest.mark.parametrize(("options", "why"), [
     ({"activation": "relu"}, "activation 'relu'"),
     ({"recurrent_activation": "hard_sigmoid"}, "recurrent_activation 'hard_sigmoid'"),
