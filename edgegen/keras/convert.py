@@ -18,7 +18,7 @@ import numpy as np
 from ..errors import UnsupportedError
 from ._tf import keras, quiet_output, tail, tf
 from .data import Dataset, input_spec
-from .lstm import check_lstm, fused_lstms
+from .lstm import all_layers, check_lstm, fused_lstms
 
 
 def batch_one(model: Any) -> Any:
@@ -90,8 +90,9 @@ def to_float_tflite(model: Any) -> bytes:
 
 
 def check_convertible(model: Any) -> None:
-    """Fail early, naming the layer, for layers the int8 path cannot take."""
-    for layer in getattr(model, "layers", []):
+    """Fail early, naming the layer, for layers the int8 path cannot take (in nested models too:
+    a recurrent layer's WHILE loop crashes the converter's int8 quantization)."""
+    for layer in all_layers(model):
         name = type(layer).__name__
         if name == "LSTM":
             check_lstm(layer)

@@ -30,13 +30,13 @@ from ..errors import UnsupportedError
 from ._tf import tf
 
 
-def _layers(model: Any) -> list[Any]:
+def all_layers(model: Any) -> list[Any]:
     """Every layer of ``model``, nested models' layers included."""
     out: list[Any] = []
     for layer in getattr(model, "layers", []):
         out.append(layer)
         if hasattr(layer, "layers"):
-            out.extend(_layers(layer))
+            out.extend(all_layers(layer))
     return out
 
 
@@ -63,7 +63,7 @@ def check_lstm(layer: Any) -> None:
 
 
 def has_lstm(model: Any) -> bool:
-    return any(type(layer).__name__ == "LSTM" for layer in _layers(model))
+    return any(type(layer).__name__ == "LSTM" for layer in all_layers(model))
 
 
 def _standard_lstm(inputs: Any, init_h: Any, init_c: Any, kernel: Any, recurrent_kernel: Any,
@@ -130,7 +130,7 @@ def fused_lstms(model: Any) -> Iterator[None]:
     """While the block runs, every LSTM layer of ``model`` (nested models' too, Sequential or
     Functional) computes through the converter's fusable function: its ``call`` is replaced on the
     instance and restored afterwards. Convert the model inside the block."""
-    lstms = [layer for layer in _layers(model) if type(layer).__name__ == "LSTM"]
+    lstms = [layer for layer in all_layers(model) if type(layer).__name__ == "LSTM"]
     for layer in lstms:
         check_lstm(layer)
     try:

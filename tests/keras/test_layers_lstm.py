@@ -87,10 +87,14 @@ def test_lstm_options_the_int8_op_cannot_compute_are_refused(options: dict[str, 
         api.build(_model(**options), tmp_path / "m", calib=_data())
 
 
-def test_gru_is_refused_by_name(tmp_path: Path) -> None:
+def test_gru_is_refused_by_name_also_in_a_nested_model(tmp_path: Path) -> None:
     import keras
 
     inp = keras.Input((STEPS, FEATURES))
     model = keras.Model(inp, keras.layers.GRU(4, name="gru")(inp))
     with pytest.raises(UnsupportedError, match="layer 'gru' \\(GRU\\)"):
         api.build(model, tmp_path / "m", calib=_data())
+    inner = keras.Sequential([keras.Input((STEPS, FEATURES)), keras.layers.SimpleRNN(4, name="rnn")])
+    outer = keras.Model(inp, keras.layers.Dense(2)(inner(inp)))
+    with pytest.raises(UnsupportedError, match="layer 'rnn' \\(SimpleRNN\\)"):
+        api.build(outer, tmp_path / "m2", calib=_data())
