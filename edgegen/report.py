@@ -63,12 +63,13 @@ class BufferRow:
 
 def _weight_bytes(program: Program, call: Call) -> int:
     """The flash of the constants the call reads (every field that names one)."""
-    from dataclasses import fields
+    from dataclasses import fields, is_dataclass
 
     sizes = {c.name: c.nbytes for c in program.constants}
     # only string fields can name a constant (others hold numbers, tuples and numpy tables, which
-    # are not hashable)
-    values = (getattr(call, f.name) for f in fields(call))
+    # are not hashable); a field holding a record (an LSTM gate) is searched the same way
+    values = [getattr(call, f.name) for f in fields(call)]
+    values += [getattr(v, f.name) for v in values if is_dataclass(v) and not isinstance(v, type) for f in fields(v)]
     names = {v for v in values if isinstance(v, str)} - {call.function, call.op_name}
     return sum(sizes.get(n, 0) for n in names)
 

@@ -185,6 +185,7 @@ class Decoder:
                 inputs=self.ints(what, op.InputsIsNone(), op.InputsAsNumpy()) or (),
                 outputs=self.ints(what, op.OutputsIsNone(), op.OutputsAsNumpy()) or (),
                 options_type=options_type, options=options, custom_options=custom,
+                intermediates=self.ints(what, op.IntermediatesIsNone(), op.IntermediatesAsNumpy()) or (),
             )
 
     def opcode(self, m: Any, index: int) -> records.FlatOpCode:

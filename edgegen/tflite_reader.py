@@ -73,6 +73,28 @@ def parse_tflite(data: bytes, name: str = "model") -> ir.Graph:
 # -- checking and building the graph -------------------------------------------------------
 
 
+def _intermediates_only(f: records.FlatModel) -> set[int]:
+    """Tensors only listed as some op's intermediates: the converter's LSTM leaves its five gate
+    intermediates empty and float32 (TFLM's integer LSTM works at fixed gate scales and never reads
+    them), so they are no activations to check, allocate or compute."""
+    used = set(f.inputs) | set(f.outputs)
+    for op in f.ops:
+        used.update(op.inputs)
+        used.update(op.outputs)
+    return {i for op in f.ops for i in op.intermediates if i not in used}
+
+
+def _placeholder(t: records.FlatTensor, n_buffers: int) -> ir.Tensor:
+    """An unread intermediate: named, with no bytes (so no arena space). TFLM still converts every
+    tensor's type and looks its buffer up, so those two are checked as for any tensor."""
+    where = checks.tensor_where(t)
+    if t.type not in _TYPES:
+        raise UnsupportedError(f"{where} has element type {_TYPE_NAMES.get(t.type, t.type)}; edgegen handles "
+                               "int8 activations, int8/int32 constants and float32 model inputs/outputs")
+    checks.check_buffer_index(where, t.buffer, n_buffers)
+    return ir.Tensor(index=t.index, name=t.name, shape=(0,), dtype="int8")
+
+
 class _Reader:
     def __init__(self, flat: records.FlatModel, data: bytes, name: str) -> None:
         self.flat = flat
@@ -86,7 +108,8 @@ class _Reader:
     def graph(self) -> ir.Graph:
         f = self.flat
         checks.check_metadata(f.metadata)
-        tensors = tuple(self._tensor(t) for t in f.tensors)
+        unread = _intermediates_only(f)
+        tensors = tuple(_placeholder(t, f.n_buffers) if t.index in unread else self._tensor(t) for t in f.tensors)
         checks.check_model_bytes(sum(t.nbytes for t in tensors), sum(t.nbytes for t in tensors if not t.is_const))
         checks.check_io("input", f.inputs, tensors)
         checks.check_io("output", f.outputs, tensors)

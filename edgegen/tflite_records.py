@@ -52,6 +52,9 @@ class FlatOp:
     options: Any
     #: the op carries a custom options vector (TFLM refuses that on a builtin op)
     custom_options: bool = False
+    #: tensors the converter lists as the op's intermediates (LSTM's gate scales); TFLM's kernels
+    #: do not read them
+    intermediates: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)

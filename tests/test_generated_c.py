@@ -92,6 +92,8 @@ MODELS = {
     "transpose_conv": (lambda: op_model("transpose_conv", 0).tflite, False),
     # SVDF, int8 then int16 state (arm_svdf_s8, arm_svdf_state_s16_s8): a hand-built stateful model
     "svdf": (lambda: svdf_case(3, chain=True).tflite, False),
+    # arm_lstm_unidirectional_s8 (stacked, time-major, odd sizes)
+    "lstm": (lambda: op_model("lstm", 0).tflite, False),
     "kws": (_kws, False),
     "resnet8": (lambda: shared_path("models/mlperf_tiny/ic/resnet8_int8.tflite").read_bytes(), False),
     # edgegen's own kernels: auto for a DSP CPU (the DSP path), portable (the C path on every CPU)

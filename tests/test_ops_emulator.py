@@ -20,7 +20,7 @@ from .support.opmodels import FAMILIES, edge_inputs, op_model
 #: the families whose C kernels (or calls) issue 15 added
 FAMILIES_15 = ("add_const", "sub_const", "mul_const", "maximum", "minimum", "hard_swish", "elu", "prelu", "slice",
                "strided_slice", "transpose", "split", "split_v", "resize_nearest_neighbor", "resize_bilinear",
-               "transpose_conv")
+               "transpose_conv", "lstm")
 BOARDS = ("qemu-m4", "qemu-m55")
 
 

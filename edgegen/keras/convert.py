@@ -20,6 +20,7 @@ import numpy as np
 from ..errors import UnsupportedError
 from ._tf import keras, quiet_output, tail, tf
 from .data import Dataset, input_spec
+from .lstm import all_layers, check_lstm, fused_lstms
 
 
 def batch_one(model: Any) -> Any:
@@ -103,11 +104,20 @@ def _converter(model: Any) -> Any:
 
 
 def _run(conv: Any, model: Any, what: str) -> bytes:
+    # the converter traces the model when it converts: LSTM layers then take the fusable form (a
+    # plain Keras 3 LSTM becomes a WHILE loop whose int8 quantization crashes the converter)
+    with fused_lstms(model):
+        return _convert(conv, model, what)
+
+
+def _convert(conv: Any, model: Any, what: str) -> bytes:
     try:
         with quiet_output() as log, warnings.catch_warnings():
             # "Statistics for quantized inputs were expected": the representative dataset gives them
             warnings.simplefilter("ignore", UserWarning)
             data = conv.convert()
+    except UnsupportedError:
+        raise  # a refusal while tracing (an LSTM's mask), already naming the layer
     except Exception as e:
         text = tail(log[0] if log else "")
         raise UnsupportedError(
@@ -152,3 +162,6 @@ def check_convertible(model: Any) -> None:
     from .layers import preflight
 
     preflight(model)
+    for layer in all_layers(model):
+        if type(layer).__name__ == "LSTM":
+            check_lstm(layer)  # the options the fused op cannot compute

@@ -238,6 +238,8 @@ def per_layer_error(model: Any, tflite: bytes, x: np.ndarray, *, samples: int = 
     float_vals: dict[str, list[np.ndarray]] = {}
     wanted = {t.name for op in graph.ops for t in (graph.tensor(i) for i in op.outputs)}
     for s in xs:
+        # each sample from zero state, as the int8 runs: an LSTM's state tensors would carry over
+        interp.reset_all_variables()
         interp.set_tensor(inp["index"], s.reshape(inp["shape"]).astype(np.float32))
         interp.invoke()
         for name in wanted:

@@ -119,6 +119,7 @@ def _run(model_or_path: Any, opts: Options) -> Result:
     from .convert import to_int8_tflite
     from .layers import preflight
     from .load import LoadedModel, load_model
+    from .lstm import has_lstm
 
     t0 = time.monotonic()
     timings: dict[str, float] = {}
@@ -152,6 +153,9 @@ def _run(model_or_path: Any, opts: Options) -> Result:
         if not loaded.editable:
             raise EdgegenError(f"{name}: a SavedModel is an opaque TensorFlow graph and cannot be pruned; "
                                "load the .keras/.h5 model instead, or drop --prune")
+        if has_lstm(model):
+            raise EdgegenError(f"{name}: pruning a model with LSTM layers is not supported (their gates' weights "
+                               "are not pruned together with the layers that feed them); drop --prune")
         t = time.monotonic()
         model, prune_lines = _prune(model, opts, calib, train)
         lines += prune_lines

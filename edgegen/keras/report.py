@@ -26,7 +26,7 @@ def _shape(t: Any) -> tuple[int, ...]:
 
 
 def layer_macs(layer: Any) -> int:
-    """MACs of a Conv, DepthwiseConv, SeparableConv or Dense layer's calls (0 for other layers); subclasses
+    """MACs of a Conv, DepthwiseConv, SeparableConv, Dense or LSTM layer's calls (0 for other layers); subclasses
     (such as the legacy-file shims) count by their base class name."""
     kind = next((c.__name__ for c in type(layer).__mro__ if c.__module__.startswith("keras")),
                 type(layer).__name__)
@@ -49,6 +49,10 @@ def layer_macs(layer: Any) -> int:
             total += spatial * out[-1] * k * cin // max(int(getattr(layer, "groups", 1)), 1)
         elif kind == "Dense":
             total += spatial * out[-1] * cin
+        elif kind == "LSTM":
+            # four gates per step, each an input and a recurrent product (the int8 op's count)
+            steps, units = _shape(node.input_tensors[0])[1], int(layer.units)
+            total += steps * 4 * units * (cin + units)
     return total
 
 

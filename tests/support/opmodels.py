@@ -98,6 +98,9 @@ class Family:
     also: tuple[tuple[str, ...], ...] = ()
     #: builtins that must each appear in every model (RESHAPE and SQUEEZE, which share branches)
     each: tuple[str, ...] = ()
+    #: convert with a tf.Module as the trackable object: the converter then keeps the functions the
+    #: branches call and fuses those tagged as an LSTM (a bare tf.function gets them inlined)
+    keep_functions: bool = False
 
     @property
     def cases(self) -> int:
@@ -969,6 +972,43 @@ def _prelu(rng: np.random.Generator) -> Branch:
     return Branch((inp,), build, f"PRELU input {list(shape)} alpha {list(ashape)} ({kind})")
 
 
+def _lstm(rng: np.random.Generator) -> Branch:
+    """One LSTM (sometimes two stacked, the second reading the first's sequence) through the
+    converter's fusable function (edgegen/keras/lstm.py): T 1..8 steps, 1..12 features, 1..16 units
+    (odd too), the whole sequence or the last output, batch- or time-major, Keras-like weights at
+    a random magnitude (so gates and cell states saturate sometimes), a forget bias near 1."""
+    from edgegen.keras.lstm import fused_function
+
+    steps, features = _int(rng, 1, 8), _int(rng, 1, 12)
+    time_major = bool(rng.random() < 0.3)
+    layers = []
+    cols = features
+    for _ in range(2 if rng.random() < 0.3 else 1):
+        units = _int(rng, 1, 16)
+        gain = float(rng.choice([0.5, 1.0, 2.0]))
+        kernel = (rng.normal(size=(cols, 4 * units)) * gain / np.sqrt(cols)).astype(np.float32)
+        recurrent = (rng.normal(size=(units, 4 * units)) * gain / np.sqrt(units)).astype(np.float32)
+        bias = (rng.normal(size=4 * units) * 0.2).astype(np.float32)
+        bias[units : 2 * units] += 1.0
+        layers.append((units, kernel, recurrent, bias, fused_function(1, steps, cols, units, time_major=time_major)))
+        cols = units
+    sequence = bool(rng.random() < 0.5)
+    shape = (steps, 1, features) if time_major else (1, steps, features)
+
+    def build(x: Tf) -> list[Tf]:
+        tf = _tf()
+        last = x
+        for units, kernel, recurrent, bias, fn in layers:
+            zeros = tf.zeros((1, units))
+            last, x, _h, _c, _runtime = fn(x, zeros, zeros, tf.constant(kernel), tf.constant(recurrent),
+                                           tf.constant(bias))
+        return [x if sequence else last]
+
+    desc = (f"LSTM steps {steps} features {features} units {[u for u, *_ in layers]} "
+            f"{'time' if time_major else 'batch'}-major {'sequence' if sequence else 'last output'}")
+    return Branch((_input(rng, shape, straddle=True),), build, desc)
+
+
 def _float_io(rng: np.random.Generator) -> Branch:
     """A float input, one int8 op, a float output: QUANTIZE and DEQUANTIZE at the model edges."""
     shape = (1, _int(rng, 1, 5), _int(rng, 1, 5), _int(rng, 1, 4))
@@ -1062,6 +1102,7 @@ FAMILIES: dict[str, Family] = {f.name: f for f in (
     Family("relu", _unary("relu"), ("RELU",)),
     Family("relu6", _unary("relu6"), ("RELU6",)),
     Family("leaky_relu", _unary("leaky_relu"), ("LEAKY_RELU",)),
+    Family("lstm", _lstm, ("UNIDIRECTIONAL_SEQUENCE_LSTM",), seeds=(0, 1), keep_functions=True),
     Family("quantize_dequantize_float_io", _float_io, ("QUANTIZE",), float_io=True, also=(("DEQUANTIZE",),)),
     Family("requantize_int8", _requantize, ("QUANTIZE",)),
 )}
@@ -1072,13 +1113,18 @@ FAMILIES: dict[str, Family] = {f.name: f for f in (
 # ------------------------------------------------------------------------------------------
 
 
-def _calibration(branches: Sequence[Branch], rng: np.random.Generator) -> Callable[[], Iterator[list[np.ndarray]]]:
+def _calibration(branches: Sequence[Branch], rng: np.random.Generator,
+                 by_name: bool = False) -> Callable[[], Iterator[Any]]:
+    """Calibration samples in input order, or ``by_name`` as dicts keyed by the inputs' names (the
+    converter's saved-model path, taken with ``keep_functions``, does not keep the input order)."""
     specs = [s for b in branches for s in b.inputs]
+    names = [f"b{bi:02d}i{k}" for bi, b in enumerate(branches) for k in range(len(b.inputs))]
     data = [[rng.uniform(s.lo, s.hi, size=s.shape).astype(np.float32) for s in specs]
             for _ in range(CALIBRATION_SAMPLES)]
 
-    def dataset() -> Iterator[list[np.ndarray]]:
-        yield from data
+    def dataset() -> Iterator[Any]:
+        for sample in data:
+            yield dict(zip(names, sample, strict=True)) if by_name else sample
 
     return dataset
 
@@ -1098,9 +1144,13 @@ def _convert(branches: Sequence[Branch], family: Family, rng: np.random.Generato
 
     # no autograph: the branches are straight-line TensorFlow code
     fn = tf.function(model, input_signature=specs, autograph=False)
-    converter = tf.lite.TFLiteConverter.from_concrete_functions([fn.get_concrete_function()], fn)
+    trackable: Any = fn
+    if family.keep_functions:
+        trackable = tf.Module()
+        trackable.fn = fn
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([fn.get_concrete_function()], trackable)
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    converter.representative_dataset = _calibration(branches, rng)
+    converter.representative_dataset = _calibration(branches, rng, by_name=family.keep_functions)
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     io = tf.float32 if family.float_io else tf.int8
     converter.inference_input_type = io

@@ -123,4 +123,66 @@ typedef struct
     cmsis_nn_activation output_activation;
 } cmsis_nn_svdf_params;
 
+/* The gate activations of the LSTM (values as CMSIS-NN v7 numbers them). */
+typedef enum
+{
+    ARM_SIGMOID = 0,
+    ARM_TANH = 1,
+} arm_nn_activation_type;
+
+/* One LSTM gate: the input and recurrent products' requantization, weights ([hidden, input] and
+ * [hidden, hidden]) and effective biases (bias + offset x weight-row sums), and the activation. */
+typedef struct
+{
+    int32_t input_multiplier;
+    int32_t input_shift;
+    const void *input_weights;
+    const void *input_effective_bias;
+
+    int32_t hidden_multiplier;
+    int32_t hidden_shift;
+    const void *hidden_weights;
+    const void *hidden_effective_bias;
+
+    const void *bias;
+    arm_nn_activation_type activation_type;
+} cmsis_nn_lstm_gate;
+
+/* A unidirectional sequence LSTM: sizes, the inter-gate multiplications, the int16 cell state's
+ * clip and scale exponent, the int8 output's requantization, and the four gates. */
+typedef struct
+{
+    int32_t time_major;
+    int32_t batch_size;
+    int32_t time_steps;
+    int32_t input_size;
+    int32_t hidden_size;
+
+    int32_t input_offset;
+
+    int32_t forget_to_cell_multiplier;
+    int32_t forget_to_cell_shift;
+    int32_t input_to_cell_multiplier;
+    int32_t input_to_cell_shift;
+    int32_t cell_clip;
+    int32_t cell_scale_power;
+
+    int32_t output_multiplier;
+    int32_t output_shift;
+    int32_t output_offset;
+
+    cmsis_nn_lstm_gate forget_gate;
+    cmsis_nn_lstm_gate input_gate;
+    cmsis_nn_lstm_gate cell_gate;
+    cmsis_nn_lstm_gate output_gate;
+} cmsis_nn_lstm_params;
+
+/* The LSTM's scratch: two int16 gate vectors and the int16 cell state (batch x hidden each). */
+typedef struct
+{
+    void *temp1;
+    void *temp2;
+    void *cell_state;
+} cmsis_nn_lstm_context;
+
 #endif /* ARM_NN_TYPES_H */

@@ -35,6 +35,7 @@
 #define arm_fully_connected_per_channel_s8            edgegen_nn_fully_connected_per_channel_s8
 #define arm_fully_connected_s8                        edgegen_nn_fully_connected_s8
 #define arm_fully_connected_s8_get_buffer_size        edgegen_nn_fully_connected_s8_get_buffer_size
+#define arm_lstm_unidirectional_s8                    edgegen_nn_lstm_unidirectional_s8
 #define arm_max_pool_s8                               edgegen_nn_max_pool_s8
 #define arm_maximum_s8                                edgegen_nn_maximum_s8
 #define arm_minimum_s8                                edgegen_nn_minimum_s8
@@ -263,6 +264,13 @@ void arm_concatenation_s8_w(const int8_t *input,
                             const uint16_t input_w,
                             int8_t *output,
                             const uint32_t offset_w);
+
+/* Unidirectional sequence LSTM, int8 input/output, int16 gates and cell state, int32 bias; each call
+ * starts from zero state (hidden state at the output's zero point, cell state 0). */
+arm_cmsis_nn_status arm_lstm_unidirectional_s8(const int8_t *input,
+                                               int8_t *output,
+                                               const cmsis_nn_lstm_params *params,
+                                               cmsis_nn_lstm_context *buffers);
 
 #ifdef __cplusplus
 }
