@@ -229,14 +229,16 @@ def build(model: ModelLike, out: str | Path, *, board: str = "nucleo", calib: Ca
           inputs: np.ndarray | None = None, vectors: int = 3, force: bool = False,
           cmsis_nn: str | Path | None = None, guard: bool = False, seed: int = DEFAULT_SEED,
           kernels: Literal["auto", "cmsis-nn", "portable"] = "auto", keep_inputs: bool = False,
-          portable_kernels: bool = False, name: str | None = None) -> BuildResult:
+          portable_kernels: bool = False, name: str | None = None,
+          compress: Literal["auto", "on", "off"] = "auto") -> BuildResult:
     """``edgegen build``: a Keras model (object or path; converted as :func:`build_keras` does,
     with the same options) or an int8 ``.tflite`` path, compiled for ``board`` into the directory
     ``out``. ``inputs`` ``[N, ...]`` become the first embedded test vectors (at most ``vectors``,
     which is at most :data:`edgegen.fit.MAX_VECTORS`; int8 arrays are int8 codes, every other
     dtype real values, see "Data arrays" in docs/user-guide.md). ``seed`` as ``--seed``,
     ``kernels`` as ``--kernels``, ``keep_inputs`` as ``--keep-inputs``, ``portable_kernels`` as
-    ``--portable-kernels``, ``name`` (the C symbol prefix) as ``--name``."""
+    ``--portable-kernels``, ``name`` (the C symbol prefix) as ``--name``, ``compress`` as ``--compress``
+    (the result's ``program.layer_weights``, ``weights_bytes`` and ``dense_weights_bytes`` say what it chose)."""
     from .build import build as build_dir
     from .build import load_tflite_bytes
     from .fit import check_vector_count
@@ -265,7 +267,7 @@ def build(model: ModelLike, out: str | Path, *, board: str = "nucleo", calib: Ca
                      force=force, vectors=vectors, samples=samples,
                      samples_source="api.build(inputs=...)", cmsis_nn=Path(cmsis_nn) if cmsis_nn else None,
                      guard=guard, front_end=summary, front_end_data=summary_data, kernels=kernels,
-                     keep_inputs=keep_inputs,
+                     keep_inputs=keep_inputs, compress=compress,
                      portable_kernels=portable_kernels)
 
 
