@@ -24,7 +24,7 @@ matmul's ``{m, c, e}`` records (here ``{m, c, e, sl}``).
 from __future__ import annotations
 
 import heapq
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
@@ -41,17 +41,23 @@ if TYPE_CHECKING:
 
 BLOCK = 4
 MODES = ("auto", "on", "off")
+#: a test hook (not a CLI choice): each layer gets FORMATS[op index % 3] where it applies, block8 elsewhere,
+#: whatever the bytes and the estimate, so one model exercises every format
+CYCLE = "cycle"
 DEFAULT_MODE = "auto"
 FORMATS = ("block8", "shared4", "block4")
-#: the widened input row (2 int16 pairs per block) lives on the layer function's stack: at most this
-#: many bytes (K <= 2048)
+#: the widened input rows (2 words per block, 4 rows interleaved) live on the layer function's stack:
+#: at most this many bytes (K <= 512, or 2048 for a single row; boards have 8 KiB of stack)
 MAX_XW = 4096
-#: instruction estimates per (block, channel) of one row (measured on qemu, docs/kernel-design.md):
-#: the dense DSP kernel (W16x2, 6-channel blocks) and the Helium one (16-byte chunks, 2x4 blocks),
-#: and the compressed kernel per stored block (8-bit, 4-bit) and per channel (count, bias, requant)
-DENSE_DSP, DENSE_MVE = 3.4, 0.6
-PER_BLOCK = {8: 9.0, 4: 18.0}
-PER_CHANNEL = 22.0
+#: instruction estimates of one row (pixel), from qemu-m4 runs of bench/compression_core.py
+#: (docs/kernel-design.md, "Compressed weights"): the dense DSP kernel per (block, channel) and per
+#: channel; the Helium one (16-byte chunks, 2 rows x 4 channels per VMLADAVA block); the compressed
+#: kernel per stored block (8-bit or 4-bit weights; 4 rows share a block's decoding, a single row does
+#: not) and per channel (the requantization), and widening the row per block of K
+DENSE = {"dsp": (3.4, 17.0), "none": (3.4, 17.0), "mve": (0.6, 10.0)}
+PER_BLOCK = {(8, True): 4.6, (4, True): 9.2, (8, False): 9.6, (4, False): 23.7}
+PER_CHANNEL = 12.0
+WIDEN = 5.0
 
 
 @dataclass(frozen=True)
@@ -90,8 +96,13 @@ class SparseCall(Call):
     zp: int = 0
 
     @property
-    def k4(self) -> int:
-        return -(-self.k // BLOCK)
+    def xw_words(self) -> int:
+        return xw_words(self.k, self.npix)
+
+
+def xw_words(k: int, npix: int) -> int:
+    """The widened rows' words: 2 per block of K per row, 4 rows interleaved unless there is one."""
+    return (8 if npix > 1 else 2) * -(-k // BLOCK)
 
 
 @dataclass(frozen=True)
@@ -233,24 +244,26 @@ def decode(vals: np.ndarray, deltas: np.ndarray, nb: np.ndarray, book: np.ndarra
     return out.reshape(oc, k4 * BLOCK)
 
 
-def estimate(nblk: int, oc: int, bits: int) -> float:
-    """Instructions of the compressed kernel per row (widening the row not counted: it is shared)."""
-    return PER_BLOCK[bits] * nblk + PER_CHANNEL * oc
+def estimate(nblk: int, oc: int, k4: int, bits: int, npix: int) -> float:
+    """Instructions of the compressed kernel per row: ``nblk`` stored blocks over ``oc`` channels."""
+    return PER_BLOCK[(bits, npix >= 4)] * nblk + PER_CHANNEL * oc + WIDEN * k4
 
 
-def choose(w: np.ndarray, cpu: str, mode: str) -> Choice:
-    """The format of one layer's weights ``w`` [OC, K] int8: the smallest of the formats that apply;
-    under ``auto`` only where it is also estimated not slower than the dense kernel on ``cpu``."""
+def choose(w: np.ndarray, cpu: str, mode: str, npix: int = 1) -> Choice:
+    """The format of one layer's weights ``w`` [OC, K] int8 run on ``npix`` rows: the smallest of the
+    formats that apply; under ``auto`` only where it is also estimated not slower than the dense kernel
+    on ``cpu``."""
     oc, k = w.shape
     k4 = -(-k // BLOCK)
-    dense_est = (DENSE_MVE if cpu == "mve" else DENSE_DSP) * oc * k4 + 4.0 * oc
+    per_block, per_channel = DENSE.get(cpu, DENSE["dsp"])
+    dense_est = per_block * oc * k4 + per_channel * oc
     bl = blocks(w)
     nblk = sum(len(r) for r in stored(np.any(bl != 0, axis=2)))
     shared = codebooks(w) is not None
-    cands = [("block8", 5 * nblk + 2 * oc, estimate(nblk, oc, 8))]
+    cands = [("block8", 5 * nblk + 2 * oc, estimate(nblk, oc, k4, 8, npix))]
     if shared:
-        cands += [("shared4", 2 * oc * k4 + 16 * oc, estimate(oc * k4, oc, 4)),
-                  ("block4", 3 * nblk + 2 * oc + 16 * oc, estimate(nblk, oc, 4))]
+        cands += [("shared4", 2 * oc * k4 + 16 * oc, estimate(oc * k4, oc, k4, 4, npix)),
+                  ("block4", 3 * nblk + 2 * oc + 16 * oc, estimate(nblk, oc, k4, 4, npix))]
     best = ("dense", oc * k, dense_est)
     if mode != "off":
         for c in cands:
@@ -305,20 +318,24 @@ def try_lower(lw: Lowering, op: ir.Op, *, w: np.ndarray, bias: np.ndarray | None
     compressed kernel when ``--compress`` picks a format for it and matmul's proofs hold; else False
     (the dense kernels or the CMSIS-NN call take it). Records the layer's choice for the report."""
     oc, k = w.shape
-    choice = choose(w, lw.kernels.cpu, lw.kernels.compress)
-    if 8 * (-(-k // BLOCK)) > MAX_XW and choice.fmt != "dense":
-        choice = Choice("dense", oc * k, oc * k, choice.dense_estimate, choice.dense_estimate,
-                        -(-huffman_bits(w.reshape(-1)) // 8))
+    pixels = npix if geo is None else geo.oh * geo.ow
+    # --kernels cmsis-nn: the CMSIS-NN calls read dense int8 weights
+    choice = choose(w, lw.kernels.cpu, "off" if lw.kernels.mode == "cmsis-nn" else lw.kernels.compress, pixels)
+    if lw.kernels.compress == CYCLE and lw.kernels.mode != "cmsis-nn":
+        fmt = FORMATS[op.index % 3] if codebooks(w) is not None else "block8"
+        vals, deltas, nb, book = encode(w, fmt)
+        choice = replace(choice, fmt=fmt, bytes=int(vals.nbytes + deltas.nbytes + nb.nbytes + book.nbytes))
+    if xw_words(k, pixels) * 4 > MAX_XW and choice.fmt != "dense":
+        choice = choose(w, lw.kernels.cpu, "off", pixels)
     lw.weight_choices[op.index] = choice
-    if choice.fmt == "dense" or lw.kernels.mode == "cmsis-nn":
+    if choice.fmt == "dense":
         return False
     got = admit_tables(lw, op, matmul.KERNEL, "edgegen_sp_s8",
                        lambda: prepare(w, choice.fmt, bias, input_offset, mults, shifts, out_zp),
                        cmsis_nn_bytes(k * oc, oc, bias=bias is not None, per_channel=np.size(mults) > 1),
                        wider="compressed weights")
     if got is None:
-        lw.weight_choices[op.index] = Choice("dense", oc * k, oc * k, choice.dense_estimate, choice.dense_estimate,
-                                             -(-huffman_bits(w.reshape(-1)) // 8))
+        lw.weight_choices[op.index] = choose(w, lw.kernels.cpu, "off", pixels)
         return False
     prep, function = got
     idx, bits = int(choice.fmt != "shared4"), 8 if choice.fmt == "block8" else 4
@@ -327,7 +344,6 @@ def try_lower(lw: Lowering, op: ir.Op, *, w: np.ndarray, bias: np.ndarray | None
                  nb=_const(lw, op, "sp_nb", "uint16_t", prep.nb, bool(idx)),
                  book=_const(lw, op, "sp_book", "int8_t", prep.book, bits == 4),
                  bias2=lw.const("bias2", "int32_t", prep.bias2, op), rq=lw.const("rq", "int32_t", prep.rq, op))
-    pixels = npix if geo is None else geo.oh * geo.ow
     base = lw.base(op, function, (x,), lw.out_ref(op), 0, pixels * oc * k)
     where: dict[str, int] = {} if geo is None else dict(
         ih=geo.ih, iw=geo.iw, c=geo.c, kh=geo.kh, kw=geo.kw, oh=geo.oh, ow=geo.ow, sh=geo.sh, sw=geo.sw,
