@@ -44,7 +44,7 @@ EDGEGEN_MM_INLINE uint32_t edgegen_sp_lo(const uint32_t v, const int32_t dsp)
 #if EDGEGEN_MM_HAVE_DSP
     if (dsp)
     {
-        return (uint32_t)__sxtb16(v);
+        return (uint32_t)__sxtb16((int32_t)v);
     }
 #endif
     return (uint32_t)(uint16_t)(int16_t)(int8_t)(uint8_t)v | ((uint32_t)(uint16_t)(int16_t)(int8_t)(uint8_t)(v >> 16) << 16);
@@ -71,7 +71,7 @@ EDGEGEN_MM_INLINE int32_t edgegen_sp_dot(const uint32_t a, const uint32_t b, con
 #if EDGEGEN_MM_HAVE_DSP
     if (dsp)
     {
-        return __smlad(a, b, acc);
+        return __smlad((int32_t)a, (int32_t)b, acc);
     }
 #endif
     return acc + EDGEGEN_MM_LO(a) * EDGEGEN_MM_LO(b) + EDGEGEN_MM_HI(a) * EDGEGEN_MM_HI(b);
