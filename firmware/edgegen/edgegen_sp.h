@@ -124,6 +124,51 @@ EDGEGEN_MM_INLINE uint32_t edgegen_sp_pair(const int8_t *cb, const uint32_t v)
     EDGEGEN_SP_ROW("a2", "16") EDGEGEN_SP_ROW("a3", "24")
 #define EDGEGEN_SP_B1 EDGEGEN_SP_HEAD("3") EDGEGEN_SP_ROW("a0", "0")
 
+/* A 4-bit block: two index bytes (post-increment) through the codebook cb into the weight pairs
+ * (w0, w2) in wa and (w1, w3) in wb; t and w are scratch. */
+#define EDGEGEN_SP_PAIR4(W_)                                                                           \
+    "ldrb %[t], [%[v]], #1\n\tand %[w], %[t], #15\n\tldrsb %[w], [%[cb], %[w]]\n\t"                    \
+    "lsr %[t], %[t], #4\n\tldrsb %[t], [%[cb], %[t]]\n\tpkhbt %[" W_ "], %[w], %[t], lsl #16\n\t"
+#define EDGEGEN_SP_HEAD4(SH_)                                                                          \
+    "ldrb %[t], [%[d]], #1\n\tadd %[p], %[p], %[t], lsl #" SH_ "\n\t" EDGEGEN_SP_PAIR4("wa")            \
+    EDGEGEN_SP_PAIR4("wb")
+#define EDGEGEN_SP_ROW4(A_, OFF_)                                                                      \
+    "ldrd %[t], %[w], [%[p], #" OFF_ "]\n\tsmlad %[" A_ "], %[t], %[wa], %[" A_ "]\n\t"              \
+    "smlad %[" A_ "], %[w], %[wb], %[" A_ "]\n\t"
+#define EDGEGEN_SP_C4 EDGEGEN_SP_HEAD4("5") EDGEGEN_SP_ROW4("a0", "0") EDGEGEN_SP_ROW4("a1", "8")     \
+    EDGEGEN_SP_ROW4("a2", "16") EDGEGEN_SP_ROW4("a3", "24")
+#define EDGEGEN_SP_C1 EDGEGEN_SP_HEAD4("3") EDGEGEN_SP_ROW4("a0", "0")
+
+/* The stored 4-bit blocks of one channel (codebook cb) against NR (1 or 4) widened rows, as
+ * edgegen_sp_mac8: per block the delta, four codebook loads and two PKHBT, then per row one LDRD and
+ * two SMLAD. */
+EDGEGEN_MM_INLINE void edgegen_sp_mac4(const uint8_t **dp, const uint8_t **vp, const int8_t *cb, const uint32_t *p,
+                                       int32_t n, int32_t *a, const int32_t NR)
+{
+    const uint8_t *d = *dp;
+    const uint8_t *v = *vp;
+    uint32_t t, w, wa, wb;
+    if (NR == 4)
+    {
+        __asm__ volatile(EDGEGEN_SP_LOOP(EDGEGEN_SP_C4)
+                         : [a0] "+r"(a[0]), [a1] "+r"(a[1]), [a2] "+r"(a[2]), [a3] "+r"(a[3]), [p] "+r"(p),
+                           [d] "+r"(d), [v] "+r"(v), [n] "+r"(n), [t] "=&r"(t), [w] "=&r"(w), [wa] "=&r"(wa),
+                           [wb] "=&r"(wb)
+                         : [cb] "r"(cb)
+                         : "cc", "memory");
+    }
+    else
+    {
+        __asm__ volatile(EDGEGEN_SP_LOOP(EDGEGEN_SP_C1)
+                         : [a0] "+r"(a[0]), [p] "+r"(p), [d] "+r"(d), [v] "+r"(v), [n] "+r"(n), [t] "=&r"(t),
+                           [w] "=&r"(w), [wa] "=&r"(wa), [wb] "=&r"(wb)
+                         : [cb] "r"(cb)
+                         : "cc", "memory");
+    }
+    *dp = d;
+    *vp = v;
+}
+
 EDGEGEN_MM_INLINE void edgegen_sp_mac8(const uint8_t **dp, const uint8_t **vp, const uint32_t *p, int32_t n,
                                        int32_t *a, const int32_t NR)
 {
@@ -174,6 +219,10 @@ EDGEGEN_MM_INLINE void edgegen_sp_rows(const uint32_t *xw, int8_t *out, const vo
         if (dsp && BITS == 8 && IDX)
         {
             edgegen_sp_mac8(&d, &v, p, n, a, NR);
+        }
+        else if (dsp && IDX)
+        {
+            edgegen_sp_mac4(&d, &v, cb, p, n, a, NR);
         }
         else
 #endif
