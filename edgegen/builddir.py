@@ -10,14 +10,14 @@ build, verify, run, report and flash read the directory through this module only
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .boards import Board, all_boards
 from .errors import EdgegenError
 from .ir import Graph
-from .kernels import CODE_MARGIN, DEFAULT_MODE, KernelConfig, check_mode, cpu_class
+from .kernels import CODE_MARGIN, DEFAULT_MODE, KernelConfig, check_compress, check_mode, cpu_class
 from .lower import lower
 from .modelfile import read_model_file
 from .outdir import MANIFEST_KEY, META_FILE
@@ -58,13 +58,15 @@ class BuildResult:
 
 def compile_tflite(data: bytes, *, name: str, source: str, scratch_target: str = "dsp",
                    guard: bool = False, kernels: str = DEFAULT_MODE, board: Board | None = None,
-                   arm_cmsis_nn: bool = False, keep_inputs: bool = False) -> tuple[Graph, Program]:
+                   arm_cmsis_nn: bool = False, keep_inputs: bool = False,
+                   compress: str = "auto") -> tuple[Graph, Program]:
     """Read and lower a model. ``kernels`` is ``--kernels``; ``board`` gives the CPU class its
     choice depends on and the flash its wider weights must fit, ``arm_cmsis_nn`` whether the
     CMSIS-NN calls go to Arm's library (``--cmsis-nn``) or edgegen's portable one (edgegen.kernels)."""
     try:
         graph = parse_tflite(data, name=name)
-        config = _kernel_config(graph, name, scratch_target, guard, check_mode(kernels), board, arm_cmsis_nn)
+        config = replace(_kernel_config(graph, name, scratch_target, guard, check_mode(kernels), board,
+                                        arm_cmsis_nn), compress=check_compress(compress))
         return graph, lower(graph, name=name, scratch_target=scratch_target, guard=guard, kernels=config,
                             keep_inputs=keep_inputs)
     except EdgegenError as e:
@@ -116,7 +118,9 @@ def load_build(directory: Path) -> tuple[bytes, Graph, Program, dict[str, Any]]:
                                     guard=bool(meta.get("guard", False)), kernels=str(meta.get("kernels", "cmsis-nn")),
                                     board=all_boards().get(str(meta.get("board", ""))),
                                     arm_cmsis_nn=meta.get("cmsis_nn") == "external",
-                                    keep_inputs=bool(meta.get("keep_inputs", False)))
+                                    keep_inputs=bool(meta.get("keep_inputs", False)),
+                                    # directories written before --compress existed had no compressed layers
+                                    compress=str(meta.get("compress", "off")))
     return data, graph, program, meta
 
 

@@ -78,7 +78,7 @@ def cmd_build(args: argparse.Namespace) -> int:
                        vectors=args.vectors, samples=samples, samples_source=f"{args.inputs}: --inputs",
                        cmsis_nn=Path(args.cmsis_nn) if args.cmsis_nn else None, guard=args.guard,
                        keep_inputs=args.keep_inputs, portable_kernels=args.portable_kernels, front_end=summary,
-                       front_end_data=summary_data, kernels=args.kernels,
+                       front_end_data=summary_data, kernels=args.kernels, compress=args.compress,
                        progress=lambda what: update(what, 0, 1), inputs=inputs)
     print_build_summary(result)
     return 0
@@ -258,6 +258,10 @@ def make_parser() -> argparse.ArgumentParser:
                    help="auto (default): edgegen's specialized kernels where they are faster than CMSIS-NN on the "
                         "board's CPU, CMSIS-NN calls elsewhere; cmsis-nn: CMSIS-NN calls only; portable: edgegen's "
                         "kernels without DSP/Helium code")
+    b.add_argument("--compress", choices=("auto", "on", "off"), default="auto",
+                   help="weights of CONV_2D/FULLY_CONNECTED layers: auto (default): block-sparse and/or 4-bit shared "
+                        "storage where it is smaller and estimated not slower than dense; on: wherever smaller; "
+                        "off: dense everywhere")
     b.add_argument("--guard", action="store_true", help="canaries around the arena and scratch buffers, checked "
                    "after every kernel call (a debugging build)")
     b.add_argument("--keep-inputs", action="store_true",

@@ -8,10 +8,11 @@ import re
 
 from . import ir
 from .kernels import KernelConfig
+from .kernels.sparse import SparseCall
 from .lowering import MVE, Lowering
 from .ops import lowerer_for
 from .plan import plan_memory
-from .program import Program
+from .program import LayerWeights, Program
 
 __all__ = ["GUARD_BYTES", "MVE", "c_identifier", "lower"]
 
@@ -76,4 +77,24 @@ def lower(graph: ir.Graph, *, name: str | None = None, scratch_target: str = "ds
         kernel_notes=tuple(lw.kernel_notes),
         keep_inputs=keep_inputs,
         other_arena_bytes=other,
+        compress=config.compress,
+        layer_weights=_layer_weights(lw),
     )
+
+
+def _layer_weights(lw: Lowering) -> tuple[LayerWeights, ...]:
+    """Each compressible layer's storage: the compressed call's arrays, or the weight array the
+    layer's dense call reads (W16x2 words, Helium's padded bytes or CMSIS-NN's int8)."""
+    sizes = {c.name: c.nbytes for c in lw.constants}
+    out = []
+    for op_index, ch in sorted(lw.weight_choices.items()):
+        call = next((c for c in lw.calls if c.op_index == op_index), None)
+        if ch.fmt == "dense":
+            name = getattr(call, "weights", None)
+            stored = sizes.get(name, ch.dense_bytes) if isinstance(name, str) else ch.dense_bytes
+        else:
+            assert isinstance(call, SparseCall)
+            stored = sum(sizes[n] for n in (call.vals, call.deltas, call.nb, call.book) if n != "NULL")
+        out.append(LayerWeights(op=op_index, format=ch.fmt, bytes=stored, dense_bytes=ch.dense_bytes,
+                                huffman_bytes=ch.huffman_bytes))
+    return tuple(out)

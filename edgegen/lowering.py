@@ -8,6 +8,8 @@ ranges, padding), so that the simulator, the generated C and TFLM start from the
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from . import fixedpoint as fx
@@ -15,6 +17,9 @@ from . import ir
 from .errors import UnsupportedError
 from .kernels import KernelConfig
 from .program import Buffer, Call, Constant, Dims, TensorRef
+
+if TYPE_CHECKING:
+    from .kernels.sparse import Choice
 
 #: true when CMSIS-NN compiles its Helium (MVE) kernels; the test arm_nn_math_types.h makes
 MVE = "defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)"
@@ -90,6 +95,8 @@ class Lowering:
         self.flash_left = self.kernels.flash_budget
         #: (op index, why it keeps its CMSIS-NN call) for layers edgegen's kernels could take
         self.kernel_notes: list[tuple[int, str]] = []
+        #: op index -> the storage --compress chose for its weights (edgegen.kernels.sparse.Choice)
+        self.weight_choices: dict[int, Choice] = {}
         self.prefix = prefix
         self.scratch_target = scratch_target
         self.guard_bytes = guard_bytes

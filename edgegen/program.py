@@ -42,6 +42,20 @@ class Constant:
 
 
 @dataclass(frozen=True)
+class LayerWeights:
+    """How one CONV_2D / FULLY_CONNECTED layer stores its weights (``--compress``): the format
+    (``dense`` or edgegen.kernels.sparse.FORMATS), the bytes its weight arrays take in flash (values
+    or indices, block deltas, counts, codebooks; for dense layers the kernel's own weight array), the
+    dense int8 bytes, and what Huffman coding of the format's symbols would take (issue 17, item 4)."""
+
+    op: int
+    format: str
+    bytes: int
+    dense_bytes: int
+    huffman_bytes: int
+
+
+@dataclass(frozen=True)
 class Buffer:
     """An activation tensor (or a kernel's scratch space) living in the arena."""
 
@@ -139,6 +153,19 @@ class Program:
     keep_inputs: bool = False
     #: the arena the other choice of ``keep_inputs`` would need (what keeping the inputs costs)
     other_arena_bytes: int = 0
+    #: ``--compress``: auto, on or off, and per CONV_2D / FULLY_CONNECTED layer its weights' storage
+    compress: str = "off"
+    layer_weights: tuple[LayerWeights, ...] = ()
+
+    @property
+    def weights_bytes(self) -> int:
+        """The layers' weight arrays in flash (compressed where --compress chose a format)."""
+        return sum(lw.bytes for lw in self.layer_weights)
+
+    @property
+    def dense_weights_bytes(self) -> int:
+        """The same layers' weights as dense int8."""
+        return sum(lw.dense_bytes for lw in self.layer_weights)
 
     @property
     def state_buffers(self) -> tuple[Buffer, ...]:

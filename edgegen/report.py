@@ -115,7 +115,24 @@ def build_report(result: BuildResult) -> dict[str, Any]:
         # "function" says which kernel each call runs)
         report["kernels"] = {"mode": p.kernel_mode,
                              "cmsis_nn_kept": [{"op": op, "why": why} for op, why in p.kernel_notes]}
+    _add_weights(report, p)
     return report
+
+
+def _add_weights(report: dict[str, Any], p: Program) -> None:
+    """--compress: each CONV_2D / FULLY_CONNECTED layer's weight storage and the model's totals."""
+    by_op = {lw.op: lw for lw in p.layer_weights}
+    first_call: dict[int, int] = {}
+    for c in p.calls:
+        first_call.setdefault(c.op_index, c.index)
+    for row in report["layers"]:
+        lw = next((by_op[op] for op, call in first_call.items() if call == row["call"] and op in by_op), None)
+        if lw is not None:
+            row["weights"] = {"format": lw.format, "bytes": lw.bytes, "dense_bytes": lw.dense_bytes,
+                              "huffman_bytes": lw.huffman_bytes}
+    report["compress"] = p.compress
+    report["weights_bytes"] = p.weights_bytes
+    report["dense_weights_bytes"] = p.dense_weights_bytes
 
 
 def _io(p: Program) -> dict[str, list[dict[str, Any]]]:
@@ -218,6 +235,12 @@ def print_build_summary(result: BuildResult) -> None:
     console.print(t)
     for op, why in p.kernel_notes:
         console.print(f"op {op} keeps its CMSIS-NN call: {why}")
+    for lw in p.layer_weights if any(lw.format != "dense" for lw in p.layer_weights) else ():
+        console.print(f"op {lw.op} weights: {lw.format}, {lw.bytes:,} B vs {lw.dense_bytes:,} B dense int8 "
+                      f"({lw.bytes / max(lw.dense_bytes, 1):.2f}x; Huffman-coded {lw.huffman_bytes:,} B)")
+    if p.layer_weights:
+        console.print(f"weights ({p.compress}): {p.weights_bytes:,} B vs {p.dense_weights_bytes:,} B dense int8 "
+                      f"({p.weights_bytes / max(p.dense_weights_bytes, 1):.2f}x)")
     console.print(f"arena {p.plan.arena_bytes:,} B (planner {p.plan.algorithm}; TFLM's greedy order "
                   f"{p.plan.greedy_bytes:,} B), constants {p.weight_bytes:,} B, "
                   f"{sum(c.macs for c in p.calls):,} MACs")

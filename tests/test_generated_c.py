@@ -20,6 +20,7 @@ from .conftest import shared_path
 from .support.cwarn import HOST, STRICT, Target, arm_targets, compile_all, failures
 from .support.fuzz import TinyModel, all_ops_model, pack
 from .support.opmodels import op_model
+from .support.sparsity import sparsified
 from .support.svdfmodels import svdf_case
 from .test_ops_resize import resize_model
 
@@ -103,11 +104,16 @@ MODELS = {
     "all_ops_portable": (all_ops_model, False),
     # the CMSIS-NN calls (and edgegen's generic MEAN) where edgegen's kernels take ADD, pooling, MEAN
     "all_ops_cmsis": (all_ops_model, False),
+    # compressed weights (edgegen_sp.h): every format (the cycle hook) on the DSP path of qemu-m4
+    "sparse_m4": (lambda: sparsified(op_model("conv_2d_general", 0).tflite, "blocks_shared", 1), False),
 }
 #: --kernels and board of the models that are not built for BOARD with auto (kws with the CMSIS-NN
 #: calls everywhere, so that the fully-connected and 1x1 call templates are compiled too)
 KERNELS = {"kws": ("cmsis-nn", BOARD), "kws_auto_m4": ("auto", "qemu-m4"), "all_ops_portable": ("portable", BOARD),
-           "all_ops_cmsis": ("cmsis-nn", "qemu-m4"), "resize_m4": ("auto", "qemu-m4")}
+           "all_ops_cmsis": ("cmsis-nn", "qemu-m4"), "resize_m4": ("auto", "qemu-m4"),
+           "sparse_m4": ("auto", "qemu-m4")}
+#: --compress of the models that do not use the default
+COMPRESS = {"sparse_m4": "cycle"}
 
 
 def _commands(out: Path, p: str, target: Target) -> Iterator[list[str]]:
@@ -132,7 +138,7 @@ def test_generated_c_warning_free(name: str, tmp_path: Path) -> None:
     out = tmp_path / name
     kernels, board = KERNELS.get(name, ("auto", BOARD))
     result = build(make(), out, source=f"{name}.tflite", name=name, board=board, vectors=1, check_fit=False,
-                   guard=guard, kernels=kernels)
+                   guard=guard, kernels=kernels, compress=COMPRESS.get(name, "auto"))
     p = result.program.name
     commands = [c for t in (HOST, *arm_targets()) for c in _commands(out, p, t)]
     outcomes = compile_all(commands, cwd=out)
@@ -145,7 +151,7 @@ def test_the_models_use_every_call_template() -> None:
     for name, (make, guard) in MODELS.items():
         kernels, board = KERNELS.get(name, ("auto", BOARD))
         _graph, program = compile_tflite(make(), name=name, source=name, guard=guard, kernels=kernels,
-                                         board=resolve_board(board).board)
+                                         board=resolve_board(board).board, compress=COMPRESS.get(name, "auto"))
         kinds |= {call.KIND for call in program.calls}
     templates = {p.name.removesuffix(".c.j2") for p in (templates_dir() / "calls").glob("*.c.j2")}
     assert templates == kinds, sorted(templates ^ kinds)

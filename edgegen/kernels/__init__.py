@@ -70,6 +70,8 @@ class KernelConfig:
     cpu: str = "dsp"  # "dsp", "mve" or "none"
     flash_budget: int | None = None
     library: str = "portable"
+    #: ``--compress``: auto, on or off (edgegen.kernels.sparse)
+    compress: str = "auto"
 
     def use(self, kernel: str) -> str | None:
         """None when edgegen's kernel may run here, else why the CMSIS-NN call stays."""
@@ -89,6 +91,15 @@ def check_mode(mode: str) -> str:
 
     if mode not in MODES:
         raise EdgegenError(f"--kernels {mode}: use one of {', '.join(MODES)}")
+    return mode
+
+
+def check_compress(mode: str) -> str:
+    from ..errors import EdgegenError
+
+    # "cycle" is edgegen.kernels.sparse's test hook (every format on one model), not a CLI choice
+    if mode not in ("auto", "on", "off", "cycle"):
+        raise EdgegenError(f"--compress {mode}: use one of auto, on, off")
     return mode
 
 

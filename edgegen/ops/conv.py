@@ -17,7 +17,7 @@ from .. import ir
 from .. import tflite_checks as checks
 from ..kernels import conv as convk
 from ..kernels import depthwise as dw3
-from ..kernels import matmul, mve_conv, mve_dw, mve_mm
+from ..kernels import matmul, mve_conv, mve_dw, mve_mm, sparse
 from ..lowering import Lowering, activation_range, out_size, same_padding
 from ..machine import Machine, requant
 from ..program import Call, Dims
@@ -203,6 +203,10 @@ def lower_conv(lw: Lowering, op: ir.Op) -> None:
     if not depthwise and kh == kw == 1 and op.stride == (1, 1) and pad == (0, 0):
         # a 1x1 filter with stride 1: a matrix product of n*h*w rows (dilation has no effect)
         bias_t = lw.g.tensor(op.inputs[2]).data if len(op.inputs) > 2 and op.inputs[2] >= 0 else None
+        if sparse.try_lower(lw, op, w=w.data.reshape(oc, ic), bias=bias_t, x=lw.ref(op.inputs[0]),
+                            input_offset=-xq.zero_point, mults=mults, shifts=shifts, out_zp=yq.zero_point,
+                            act=(act_min, act_max), npix=n * ih * iw):
+            return
         if matmul.try_lower(lw, op, w=w.data.reshape(oc, ic), bias=bias_t, x=lw.ref(op.inputs[0]),
                             input_offset=-xq.zero_point, mults=mults, shifts=shifts, out_zp=yq.zero_point,
                             act=(act_min, act_max), npix=n * ih * iw):
@@ -212,6 +216,10 @@ def lower_conv(lw: Lowering, op: ir.Op) -> None:
         bias_t = lw.g.tensor(op.inputs[2]).data if len(op.inputs) > 2 and op.inputs[2] >= 0 else None
         cgeo = convk.Geometry(ih=ih, iw=iw, c=ic, kh=kh, kw=kw, oh=oh, ow=ow, sh=op.stride[0], sw=op.stride[1],
                              pad_t=pad[0], pad_l=pad[1])
+        if sparse.try_lower(lw, op, w=w.data.reshape(oc, kh * kw * ic), bias=bias_t, x=lw.ref(op.inputs[0]),
+                            input_offset=-xq.zero_point, mults=mults, shifts=shifts, out_zp=yq.zero_point,
+                            act=(act_min, act_max), geo=cgeo):
+            return
         if convk.try_lower(lw, op, w=w.data.reshape(oc, kh * kw * ic), bias=bias_t, x=lw.ref(op.inputs[0]),
                            input_offset=-xq.zero_point, mults=mults, shifts=shifts, out_zp=yq.zero_point,
                            act=(act_min, act_max), geo=cgeo):
@@ -407,7 +415,7 @@ FAMILY = OpFamily(
     lowerers={Conv2D: lower_conv, DepthwiseConv2D: lower_conv},
     kernels={ConvCall: run_conv, DepthwiseCall: run_conv, matmul.MatmulCall: matmul.run_matmul,
              dw3.DepthwiseKernelCall: dw3.run_dw3, mve_dw.DwMveCall: mve_dw.run_dw8,
-             convk.ConvKernelCall: convk.run_convk,
+             convk.ConvKernelCall: convk.run_convk, sparse.SparseCall: sparse.run_sparse,
              mve_mm.MatmulMveCall: mve_mm.run_mm8, mve_conv.ConvMveCall: mve_conv.run_conv8},
     options={"CONV_2D": fb.BuiltinOptions.Conv2DOptions,
              "DEPTHWISE_CONV_2D": fb.BuiltinOptions.DepthwiseConv2DOptions},

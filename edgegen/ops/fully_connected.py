@@ -13,7 +13,7 @@ from ai_edge_litert import schema_py_generated as fb
 
 from .. import fixedpoint as fx
 from .. import ir
-from ..kernels import matmul, mve_mm
+from ..kernels import matmul, mve_mm, sparse
 from ..lowering import MVE, Lowering, activation_range
 from ..machine import Machine, requant
 from ..program import Call, Dims
@@ -134,6 +134,11 @@ def lower_fully_connected(lw: Lowering, op: ir.Op) -> None:
     mults, shifts = lw.per_channel_multipliers(op, 1, units)
     per_channel = w.quant.per_channel
     bias_values = lw.g.tensor(op.inputs[2]).data if len(op.inputs) > 2 and op.inputs[2] >= 0 else None
+    if sparse.try_lower(lw, op, w=w.data.reshape(units, depth), bias=bias_values, x=lw.ref(op.inputs[0]),
+                        input_offset=-xq.zero_point, mults=mults if per_channel else mults[:1],
+                        shifts=shifts if per_channel else shifts[:1], out_zp=yq.zero_point, act=(act_min, act_max),
+                        npix=batches):
+        return
     if matmul.try_lower(lw, op, w=w.data.reshape(units, depth), bias=bias_values, x=lw.ref(op.inputs[0]),
                         input_offset=-xq.zero_point, mults=mults if per_channel else mults[:1],
                         shifts=shifts if per_channel else shifts[:1], out_zp=yq.zero_point, act=(act_min, act_max),

@@ -1,0 +1,324 @@
+/*
+ * edgegen's int8 kernel for CONV_2D and FULLY_CONNECTED layers with compressed weights (issue 17;
+ * design and measurements in docs/kernel-design.md, "Compressed weights"): block-sparse (only the
+ * stored blocks of 4 weights run) and/or shared weights (4-bit indices into a 16-entry int8 codebook
+ * per output channel), compiled per layer with literal shapes and format.
+ *
+ * Every number comes from edgegen's build-time preparation (edgegen/kernels/sparse.py):
+ *
+ *   vals   BITS 8: the 4 int8 weights (k0..k3) of each stored block; BITS 4: 2 bytes per block,
+ *          (i0 | i2 << 4, i1 | i3 << 4), indices into the channel's codebook.
+ *   deltas IDX 1: per stored block, its block index minus the previous stored block's (the first's
+ *          from 0), uint8; gaps above 255 are bridged by all-zero filler blocks.
+ *   nb     IDX 1: stored blocks per channel (uint16). IDX 0: every block of K is stored.
+ *   book   BITS 4: 16 int8 values per channel.
+ *   bias2  s * (bias + input_offset * sum_k w) per channel (s = 2^sl).
+ *   rq     per channel {m, c, e, sl}: acc2 = bias2 + (acc << sl), then edgegen_mm_rq3 (edgegen_mm.h).
+ *
+ * Each input row (a FULLY_CONNECTED / 1x1 row, or a CONV_2D window gathered as edgegen_conv.h does,
+ * padded taps = zp) is first widened into int16 pairs, two words per block: (x0, x2) and (x1, x3),
+ * zero past K; four rows are interleaved (8 words per block) and run together, so a stored block's
+ * delta and weights are decoded once for the four: one delta, one weight word, two SXTB16 (or four
+ * codebook lookups), then four LDRD and eight SMLAD on the DSP path; the portable path does the same
+ * arithmetic in C99.
+ * Python proves per channel that no partial sum nor acc << sl nor acc2 overflows int32.
+ *
+ * Written for edgegen. SPDX-License-Identifier: Apache-2.0
+ */
+#ifndef EDGEGEN_SP_H
+#define EDGEGEN_SP_H
+
+#include <stdint.h>
+#include <string.h>
+
+#include "edgegen_conv.h"
+
+#if EDGEGEN_MM_HAVE_DSP
+#include <arm_acle.h>
+#endif
+
+/* (b0, b2) and (b1, b3) of a word as int16 pairs (SXTB16, SXTB16 ROR #8). */
+EDGEGEN_MM_INLINE uint32_t edgegen_sp_lo(const uint32_t v, const int32_t dsp)
+{
+    (void)dsp;
+#if EDGEGEN_MM_HAVE_DSP
+    if (dsp)
+    {
+        return (uint32_t)__sxtb16((int32_t)v);
+    }
+#endif
+    return (uint32_t)(uint16_t)(int16_t)(int8_t)(uint8_t)v | ((uint32_t)(uint16_t)(int16_t)(int8_t)(uint8_t)(v >> 16) << 16);
+}
+
+EDGEGEN_MM_INLINE uint32_t edgegen_sp_hi(const uint32_t v, const int32_t dsp)
+{
+    (void)dsp;
+#if EDGEGEN_MM_HAVE_DSP
+    if (dsp)
+    {
+        uint32_t r;
+        __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
+        return r;
+    }
+#endif
+    return edgegen_sp_lo((v >> 8) | (v << 24), 0);
+}
+
+/* acc + lo(a) * lo(b) + hi(a) * hi(b) on int16 pairs (SMLAD). */
+EDGEGEN_MM_INLINE int32_t edgegen_sp_dot(const uint32_t a, const uint32_t b, const int32_t acc, const int32_t dsp)
+{
+    (void)dsp;
+#if EDGEGEN_MM_HAVE_DSP
+    if (dsp)
+    {
+        return __smlad((int32_t)a, (int32_t)b, acc);
+    }
+#endif
+    return acc + EDGEGEN_MM_LO(a) * EDGEGEN_MM_LO(b) + EDGEGEN_MM_HI(a) * EDGEGEN_MM_HI(b);
+}
+
+/* One row of K bytes into K4 = ceil(K/4) pairs of words (zero past K), pair q at xw[S * q] (S = 2: one
+ * row; S = 4: two rows interleaved, the second at xw + 2). */
+EDGEGEN_MM_INLINE void edgegen_sp_widen(const int8_t *x, uint32_t *xw, const int32_t K, const int32_t S,
+                                        const int32_t dsp)
+{
+#pragma GCC unroll 4
+    for (int32_t q = 0; q < K / 4; q++)
+    {
+        uint32_t v;
+        memcpy(&v, x + 4 * q, 4);
+        xw[S * q] = edgegen_sp_lo(v, dsp);
+        xw[S * q + 1] = edgegen_sp_hi(v, dsp);
+    }
+    if (K % 4 != 0)
+    {
+        const uint32_t v = edgegen_mm_tail(x + 4 * (K / 4), K % 4);
+        xw[S * (K / 4)] = edgegen_sp_lo(v, dsp);
+        xw[S * (K / 4) + 1] = edgegen_sp_hi(v, dsp);
+    }
+}
+
+/* A block's 4-bit indices (i0 | i2 << 4, i1 | i3 << 4) through the codebook cb: the weight pairs
+ * (w0, w2) and (w1, w3). */
+EDGEGEN_MM_INLINE uint32_t edgegen_sp_pair(const int8_t *cb, const uint32_t v)
+{
+    return (uint32_t)(uint16_t)(int16_t)cb[v & 15u] | ((uint32_t)(uint16_t)(int16_t)cb[(v >> 4) & 15u] << 16);
+}
+
+#if EDGEGEN_MM_HAVE_DSP
+/* The stored 8-bit blocks of one channel against NR (1 or 4) widened rows (2 * NR words per block,
+ * rows interleaved) as one asm statement, so the accumulators keep their registers: per block the
+ * delta (post-increment), the row pointer moved by it, one weight word (post-increment) widened by
+ * SXTB16 and SXTB16 ROR #8, then per row one LDRD and two SMLAD. Blocks run two per loop iteration
+ * (an odd count's first alone). */
+#define EDGEGEN_SP_HEAD(SH_)                                                                           \
+    "ldrb %[t], [%[d]], #1\n\tadd %[p], %[p], %[t], lsl #" SH_ "\n\tldr %[w], [%[v]], #4\n\t"          \
+    "sxtb16 %[t], %[w]\n\tsxtb16 %[w], %[w], ror #8\n\t"
+#define EDGEGEN_SP_ROW(A_, OFF_)                                                                       \
+    "ldrd %[x0], %[x1], [%[p], #" OFF_ "]\n\tsmlad %[" A_ "], %[x0], %[t], %[" A_ "]\n\t"              \
+    "smlad %[" A_ "], %[x1], %[w], %[" A_ "]\n\t"
+#define EDGEGEN_SP_LOOP(BODY_)                                                                         \
+    "lsrs %[n], %[n], #1\n\tbcc 3f\n\t" BODY_ "3:\n\tcmp %[n], #0\n\tbeq 2f\n1:\n\t" BODY_ BODY_       \
+    "subs %[n], %[n], #1\n\tbne 1b\n2:"
+#define EDGEGEN_SP_B4 EDGEGEN_SP_HEAD("5") EDGEGEN_SP_ROW("a0", "0") EDGEGEN_SP_ROW("a1", "8")        \
+    EDGEGEN_SP_ROW("a2", "16") EDGEGEN_SP_ROW("a3", "24")
+#define EDGEGEN_SP_B1 EDGEGEN_SP_HEAD("3") EDGEGEN_SP_ROW("a0", "0")
+
+/* A 4-bit block: two index bytes (post-increment) through the codebook cb into the weight pairs
+ * (w0, w2) in wa and (w1, w3) in wb; t and w are scratch. */
+#define EDGEGEN_SP_PAIR4(W_)                                                                           \
+    "ldrb %[t], [%[v]], #1\n\tand %[w], %[t], #15\n\tldrsb %[w], [%[cb], %[w]]\n\t"                    \
+    "lsr %[t], %[t], #4\n\tldrsb %[t], [%[cb], %[t]]\n\tpkhbt %[" W_ "], %[w], %[t], lsl #16\n\t"
+#define EDGEGEN_SP_HEAD4(SH_)                                                                          \
+    "ldrb %[t], [%[d]], #1\n\tadd %[p], %[p], %[t], lsl #" SH_ "\n\t" EDGEGEN_SP_PAIR4("wa")            \
+    EDGEGEN_SP_PAIR4("wb")
+#define EDGEGEN_SP_ROW4(A_, OFF_)                                                                      \
+    "ldrd %[t], %[w], [%[p], #" OFF_ "]\n\tsmlad %[" A_ "], %[t], %[wa], %[" A_ "]\n\t"              \
+    "smlad %[" A_ "], %[w], %[wb], %[" A_ "]\n\t"
+#define EDGEGEN_SP_C4 EDGEGEN_SP_HEAD4("5") EDGEGEN_SP_ROW4("a0", "0") EDGEGEN_SP_ROW4("a1", "8")     \
+    EDGEGEN_SP_ROW4("a2", "16") EDGEGEN_SP_ROW4("a3", "24")
+#define EDGEGEN_SP_C1 EDGEGEN_SP_HEAD4("3") EDGEGEN_SP_ROW4("a0", "0")
+
+/* The stored 4-bit blocks of one channel (codebook cb) against NR (1 or 4) widened rows, as
+ * edgegen_sp_mac8: per block the delta, four codebook loads and two PKHBT, then per row one LDRD and
+ * two SMLAD. */
+EDGEGEN_MM_INLINE void edgegen_sp_mac4(const uint8_t **dp, const uint8_t **vp, const int8_t *cb, const uint32_t *p,
+                                       int32_t n, int32_t *a, const int32_t NR)
+{
+    const uint8_t *d = *dp;
+    const uint8_t *v = *vp;
+    uint32_t t, w, wa, wb;
+    if (NR == 4)
+    {
+        __asm__ volatile(EDGEGEN_SP_LOOP(EDGEGEN_SP_C4)
+                         : [a0] "+r"(a[0]), [a1] "+r"(a[1]), [a2] "+r"(a[2]), [a3] "+r"(a[3]), [p] "+r"(p),
+                           [d] "+r"(d), [v] "+r"(v), [n] "+r"(n), [t] "=&r"(t), [w] "=&r"(w), [wa] "=&r"(wa),
+                           [wb] "=&r"(wb)
+                         : [cb] "r"(cb)
+                         : "cc", "memory");
+    }
+    else
+    {
+        __asm__ volatile(EDGEGEN_SP_LOOP(EDGEGEN_SP_C1)
+                         : [a0] "+r"(a[0]), [p] "+r"(p), [d] "+r"(d), [v] "+r"(v), [n] "+r"(n), [t] "=&r"(t),
+                           [w] "=&r"(w), [wa] "=&r"(wa), [wb] "=&r"(wb)
+                         : [cb] "r"(cb)
+                         : "cc", "memory");
+    }
+    *dp = d;
+    *vp = v;
+}
+
+EDGEGEN_MM_INLINE void edgegen_sp_mac8(const uint8_t **dp, const uint8_t **vp, const uint32_t *p, int32_t n,
+                                       int32_t *a, const int32_t NR)
+{
+    const uint8_t *d = *dp;
+    const uint8_t *v = *vp;
+    uint32_t t, w, x0, x1;
+    if (NR == 4)
+    {
+        __asm__ volatile(EDGEGEN_SP_LOOP(EDGEGEN_SP_B4)
+                         : [a0] "+r"(a[0]), [a1] "+r"(a[1]), [a2] "+r"(a[2]), [a3] "+r"(a[3]), [p] "+r"(p),
+                           [d] "+r"(d), [v] "+r"(v), [n] "+r"(n), [t] "=&r"(t), [w] "=&r"(w), [x0] "=&r"(x0),
+                           [x1] "=&r"(x1)
+                         :
+                         : "cc", "memory");
+    }
+    else
+    {
+        __asm__ volatile(EDGEGEN_SP_LOOP(EDGEGEN_SP_B1)
+                         : [a0] "+r"(a[0]), [p] "+r"(p), [d] "+r"(d), [v] "+r"(v), [n] "+r"(n), [t] "=&r"(t),
+                           [w] "=&r"(w), [x0] "=&r"(x0), [x1] "=&r"(x1)
+                         :
+                         : "cc", "memory");
+    }
+    *dp = d;
+    *vp = v;
+}
+#endif
+
+/* All OC channels of NR (1 or 4) widened rows (interleaved, 2 * NR words per block); out + r * OC
+ * gets row r's OC bytes. */
+EDGEGEN_MM_INLINE void edgegen_sp_rows(const uint32_t *xw, int8_t *out, const void *vals, const uint8_t *deltas,
+                                       const uint16_t *nb, const int8_t *book, const int32_t *bias2,
+                                       const int32_t *rq, const int32_t K, const int32_t OC, const int32_t NR,
+                                       const int32_t BITS, const int32_t IDX, const int32_t amin,
+                                       const int32_t amax, const int32_t e_pos, const int32_t dsp)
+{
+    const uint8_t *v = (const uint8_t *)vals;
+    const uint8_t *d = deltas;
+    const int32_t S = 2 * NR;
+    for (int32_t j = 0; j < OC; j++)
+    {
+        int32_t a[4] = { 0, 0, 0, 0 };
+        const uint32_t *p = xw;
+        const int32_t n = IDX ? (int32_t)nb[j] : (K + 3) / 4;
+        const int8_t *cb = BITS == 4 ? book + 16 * j : book;
+        (void)cb;
+#if EDGEGEN_MM_HAVE_DSP
+        if (dsp && BITS == 8 && IDX)
+        {
+            edgegen_sp_mac8(&d, &v, p, n, a, NR);
+        }
+        else if (dsp && IDX)
+        {
+            edgegen_sp_mac4(&d, &v, cb, p, n, a, NR);
+        }
+        else
+#endif
+        {
+            for (int32_t b = 0; b < n; b++)
+            {
+                if (IDX)
+                {
+                    p += S * (int32_t)*d++;
+                }
+                uint32_t wa, wb;
+                if (BITS == 8)
+                {
+                    uint32_t w;
+                    memcpy(&w, v, 4);
+                    v += 4;
+                    wa = edgegen_sp_lo(w, dsp);
+                    wb = edgegen_sp_hi(w, dsp);
+                }
+                else
+                {
+                    wa = edgegen_sp_pair(cb, v[0]);
+                    wb = edgegen_sp_pair(cb, v[1]);
+                    v += 2;
+                }
+#pragma GCC unroll 4
+                for (int32_t r = 0; r < NR; r++)
+                {
+                    a[r] = edgegen_sp_dot(p[2 * r], wa, a[r], dsp);
+                    a[r] = edgegen_sp_dot(p[2 * r + 1], wb, a[r], dsp);
+                }
+                if (!IDX)
+                {
+                    p += S;
+                }
+            }
+        }
+        const int32_t *rr = rq + 4 * j;
+#pragma GCC unroll 4
+        for (int32_t r = 0; r < NR; r++)
+        {
+            out[r * OC + j] = (int8_t)edgegen_mm_rq3(bias2[j] + (int32_t)((uint32_t)a[r] << rr[3]), rr[0], rr[1],
+                                                     rr[2], e_pos, amin, amax, dsp);
+        }
+    }
+}
+
+/* Row (or window) p of the layer: its K input bytes (gathered into buf for a CONV_2D). */
+EDGEGEN_MM_INLINE const int8_t *edgegen_sp_src(const int8_t *in, int8_t *buf, const int32_t p, const int32_t K,
+                                               const int32_t GATHER, const int32_t IH, const int32_t IW,
+                                               const int32_t C, const int32_t KH, const int32_t KW, const int32_t OW,
+                                               const int32_t SH, const int32_t SW, const int32_t PT, const int32_t PL,
+                                               const int32_t zp)
+{
+    if (!GATHER)
+    {
+        return in + p * K;
+    }
+    edgegen_conv_gather(in, buf, IH, IW, C, KH, KW, (p / OW) * SH - PT, (p % OW) * SW - PL, zp);
+    return buf;
+}
+
+/* Rows four at a time (each stored block's weights decoded once for the four), the last NPIX % 4 rows
+ * one at a time. xw holds 8 words per block of K (2 when NPIX is 1). */
+EDGEGEN_MM_INLINE void edgegen_sp_run(const int8_t *in, int8_t *out, int8_t *buf, uint32_t *xw, const void *vals,
+                                      const uint8_t *deltas, const uint16_t *nb, const int8_t *book,
+                                      const int32_t *bias2, const int32_t *rq, const int32_t K, const int32_t OC,
+                                      const int32_t NPIX, const int32_t BITS, const int32_t IDX,
+                                      const int32_t amin, const int32_t amax, const int32_t e_pos,
+                                      const int32_t GATHER, const int32_t IH, const int32_t IW, const int32_t C,
+                                      const int32_t KH, const int32_t KW, const int32_t OW, const int32_t SH,
+                                      const int32_t SW, const int32_t PT, const int32_t PL, const int32_t zp,
+                                      const int32_t dsp)
+{
+    for (int32_t p = 0; p < NPIX / 4 * 4; p += 4)
+    {
+        for (int32_t r = 0; r < 4; r++)
+        {
+            edgegen_sp_widen(edgegen_sp_src(in, buf, p + r, K, GATHER, IH, IW, C, KH, KW, OW, SH, SW, PT, PL, zp),
+                             xw + 2 * r, K, 8, dsp);
+        }
+        edgegen_sp_rows(xw, out + p * OC, vals, deltas, nb, book, bias2, rq, K, OC, 4, BITS, IDX, amin, amax, e_pos,
+                        dsp);
+    }
+    for (int32_t p = NPIX / 4 * 4; p < NPIX; p++)
+    {
+        edgegen_sp_widen(edgegen_sp_src(in, buf, p, K, GATHER, IH, IW, C, KH, KW, OW, SH, SW, PT, PL, zp), xw, K, 2,
+                         dsp);
+        edgegen_sp_rows(xw, out + p * OC, vals, deltas, nb, book, bias2, rq, K, OC, 1, BITS, IDX, amin, amax, e_pos,
+                        dsp);
+    }
+}
+
+/* The layer's kernel: the DSP path where the CPU has it, else the portable one. */
+#define edgegen_sp_s8(...) edgegen_sp_run(__VA_ARGS__, EDGEGEN_MM_HAVE_DSP)
+/* The portable path on every CPU (`--kernels portable`). */
+#define edgegen_sp_s8_portable(...) edgegen_sp_run(__VA_ARGS__, 0)
+
+#endif /* EDGEGEN_SP_H */

@@ -1,0 +1,139 @@
+"""Compressed weights (issue 17, edgegen/kernels/sparse.py, firmware/edgegen/edgegen_sp.h): the
+block-sparse, shared (4-bit codebook) and combined formats on converter-made CONV_2D / FULLY_CONNECTED
+models whose int8 weights were edited into sparsity and sharing patterns (tests/support/sparsity.py):
+the packing round trip, the per-layer choice of ``--compress``, simulator == TFLM on every pattern,
+host C == simulator (ASan, on the qemu-m4 model) and qemu-m4 / qemu-m55 == simulator on one model per
+CPU."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from edgegen.build import build
+from edgegen.emulator import run_on_emulator
+from edgegen.errors import EdgegenError
+from edgegen.kernels import KernelConfig, check_compress, sparse
+from edgegen.lower import lower
+from edgegen.tflite_reader import parse_tflite
+from edgegen.verify import ParityReport, compare_sim_tflm, random_inputs, verify_directory
+
+from .support import opmodels
+from .support.sparsity import PATTERNS, sparsified
+
+FAMILIES = ("conv_2d_1x1", "conv_2d_general", "fully_connected", "fully_connected_per_channel")
+
+
+def _model(family: str, pattern: str, seed: int = 1) -> bytes:
+    return sparsified(opmodels.op_model(family, opmodels.FAMILIES[family].seeds[0]).tflite, pattern, seed)
+
+
+def _random_rows(rng: np.random.Generator, oc: int, k: int, pattern: str) -> np.ndarray:
+    w = rng.integers(-128, 128, size=(oc, k))
+    k4 = -(-k // 4)
+    if pattern in ("blocks", "shared_blocks"):
+        keep = rng.random((oc, k4)) < 0.2
+        keep[rng.random(oc) < 0.3] = False
+        w = w * np.repeat(keep, 4, axis=1)[:, :k]
+    if pattern in ("shared", "shared_blocks"):
+        w = np.sign(w) * (np.abs(w) // 32 * 32)  # at most 9 values
+    if pattern == "far":  # gaps above 255 blocks: filler blocks
+        w[:] = 0
+        w[:, 0] = 5
+        w[:, -1] = -7
+    return w.astype(np.int8)
+
+
+@pytest.mark.parametrize("seed", range(24))
+def test_packing_round_trip(seed: int) -> None:
+    """Every format decodes (as the C reads it) to the weights, padded to whole blocks: odd K
+    tails, empty channels, gaps above 255 blocks, all-zero layers."""
+    rng = np.random.default_rng(seed)
+    pattern = ("blocks", "shared", "shared_blocks", "far", "zero", "dense")[seed % 6]
+    k = int(rng.integers(1, 40)) if pattern != "far" else int(rng.integers(1100, 1300))
+    oc = int(rng.integers(1, 9))
+    w = np.zeros((oc, k), dtype=np.int8) if pattern == "zero" else _random_rows(rng, oc, k, pattern)
+    fmts = sparse.FORMATS if sparse.codebooks(w) is not None else ("block8",)
+    for fmt in fmts:
+        vals, deltas, nb, book = sparse.encode(w, fmt)
+        assert np.all(deltas.astype(np.int64) <= 255)
+        got = sparse.decode(vals, deltas, nb, book, fmt, k, oc)
+        # past K a 4-bit block may decode to any codebook value: the widened inputs there are 0
+        assert np.array_equal(got[:, :k], w.astype(np.int64)) and (fmt != "block8" or not got[:, k:].any())
+        if fmt != "shared4":
+            nz = np.any(sparse.blocks(w) != 0, axis=2).sum()
+            assert nb.sum() >= nz and (pattern != "far" or k < 1024 or nb.sum() > nz)  # fillers only for far gaps
+
+
+def test_choice_and_huffman() -> None:
+    rng = np.random.default_rng(0)
+    dense = rng.integers(-128, 128, size=(16, 144)).astype(np.int8)
+    assert sparse.choose(dense, "dsp", "auto", 100).fmt == "dense"
+    pruned = _random_rows(rng, 16, 144, "blocks")
+    assert sparse.choose(pruned, "dsp", "off", 100).fmt == "dense"
+    got = sparse.choose(pruned, "dsp", "auto", 100)
+    assert got.fmt == "block8" and got.bytes < got.dense_bytes and got.estimate < got.dense_estimate
+    assert sparse.choose(_random_rows(rng, 16, 144, "shared_blocks"), "dsp", "on", 100).fmt in ("block8", "block4")
+    # Huffman of counts 1, 1, 2: code lengths 2, 2, 1
+    assert sparse.huffman_bits(np.array([3, 5, 7, 7])) == 6
+    assert sparse.huffman_bits(np.zeros(10)) == 10
+    with pytest.raises(EdgegenError, match="--compress maybe"):
+        check_compress("maybe")
+
+
+@pytest.mark.parametrize("pattern", PATTERNS)
+@pytest.mark.parametrize("family", FAMILIES)
+def test_sim_matches_tflm(family: str, pattern: str) -> None:
+    """Each pattern in each family, every layer on a compressed format (``--compress on``, and the
+    cycle hook for the formats ``on`` would not pick), for DSP and Helium CPUs."""
+    data = _model(family, pattern)
+    graph = parse_tflite(data, name="k")
+    for cpu, mode in (("dsp", "on"), ("mve", sparse.CYCLE)):
+        program = lower(graph, name="k", kernels=KernelConfig(cpu=cpu, compress=mode))
+        assert any(isinstance(c, sparse.SparseCall) for c in program.calls)
+        samples = opmodels.edge_inputs(program) + random_inputs(program, 2, seed=0)
+        report = ParityReport(samples=len(samples))
+        compare_sim_tflm(program, data, samples, report)
+        assert report.ok, report.mismatches[:3]
+        assert report.tensors_compared == len(samples) * len(program.calls)
+
+
+def test_off_is_todays_code(tmp_path: Path) -> None:
+    """``--compress off`` lowers a pruned model exactly as before (no compressed call, the same
+    constants), and report.json carries the per-layer storage and totals."""
+    data = _model("conv_2d_general", "blocks")
+    graph = parse_tflite(data, name="k")
+    off = lower(graph, name="k", kernels=KernelConfig(compress="off"))
+    on = lower(graph, name="k", kernels=KernelConfig(compress="auto"))
+    assert not any(isinstance(c, sparse.SparseCall) for c in off.calls)
+    assert any(isinstance(c, sparse.SparseCall) for c in on.calls)
+    assert all(lw.format == "dense" for lw in off.layer_weights)
+    assert on.weights_bytes < off.dense_weights_bytes == on.dense_weights_bytes
+    res = build(data, tmp_path / "k", source="k.tflite", name="k", force=True, compress="auto", vectors=1)
+    report = json.loads((res.out / "report.json").read_text())
+    assert report["weights_bytes"] == on.weights_bytes and report["dense_weights_bytes"] == on.dense_weights_bytes
+    rows = [r["weights"] for r in report["layers"] if "weights" in r]
+    assert len(rows) == len(on.layer_weights) and {r["format"] for r in rows} >= {"block8"}
+    assert all(r["huffman_bytes"] > 0 for r in rows if r["dense_bytes"] > 0)
+
+
+@pytest.mark.parametrize("board", ("qemu-m4", "qemu-m55"))
+def test_exact_on_emulator(board: str, tmp_path: Path) -> None:
+    """One model per CPU with every format (the DSP path on both: the M55 has the DSP extension), rows 4
+    at a time and single (CONV_2D windows of odd pixel counts); on the qemu-m4 build the host C (the
+    portable path) is checked too, under ASan/UBSan."""
+    data = _model("conv_2d_general", "blocks_shared")
+    edges = opmodels.edge_inputs(lower(parse_tflite(data, name="k"), name="k"))
+    res = build(data, tmp_path / "k", source="k.tflite", name="k", board=board, vectors=len(edges) + 2,
+                samples=edges, compress=sparse.CYCLE)
+    assert {lw.format for lw in res.program.layer_weights} >= set(sparse.FORMATS)
+    if board == "qemu-m4":
+        report, program = verify_directory(res.out, edges, count=len(edges) + 2, seed=0, asan=True)
+        assert report.ok and report.sim_vs_tflm is True and report.c_vs_sim is True
+        assert report.tensors_compared == report.samples * len(program.calls)
+    run = run_on_emulator(res.out, board=board, timeout=300)
+    assert run.result.verdict is True, "\n".join(run.stdout.splitlines()[-10:])
+    assert run.result.vectors_passed == len(edges) + 2 and not run.result.failures
