@@ -176,8 +176,9 @@ def _labelled(value: LabelledData | None, what: str) -> SampleSource | Dataset |
 
 def _pipeline(model_or_path: ModelLike, calib: Calib | None, *, prune: float | None, prune_mode: str,
               train: LabelledData | None, eval: LabelledData | None, float_io: bool, config: TrainConfig | None,
-              epochs: int | None, prune_criterion: str, prune_scope: str, eval_samples: int | None,
-              seed: int) -> Any:
+              epochs: int | None, prune_criterion: str | None, prune_scope: str, eval_samples: int | None,
+              seed: int, prune_nm: str | None = None, share_weights: int | None = None,
+              share_granularity: str = "channel") -> Any:
     from .keras.pipeline import Options, run
 
     if prune is not None and not 0.0 <= prune < 1.0:
@@ -187,7 +188,13 @@ def _pipeline(model_or_path: ModelLike, calib: Calib | None, *, prune: float | N
     cfg = config or TrainConfig()
     if epochs is not None:
         cfg = dataclasses.replace(cfg, epochs=epochs)
-    res = run(model_or_path, Options(calib=calib, prune=prune, prune_mode=prune_mode,
+    from .keras.prune_block import parse_nm
+
+    nm = parse_nm(prune_nm) if prune_nm is not None else None
+    if nm is not None and prune_mode == "structured":
+        prune_mode = "nm"
+    res = run(model_or_path, Options(calib=calib, prune=prune, prune_mode=prune_mode, prune_nm=nm,
+                                     share_bits=share_weights, share_granularity=share_granularity,
                                      train=_labelled(train, "train"), eval_data=_labelled(eval, "eval"),
                                      float_io=float_io, criterion=prune_criterion, scope=prune_scope,
                                      train_config=cfg, max_eval=eval_samples, seed=seed))
@@ -203,30 +210,37 @@ class EdgegenWarning(UserWarning):
 
 
 def build_keras(model_or_path: ModelLike, calib: Calib | None, *, prune: float | None = None,
-                prune_mode: Literal["structured", "unstructured"] = "structured",
+                prune_mode: Literal["structured", "unstructured", "block", "nm"] = "structured",
                 train: LabelledData | None = None, eval: LabelledData | None = None, float_io: bool = False,
                 config: TrainConfig | None = None, epochs: int | None = None,
-                prune_criterion: Literal["l1", "l2", "activation"] = "l1",
+                prune_criterion: Literal["l1", "l2", "activation"] | None = None,
                 prune_scope: Literal["layer", "global"] = "global", eval_samples: int | None = None,
-                seed: int = DEFAULT_SEED) -> tuple[bytes, list[str]]:
+                seed: int = DEFAULT_SEED, prune_nm: str | None = None, share_weights: int | None = None,
+                share_granularity: Literal["channel", "layer"] = "channel") -> tuple[bytes, list[str]]:
     """The CLI's Keras pipeline: the int8 ``.tflite`` and the summary lines it would print
     (warnings first, each also raised as an :class:`EdgegenWarning`). Arguments as the CLI's
     options: ``eval`` is ``--eval`` (labelled data: a path, ``(x, y)``, a tf.data dataset of
     ``(x, y)``; every sample unless ``eval_samples``), ``train`` is ``--train``, ``epochs``
-    ``--epochs``, ``prune_criterion``/``prune_scope`` ``--prune-criterion``/``--prune-scope``."""
+    ``--epochs``, ``prune_criterion``/``prune_scope`` ``--prune-criterion``/``--prune-scope``,
+    ``prune_nm`` ``--prune-nm`` ("2:4"), ``share_weights``/``share_granularity``
+    ``--share-weights``/``--share-granularity``."""
     res = _pipeline(model_or_path, calib, prune=prune, prune_mode=prune_mode, train=train, eval=eval,
                     float_io=float_io, config=config, epochs=epochs, prune_criterion=prune_criterion,
-                    prune_scope=prune_scope, eval_samples=eval_samples, seed=seed)
+                    prune_scope=prune_scope, eval_samples=eval_samples, seed=seed, prune_nm=prune_nm,
+                    share_weights=share_weights, share_granularity=share_granularity)
     return res.tflite, [f"WARNING: {w}" for w in res.warnings] + list(res.lines)
 
 
 def build(model: ModelLike, out: str | Path, *, board: str = "nucleo", calib: Calib | None = None,
-          prune: float | None = None, prune_mode: Literal["structured", "unstructured"] = "structured",
+          prune: float | None = None,
+          prune_mode: Literal["structured", "unstructured", "block", "nm"] = "structured",
           train: LabelledData | None = None, eval: LabelledData | None = None, float_io: bool = False,
           config: TrainConfig | None = None, epochs: int | None = None,
-          prune_criterion: Literal["l1", "l2", "activation"] = "l1",
+          prune_criterion: Literal["l1", "l2", "activation"] | None = None,
           prune_scope: Literal["layer", "global"] = "global", eval_samples: int | None = None,
-          inputs: np.ndarray | None = None, vectors: int = 3, force: bool = False,
+          prune_nm: str | None = None, share_weights: int | None = None,
+          share_granularity: Literal["channel", "layer"] = "channel", inputs: np.ndarray | None = None,
+          vectors: int = 3, force: bool = False,
           cmsis_nn: str | Path | None = None, guard: bool = False, seed: int = DEFAULT_SEED,
           kernels: Literal["auto", "cmsis-nn", "portable"] = "auto", keep_inputs: bool = False,
           portable_kernels: bool = False, name: str | None = None) -> BuildResult:
@@ -248,7 +262,8 @@ def build(model: ModelLike, out: str | Path, *, board: str = "nucleo", calib: Ca
     summary: list[str] = []
     summary_data: dict[str, Any] | None = None
     if path is not None and path.suffix.lower() == ".tflite":
-        keras_only = {"calib": calib, "prune": prune, "train": train, "eval": eval, "epochs": epochs}
+        keras_only = {"calib": calib, "prune": prune, "train": train, "eval": eval, "epochs": epochs,
+                      "prune_nm": prune_nm, "share_weights": share_weights}
         given = [k for k, v in keras_only.items() if v is not None]
         if given:
             raise EdgegenError(f"{path}: {', '.join(given)} apply to Keras models only; a .tflite is already "
@@ -257,7 +272,8 @@ def build(model: ModelLike, out: str | Path, *, board: str = "nucleo", calib: Ca
     else:
         res = _pipeline(model, calib, prune=prune, prune_mode=prune_mode, train=train, eval=eval,
                         float_io=float_io, config=config, epochs=epochs, prune_criterion=prune_criterion,
-                        prune_scope=prune_scope, eval_samples=eval_samples, seed=seed)
+                        prune_scope=prune_scope, eval_samples=eval_samples, seed=seed, prune_nm=prune_nm,
+                        share_weights=share_weights, share_granularity=share_granularity)
         tflite, summary = res.tflite, [f"WARNING: {w}" for w in res.warnings] + list(res.lines)
         summary_data = res.summary_data()
     stem = path.stem if path is not None else str(getattr(model, "name", "model"))
