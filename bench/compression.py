@@ -37,7 +37,9 @@ from tests.keras.datasets import fashion_mnist  # noqa: E402
 from tests.keras.test_fashion_mnist import fashion_cnn  # noqa: E402
 
 OUT = Path(os.environ.get("EDGEGEN_COMPRESS_OUT", "/tmp/compresskeras"))
-FT = TrainConfig(epochs=2, verbose=0)
+#: fine-tuning while pruning ($EDGEGEN_COMPRESS_FT="epochs,learning rate", default 2 epochs at 1e-3)
+_FT = os.environ.get("EDGEGEN_COMPRESS_FT", "2,1e-3").split(",")
+FT = TrainConfig(epochs=int(_FT[0]), verbose=0, learning_rate=float(_FT[1]))
 #: fine-tuning after weight sharing (Deep Compression retrains the centroids briefly)
 SHARE_FT = TrainConfig(epochs=2, verbose=0, learning_rate=3e-4)
 
@@ -103,7 +105,8 @@ def _block(scope: str) -> Any:
         t = time.monotonic()
         keras.utils.set_random_seed(2)
         r = prune_shaped(b.base, "block", 0.8, scope=scope, train=b.train, config=FT)
-        b.record(f"block80_{scope}", r.model, f"80% block-sparse ({scope}) + 2 epochs", t)
+        b.record(f"block80_{scope}", r.model, f"80% block-sparse ({scope}) + {FT.epochs} epochs (lr "
+                 f"{FT.learning_rate:g})", t)
     return run
 
 
@@ -114,7 +117,7 @@ def _nm(n: int, m: int) -> Any:
         t = time.monotonic()
         keras.utils.set_random_seed(2)
         r = prune_shaped(b.base, "nm", nm=(n, m), train=b.train, config=FT)
-        b.record(f"nm{n}{m}", r.model, f"{n}:{m} + 2 epochs", t)
+        b.record(f"nm{n}{m}", r.model, f"{n}:{m} + {FT.epochs} epochs (lr {FT.learning_rate:g})", t)
     return run
 
 
@@ -124,7 +127,8 @@ def unstructured(b: Bench) -> None:
     t = time.monotonic()
     keras.utils.set_random_seed(2)
     r = prune_unstructured(b.base, 0.8, scope="global", train=b.train, config=FT)
-    b.record("unstructured80", r.model, "80% unstructured (global) + 2 epochs", t)
+    b.record("unstructured80", r.model, f"80% unstructured (global) + {FT.epochs} epochs (lr {FT.learning_rate:g})",
+             t)
 
 
 def control(b: Bench) -> None:
@@ -134,7 +138,7 @@ def control(b: Bench) -> None:
     keras.utils.set_random_seed(2)
     m = copy_model(b.base)
     finetune(m, b.train, FT)
-    b.record("dense_ft", m, "dense + the same 2 epochs (control)", t)
+    b.record("dense_ft", m, f"dense + the same {FT.epochs} epochs (lr {FT.learning_rate:g}, control)", t)
 
 
 def _share(source: str, bits: int, granularity: str = "channel", init: str = "linear") -> Any:

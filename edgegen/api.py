@@ -88,7 +88,7 @@ def _train_set(model: Any, train: tuple[np.ndarray, np.ndarray] | str | Path | D
     return as_dataset(train, model, what="training data")
 
 
-def prune(model: ModelLike, fraction: float, mode: Literal["structured", "unstructured"] = "structured", *,
+def prune(model: ModelLike, fraction: float, mode: Literal["structured", "unstructured", "block"] = "structured", *,
           train: tuple[np.ndarray, np.ndarray] | str | Path | Dataset | None = None,
           criterion: Literal["l1", "l2", "activation"] = "l1", scope: Literal["layer", "global"] = "global",
           data: np.ndarray | None = None, config: TrainConfig | None = None, verbose: bool = True,
@@ -98,7 +98,8 @@ def prune(model: ModelLike, fraction: float, mode: Literal["structured", "unstru
     ``structured``: ``fraction`` of the output channels of every prunable Conv2D/Dense group are
     removed (a smaller dense model); ``criterion`` ``activation`` ranks channels on ``data`` (or
     the training inputs). ``unstructured``: ``fraction`` of the kernel weights are zeroed, per layer
-    or globally, along a polynomial-decay schedule when ``train`` is given. Fine-tuning runs
+    or globally, along a polynomial-decay schedule when ``train`` is given; ``block`` the same with
+    whole blocks of 4 weights (``criterion`` l1 or l2, docs/keras.md "Compression"). Fine-tuning runs
     ``config.epochs`` epochs when ``train`` (``(x, y)``, a ``.npz`` path or a Dataset) is given.
     ``seed`` seeds every random choice (fine-tuning's shuffling and dropout).
     """
@@ -132,7 +133,14 @@ def _prune(model: ModelLike, fraction: float, mode: str, *, train: tuple[np.ndar
         if verbose:
             print("\n".join(ures.lines()))
         return ures.model
-    raise EdgegenError(f"unknown pruning mode '{mode}'; use 'structured' or 'unstructured'")
+    if mode == "block":
+        from .keras.prune_block import prune_shaped
+
+        bres = prune_shaped(m, "block", fraction, scope=scope, criterion=criterion, train=train_set, config=config)
+        if verbose:
+            print("\n".join(bres.lines()))
+        return bres.model
+    raise EdgegenError(f"unknown pruning mode '{mode}'; use 'structured', 'unstructured' or 'block'")
 
 
 def evaluate(model_or_path: ModelLike, tflite: bytes, x: np.ndarray | SampleSource | LabelledData,
