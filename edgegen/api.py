@@ -184,7 +184,7 @@ def _labelled(value: LabelledData | None, what: str) -> SampleSource | Dataset |
 
 def _pipeline(model_or_path: ModelLike, calib: Calib | None, *, prune: float | None, prune_mode: str,
               train: LabelledData | None, eval: LabelledData | None, float_io: bool, config: TrainConfig | None,
-              epochs: int | None, prune_criterion: str | None, prune_scope: str, eval_samples: int | None,
+              epochs: int | None, prune_criterion: str | None, prune_scope: str | None, eval_samples: int | None,
               seed: int, prune_nm: str | None = None, share_weights: int | None = None,
               share_granularity: str = "channel") -> Any:
     from .keras.pipeline import Options, run
@@ -222,7 +222,7 @@ def build_keras(model_or_path: ModelLike, calib: Calib | None, *, prune: float |
                 train: LabelledData | None = None, eval: LabelledData | None = None, float_io: bool = False,
                 config: TrainConfig | None = None, epochs: int | None = None,
                 prune_criterion: Literal["l1", "l2", "activation"] | None = None,
-                prune_scope: Literal["layer", "global"] = "global", eval_samples: int | None = None,
+                prune_scope: Literal["layer", "global"] | None = None, eval_samples: int | None = None,
                 seed: int = DEFAULT_SEED, prune_nm: str | None = None, share_weights: int | None = None,
                 share_granularity: Literal["channel", "layer"] = "channel") -> tuple[bytes, list[str]]:
     """The CLI's Keras pipeline: the int8 ``.tflite`` and the summary lines it would print
@@ -245,7 +245,7 @@ def build(model: ModelLike, out: str | Path, *, board: str = "nucleo", calib: Ca
           train: LabelledData | None = None, eval: LabelledData | None = None, float_io: bool = False,
           config: TrainConfig | None = None, epochs: int | None = None,
           prune_criterion: Literal["l1", "l2", "activation"] | None = None,
-          prune_scope: Literal["layer", "global"] = "global", eval_samples: int | None = None,
+          prune_scope: Literal["layer", "global"] | None = None, eval_samples: int | None = None,
           prune_nm: str | None = None, share_weights: int | None = None,
           share_granularity: Literal["channel", "layer"] = "channel", inputs: np.ndarray | None = None,
           vectors: int = 3, force: bool = False,

@@ -373,7 +373,8 @@ def _keras_options(p: argparse.ArgumentParser) -> None:
                    help="structured pruning: rank channels by filter L1 (default)/L2 norm or by mean |activation| "
                    "on the data; block pruning: blocks by L1 or L2 (default) norm")
     g.add_argument("--prune-scope", choices=("global", "layer"), default=None,
-                   help="unstructured and block pruning: one magnitude threshold for the model or one per layer")
+                   help="unstructured and block pruning: one magnitude threshold for the model (unstructured's "
+                   "default) or one per layer (block's default)")
     g.add_argument("--epochs", type=int, default=None, help="fine-tuning epochs after pruning (needs --train; "
                    "default 3)")
     g.add_argument("--eval", help="data with targets (.npz with x and y): float vs int8 accuracy for class labels, "

@@ -40,7 +40,7 @@ def keras_to_tflite(args: argparse.Namespace, progress: Callable[[str, int, int]
         prune_nm=parse_nm(args.prune_nm) if getattr(args, "prune_nm", None) else None,
         share_bits=getattr(args, "share_weights", None),
         share_granularity=getattr(args, "share_granularity", None) or "channel",
-        scope=getattr(args, "prune_scope", "global") or "global",
+        scope=getattr(args, "prune_scope", None),
         # on a terminal fine-tuning joins the other progress bars; in a log, one line per epoch
         train_config=TrainConfig(epochs=int(epochs or 3), verbose=2,
                                  progress=progress if live else None),

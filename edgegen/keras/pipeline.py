@@ -58,7 +58,9 @@ class Options:
     float_io: bool = False
     #: structured: l1 (default), l2 or activation; block: l1 or l2 (default)
     criterion: str | None = None
-    scope: str = "global"
+    #: unstructured: global (default) or layer; block: layer (default: every layer's kernel skips
+    #: work) or global
+    scope: str | None = None
     train_config: TrainConfig = field(default_factory=TrainConfig)
     #: labelled data to report accuracy on (default: x_test/y_test of the training .npz, else when
     #: pruning a held-out slice of the training data, else the calibration data)
@@ -293,13 +295,14 @@ def _prune(model: Any, opts: Options, calib: Dataset, train: Dataset | None) -> 
     if opts.prune_mode in ("block", "nm"):
         from .prune_block import prune_shaped
 
-        sres = prune_shaped(model, opts.prune_mode, fraction if opts.prune_mode == "block" else None, nm=opts.prune_nm,
-                            scope=opts.scope, criterion=opts.criterion or "l2", train=train, config=opts.train_config)
+        sres = prune_shaped(model, opts.prune_mode, fraction if opts.prune_mode == "block" else None,
+                            nm=opts.prune_nm, scope=opts.scope or "layer", criterion=opts.criterion or "l2",
+                            train=train, config=opts.train_config)
         return sres.model, sres.lines()
     if opts.prune_mode == "unstructured":
         from .prune_magnitude import prune_unstructured
 
-        ures = prune_unstructured(model, fraction, scope=opts.scope, train=train, config=opts.train_config)
+        ures = prune_unstructured(model, fraction, scope=opts.scope or "global", train=train, config=opts.train_config)
         return ures.model, ures.lines()
     raise EdgegenError(f"unknown --prune-mode '{opts.prune_mode}'; use {', '.join(PRUNE_MODES)}")
 
