@@ -199,7 +199,9 @@ def _pipeline(model_or_path: ModelLike, calib: Calib | None, *, prune: float | N
     from .keras.prune_block import parse_nm
 
     nm = parse_nm(prune_nm) if prune_nm is not None else None
-    if nm is not None and prune_mode == "structured":
+    if nm is not None and prune_mode not in ("structured", "nm"):
+        raise EdgegenError(f"prune_nm={prune_nm!r} is N:M pruning; drop prune_mode={prune_mode!r}")
+    if nm is not None:
         prune_mode = "nm"
     res = run(model_or_path, Options(calib=calib, prune=prune, prune_mode=prune_mode, prune_nm=nm,
                                      share_bits=share_weights, share_granularity=share_granularity,
