@@ -2,7 +2,8 @@
 unstructured + fine-tuning, then + 4-bit weight sharing + fine-tuning (docs/keras.md, "Compression").
 
     nice python bench/compression.py                     # all variants (about 20 minutes on 2 busy cores)
-    nice python bench/compression.py block80 share4      # a subset (the base model is cached)
+    nice python bench/compression.py block80_layer share4  # a subset (the base model is cached)
+    python bench/compression.py estimate [DIR...]          # a block-sparse size estimate of the saved models
 
 The model and training follow docs/keras.md's "Measured" section (Conv16-BN-ReLU-pool, Conv32-pool,
 Conv32, Flatten, Dense64, Dense10; 3 epochs of Adam on train[:55000], calibrated on train[55000:55500],
@@ -159,6 +160,28 @@ def _share(source: str, bits: int, granularity: str = "channel", init: str = "li
     return run
 
 
+def block_estimate(tflite: bytes) -> tuple[int, int]:
+    """(dense int8 kernel bytes, an estimate of a block-sparse store): per layer, one bit per block
+    of 4 plus the non-zero blocks' weights, as 4-bit indices with a 16-entry int8 codebook per
+    channel when every channel has at most 16 values. A plausible format to size the issue's bars
+    against before the core's own figures (report.json's weights_bytes) replace it."""
+    dense = est = 0
+    for x in layer_weights(parse_tflite(tflite)):
+        dense += x.dense_bytes
+        nz = x.blocks - x.zero_blocks
+        shared = x.distinct <= 16
+        est += -(-x.blocks // 8) + (nz * 2 + x.channels * 16 if shared else nz * 4)
+    return dense, est
+
+
+def summarize(dirs: list[str]) -> None:
+    """The estimate above for every .tflite in the given output directories."""
+    for d in dirs:
+        for f in sorted(Path(d).glob("*.tflite")):
+            dense, est = block_estimate(f.read_bytes())
+            print(f"{f}: int8 kernels {dense:,} B, block-sparse estimate {est:,} B ({est / dense:.3f}x)")
+
+
 VARIANTS = {
     "block80_layer": _block("layer"),
     "block80_global": _block("global"),
@@ -174,6 +197,9 @@ VARIANTS = {
 }
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["estimate"]:
+        summarize(sys.argv[2:] or [str(OUT)])
+        sys.exit(0)
     bench = Bench()
     for key in sys.argv[1:] or list(VARIANTS):
         bench.pruned(key) if key in VARIANTS and not key.startswith("share") else VARIANTS[key](bench)
