@@ -309,7 +309,7 @@ def make_parser() -> argparse.ArgumentParser:
 
 #: the Keras front end's options (dest names), which an int8 .tflite cannot use
 KERAS_OPTIONS = ("calib", "prune", "prune_mode", "train", "prune_criterion", "prune_scope", "epochs", "eval",
-                 "float_io", "seed", "prune_nm", "share_weights", "share_granularity")
+                 "float_io", "seed", "prune_nm", "share_weights", "share_granularity", "learning_rate")
 
 
 def check_keras_options(args: argparse.Namespace) -> None:
@@ -322,6 +322,9 @@ def check_keras_options(args: argparse.Namespace) -> None:
         verb = "applies" if len(given) == 1 else "apply"
         raise EdgegenError(f"{args.model}: {flags} {verb} to Keras models only; an int8 .tflite is already "
                            "quantized (and pruned as it is): drop them, or give the Keras model (.keras, .h5)")
+    if args.learning_rate is not None and (args.train is None or not args.learning_rate > 0):
+        raise EdgegenError(f"--learning-rate {args.learning_rate}: the fine-tuning rate needs --train data and a "
+                           "positive value (e.g. 3e-4)")
     if args.epochs is not None and args.train is None:
         raise EdgegenError(f"--epochs {args.epochs}: epochs of fine-tuning after pruning need the training data "
                            "(--train data.npz); give --train or drop --epochs")
@@ -377,6 +380,9 @@ def _keras_options(p: argparse.ArgumentParser) -> None:
                    "default) or one per layer (block's default)")
     g.add_argument("--epochs", type=int, default=None, help="fine-tuning epochs after pruning (needs --train; "
                    "default 3)")
+    g.add_argument("--learning-rate", type=float, default=None,
+                   help="Adam's learning rate for fine-tuning (needs --train; default 1e-3; compression recovers "
+                   "best at 3e-4, docs/keras.md)")
     g.add_argument("--eval", help="data with targets (.npz with x and y): float vs int8 accuracy for class labels, "
                    "MSE and SQNR for other targets")
     g.add_argument("--float-io", action="store_true", help="keep float32 model inputs and outputs")

@@ -128,10 +128,13 @@ def layer_cells(x: dict[str, Any]) -> list[str]:
 
 
 def wanted(report: dict[str, Any]) -> bool:
-    """Whether the table says anything: the Keras front end compressed or measured stages, or the
-    core stored compressed weights."""
+    """Whether the table says anything: the Keras front end pruned or shared weights, or the core
+    stored weights in fewer bytes than dense int8."""
     front = report.get("front_end_summary") or {}
-    return bool(front.get("stages")) or report.get("weights_bytes") is not None
+    if any(s.get("stage") in ("pruned", "shared") for s in front.get("stages") or []):
+        return True
+    stored, dense = report.get("weights_bytes"), report.get("dense_weights_bytes")
+    return stored is not None and dense is not None and int(stored) < int(dense)
 
 
 def table_lines(report: dict[str, Any]) -> list[str]:

@@ -43,6 +43,7 @@ def keras_to_tflite(args: argparse.Namespace, progress: Callable[[str, int, int]
         scope=getattr(args, "prune_scope", None),
         # on a terminal fine-tuning joins the other progress bars; in a log, one line per epoch
         train_config=TrainConfig(epochs=int(epochs or 3), verbose=2,
+                                 learning_rate=float(getattr(args, "learning_rate", None) or 1e-3),
                                  progress=progress if live else None),
         eval_data=getattr(args, "eval", None),
         seed=int(DEFAULT_SEED if getattr(args, "seed", None) is None else args.seed),

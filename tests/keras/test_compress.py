@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from edgegen.compression import BLOCK, huffman_bits, layer_weights
-from edgegen.compression_table import stage_rows, table_lines
+from edgegen.compression_table import stage_rows, table_lines, wanted
 from edgegen.errors import EdgegenError
 from edgegen.keras.data import Dataset
 from edgegen.keras.finetune import TrainConfig
@@ -175,6 +175,10 @@ def test_table_against_direct_computation() -> None:
     assert rows["int8"]["instructions"] == 12345
     assert rows["compressed"]["weight_bytes"] is None and rows["compressed"]["instructions"] is None
     assert "n/a" in "\n".join(table_lines(_report(core=False)))
+    # a plain quantization with the core storing dense weights: no table
+    plain = {**_report(core=True), "weights_bytes": 1000, "front_end_summary": {"stages": [
+        {"stage": "float32", "params": 1100}, {"stage": "int8", "accuracy": 0.9}]}}
+    assert wanted(_report(core=False)) and wanted(_report(core=True)) and not wanted(plain)
 
 
 @pytest.mark.parametrize(("argv", "message"), [
@@ -184,6 +188,7 @@ def test_table_against_direct_computation() -> None:
     (["--prune-nm", "4:4"], "0 < N < M"),
     (["--share-weights", "9"], "1 to 7 bits"),
     (["--share-granularity", "layer"], "needs --share-weights"),
+    (["--learning-rate", "3e-4"], "needs --train"),
 ])
 def test_cli_refuses_inconsistent_options(argv: list[str], message: str) -> None:
     from edgegen.cli import check_keras_options, make_parser
