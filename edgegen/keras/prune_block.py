@@ -179,7 +179,7 @@ class ShapedResult:
         macs = sum(x.macs for x in self.layers)
         left = sum(x.nonzero_macs for x in self.layers)
         out = [f"{what}, {how}: {100 * self.sparsity:.1f}% of {sum(x.weights for x in self.layers):,} "
-               f"kernel weights are zero; MACs on non-zero weights {left:,} of {macs:,} "
+               f"kernel weights are zero; MACs on non-zero weights {left:,} of the pruned layers' {macs:,} "
                f"({100 * left / max(macs, 1):.1f}%)"]
         out += [f"  {x.name}: {100 * x.zeros / x.weights:.1f}% zero of {x.weights:,} ({x.zero_groups:,} of "
                 f"{x.groups:,} {unit} all zero)" for x in self.layers]

@@ -196,3 +196,28 @@ def test_cli_refuses_inconsistent_options(argv: list[str], message: str) -> None
     args: argparse.Namespace = make_parser().parse_args(["build", "m.keras", *argv])
     with pytest.raises(EdgegenError, match=message):
         check_keras_options(args)
+
+
+def test_pipeline_stages_against_direct_computation() -> None:
+    """The Keras pipeline's stage rows (block pruning + sharing, fine-tuned) against the returned
+    model and .tflite measured here."""
+    from edgegen.keras.evaluate import accuracy, float_predict, int8_predict
+    from edgegen.keras.pipeline import Options, run
+
+    x = random_images(160, seed=4)
+    y = np.random.default_rng(4).integers(0, 5, 160)
+    res = run(small_cnn(), Options(calib=x[:64], prune=0.5, prune_mode="block", share_bits=2,
+                                   train=Dataset(x[:128], y[:128], "train"),
+                                   eval_data=Dataset(x[128:], y[128:], "eval"),
+                                   train_config=TrainConfig(epochs=1, batch_size=32, verbose=0)))
+    stages = {s["stage"]: s for s in res.summary_data()["stages"]}
+    assert list(stages) == ["float32", "pruned", "shared", "int8"]
+    weights = [np.asarray(w) for w in res.model.get_weights()]
+    shared = stages["shared"]
+    assert shared["params"] == sum(w.size for w in weights) == stages["float32"]["params"]
+    assert shared["nonzero_params"] == sum(int(np.count_nonzero(w)) for w in weights)
+    assert shared["weight_bytes"] == 4 * shared["params"]
+    assert shared["accuracy"] == accuracy(float_predict(res.model, x[128:]), y[128:])
+    assert stages["int8"]["accuracy"] == accuracy(int8_predict(res.tflite, x[128:]), y[128:])
+    assert any(line.startswith("block pruning") for line in res.lines)
+    assert any(line.startswith("weight sharing: 2-bit") for line in res.lines)
