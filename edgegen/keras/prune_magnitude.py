@@ -77,7 +77,8 @@ class UnstructuredResult:
                f"{sum(n for _, n, _ in self.layers):,} kernel weights are zero"]
         out += [f"  {name}: {100 * z / n:.1f}% zero of {n:,}" for name, n, z in self.layers]
         out.append("  note: CMSIS-NN kernels are dense: zeros take the same flash and the same time as any "
-                   "weight, so this saves neither (use --prune-mode structured for real savings)")
+                   "weight, so this saves neither (use --prune-mode structured, or block / nm, whose zeros "
+                   "edgegen's sparse formats can skip, for real savings)")
         return out
 
 
