@@ -1,7 +1,8 @@
 """The before/after compression table (Deep Compression's, for the chip): float32 weights -> pruned
 -> shared -> int8 -> compressed, with weight bytes, flash, arena, instructions and accuracy per
 stage, and per layer what the int8 weights hold (zeros, zero blocks, distinct values per channel)
-with the Huffman estimate of edgegen.compression next to the stored format the core chose.
+with the Huffman figure (the core's ``huffman_bytes`` when report.json has it, else the estimate
+of edgegen.compression) next to the stored format the core chose.
 
 Everything is derived from report.json's data, so the terminal, report.json and report.html show
 the same numbers, and ``edgegen run`` refreshes the instructions (builddir.record_result):
@@ -119,11 +120,17 @@ HEADER = ("stage", "weights B", "vs float32", "non-zero", "flash B", "arena B", 
 LAYER_HEADER = ("tensor", "op", "int8 B", "zero", "zero blocks", "values/ch", "Huffman B", "format", "stored B")
 
 
+def _huffman(x: dict[str, Any]) -> int:
+    """The core's Huffman figure for the layer when report.json has one, else edgegen.compression's."""
+    core = x.get("core_huffman_bytes")
+    return int(core) if core is not None else int(x["huffman_bytes"])
+
+
 def layer_cells(x: dict[str, Any]) -> list[str]:
     name = str(x["tensor"]).split("/")
     short = name[-2] if len(name) > 1 else name[-1]
     return [short, str(x["kind"]), f"{x['dense_bytes']:,}", f"{100 * x['zeros'] / max(x['weights'], 1):.1f}%",
-            f"{x['zero_blocks']:,}/{x['blocks']:,}", str(x["distinct"]), f"{x['huffman_bytes']:,}",
+            f"{x['zero_blocks']:,}/{x['blocks']:,}", str(x["distinct"]), f"{_huffman(x):,}",
             x.get("format") or NA, _n(x.get("stored_bytes"))]
 
 

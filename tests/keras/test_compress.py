@@ -154,7 +154,7 @@ def _report(core: bool) -> dict[str, Any]:
         "layers": [{"call": 0}], "runs": {"qemu-m4": {"unit": "instructions", "total": 12345}}}
     if core:
         report.update(weights_bytes=280, dense_weights_bytes=1000)
-        report["layers"][0]["weights"] = {"format": "block4", "bytes": 280, "dense_bytes": 1000}
+        report["layers"][0]["weights"] = {"format": "block4", "bytes": 280, "dense_bytes": 1000, "huffman_bytes": 271}
     return report
 
 
@@ -169,6 +169,9 @@ def test_table_against_direct_computation() -> None:
     assert rows["int8"]["nonzero_params"] == 200
     text = "\n".join(table_lines(_report(core=True)))
     assert f"{4400 / 280:.1f}x" in text and "block4" in text and "~20,720" in text
+    # the core's Huffman figure replaces the estimate in the layer's row
+    assert next(ln for ln in text.splitlines() if "block4" in ln).split()[-3] == "271"
+    assert table_lines(_report(core=False))[-1].split()[-3] == "300"
     # without the core's fields: the int8 stage is this build, the compressed one n/a
     rows = {r["stage"]: r for r in stage_rows(_report(core=False))}
     assert rows["int8"]["weight_bytes"] == 1000 and rows["int8"]["flash_bytes"] == 20_000
