@@ -224,3 +224,14 @@ def test_pipeline_stages_against_direct_computation() -> None:
     assert stages["int8"]["accuracy"] == accuracy(int8_predict(res.tflite, x[128:]), y[128:])
     assert any(line.startswith("block pruning") for line in res.lines)
     assert any(line.startswith("weight sharing: 2-bit") for line in res.lines)
+
+
+def test_nm_fine_tuning_keeps_n_of_m() -> None:
+    x = random_images(64, seed=5)
+    y = np.random.default_rng(5).integers(0, 5, 64)
+    res = prune_shaped(small_cnn(), "nm", nm=(2, 4), train=Dataset(x, y, "random"),
+                       config=TrainConfig(epochs=2, batch_size=16, verbose=0))
+    assert res.nm == (2, 4) and abs(res.sparsity - 0.5) < 0.02
+    for name, k in _kernels(res.model).items():
+        for g in _blocks(_tflite_rows(k), 4):
+            assert np.count_nonzero(g) <= min(2, len(g)), name
