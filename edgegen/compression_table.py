@@ -85,12 +85,18 @@ def stage_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
 
 def layer_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
     """Per layer with int8 weights: edgegen.compression's figures, and the core's stored format
-    and bytes when report.json has them (matched in order: one weighted call per weighted op)."""
+    and bytes when report.json has them. Both lists follow the model's op order, and the core
+    describes a subset (CONV_2D and FULLY_CONNECTED, not DEPTHWISE_CONV_2D), so they are matched in
+    order by their dense int8 bytes; a layer the core does not describe shows n/a."""
     mine = list((report.get("compression") or {}).get("layers") or [])
     core = [layer["weights"] for layer in report.get("layers", []) if isinstance(layer.get("weights"), dict)]
     out = []
-    for i, x in enumerate(mine):
-        c = core[i] if len(core) == len(mine) else {}
+    j = 0
+    for x in mine:
+        c: dict[str, Any] = {}
+        if j < len(core) and int(core[j].get("dense_bytes", -1)) == int(x["dense_bytes"]):
+            c = core[j]
+            j += 1
         out.append({**x, "format": c.get("format"), "stored_bytes": c.get("bytes"),
                     "core_huffman_bytes": c.get("huffman_bytes")})
     return out

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from edgegen.compression import BLOCK, huffman_bits, layer_weights
-from edgegen.compression_table import stage_rows, table_lines, wanted
+from edgegen.compression_table import layer_rows, stage_rows, table_lines, wanted
 from edgegen.errors import EdgegenError
 from edgegen.keras.data import Dataset
 from edgegen.keras.finetune import TrainConfig
@@ -169,6 +169,10 @@ def test_table_against_direct_computation() -> None:
     assert rows["int8"]["nonzero_params"] == 200
     text = "\n".join(table_lines(_report(core=True)))
     assert f"{4400 / 280:.1f}x" in text and "block4" in text and "~20,720" in text
+    # a depthwise layer before it, which the core does not describe: still matched by bytes
+    dw = {**_report(core=True)["compression"]["layers"][0], "kind": "DEPTHWISE_CONV_2D", "dense_bytes": 90}
+    both = {**_report(core=True), "compression": {"layers": [dw, *_report(core=True)["compression"]["layers"]]}}
+    assert [r["format"] for r in layer_rows(both)] == [None, "block4"]
     # the core's Huffman figure replaces the estimate in the layer's row
     assert next(ln for ln in text.splitlines() if "block4" in ln).split()[-3] == "271"
     assert table_lines(_report(core=False))[-1].split()[-3] == "300"
