@@ -154,7 +154,7 @@ def table_lines(report: dict[str, Any]) -> list[str]:
     """The table as fixed-width text lines (terminal and logs)."""
     rows = stage_rows(report)
     first = next((r.get("weight_bytes") for r in rows if r.get("weight_bytes")), None)
-    grid = [list(HEADER)] + [cells(r, first) for r in rows]
+    grid = [_header(rows)] + [cells(r, first) for r in rows]
     out = ["compression, before -> after (weights; flash and arena of this build; instructions from "
            "`edgegen run`; accuracy on the evaluation data):"]
     out += _grid(grid)
@@ -163,6 +163,12 @@ def table_lines(report: dict[str, Any]) -> list[str]:
         out.append("per layer (Huffman B: an optimal code of the weights' indices with its codebooks, an estimate):")
         out += _grid([list(LAYER_HEADER)] + [layer_cells(x) for x in layers])
     return out
+
+
+def _header(rows: list[dict[str, Any]]) -> list[str]:
+    """The ratio column names the stage it compares with: float32, or int8 for a .tflite build."""
+    base = next((r["stage"] for r in rows if r.get("weight_bytes")), "float32")
+    return [f"vs {base}" if h == "vs float32" else h for h in HEADER]
 
 
 def _grid(grid: list[list[str]]) -> list[str]:
@@ -188,7 +194,7 @@ def table_html(report: dict[str, Any]) -> str:
 
     return ("<h2>Compression</h2>\n<p>Before and after: weights, flash and arena of this build, instructions from "
             "<code>edgegen run</code>, accuracy on the evaluation data (n/a: not measured in this build).</p>\n"
-            + tab(HEADER, [cells(r, first) for r in rows])
+            + tab(tuple(_header(rows)), [cells(r, first) for r in rows])
             + "<p>Per layer (Huffman B: an optimal code of the weights' indices with its codebooks, an "
               "estimate):</p>\n"
             + tab(LAYER_HEADER, [layer_cells(x) for x in layer_rows(report)]))
