@@ -89,7 +89,7 @@ def _train_set(model: Any, train: tuple[np.ndarray, np.ndarray] | str | Path | D
     return as_dataset(train, model, what="training data")
 
 
-def prune(model: ModelLike, fraction: float, mode: Literal["structured", "unstructured"] = "structured", *,
+def prune(model: ModelLike, fraction: float, mode: Literal["structured", "unstructured", "block"] = "structured", *,
           train: tuple[np.ndarray, np.ndarray] | str | Path | Dataset | None = None,
           criterion: Literal["l1", "l2", "activation"] = "l1", scope: Literal["layer", "global"] = "global",
           data: np.ndarray | None = None, config: TrainConfig | None = None, verbose: bool = True,
@@ -99,7 +99,8 @@ def prune(model: ModelLike, fraction: float, mode: Literal["structured", "unstru
     ``structured``: ``fraction`` of the output channels of every prunable Conv2D/Dense group are
     removed (a smaller dense model); ``criterion`` ``activation`` ranks channels on ``data`` (or
     the training inputs). ``unstructured``: ``fraction`` of the kernel weights are zeroed, per layer
-    or globally, along a polynomial-decay schedule when ``train`` is given. Fine-tuning runs
+    or globally, along a polynomial-decay schedule when ``train`` is given; ``block`` the same with
+    whole blocks of 4 weights (``criterion`` l1 or l2, docs/keras.md "Compression"). Fine-tuning runs
     ``config.epochs`` epochs when ``train`` (``(x, y)``, a ``.npz`` path or a Dataset) is given.
     ``seed`` seeds every random choice (fine-tuning's shuffling and dropout).
     """
@@ -133,7 +134,14 @@ def _prune(model: ModelLike, fraction: float, mode: str, *, train: tuple[np.ndar
         if verbose:
             print("\n".join(ures.lines()))
         return ures.model
-    raise EdgegenError(f"unknown pruning mode '{mode}'; use 'structured' or 'unstructured'")
+    if mode == "block":
+        from .keras.prune_block import prune_shaped
+
+        bres = prune_shaped(m, "block", fraction, scope=scope, criterion=criterion, train=train_set, config=config)
+        if verbose:
+            print("\n".join(bres.lines()))
+        return bres.model
+    raise EdgegenError(f"unknown pruning mode '{mode}'; use 'structured', 'unstructured' or 'block'")
 
 
 def evaluate(model_or_path: ModelLike, tflite: bytes, x: np.ndarray | SampleSource | LabelledData,
@@ -177,8 +185,10 @@ def _labelled(value: LabelledData | None, what: str) -> SampleSource | Dataset |
 
 def _pipeline(model_or_path: ModelLike, calib: Calib | None, *, prune: float | None, prune_mode: str,
               train: LabelledData | None, eval: LabelledData | None, float_io: bool, config: TrainConfig | None,
-              epochs: int | None, prune_criterion: str, prune_scope: str, eval_samples: int | None,
-              seed: int, layer_check: bool = True, unsafe_deserialization: bool = False) -> Any:
+              epochs: int | None, prune_criterion: str | None, prune_scope: str | None, eval_samples: int | None,
+              seed: int, prune_nm: str | None = None, share_weights: int | None = None,
+              share_granularity: str = "channel", layer_check: bool = True,
+              unsafe_deserialization: bool = False) -> Any:
     from .keras.pipeline import Options, run
 
     if prune is not None and not 0.0 <= prune < 1.0:
@@ -188,7 +198,15 @@ def _pipeline(model_or_path: ModelLike, calib: Calib | None, *, prune: float | N
     cfg = config or TrainConfig()
     if epochs is not None:
         cfg = dataclasses.replace(cfg, epochs=epochs)
-    res = run(model_or_path, Options(calib=calib, prune=prune, prune_mode=prune_mode,
+    from .keras.prune_block import parse_nm
+
+    nm = parse_nm(prune_nm) if prune_nm is not None else None
+    if nm is not None and prune_mode not in ("structured", "nm"):
+        raise EdgegenError(f"prune_nm={prune_nm!r} is N:M pruning; drop prune_mode={prune_mode!r}")
+    if nm is not None:
+        prune_mode = "nm"
+    res = run(model_or_path, Options(calib=calib, prune=prune, prune_mode=prune_mode, prune_nm=nm,
+                                     share_bits=share_weights, share_granularity=share_granularity,
                                      train=_labelled(train, "train"), eval_data=_labelled(eval, "eval"),
                                      float_io=float_io, criterion=prune_criterion, scope=prune_scope,
                                      train_config=cfg, max_eval=eval_samples, seed=seed,
@@ -205,33 +223,40 @@ class EdgegenWarning(UserWarning):
 
 
 def build_keras(model_or_path: ModelLike, calib: Calib | None, *, prune: float | None = None,
-                prune_mode: Literal["structured", "unstructured"] = "structured",
+                prune_mode: Literal["structured", "unstructured", "block", "nm"] = "structured",
                 train: LabelledData | None = None, eval: LabelledData | None = None, float_io: bool = False,
                 config: TrainConfig | None = None, epochs: int | None = None,
-                prune_criterion: Literal["l1", "l2", "activation"] = "l1",
-                prune_scope: Literal["layer", "global"] = "global", eval_samples: int | None = None,
-                seed: int = DEFAULT_SEED, layer_check: bool = True,
+                prune_criterion: Literal["l1", "l2", "activation"] | None = None,
+                prune_scope: Literal["layer", "global"] | None = None, eval_samples: int | None = None,
+                seed: int = DEFAULT_SEED, prune_nm: str | None = None, share_weights: int | None = None,
+                share_granularity: Literal["channel", "layer"] = "channel", layer_check: bool = True,
                 unsafe_deserialization: bool = False) -> tuple[bytes, list[str]]:
     """The CLI's Keras pipeline: the int8 ``.tflite`` and the summary lines it would print
     (warnings first, each also raised as an :class:`EdgegenWarning`). Arguments as the CLI's
     options: ``eval`` is ``--eval`` (labelled data: a path, ``(x, y)``, a tf.data dataset of
     ``(x, y)``; every sample unless ``eval_samples``), ``train`` is ``--train``, ``epochs``
     ``--epochs``, ``prune_criterion``/``prune_scope`` ``--prune-criterion``/``--prune-scope``,
-    ``layer_check=False`` ``--skip-layer-check``, ``unsafe_deserialization`` ``--unsafe-deserialization``."""
+    ``layer_check=False`` ``--skip-layer-check``, ``unsafe_deserialization`` ``--unsafe-deserialization``,
+    ``prune_nm`` ``--prune-nm`` ("2:4"), ``share_weights``/``share_granularity``
+    ``--share-weights``/``--share-granularity``."""
     res = _pipeline(model_or_path, calib, prune=prune, prune_mode=prune_mode, train=train, eval=eval,
                     float_io=float_io, config=config, epochs=epochs, prune_criterion=prune_criterion,
-                    prune_scope=prune_scope, eval_samples=eval_samples, seed=seed, layer_check=layer_check,
+                    prune_scope=prune_scope, eval_samples=eval_samples, seed=seed, prune_nm=prune_nm,
+                    share_weights=share_weights, share_granularity=share_granularity, layer_check=layer_check,
                     unsafe_deserialization=unsafe_deserialization)
     return res.tflite, [f"WARNING: {w}" for w in res.warnings] + list(res.lines)
 
 
 def build(model: ModelLike, out: str | Path, *, board: str = "nucleo", calib: Calib | None = None,
-          prune: float | None = None, prune_mode: Literal["structured", "unstructured"] = "structured",
+          prune: float | None = None,
+          prune_mode: Literal["structured", "unstructured", "block", "nm"] = "structured",
           train: LabelledData | None = None, eval: LabelledData | None = None, float_io: bool = False,
           config: TrainConfig | None = None, epochs: int | None = None,
-          prune_criterion: Literal["l1", "l2", "activation"] = "l1",
-          prune_scope: Literal["layer", "global"] = "global", eval_samples: int | None = None,
-          inputs: np.ndarray | None = None, vectors: int = 3, force: bool = False,
+          prune_criterion: Literal["l1", "l2", "activation"] | None = None,
+          prune_scope: Literal["layer", "global"] | None = None, eval_samples: int | None = None,
+          prune_nm: str | None = None, share_weights: int | None = None,
+          share_granularity: Literal["channel", "layer"] = "channel", inputs: np.ndarray | None = None,
+          vectors: int = 3, force: bool = False,
           cmsis_nn: str | Path | None = None, guard: bool = False, seed: int = DEFAULT_SEED,
           kernels: Literal["auto", "cmsis-nn", "portable"] = "auto", keep_inputs: bool = False,
           portable_kernels: bool = False, name: str | None = None, layer_check: bool = True,
@@ -257,7 +282,8 @@ def build(model: ModelLike, out: str | Path, *, board: str = "nucleo", calib: Ca
     summary: list[str] = []
     summary_data: dict[str, Any] | None = None
     if path is not None and path.suffix.lower() == ".tflite":
-        keras_only = {"calib": calib, "prune": prune, "train": train, "eval": eval, "epochs": epochs}
+        keras_only = {"calib": calib, "prune": prune, "train": train, "eval": eval, "epochs": epochs,
+                      "prune_nm": prune_nm, "share_weights": share_weights}
         given = [k for k, v in keras_only.items() if v is not None]
         if given:
             raise EdgegenError(f"{path}: {', '.join(given)} apply to Keras models only; a .tflite is already "
@@ -266,7 +292,8 @@ def build(model: ModelLike, out: str | Path, *, board: str = "nucleo", calib: Ca
     else:
         res = _pipeline(model, calib, prune=prune, prune_mode=prune_mode, train=train, eval=eval,
                         float_io=float_io, config=config, epochs=epochs, prune_criterion=prune_criterion,
-                        prune_scope=prune_scope, eval_samples=eval_samples, seed=seed, layer_check=layer_check,
+                        prune_scope=prune_scope, eval_samples=eval_samples, seed=seed, prune_nm=prune_nm,
+                        share_weights=share_weights, share_granularity=share_granularity, layer_check=layer_check,
                         unsafe_deserialization=unsafe_deserialization)
         tflite, summary = res.tflite, [f"WARNING: {w}" for w in res.warnings] + list(res.lines)
         summary_data = res.summary_data()

@@ -141,5 +141,5 @@ def build(
         check_output_dir(given_out, force=force, inputs=inputs)
         install(tmp, out)
     return BuildResult(out=out, program=program, graph=graph, board=target, footprint=footprint,
-                       board_note=resolved.note, front_end=tuple(front_end),
+                       board_note=resolved.note, front_end=tuple(front_end), front_end_data=front_end_data,
                        library="arm" if cmsis_dir is not None else "portable")

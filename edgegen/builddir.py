@@ -155,4 +155,8 @@ def record_result(directory: Path, board: str, result: HarnessResult, unit: str)
         # MACs per instruction against the CPU's bound (edgegen.perf); cycles on hardware have no such bound
         macs = [int(layer["macs"]) for layer in report.get("layers", [])]
         report["runs"][board].update(run_record(macs, result.per_call, mac_bound(known)))
+    if isinstance(report.get("compression"), dict):
+        from .compression_table import stage_rows
+
+        report["compression"]["stages"] = stage_rows(report)  # the compressed stage's instructions
     write_report(directory, report)

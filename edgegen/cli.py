@@ -313,7 +313,8 @@ def make_parser() -> argparse.ArgumentParser:
 
 #: the Keras front end's options (dest names), which an int8 .tflite cannot use
 KERAS_OPTIONS = ("calib", "prune", "prune_mode", "train", "prune_criterion", "prune_scope", "epochs", "eval",
-                 "float_io", "seed", "unsafe_deserialization", "skip_layer_check")
+                 "float_io", "seed", "unsafe_deserialization", "skip_layer_check", "prune_nm", "share_weights",
+                 "share_granularity", "learning_rate")
 
 
 def check_keras_options(args: argparse.Namespace) -> None:
@@ -326,29 +327,67 @@ def check_keras_options(args: argparse.Namespace) -> None:
         verb = "applies" if len(given) == 1 else "apply"
         raise EdgegenError(f"{args.model}: {flags} {verb} to Keras models only; an int8 .tflite is already "
                            "quantized (and pruned as it is): drop them, or give the Keras model (.keras, .h5)")
+    if args.learning_rate is not None and (args.train is None or not args.learning_rate > 0):
+        raise EdgegenError(f"--learning-rate {args.learning_rate}: the fine-tuning rate needs --train data and a "
+                           "positive value (e.g. 3e-4)")
     if args.epochs is not None and args.train is None:
         raise EdgegenError(f"--epochs {args.epochs}: epochs of fine-tuning after pruning need the training data "
                            "(--train data.npz); give --train or drop --epochs")
+    _check_compression_options(args)
     pruning = [f"--{n.replace('_', '-')}" for n in ("prune_mode", "prune_criterion", "prune_scope")
                if getattr(args, n) is not None]
-    if pruning and args.prune is None:
+    if pruning and args.prune is None and args.prune_nm is None:
         raise EdgegenError(f"{', '.join(pruning)} choose how to prune, but no --prune fraction was given "
                            "(e.g. --prune 0.5)")
+
+
+def _check_compression_options(args: argparse.Namespace) -> None:
+    """--prune-nm and --share-weights against the other pruning options, before any work."""
+    from .keras.prune_block import parse_nm
+
+    if args.prune_nm is not None:
+        n, m = parse_nm(args.prune_nm)
+        if args.prune_mode not in (None, "nm"):
+            raise EdgegenError(f"--prune-nm {args.prune_nm} is N:M pruning; drop --prune-mode {args.prune_mode} "
+                               "(or give --prune-mode nm)")
+        if args.prune is not None and abs(args.prune - (1 - n / m)) > 1e-6:
+            raise EdgegenError(f"--prune {args.prune} and --prune-nm {args.prune_nm} disagree: {n}:{m} zeroes "
+                               f"{1 - n / m:.3g} of the weights; drop --prune")
+    elif args.prune_mode == "nm":
+        raise EdgegenError("--prune-mode nm needs --prune-nm N:M (e.g. --prune-nm 2:4)")
+    if args.share_granularity is not None and args.share_weights is None:
+        raise EdgegenError(f"--share-granularity {args.share_granularity} needs --share-weights BITS")
+    if args.share_weights is not None and not 1 <= args.share_weights <= 7:
+        raise EdgegenError(f"--share-weights {args.share_weights}: give 1 to 7 bits (int8 weights have 8)")
 
 
 def _keras_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("Keras models")
     g.add_argument("--calib", help="calibration data: .npy, .npz or a directory of .npy files")
     g.add_argument("--prune", type=float, default=None, help="fraction to prune, e.g. 0.5")
-    g.add_argument("--prune-mode", choices=("unstructured", "structured"), default=None,
-                   help="with --prune: remove whole channels (structured, the default) or single weights")
+    g.add_argument("--prune-mode", choices=("unstructured", "structured", "block", "nm"), default=None,
+                   help="with --prune: remove whole channels (structured, the default), single weights "
+                   "(unstructured), whole blocks of 4 weights along each output channel (block), or N of every "
+                   "M weights (nm, with --prune-nm)")
+    g.add_argument("--prune-nm", default=None, metavar="N:M",
+                   help="N:M pruning: keep N of every M consecutive weights of each output channel, e.g. 2:4")
+    g.add_argument("--share-weights", type=int, default=None, metavar="BITS",
+                   help="weight sharing: k-means the weights into at most 2^BITS values per output channel (zero "
+                   "kept for pruned weights), fine-tuned with --train keeping them shared")
+    g.add_argument("--share-granularity", choices=("channel", "layer"), default=None,
+                   help="weight sharing: one codebook per output channel (default) or per layer")
     g.add_argument("--train", help="training data (.npz with x and y) for fine-tuning after pruning")
     g.add_argument("--prune-criterion", choices=("l1", "l2", "activation"), default=None,
-                   help="structured pruning: rank channels by filter L1/L2 norm or by mean |activation| on the data")
+                   help="structured pruning: rank channels by filter L1 (default)/L2 norm or by mean |activation| "
+                   "on the data; block pruning: blocks by L1 or L2 (default) norm")
     g.add_argument("--prune-scope", choices=("global", "layer"), default=None,
-                   help="unstructured pruning: one magnitude threshold for the model or one per layer")
+                   help="unstructured and block pruning: one magnitude threshold for the model (unstructured's "
+                   "default) or one per layer (block's default)")
     g.add_argument("--epochs", type=int, default=None, help="fine-tuning epochs after pruning (needs --train; "
                    "default 3)")
+    g.add_argument("--learning-rate", type=float, default=None,
+                   help="Adam's learning rate for fine-tuning (needs --train; default 1e-3; compression recovers "
+                   "best at 3e-4, docs/keras.md)")
     g.add_argument("--eval", help="data with targets (.npz with x and y): float vs int8 accuracy for class labels, "
                    "MSE and SQNR for other targets")
     g.add_argument("--float-io", action="store_true", help="keep float32 model inputs and outputs")

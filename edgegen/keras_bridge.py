@@ -21,6 +21,7 @@ def keras_to_tflite(args: argparse.Namespace, progress: Callable[[str, int, int]
     from .keras._tf import DEFAULT_SEED
     from .keras.finetune import TrainConfig
     from .keras.pipeline import Options, run
+    from .keras.prune_block import parse_nm
 
     prune = getattr(args, "prune", None)
     if prune is not None and not 0.0 <= prune < 1.0:
@@ -32,13 +33,17 @@ def keras_to_tflite(args: argparse.Namespace, progress: Callable[[str, int, int]
     opts = Options(
         calib=getattr(args, "calib", None),
         prune=prune,
-        prune_mode=getattr(args, "prune_mode", "structured") or "structured",
+        prune_mode=getattr(args, "prune_mode", None) or ("nm" if getattr(args, "prune_nm", None) else "structured"),
         train=getattr(args, "train", None),
         float_io=bool(getattr(args, "float_io", False)),
-        criterion=getattr(args, "prune_criterion", "l1") or "l1",
-        scope=getattr(args, "prune_scope", "global") or "global",
+        criterion=getattr(args, "prune_criterion", None),
+        prune_nm=parse_nm(args.prune_nm) if getattr(args, "prune_nm", None) else None,
+        share_bits=getattr(args, "share_weights", None),
+        share_granularity=getattr(args, "share_granularity", None) or "channel",
+        scope=getattr(args, "prune_scope", None),
         # on a terminal fine-tuning joins the other progress bars; in a log, one line per epoch
         train_config=TrainConfig(epochs=int(epochs or 3), verbose=2,
+                                 learning_rate=float(getattr(args, "learning_rate", None) or 1e-3),
                                  progress=progress if live else None),
         eval_data=getattr(args, "eval", None),
         layer_check=not bool(getattr(args, "skip_layer_check", False)),

@@ -107,9 +107,15 @@ def buffer_rows(program: Program) -> list[BufferRow]:
 
 
 def build_report(result: BuildResult) -> dict[str, Any]:
+    from .compression_table import layer_data, stage_rows
+
     p = result.program
     fp = result.footprint
     report = _report(result, p, fp)
+    # the before/after compression table's data (edgegen.compression_table; `edgegen run` refreshes
+    # the stages with its instructions)
+    report["compression"] = {"layers": layer_data(result.graph)}
+    report["compression"]["stages"] = stage_rows(report)
     if p.kernel_mode != "cmsis-nn":
         # which layers edgegen's kernels could take but leave to CMSIS-NN, and why (the layers'
         # "function" says which kernel each call runs)
@@ -253,8 +259,18 @@ def print_build_summary(result: BuildResult) -> None:
         console.print(f"{b.name}: flash {fp.flash_bytes:,} / {b.flash_bytes:,} B "
                       f"({100 * fp.flash_bytes / b.flash_bytes:.1f}%), RAM {fp.ram_bytes:,} / {b.ram_bytes:,} B "
                       f"({100 * fp.ram_bytes / b.ram_bytes:.1f}%), {how}")
+    _print_compression(console, result)
     console.print(f"built {result.out}")
     console.print(f"report {result.out / REPORT_HTML}")
+
+
+def _print_compression(console: Any, result: BuildResult) -> None:
+    from .compression_table import table_lines, wanted
+
+    report = build_report(result)
+    if wanted(report):
+        for line in table_lines(report):
+            console.print(line, markup=False, overflow="ignore", crop=False)
 
 
 def print_run_summary(directory: Path, run: EmulatorRun) -> None:

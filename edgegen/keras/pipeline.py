@@ -35,12 +35,13 @@ from .data import DEFAULT_MAX_CALIB, Dataset, SampleSource, as_dataset, read_spl
 from .evaluate import output_size, targets
 from .finetune import TrainConfig, finetune
 from .report import ModelStats, change, model_stats
+from .stages import int8_row, stage_row
 from .targets import targets_for
 
 TINY_PARAMS = 20_000
 #: the fraction of --train held out to measure pruning on when nothing else is labelled
 HELD_OUT = 0.1
-PRUNE_MODES = ("structured", "unstructured")
+PRUNE_MODES = ("structured", "unstructured", "block", "nm")
 
 
 @dataclass(frozen=True)
@@ -48,10 +49,18 @@ class Options:
     calib: SampleSource | Dataset | None = None
     prune: float | None = None
     prune_mode: str = "structured"
+    #: N:M pruning's (N, M) (``prune_mode="nm"``, which sets the sparsity to 1 - N/M)
+    prune_nm: tuple[int, int] | None = None
+    #: weight sharing: at most 2**bits distinct values per output channel (None: off)
+    share_bits: int | None = None
+    share_granularity: str = "channel"
     train: SampleSource | Dataset | None = None
     float_io: bool = False
-    criterion: str = "l1"
-    scope: str = "global"
+    #: structured: l1 (default), l2 or activation; block: l1 or l2 (default)
+    criterion: str | None = None
+    #: unstructured: global (default) or layer; block: layer (default: every layer's kernel skips
+    #: work) or global
+    scope: str | None = None
     train_config: TrainConfig = field(default_factory=TrainConfig)
     #: labelled data to report accuracy on (default: x_test/y_test of the training .npz, else when
     #: pruning a held-out slice of the training data, else the calibration data)
@@ -84,6 +93,9 @@ class Result:
     after: ModelStats
     comparison: Any = None  # evaluate.Comparison | None
     timings: dict[str, float] = field(default_factory=dict)
+    #: the compression stages (float32, pruned, shared, int8) with their size and accuracy, for the
+    #: before/after table (edgegen.compression_table)
+    stages: tuple[dict[str, Any], ...] = ()
 
     def summary_data(self) -> dict[str, Any]:
         """The summary as data for report.json (the lines stay the readable form): the model's
@@ -97,7 +109,7 @@ class Result:
 
         data: dict[str, Any] = {"float_model": dataclasses.asdict(self.before),
                                 "converted_model": dataclasses.asdict(self.after),
-                                "warnings": list(self.warnings)}
+                                "warnings": list(self.warnings), "stages": list(self.stages)}
         if self.comparison is not None and dataclasses.is_dataclass(self.comparison) \
                 and not isinstance(self.comparison, type):
             data["float_vs_int8"] = finite(dataclasses.asdict(self.comparison))
@@ -145,27 +157,42 @@ def _run(model_or_path: Any, opts: Options) -> Result:
     if train is not None and train.y is not None:
         targets_for(train.y, output_size(model), f"{train.source}: training data")  # before minutes of work
     lines += [f"  {n}" for n in (train.notes if train is not None else ())]
-    pruning = opts.prune is not None and opts.prune > 0
-    evaluation, where, train = _evaluation_data(model, opts, calib, train, pruning, warnings)
+    pruning = (opts.prune is not None and opts.prune > 0) or opts.prune_mode == "nm"
+    sharing = opts.share_bits is not None
+    evaluation, where, train = _evaluation_data(model, opts, calib, train, pruning or sharing, warnings)
 
     original = model
+    stages: list[tuple[str, Any]] = [("float32", model)]
+    if (pruning or sharing) and not loaded.editable:
+        raise EdgegenError(f"{name}: a SavedModel is an opaque TensorFlow graph and cannot be pruned or have its "
+                           "weights shared; load the .keras/.h5 model instead, or drop --prune/--share-weights")
     if pruning:
-        if not loaded.editable:
-            raise EdgegenError(f"{name}: a SavedModel is an opaque TensorFlow graph and cannot be pruned; "
-                               "load the .keras/.h5 model instead, or drop --prune")
         if has_lstm(model):
             raise EdgegenError(f"{name}: pruning a model with LSTM layers is not supported (their gates' weights "
                                "are not pruned together with the layers that feed them); drop --prune")
         t = time.monotonic()
         model, prune_lines = _prune(model, opts, calib, train)
         lines += prune_lines
+        stages.append(("pruned", model))
         timings["prune"] = time.monotonic() - t
-    elif train is not None:
+    elif train is not None and not sharing:
         warnings.append("training data given without --prune: the model is converted as it is, not trained")
+    if sharing:
+        from .share import share_weights
+
+        t = time.monotonic()
+        assert opts.share_bits is not None
+        shared = share_weights(model, opts.share_bits, granularity=opts.share_granularity, train=train,
+                               config=opts.train_config)
+        model = shared.model
+        lines += shared.lines()
+        stages.append(("shared", model))
+        timings["share"] = time.monotonic() - t
     after = model_stats(model)
     lines.append(f"float model: {before.line()}")
-    if opts.prune:
-        lines.append(f"pruned:      {after.line()}  (params {change(before.params, after.params)}, "
+    if pruning or sharing:
+        lines.append(f"{'pruned:' if pruning else 'shared:':<12} {after.line()}  "
+                     f"(params {change(before.params, after.params)}, "
                      f"non-zero {change(before.nonzero_params, after.nonzero_params)}, "
                      f"MACs {change(before.macs, after.macs)})")
 
@@ -180,6 +207,7 @@ def _run(model_or_path: Any, opts: Options) -> Result:
     lines += [f"  {n}" for n in calib.notes]
 
     comparison = None
+    stage_data = [stage_row(s, m) for s, m in stages]
     if opts.evaluate and evaluation is not None:
         from .evaluate import compare_outputs, float_predict, int8_predict, targets
         from .pruning_effect import pruning_effect
@@ -200,12 +228,14 @@ def _run(model_or_path: Any, opts: Options) -> Result:
                                         classifier=comparison.agreement is not None)
             lines += more
             warnings += warn
+        stage_data = [stage_row(s, m, evaluation, kind) for s, m in stages]
         timings["evaluate"] = time.monotonic() - t
     elif opts.evaluate and model is not original:
         warnings.append("pruning changed the weights and there is no data to measure what it cost (no --eval, "
                         "--train or --calib): the pruned model's accuracy is unknown")
     return Result(tflite=tflite, model=model, lines=tuple(lines), warnings=tuple(warnings), before=before,
-                  after=after, comparison=comparison, timings=timings)
+                  after=after, comparison=comparison, timings=timings,
+                  stages=(*stage_data, int8_row(comparison)))
 
 
 def _calibration(model: Any, opts: Options, name: str, warnings: list[str]) -> Dataset:
@@ -269,7 +299,7 @@ def _prune(model: Any, opts: Options, calib: Dataset, train: Dataset | None) -> 
         from .prune_structured import prune_channels
 
         data = train.x if train is not None else calib.x
-        res = prune_channels(model, fraction, criterion=opts.criterion, data=data)
+        res = prune_channels(model, fraction, criterion=opts.criterion or "l1", data=data)
         lines = res.lines()
         if not res.groups:
             lines.append("  nothing was prunable: every channel group reaches an output or an unsupported layer")
@@ -279,12 +309,19 @@ def _prune(model: Any, opts: Options, calib: Dataset, train: Dataset | None) -> 
         else:
             lines.append("  not fine-tuned (no --train data): expect an accuracy drop")
         return res.model, lines
+    if opts.prune_mode in ("block", "nm"):
+        from .prune_block import prune_shaped
+
+        sres = prune_shaped(model, opts.prune_mode, fraction if opts.prune_mode == "block" else None,
+                            nm=opts.prune_nm, scope=opts.scope or "layer", criterion=opts.criterion or "l2",
+                            train=train, config=opts.train_config)
+        return sres.model, sres.lines()
     if opts.prune_mode == "unstructured":
         from .prune_magnitude import prune_unstructured
 
-        ures = prune_unstructured(model, fraction, scope=opts.scope, train=train, config=opts.train_config)
+        ures = prune_unstructured(model, fraction, scope=opts.scope or "global", train=train, config=opts.train_config)
         return ures.model, ures.lines()
-    raise EdgegenError(f"unknown --prune-mode '{opts.prune_mode}'; use structured or unstructured")
+    raise EdgegenError(f"unknown --prune-mode '{opts.prune_mode}'; use {', '.join(PRUNE_MODES)}")
 
 
 def _compiled_weights(tflite: bytes, model: Any) -> int:

@@ -16,6 +16,7 @@ compressed storage, and the report says so instead of claiming savings.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,7 +77,8 @@ class UnstructuredResult:
                f"{sum(n for _, n, _ in self.layers):,} kernel weights are zero"]
         out += [f"  {name}: {100 * z / n:.1f}% zero of {n:,}" for name, n, z in self.layers]
         out.append("  note: CMSIS-NN kernels are dense: zeros take the same flash and the same time as any "
-                   "weight, so this saves neither (use --prune-mode structured for real savings)")
+                   "weight, so this saves neither (use --prune-mode structured, or block / nm, whose zeros "
+                   "edgegen's sparse formats can skip, for real savings)")
         return out
 
 
@@ -128,7 +130,13 @@ def compute_masks(kernels: list[np.ndarray], sparsity: float, scope: str = "laye
     return masks
 
 
-def _pruning_callback(kernels: list[tuple[str, Any]], schedule: PolynomialDecay, scope: str) -> Any:
+#: keep-masks of the kernels at a sparsity: unstructured here, blocks and N:M in .prune_block
+Masker = Callable[[list[np.ndarray], float], list[np.ndarray]]
+
+
+def pruning_callback(kernels: list[tuple[str, Any]], schedule: PolynomialDecay, masker: Masker) -> Any:
+    """A callback pruning ``kernels`` along ``schedule`` with ``masker``'s masks, re-applied after
+    every optimizer step so the pruned weights are zero in every forward pass."""
     k = keras()
 
     class MaskCallback(k.callbacks.Callback):  # type: ignore[misc, name-defined]
@@ -139,7 +147,7 @@ def _pruning_callback(kernels: list[tuple[str, Any]], schedule: PolynomialDecay,
 
         def _update(self) -> None:
             s = schedule.sparsity(self.step)
-            self.masks = compute_masks([_np(v) for _, v in kernels], s, scope)
+            self.masks = masker([_np(v) for _, v in kernels], s)
 
         def _apply(self) -> None:
             for (_, v), m in zip(kernels, self.masks, strict=True):
@@ -157,7 +165,7 @@ def _pruning_callback(kernels: list[tuple[str, Any]], schedule: PolynomialDecay,
 
         def on_train_end(self, logs: Any = None) -> None:
             # the schedule ends at the target, whatever the step count turned out to be
-            self.masks = compute_masks([_np(v) for _, v in kernels], schedule.final, scope)
+            self.masks = masker([_np(v) for _, v in kernels], schedule.final)
             self._apply()
 
     return MaskCallback()
@@ -168,6 +176,13 @@ def copy_model(model: Any) -> Any:
     new = k.models.clone_model(model)
     new.set_weights(model.get_weights())
     return new
+
+
+def ramp(sparsity: float, train: Dataset, config: TrainConfig, frequency: int = 50) -> PolynomialDecay:
+    """The schedule of pruning during fine-tuning: a ramp over the first half, then training at the
+    final sparsity for the rest to recover."""
+    steps = config.epochs * int(np.ceil(len(train) * (1 - config.validation_split) / config.batch_size))
+    return PolynomialDecay(0.0, sparsity, 0, max(1, steps // 2), frequency=max(1, min(frequency, steps // 20)))
 
 
 def prune_unstructured(model: Any, sparsity: float, *, scope: str = "global", train: Dataset | None = None,
@@ -185,11 +200,9 @@ def prune_unstructured(model: Any, sparsity: float, *, scope: str = "global", tr
         for (_, v), m in zip(kernels, masks, strict=True):
             v.assign(_np(v) * m)
     else:
-        steps = config.epochs * int(np.ceil(len(train) * (1 - config.validation_split) / config.batch_size))
-        # ramp over the first half, then train at the final sparsity for the rest to recover
-        schedule = PolynomialDecay(0.0, sparsity, 0, max(1, steps // 2),
-                                   frequency=max(1, min(frequency, steps // 20)))
-        finetune(new, train, config, callbacks=[_pruning_callback(kernels, schedule, scope)])
+        schedule = ramp(sparsity, train, config, frequency)
+        finetune(new, train, config, callbacks=[pruning_callback(
+            kernels, schedule, lambda ks, s: compute_masks(ks, s, scope))])
     zeros = tuple((name, int(_np(v).size), int(_np(v).size - np.count_nonzero(_np(v))))
                   for name, v in kernels)
     return UnstructuredResult(model=new, target=sparsity, scope=scope, layers=zeros, fine_tuned=train is not None)
