@@ -270,7 +270,8 @@ def build(model: ModelLike, out: str | Path, *, board: str = "nucleo", calib: Ca
     ``kernels`` as ``--kernels``, ``keep_inputs`` as ``--keep-inputs``, ``portable_kernels`` as
     ``--portable-kernels``, ``name`` (the C symbol prefix) as ``--name``, ``layer_check=False`` as
     ``--skip-layer-check``, ``unsafe_deserialization`` as ``--unsafe-deserialization``, ``compress``
-    as ``--compress`` (the result's ``program.layer_weights``, ``weights_bytes`` and ``dense_weights_bytes`` say what it chose)."""
+    as ``--compress`` (the result's ``program.layer_weights``, ``weights_bytes`` and
+    ``dense_weights_bytes`` say what it chose)."""
     from .build import build as build_dir
     from .build import load_tflite_bytes
     from .fit import check_vector_count
