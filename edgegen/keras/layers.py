@@ -9,9 +9,9 @@ converting one tiny model per case (``bench/keras_layer_support.py``, results in
 ``bench/kernels/results/issue15-kerasside-runs.txt``); docs/user-guide.md's "Keras layers" table
 is checked against this module by tests/keras/test_preflight.py.
 
-Conv2DTranspose (TRANSPOSE_CONV), UpSampling1D/2D, RepeatVector (TILE), Resizing (RESIZE_*) and
-LSTM (UNIDIRECTIONAL_SEQUENCE_LSTM) are listed as supported for the issue-15 op families being
-added alongside; until those land, their ops are refused after conversion, naming the layer.
+UpSampling2D with nearest interpolation is converted as the nearest Resizing it equals (one
+RESIZE_NEAREST_NEIGHBOR, :mod:`.convert`), and LSTM through the fused op (:mod:`.lstm`);
+UpSampling1D and RepeatVector become TILE, which TFLM has no kernel for, so they are refused.
 
 A class the table does not know (a custom layer, a wrapper) is let through: the converter decides,
 and an op edgegen then refuses is mapped back to its layer (:mod:`.opmap`).
@@ -75,10 +75,8 @@ SUPPORTED: dict[str, Supported] = {
     "Flatten": Supported("RESHAPE (or none)"),
     "Reshape": Supported("RESHAPE (or none)"),
     "Permute": Supported("TRANSPOSE"),
-    "RepeatVector": Supported("TILE"),
-    "UpSampling1D": Supported("TILE"),
-    "UpSampling2D": Supported("TILE + RESHAPE (nearest), RESIZE_BILINEAR (bilinear)",
-                              "interpolation nearest or bilinear"),
+    "UpSampling2D": Supported("RESIZE_NEAREST_NEIGHBOR (nearest: converted as the nearest Resizing it equals), "
+                              "RESIZE_BILINEAR (bilinear)", "interpolation nearest or bilinear"),
     "Resizing": Supported("RESIZE_BILINEAR / RESIZE_NEAREST_NEIGHBOR", "interpolation bilinear or nearest"),
     "Dropout": Supported("", _NOOP),
     "SpatialDropout1D": Supported("", _NOOP),
@@ -89,7 +87,7 @@ SUPPORTED: dict[str, Supported] = {
     "ActivityRegularization": Supported("", _NOOP),
     "Identity": Supported("", _NOOP),
     "BatchNormalization": Supported("folded into the convolution/Dense before it; else MUL + ADD"),
-    "Rescaling": Supported("folded into the input quantization; else MUL + ADD"),
+    "Rescaling": Supported("MUL + ADD by constants (int8 tables)"),
     "Normalization": Supported("SUB + MUL (or folded)"),
     "Add": Supported("ADD"),
     "Subtract": Supported("SUB"),
@@ -116,7 +114,12 @@ _ATTENTION = ("it becomes BATCH_MATMUL, which edgegen does not compile",
 _3D = ("a 3-D op (CONV_3D, 3-D pooling or padding), which TFLM has no int8 kernel for",
        "the 2-D layer, with one spatial dimension folded into the channels by a Reshape")
 
+_TILE = "it becomes TILE, which TFLM has no int8 kernel for"
+
 REFUSED: dict[str, Refused] = {
+    "RepeatVector": Refused(_TILE, "Reshape((1, 1, features)), UpSampling2D((n, 1)), Reshape((n, features))"),
+    "UpSampling1D": Refused(_TILE, "Reshape((steps, 1, channels)), UpSampling2D((size, 1)), "
+                                   "Reshape((steps * size, channels))"),
     "GRU": Refused("edgegen has no int8 GRU kernel", _RNN),
     "SimpleRNN": Refused("edgegen has no int8 SimpleRNN kernel", _RNN),
     "Bidirectional": Refused("edgegen compiles forward (unidirectional) LSTMs only", _RNN),
