@@ -9,20 +9,23 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
+from edgegen import fixedpoint
 from edgegen.build import build
 from edgegen.emulator import run_on_emulator
 from edgegen.errors import EdgegenError
-from edgegen.kernels import KernelConfig, check_compress, sparse
+from edgegen.kernels import KernelConfig, check_compress, matmul, sparse
 from edgegen.lower import lower
 from edgegen.tflite_reader import parse_tflite
 from edgegen.verify import ParityReport, compare_sim_tflm, random_inputs, verify_directory
 
 from .support import opmodels
-from .support.sparsity import PATTERNS, sparsified
+from .support.fuzz import pack, unpack
+from .support.sparsity import CODES, PATTERNS, sparsified
 
 FAMILIES = ("conv_2d_1x1", "conv_2d_general", "fully_connected", "fully_connected_per_channel")
 
@@ -135,5 +138,85 @@ def test_exact_on_emulator(board: str, tmp_path: Path) -> None:
         assert report.ok and report.sim_vs_tflm is True and report.c_vs_sim is True
         assert report.tensors_compared == report.samples * len(program.calls)
     run = run_on_emulator(res.out, board=board, timeout=300)
+    assert run.result.verdict is True, "\n".join(run.stdout.splitlines()[-10:])
+    assert run.result.vectors_passed == len(edges) + 2 and not run.result.failures
+
+
+def _far_zero_point(tflite: bytes, zp: int, seed: int) -> bytes:
+    """``tflite`` with each CONV_2D / FULLY_CONNECTED output rescaled so that every channel's right shift
+    ``e`` is at least 25, its zero point set to ``zp`` and its int32 biases drawn up to 2**29 (so the
+    outputs still vary around ``zp``): the zero point folded into the rounding constant (``zp * 2**e``)
+    overflows int32, as on a Fashion-MNIST CNN's FULLY_CONNECTED 1568 -> 64 (issue 17)."""
+    rng = np.random.default_rng(seed)
+    m: Any = unpack(tflite)
+    g = m.subgraphs[0]
+    for op in g.operators:
+        code = m.operatorCodes[op.opcodeIndex]
+        if max(code.builtinCode, code.deprecatedBuiltinCode) not in CODES:
+            continue
+        s_in = float(g.tensors[op.inputs[0]].quantization.scale[0])
+        s_w = float(np.max(g.tensors[op.inputs[1]].quantization.scale))
+        out = g.tensors[op.outputs[0]].quantization
+        out.scale, out.zeroPoint = [s_in * s_w * 2.0**25.5], [zp]  # multiplier 2**-25.5 or less: e >= 25
+        if len(op.inputs) > 2 and op.inputs[2] >= 0:
+            b = g.tensors[op.inputs[2]]
+            n = int(np.prod(b.shape))
+            m.buffers[b.buffer].data = np.frombuffer(rng.integers(-(2**29), 2**29, n).astype(np.int32).tobytes(),
+                                                     np.uint8)
+    return bytes(pack(m))
+
+
+def test_zero_point_after_the_shift_arithmetic() -> None:
+    """The unfolded records (``c`` the rounding constant, the zero point added after the shift) equal
+    TFLM's MultiplyByQuantizedMultiplier + zero point + clamp on random accumulators within the proven
+    bound, for shifts up to 31 and every zero point; the folded records are refused there."""
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        oc = int(rng.integers(1, 6))
+        m = rng.integers(1 << 30, 1 << 31, oc)
+        e = rng.integers(0, 32, oc)
+        zp = int(rng.integers(-128, 128))
+        bound = rng.integers(1, 1 << 31, oc)
+        got = sparse.records(m, e, zp, bound)
+        if isinstance(got, str):
+            continue
+        rq, e_pos, zo = got
+        assert zo in (0, zp)
+        acc = np.stack([rng.integers(-(b // 2), b // 2 + 1, 64) for b in bound], axis=1)  # |2 * acc| <= bound
+        out = matmul.requant2(2 * acc, rq, e_pos, -128, 127, zo)
+        want = np.clip(fixedpoint.multiply_by_quantized_multiplier(acc, m, -e) + zp, -128, 127)
+        assert np.array_equal(out.astype(np.int64), want)
+    m1, e1, b1 = np.array([1 << 30]), np.array([25]), np.array([1 << 20])
+    assert isinstance(matmul.requant_records(m1, e1, -128, b1), str)
+    assert sparse.records(m1, e1, -128, b1)[2] == -128  # type: ignore[index]
+
+
+@pytest.mark.parametrize("family", ("fully_connected", "fully_connected_per_channel", "conv_2d_general"))
+def test_far_output_zero_point(family: str, tmp_path: Path) -> None:
+    """Layers whose zero point cannot be folded (e >= 25, zero point -128 or 100) run the compressed
+    kernel with the zero point added after the shift: simulator == TFLM on every tensor (each format
+    via ``on`` and the cycle hook, DSP and Helium lowering); for the FULLY_CONNECTED model also host C
+    (ASan) and qemu-m4 == simulator."""
+    for zp in (-128, 100):
+        data = _far_zero_point(_model(family, "blocks_shared"), zp, seed=2)
+        graph = parse_tflite(data, name="k")
+        for cpu, mode in (("dsp", "on"), ("dsp", sparse.CYCLE), ("mve", sparse.CYCLE)):
+            program = lower(graph, name="k", kernels=KernelConfig(cpu=cpu, compress=mode))
+            calls = [c for c in program.calls if isinstance(c, sparse.SparseCall)]
+            assert calls and all(c.zo == zp for c in calls)
+            samples = opmodels.edge_inputs(program) + random_inputs(program, 3, seed=0)
+            report = ParityReport(samples=len(samples))
+            compare_sim_tflm(program, data, samples, report)
+            assert report.ok, report.mismatches[:3]
+            assert report.tensors_compared == len(samples) * len(program.calls)
+    if family != "fully_connected_per_channel":
+        return
+    edges = opmodels.edge_inputs(lower(parse_tflite(data, name="k"), name="k"))
+    res = build(data, tmp_path / "k", source="k.tflite", name="k", board="qemu-m4", vectors=len(edges) + 2,
+                samples=edges, compress=sparse.CYCLE)
+    assert any(isinstance(c, sparse.SparseCall) and c.zo == 100 for c in res.program.calls)
+    report, program = verify_directory(res.out, edges, count=len(edges) + 2, seed=0, asan=True)
+    assert report.ok and report.sim_vs_tflm is True and report.c_vs_sim is True
+    run = run_on_emulator(res.out, board="qemu-m4", timeout=300)
     assert run.result.verdict is True, "\n".join(run.stdout.splitlines()[-10:])
     assert run.result.vectors_passed == len(edges) + 2 and not run.result.failures

@@ -192,12 +192,13 @@ def run_matmul(mach: Machine, call: Call) -> None:
     mach.write(call.output, requant2(acc2, rq, call.e_pos, call.act_min, call.act_max))
 
 
-def requant2(acc2: np.ndarray, rq: np.ndarray, e_pos: int, act_min: int, act_max: int) -> np.ndarray:
-    """``edgegen_mm_rq`` on doubled accumulators [..., OC] with the ``{m, c, e}`` records."""
+def requant2(acc2: np.ndarray, rq: np.ndarray, e_pos: int, act_min: int, act_max: int, zo: int = 0) -> np.ndarray:
+    """``edgegen_mm_rq`` on doubled accumulators [..., OC] with the ``{m, c, e}`` records (``zo``: the
+    output zero point added after the shift, edgegen_sp.h's ``edgegen_sp_rq``; 0 where ``c`` holds it)."""
     r = rq.astype(np.int64).reshape(-1, 3)
     m, c, e = r[:, 0], r[:, 1], r[:, 2]
     h = (acc2 * m + (np.int64(1) << 31)) >> 32
     fix = h >> 31 if e_pos else (h & -e) >> 31
-    v = np.clip((h + c + fix) >> e, -128, 127)
+    v = np.clip(((h + c + fix) >> e) + zo, -128, 127)
     out: np.ndarray = np.clip(v, act_min, act_max).astype(np.int8)
     return out

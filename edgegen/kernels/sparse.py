@@ -98,6 +98,7 @@ class SparseCall(Call):
     pad_t: int = 0
     pad_l: int = 0
     zp: int = 0
+    zo: int = 0  # the output zero point added after the shift (0: folded into the rounding constants)
 
     @property
     def xw_words(self) -> int:
@@ -119,6 +120,7 @@ class SparsePrep:
     bias2: np.ndarray
     rq: np.ndarray
     e_pos: int
+    zo: int = 0
 
     @property
     def weight_bytes(self) -> int:
@@ -297,14 +299,35 @@ def prepare(w: np.ndarray, fmt: str, bias: np.ndarray | None, input_offset: int,
     b = np.zeros(oc, dtype=np.int64) if bias is None else np.asarray(bias, dtype=np.int64).reshape(-1)
     folded = b + np.int64(input_offset) * w64.sum(axis=1)
     bound = s * (np.abs(folded) + 128 * np.abs(w64).sum(axis=1))
-    rq = matmul.requant_records(m, e, out_zp, bound)
+    rq = records(m, e, out_zp, bound)
     if isinstance(rq, str):
         return rq
     sl = np.log2(s).astype(np.int64)
     rq4 = np.concatenate([rq[0].reshape(oc, 3), sl[:, None]], axis=1).reshape(-1).astype(np.int32)
     vals, deltas, nb, book = encode(w64, fmt)
     return SparsePrep(fmt=fmt, vals=vals, deltas=deltas, nb=nb, book=book, bias2=(s * folded).astype(np.int32),
-                      rq=rq4, e_pos=rq[1])
+                      rq=rq4, e_pos=rq[1], zo=rq[2])
+
+
+def records(m: np.ndarray, e: np.ndarray, out_zp: int, bound: np.ndarray) -> tuple[np.ndarray, int, int] | str:
+    """matmul's ``{m, c, e}`` records, e_pos and ``zo``: the output zero point folded into ``c`` (``zo`` 0);
+    where that would overflow int32 (large shifts ``e`` with a zero point far from 0, e.g. a
+    FULLY_CONNECTED over a long row), ``c`` keeps the rounding constant alone and the kernel adds
+    ``zo = out_zp`` after the shift: ``((h + rnd + fix) >> e) + zp == (h + rnd + zp * 2**e + fix) >> e``
+    exactly (``zp * 2**e`` is a multiple of ``2**e``). Proof, per channel: ``|h| + |rnd| + 1 + 128 < 2**31``
+    bounds both the sum before the shift and the shifted value plus the zero point."""
+    folded = matmul.requant_records(m, e, out_zp, bound)
+    if not isinstance(folded, str):
+        return folded[0], folded[1], 0
+    if out_zp == 0 or np.any(bound >= matmul.INT32_LIMIT):
+        return folded
+    rnd = np.where(e > 0, np.int64(1) << np.maximum(e - 1, 0), 0)
+    h_bound = ((bound // 2) * m >> 31) + 1
+    if np.any(h_bound + rnd + 1 + 128 >= matmul.INT32_LIMIT):
+        return "the requantized sum plus the output zero point would overflow int32"
+    plain = matmul.requant_records(m, e, 0, bound)
+    assert not isinstance(plain, str)
+    return plain[0], plain[1], int(out_zp)
 
 
 def _const(lw: Lowering, op: ir.Op, role: str, ctype: str, data: np.ndarray, used: bool) -> str:
@@ -354,7 +377,7 @@ def try_lower(lw: Lowering, op: ir.Op, *, w: np.ndarray, bias: np.ndarray | None
         pad_t=geo.pad_t, pad_l=geo.pad_l, zp=-input_offset)
     lw.calls.append(SparseCall(**base, **names, fmt=choice.fmt, bits=bits, idx=idx, k=k, oc=oc,  # type: ignore[arg-type]
                                npix=pixels, act_min=act[0], act_max=act[1], e_pos=prep.e_pos,
-                               gather=int(geo is not None), **where))  # type: ignore[arg-type]
+                               gather=int(geo is not None), zo=prep.zo, **where))  # type: ignore[arg-type]
     return True
 
 
@@ -378,4 +401,5 @@ def run_sparse(mach: Machine, call: Call) -> None:
     assert np.all(np.abs(acc << rq[:, 3]) < matmul.INT32_LIMIT), "the accumulator bound proof failed"
     acc2 = bias2 + (acc << rq[:, 3])
     assert np.all(np.abs(acc2) < matmul.INT32_LIMIT), "the accumulator bound proof failed"
-    mach.write(call.output, matmul.requant2(acc2, rq[:, :3].reshape(-1), call.e_pos, call.act_min, call.act_max))
+    mach.write(call.output, matmul.requant2(acc2, rq[:, :3].reshape(-1), call.e_pos, call.act_min, call.act_max,
+                                            call.zo))

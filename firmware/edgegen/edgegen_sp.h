@@ -13,7 +13,9 @@
  *   nb     IDX 1: stored blocks per channel (uint16). IDX 0: every block of K is stored.
  *   book   BITS 4: 16 int8 values per channel.
  *   bias2  s * (bias + input_offset * sum_k w) per channel (s = 2^sl).
- *   rq     per channel {m, c, e, sl}: acc2 = bias2 + (acc << sl), then edgegen_mm_rq3 (edgegen_mm.h).
+ *   rq     per channel {m, c, e, sl}: acc2 = bias2 + (acc << sl), then edgegen_mm_rq3 (edgegen_mm.h);
+ *          ZO != 0 (a layer whose zero point folded into c would overflow int32): c is the rounding
+ *          constant alone and edgegen_sp_rq adds ZO after the shift (exactly equal, proven in Python).
  *
  * Each input row (a FULLY_CONNECTED / 1x1 row, or a CONV_2D window gathered as edgegen_conv.h does,
  * padded taps = zp) is first widened into int16 pairs, two words per block: (x0, x2) and (x1, x3),
@@ -197,13 +199,55 @@ EDGEGEN_MM_INLINE void edgegen_sp_mac8(const uint8_t **dp, const uint8_t **vp, c
 }
 #endif
 
+/* edgegen_mm_rq3 with the output zero point zo added after the shift rather than folded into c:
+ * ((h + c + fix) >> e) + zo, then the int8 saturation and the activation clamp. */
+EDGEGEN_MM_INLINE int32_t edgegen_sp_rq(const int32_t acc2, const int32_t m, const int32_t c, const int32_t e,
+                                        const int32_t e_pos, const int32_t zo, const int32_t amin,
+                                        const int32_t amax, const int32_t dsp)
+{
+    int32_t h;
+    int32_t v;
+    (void)dsp;
+#if EDGEGEN_MM_HAVE_DSP
+    if (dsp)
+    {
+        __asm__("smmulr %0, %1, %2" : "=r"(h) : "r"(acc2), "r"(m));
+    }
+    else
+#endif
+    {
+        h = (int32_t)(((int64_t)acc2 * m + ((int64_t)1 << 31)) >> 32);
+    }
+    const int32_t fix = e_pos ? (h >> 31) : ((h & -e) >> 31);
+    v = ((h + c + fix) >> e) + zo;
+#if EDGEGEN_MM_HAVE_DSP
+    if (dsp)
+    {
+        __asm__("ssat %0, #8, %1" : "=r"(v) : "r"(v));
+    }
+    else
+#endif
+    {
+        v = v < -128 ? -128 : (v > 127 ? 127 : v);
+    }
+    if (amin > -128 && v < amin)
+    {
+        v = amin;
+    }
+    if (amax < 127 && v > amax)
+    {
+        v = amax;
+    }
+    return v;
+}
+
 /* All OC channels of NR (1 or 4) widened rows (interleaved, 2 * NR words per block); out + r * OC
  * gets row r's OC bytes. */
 EDGEGEN_MM_INLINE void edgegen_sp_rows(const uint32_t *xw, int8_t *out, const void *vals, const uint8_t *deltas,
                                        const uint16_t *nb, const int8_t *book, const int32_t *bias2,
                                        const int32_t *rq, const int32_t K, const int32_t OC, const int32_t NR,
                                        const int32_t BITS, const int32_t IDX, const int32_t amin,
-                                       const int32_t amax, const int32_t e_pos, const int32_t dsp)
+                                       const int32_t amax, const int32_t e_pos, const int32_t ZO, const int32_t dsp)
 {
     const uint8_t *v = (const uint8_t *)vals;
     const uint8_t *d = deltas;
@@ -264,8 +308,10 @@ EDGEGEN_MM_INLINE void edgegen_sp_rows(const uint32_t *xw, int8_t *out, const vo
 #pragma GCC unroll 4
         for (int32_t r = 0; r < NR; r++)
         {
-            out[r * OC + j] = (int8_t)edgegen_mm_rq3(bias2[j] + (int32_t)((uint32_t)a[r] << rr[3]), rr[0], rr[1],
-                                                     rr[2], e_pos, amin, amax, dsp);
+            const int32_t acc2 = bias2[j] + (int32_t)((uint32_t)a[r] << rr[3]);
+            /* ZO is a literal: a layer with the zero point folded compiles edgegen_mm_rq3 alone */
+            out[r * OC + j] = (int8_t)(ZO == 0 ? edgegen_mm_rq3(acc2, rr[0], rr[1], rr[2], e_pos, amin, amax, dsp)
+                                               : edgegen_sp_rq(acc2, rr[0], rr[1], rr[2], e_pos, ZO, amin, amax, dsp));
         }
     }
 }
@@ -295,7 +341,7 @@ EDGEGEN_MM_INLINE void edgegen_sp_run(const int8_t *in, int8_t *out, int8_t *buf
                                       const int32_t GATHER, const int32_t IH, const int32_t IW, const int32_t C,
                                       const int32_t KH, const int32_t KW, const int32_t OW, const int32_t SH,
                                       const int32_t SW, const int32_t PT, const int32_t PL, const int32_t zp,
-                                      const int32_t dsp)
+                                      const int32_t ZO, const int32_t dsp)
 {
     for (int32_t p = 0; p < NPIX / 4 * 4; p += 4)
     {
@@ -305,14 +351,14 @@ EDGEGEN_MM_INLINE void edgegen_sp_run(const int8_t *in, int8_t *out, int8_t *buf
                              xw + 2 * r, K, 8, dsp);
         }
         edgegen_sp_rows(xw, out + p * OC, vals, deltas, nb, book, bias2, rq, K, OC, 4, BITS, IDX, amin, amax, e_pos,
-                        dsp);
+                        ZO, dsp);
     }
     for (int32_t p = NPIX / 4 * 4; p < NPIX; p++)
     {
         edgegen_sp_widen(edgegen_sp_src(in, buf, p, K, GATHER, IH, IW, C, KH, KW, OW, SH, SW, PT, PL, zp), xw, K, 2,
                          dsp);
         edgegen_sp_rows(xw, out + p * OC, vals, deltas, nb, book, bias2, rq, K, OC, 1, BITS, IDX, amin, amax, e_pos,
-                        dsp);
+                        ZO, dsp);
     }
 }
 
