@@ -23,12 +23,12 @@ matmul's ``{m, c, e}`` records (here ``{m, c, e, sl}``).
 
 from __future__ import annotations
 
-import heapq
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
+from .. import compression
 from ..machine import Machine
 from ..program import Call, TensorRef
 from . import matmul
@@ -187,16 +187,7 @@ def codebooks(w: np.ndarray) -> np.ndarray | None:
 def huffman_bits(symbols: np.ndarray) -> int:
     """Bits of ``symbols`` Huffman-coded with their own code (the code table not counted)."""
     _, counts = np.unique(symbols, return_counts=True)
-    if counts.size <= 1:
-        return int(counts.sum())  # one symbol: 1 bit each
-    heap = [int(c) for c in counts]
-    heapq.heapify(heap)
-    total = 0
-    while len(heap) > 1:
-        a, b = heapq.heappop(heap), heapq.heappop(heap)
-        total += a + b  # every merge adds one bit to each symbol under it
-        heapq.heappush(heap, a + b)
-    return total
+    return compression.huffman_bits(counts)
 
 
 def encode(w: np.ndarray, fmt: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
