@@ -88,6 +88,36 @@ static void svdf_output(const int32_t *buffer_a, int32_t *buffer_b, const cmsis_
     }
 }
 
+/* One batch's time step for every filter (state rows of MEMORY values): move the row one time step
+ * left, append the feature value (buffer_a[f]) as the newest column, and replace buffer_a[f] by the
+ * row's dot product with the time weights, in the same pass. TFLM shifts the whole state by one
+ * element and then overwrites every row's last element, which is the same; the fused pass also keeps
+ * compilers from calling memmove. One body for the int16 and the int8 state (T). */
+#define EDGEGEN_SVDF_TIME_STEP(NAME, T)                                                                         \
+    static void NAME(T *state_data, const T *weights_time_data, int32_t *buffer_a, const int32_t filters,      \
+                     const int32_t memory)                                                                     \
+    {                                                                                                          \
+        for (int32_t f = 0; f < filters; f++)                                                                  \
+        {                                                                                                      \
+            T *s = state_data + f * memory;                                                                    \
+            const T *w = weights_time_data + f * memory;                                                       \
+            const int32_t newest = buffer_a[f]; /* read before the sum replaces it */                          \
+            int32_t sum = 0;                                                                                   \
+            for (int32_t j = 0; j + 1 < memory; j++)                                                           \
+            {                                                                                                  \
+                const T v = s[j + 1];                                                                          \
+                s[j] = v;                                                                                      \
+                /* each product fits int32; the sum wraps as the reference's int32 does */                     \
+                sum = edgegen_nn_wrap_add(sum, (int32_t)w[j] * (int32_t)v);                                    \
+            }                                                                                                  \
+            s[memory - 1] = (T)newest;                                                                         \
+            buffer_a[f] = edgegen_nn_wrap_add(sum, (int32_t)w[memory - 1] * newest);                           \
+        }                                                                                                      \
+    }
+
+EDGEGEN_SVDF_TIME_STEP(svdf_time_s16, int16_t)
+EDGEGEN_SVDF_TIME_STEP(svdf_time_s8, int8_t)
+
 arm_cmsis_nn_status arm_svdf_state_s16_s8(const cmsis_nn_context *input_ctx,
                                           const cmsis_nn_context *output_ctx,
                                           const cmsis_nn_svdf_params *svdf_params,
@@ -119,31 +149,13 @@ arm_cmsis_nn_status arm_svdf_state_s16_s8(const cmsis_nn_context *input_ctx,
     }
     int32_t *buffer_a = (int32_t *)input_ctx->buf;
     int32_t *buffer_b = (int32_t *)output_ctx->buf;
-    /* Per batch, the feature matmul into buffer_a; then per state row (one filter): move it one
-     * time step left, append the feature value as the newest column, and take the dot product with the time weights in the
-     * same pass. TFLM shifts the whole state by one element and then overwrites every row's last
-     * element, which is the same; the fused pass also keeps compilers from calling memmove. */
+    /* per batch: the feature matmul into buffer_a, then the time step of every filter's state row */
     for (int32_t b = 0; b < batches; b++)
     {
         svdf_feature(input_data + b * input_size, weights_feature_data, input_size, filters, svdf_params->input_offset,
                      input_quant_params->multiplier, input_quant_params->shift, svdf_params->input_activation.min,
                      svdf_params->input_activation.max, buffer_a + b * filters);
-        for (int32_t f = 0; f < filters; f++)
-        {
-            int16_t *s = state_data + (b * filters + f) * memory;
-            const int16_t *w = weights_time_data + f * memory;
-            const int32_t newest = buffer_a[b * filters + f]; /* read before the sum replaces it */
-            int32_t sum = 0;
-            for (int32_t j = 0; j + 1 < memory; j++)
-            {
-                const int16_t v = s[j + 1];
-                s[j] = v;
-                /* each product fits int32; the sum wraps as the reference's int32 does */
-                sum = edgegen_nn_wrap_add(sum, (int32_t)w[j] * (int32_t)v);
-            }
-            s[memory - 1] = (int16_t)newest;
-            buffer_a[b * filters + f] = edgegen_nn_wrap_add(sum, (int32_t)w[memory - 1] * newest);
-        }
+        svdf_time_s16(state_data + b * filters * memory, weights_time_data, buffer_a + b * filters, filters, memory);
     }
     svdf_output(buffer_a, buffer_b, svdf_params, output_quant_params, batches, filters, bias_data, output_data);
     return ARM_CMSIS_NN_SUCCESS;
@@ -182,31 +194,13 @@ arm_cmsis_nn_status arm_svdf_s8(const cmsis_nn_context *ctx,
     }
     int32_t *buffer_a = (int32_t *)input_ctx->buf;
     int32_t *buffer_b = (int32_t *)output_ctx->buf;
-    /* Per batch, the feature matmul into buffer_a; then per state row (one filter): move it one
-     * time step left, append the feature value as the newest column, and take the dot product with the time weights in the
-     * same pass. TFLM shifts the whole state by one element and then overwrites every row's last
-     * element, which is the same; the fused pass also keeps compilers from calling memmove. */
+    /* per batch: the feature matmul into buffer_a, then the time step of every filter's state row */
     for (int32_t b = 0; b < batches; b++)
     {
         svdf_feature(input_data + b * input_size, weights_feature_data, input_size, filters, svdf_params->input_offset,
                      input_quant_params->multiplier, input_quant_params->shift, svdf_params->input_activation.min,
                      svdf_params->input_activation.max, buffer_a + b * filters);
-        for (int32_t f = 0; f < filters; f++)
-        {
-            int8_t *s = state_data + (b * filters + f) * memory;
-            const int8_t *w = weights_time_data + f * memory;
-            const int32_t newest = buffer_a[b * filters + f]; /* read before the sum replaces it */
-            int32_t sum = 0;
-            for (int32_t j = 0; j + 1 < memory; j++)
-            {
-                const int8_t v = s[j + 1];
-                s[j] = v;
-                /* each product fits int32; the sum wraps as the reference's int32 does */
-                sum = edgegen_nn_wrap_add(sum, (int32_t)w[j] * (int32_t)v);
-            }
-            s[memory - 1] = (int8_t)newest;
-            buffer_a[b * filters + f] = edgegen_nn_wrap_add(sum, (int32_t)w[memory - 1] * newest);
-        }
+        svdf_time_s8(state_data + b * filters * memory, weights_time_data, buffer_a + b * filters, filters, memory);
     }
     svdf_output(buffer_a, buffer_b, svdf_params, output_quant_params, batches, filters, bias_data, output_data);
     return ARM_CMSIS_NN_SUCCESS;
