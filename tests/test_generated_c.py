@@ -118,7 +118,7 @@ MODELS = {
 #: calls everywhere, so that the fully-connected and 1x1 call templates are compiled too)
 KERNELS = {"kws": ("cmsis-nn", BOARD), "kws_auto_m4": ("auto", "qemu-m4"), "all_ops_portable": ("portable", BOARD),
            "all_ops_cmsis": ("cmsis-nn", "qemu-m4"), "resize_m4": ("auto", "qemu-m4"),
-           "sparse_m4": ("auto", "qemu-m4")}
+           "sparse_m4": ("auto", "qemu-m4"), "fc16": ("cmsis-nn", BOARD)}
 #: --compress of the models that do not use the default
 COMPRESS = {"sparse_m4": "cycle"}
 

@@ -21,11 +21,13 @@ from .support.opmodels import FAMILIES, edge_inputs, op_model
 FAMILIES_15 = ("add_const", "sub_const", "mul_const", "maximum", "minimum", "hard_swish", "elu", "prelu", "slice",
                "strided_slice", "transpose", "split", "split_v", "resize_nearest_neighbor", "resize_bilinear",
                "transpose_conv", "lstm")
+#: issue 16's int16 activations (16x8): arm_fully_connected_s16 and edgegen_fully_connected_s16, int16 I/O
+FAMILIES_16 = ("fully_connected_16x8",)
 BOARDS = ("qemu-m4", "qemu-m55")
 
 
 @pytest.mark.parametrize("board", BOARDS)
-@pytest.mark.parametrize("family", FAMILIES_15)
+@pytest.mark.parametrize("family", FAMILIES_15 + FAMILIES_16)
 def test_family_exact_on_emulator(family: str, board: str, tmp_path: Path) -> None:
     model = op_model(family, FAMILIES[family].seeds[0])
     edges = edge_inputs(lower(parse_tflite(model.tflite, name="k"), name="k"))

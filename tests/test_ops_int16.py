@@ -20,7 +20,7 @@ from edgegen.tflite_reader import parse_tflite
 from edgegen.verify import ParityReport, compare_sim_tflm, random_inputs, verify_directory
 
 from .support.fuzz import TinyModel, pack
-from .support.opmodels import edge_inputs
+from .support.opmodels import edge_inputs, op_model
 
 #: requantization cases per hand-built model
 BRANCHES = 25
@@ -73,6 +73,21 @@ def test_requantize_host_c_matches_sim(tmp_path: Path) -> None:
     result = build(data, tmp_path / "rq", source="rq.tflite", name="rq", force=True)
     edges = edge_inputs(result.program)
     report, program = verify_directory(result.out, edges, count=len(edges) + 3, seed=0, asan=True)
+    assert report.ok and report.sim_vs_tflm is True and report.c_vs_sim is True
+    assert report.tensors_compared == report.samples * len(program.calls)
+
+
+@pytest.mark.parametrize("kernels", ["cmsis-nn", "auto"])
+def test_fc16_calls_host_c_match_sim(kernels: str, tmp_path: Path) -> None:
+    """Per-tensor 16x8 FULLY_CONNECTED layers: with --kernels cmsis-nn the arm_fully_connected_s16 call
+    (edgegen's portable implementation of it), with auto edgegen_fully_connected_s16 (faster than the
+    portable call); both exact (tests/test_ops.py builds the default)."""
+    data = op_model("fully_connected_16x8_per_tensor", 22).tflite
+    result = build(data, tmp_path / "fc", source="fc.tflite", name="fc", force=True, kernels=kernels)
+    want = "arm_fully_connected_s16" if kernels == "cmsis-nn" else "edgegen_fully_connected_s16"
+    assert {c.function for c in result.program.calls} == {want}
+    edges = edge_inputs(result.program)
+    report, program = verify_directory(result.out, edges, count=len(edges) + 2, seed=0)
     assert report.ok and report.sim_vs_tflm is True and report.c_vs_sim is True
     assert report.tensors_compared == report.samples * len(program.calls)
 
