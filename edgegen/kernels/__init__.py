@@ -54,10 +54,11 @@ FASTER: dict[str, dict[str, bool]] = {
     "add": {"dsp": True, "mve": True, "none": True},
     # AVERAGE_POOL_2D, MAX_POOL_2D and MEAN (kernels/pool.py)
     "pool": {"dsp": True, "mve": True, "none": True},
-    # int16 FULLY_CONNECTED (16x8) per tensor: edgegen_fully_connected_s16 (SXTB16 + SMLALD) against Arm's v7
-    # arm_fully_connected_s16 on FC 256->64: qemu-m4 44,840 vs 42,680, qemu-m55 44,250 vs 16,093 (Helium); it
-    # beats edgegen's portable arm_fully_connected_s16 (85,720 / 68,968) everywhere (docs/benchmarks.md)
-    "fc16": {"dsp": False, "mve": False, "none": True},
+    # int16 FULLY_CONNECTED (16x8) per tensor: edgegen_fully_connected_s16 (DSP: SXTB16 + SMLALD; Helium:
+    # VLDRB.S16 + VMLALDAVA) against Arm's v7 arm_fully_connected_s16 on FC 256->64: qemu-m4 44,720 vs 42,680,
+    # qemu-m55 11,437 vs 16,093; it beats edgegen's portable arm_fully_connected_s16 (85,720 / 68,968)
+    # everywhere (docs/benchmarks.md, "int16 activations")
+    "fc16": {"dsp": False, "mve": True, "none": True},
 }
 
 #: flash edgegen keeps free for code when deciding whether wider weights fit the board

@@ -10,7 +10,8 @@ multiplier reduced to 16 bits; or int32 (an int32 bias, or no bias and quantized
 then the ordinary 32-bit double-rounding ``MultiplyByQuantizedMultiplier``. The output offset is 0
 (symmetric int16), the clamp is the fused activation's int16 range.
 
-edgegen's kernel has a DSP path (SXTB16 + SMLALD, two units at a time); ``--kernels auto`` takes it
+edgegen's kernel has a DSP path (SXTB16 + SMLALD, two units at a time) and a Helium path
+(VLDRB.S16 + VMLALDAVA, eight columns a vector); ``--kernels auto`` takes it
 over the portable ``arm_fully_connected_s16`` and over Arm's where that is not faster
 (:data:`edgegen.kernels.FASTER`, ``fc16``). Arm's ``arm_fully_connected_s16`` takes per-tensor
 multipliers and an int64 bias only, and its DSP

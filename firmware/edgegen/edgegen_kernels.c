@@ -7,6 +7,10 @@
 #include <stddef.h>
 #include <string.h>
 
+#if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
+#include <arm_mve.h>
+#endif
+
 /* The same double-rounding requantization as CMSIS-NN's arm_nn_requantize and TFLM's
  * MultiplyByQuantizedMultiplier, kept local so this file also builds against a real CMSIS-NN
  * (whose internal helpers are not part of its public API). Overflowing int32 steps wrap
@@ -598,7 +602,49 @@ void edgegen_transpose_conv_s8(const cmsis_nn_transpose_conv_params *params,
     }
 }
 
-#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+#if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
+/* Helium path of edgegen_fully_connected_s16: eight columns a vector, the int8 weights widened by the
+ * load (VLDRB.S16); VMLALDAVA adds the eight products into an int64 exactly, VMLADAVA into a wrapping
+ * int32 (the int32 accumulator). Columns past the last multiple of eight run the scalar loop. */
+static void edgegen_fc16_dot2(const int16_t *in, const int8_t *w0, const int8_t *w1, int32_t depth,
+                              int32_t int32_accumulator, int64_t *acc0, int64_t *acc1)
+{
+    int32_t k = 0;
+    if (int32_accumulator)
+    {
+        int32_t s0 = 0, s1 = 0;
+        for (; k + 8 <= depth; k += 8)
+        {
+            const int16x8_t x = vldrhq_s16(in + k);
+            s0 = vmladavaq_s16(s0, x, vldrbq_s16(w0 + k));
+            s1 = vmladavaq_s16(s1, x, vldrbq_s16(w1 + k));
+        }
+        uint32_t u0 = (uint32_t)s0, u1 = (uint32_t)s1;
+        for (; k < depth; k++)
+        {
+            u0 += (uint32_t)((int32_t)in[k] * (int32_t)w0[k]);
+            u1 += (uint32_t)((int32_t)in[k] * (int32_t)w1[k]);
+        }
+        *acc0 = (int32_t)u0;
+        *acc1 = (int32_t)u1;
+        return;
+    }
+    int64_t t0 = 0, t1 = 0;
+    for (; k + 8 <= depth; k += 8)
+    {
+        const int16x8_t x = vldrhq_s16(in + k);
+        t0 = vmlaldavaq_s16(t0, x, vldrbq_s16(w0 + k));
+        t1 = vmlaldavaq_s16(t1, x, vldrbq_s16(w1 + k));
+    }
+    for (; k < depth; k++)
+    {
+        t0 += (int32_t)in[k] * (int32_t)w0[k];
+        t1 += (int32_t)in[k] * (int32_t)w1[k];
+    }
+    *acc0 = t0;
+    *acc1 = t1;
+}
+#elif defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
 /* DSP path of edgegen_fully_connected_s16: four columns at a time, two units sharing the inputs.
  * SXTB16 sign-extends weights 0 and 2 (and, rotated, 1 and 3) into halfword pairs; the input pairs
  * are repacked to match (x0, x2) and (x1, x3); SMLALD adds both products into an int64, exactly
