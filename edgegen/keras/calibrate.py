@@ -190,3 +190,23 @@ def to_calibrated_tflite(model: Any, calib: Dataset, *, method: str, percentile:
     ranges = calibrated_ranges(calibrated, calib, method, percentile, progress=progress)
     edited = None if method == "minmax" else ranges
     return quantize(calibrated, edited, float_io=float_io), ranges
+
+
+def convert(model: Any, calib: Dataset, method: str = "minmax", percentile: float | None = None, *,
+            float_io: bool = False, progress: Progress | None = None
+            ) -> tuple[bytes, list[str], dict[str, Any]]:
+    """The pipeline's conversion: minmax through :func:`.convert.to_int8_tflite` as always (the
+    same bytes, no second pass), the other methods through this route; with the calibration's
+    summary line and its report.json data (``{"calibration": ...}``)."""
+    from .convert import to_int8_tflite
+    from .sensitivity import calibration_summary
+
+    p = DEFAULT_PERCENTILE if percentile is None else percentile
+    ranges: tuple[TensorRange, ...] = ()
+    if method == "minmax":
+        tflite = to_int8_tflite(model, calib, float_io=float_io, progress=progress)
+    else:
+        tflite, ranges = to_calibrated_tflite(model, calib, method=method, percentile=p, float_io=float_io,
+                                              progress=progress)
+    lines, data = calibration_summary(method, p, ranges)
+    return tflite, lines, {"calibration": data}
