@@ -5,6 +5,7 @@ MSE calibration recover (int8 accuracy from TFLM, bit-exact with edgegen's firmw
 
     python bench/calibration.py train OUT_DIR   # the model and data: OUT_DIR/glitch_fashion.keras, .npz files
     python bench/calibration.py study OUT_DIR   # float vs int8 per calibration method
+    python bench/calibration.py kws             # the same on the MLPerf Tiny KWS (kws01), and the sensitivity's cost
 
 How the data is made (the same seeded process for the training, calibration and test images, so
 nothing is hidden from the float model or the evaluation): the images are Fashion-MNIST scaled to
@@ -99,9 +100,11 @@ def study(out: Path, methods: list[str]) -> None:
     f = float_predict(model, test.x)
     rows = {}
     for method in methods:
+        # "percentile:99.9" gives the percentile
+        name, _, p = method.partition(":")
         t = time.monotonic()
         with deterministic(SEED):
-            tflite, ranges = to_calibrated_tflite(model, calib, method=method)
+            tflite, ranges = to_calibrated_tflite(model, calib, method=name, **({"percentile": float(p)} if p else {}))
         took = time.monotonic() - t
         c = compare(model, tflite, test, float_out=f)
         rows[method] = {"float": c.float_accuracy, "int8": c.int8_accuracy, "sqnr_db": c.sqnr_db,
@@ -122,7 +125,44 @@ def study(out: Path, methods: list[str]) -> None:
     (out / "study.json").write_text(json.dumps(rows, indent=1))
 
 
+def kws() -> None:
+    """KWS DS-CNN on kws01 (calibrated on every 5th of the 1,000 samples, as bench/keras_accuracy.py):
+    each method's int8 accuracy on all 1,000, and the per-layer sensitivity's time."""
+    from edgegen.keras._tf import deterministic
+    from edgegen.keras.calibrate import to_calibrated_tflite
+    from edgegen.keras.data import Dataset
+    from edgegen.keras.evaluate import compare, float_predict
+    from edgegen.keras.load import load_model
+    from edgegen.keras.sensitivity import layer_sensitivity
+    from tests.conftest import shared_dir
+    from tests.keras.datasets import kws01
+
+    shared = shared_dir()
+    model = load_model(shared / "models/mlperf_tiny/kws/kws_ref_model.h5").model
+    x, y = kws01(shared)
+    calib = Dataset(x[::5], None, "kws01 every 5th")
+    data = Dataset(x, y, "kws01")
+    f = float_predict(model, x)
+    for method in ("minmax", "percentile", "entropy", "mse"):
+        t = time.monotonic()
+        with deterministic(SEED):
+            tflite, _ranges = to_calibrated_tflite(model, calib, method=method)
+        took = time.monotonic() - t
+        c = compare(model, tflite, data, float_out=f)
+        assert c.float_accuracy is not None and c.int8_accuracy is not None
+        print(f"KWS {method:<11} float {100 * c.float_accuracy:.2f}%  int8 {100 * c.int8_accuracy:.2f}%  SQNR "
+              f"{c.sqnr_db:.1f} dB  [calibration {took:.1f} s]", flush=True)
+        if method == "minmax":
+            for n in (8, 32, 128):
+                t = time.monotonic()
+                lines, _data = layer_sensitivity(model, tflite, data, n, "kws01")
+                print(f"  sensitivity on {n} samples: {time.monotonic() - t:.1f} s; {lines[0]}", flush=True)
+
+
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["kws"]:
+        kws()
+        return 0
     if len(argv) < 2 or argv[0] not in ("train", "study"):
         print(__doc__)
         return 2
