@@ -5,7 +5,7 @@ MSE calibration recover (int8 accuracy from TFLM, bit-exact with edgegen's firmw
 
     python bench/calibration.py train OUT_DIR   # the model and data: OUT_DIR/glitch_fashion.keras, .npz files
     python bench/calibration.py study OUT_DIR   # float vs int8 per calibration method
-    python bench/calibration.py kws             # the same on the MLPerf Tiny KWS (kws01), and the sensitivity's cost
+    python bench/calibration.py kws [METHOD...] # the same on the MLPerf Tiny KWS (kws01), and the sensitivity's cost
 
 How the data is made (the same seeded process for the training, calibration and test images, so
 nothing is hidden from the float model or the evaluation): the images are Fashion-MNIST scaled to
@@ -125,7 +125,7 @@ def study(out: Path, methods: list[str]) -> None:
     (out / "study.json").write_text(json.dumps(rows, indent=1))
 
 
-def kws() -> None:
+def kws(methods: list[str]) -> None:
     """KWS DS-CNN on kws01 (calibrated on every 5th of the 1,000 samples, as bench/keras_accuracy.py):
     each method's int8 accuracy on all 1,000, and the per-layer sensitivity's time."""
     from edgegen.keras._tf import deterministic
@@ -143,7 +143,7 @@ def kws() -> None:
     calib = Dataset(x[::5], None, "kws01 every 5th")
     data = Dataset(x, y, "kws01")
     f = float_predict(model, x)
-    for method in ("minmax", "percentile", "entropy", "mse"):
+    for method in methods:
         t = time.monotonic()
         with deterministic(SEED):
             tflite, _ranges = to_calibrated_tflite(model, calib, method=method)
@@ -161,7 +161,7 @@ def kws() -> None:
 
 def main(argv: list[str]) -> int:
     if argv[:1] == ["kws"]:
-        kws()
+        kws(argv[1:] or ["minmax", "percentile", "entropy", "mse"])
         return 0
     if len(argv) < 2 or argv[0] not in ("train", "study"):
         print(__doc__)

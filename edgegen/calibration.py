@@ -120,8 +120,12 @@ def entropy_threshold(counts: np.ndarray, edges: np.ndarray, num_quantized_bins:
     """TensorRT's entropy calibration on a histogram of ``|x|`` (``counts`` over ``edges`` from 0):
     for each candidate i (the first i bins, i from ``num_quantized_bins`` to all), the reference
     distribution P is those bins with every count beyond them added to the last; Q merges the i
-    bins into ``num_quantized_bins`` groups (the last takes the remainder) and spreads each group's
-    count evenly over its non-empty bins. The threshold is the upper edge of bin i minimizing
+    bins into ``num_quantized_bins`` groups of i / ``num_quantized_bins`` bins (bin j in group
+    floor(j * nq / i)) and spreads each group's count evenly over its non-empty bins. (TensorRT's
+    and MXNet's code make groups of floor(i / nq) bins and give the remainder to the last group; for
+    i just below 2 nq that last group is nearly half the range while the others copy P bin for bin,
+    so the divergence is artificially small there: on the MLPerf KWS every ReLU was clipped at 0.25x
+    its max, costing 2.3 points.) The threshold is the upper edge of bin i minimizing
     KL(P || Q); a candidate with P > 0 where Q = 0 has infinite divergence."""
     counts = np.asarray(counts, np.float64)
     nbins = counts.size
@@ -132,8 +136,8 @@ def entropy_threshold(counts: np.ndarray, edges: np.ndarray, num_quantized_bins:
     for i in range(num_quantized_bins, nbins + 1):
         ref = counts[:i].copy()
         ref[i - 1] += beyond[i - 1]
-        merged = i // num_quantized_bins
-        group = np.minimum(np.arange(i) // merged, num_quantized_bins - 1)
+        # bin j goes to quantized bin floor(j * nq / i): groups as even as whole bins allow
+        group = np.arange(i) * num_quantized_bins // i
         nonzero = counts[:i] != 0
         totals = np.bincount(group, weights=counts[:i], minlength=num_quantized_bins)
         filled = np.bincount(group, weights=nonzero.astype(np.float64), minlength=num_quantized_bins)

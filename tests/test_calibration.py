@@ -56,18 +56,19 @@ def test_percentile_small_and_exact_counts() -> None:
 
 
 def _kl_brute(counts: np.ndarray, nq: int) -> list[float]:
-    """KL(P || Q) for every candidate, written out bin by bin (TensorRT's definition)."""
+    """KL(P || Q) for every candidate, written out bin by bin (TensorRT's definition, with quantized
+    bins of i / nq bins each)."""
     out = []
     n = len(counts)
     for i in range(nq, n + 1):
         p = [float(c) for c in counts[:i]]
         p[-1] += float(sum(counts[i:]))
-        m = i // nq
         q = [0.0] * i
         for j in range(nq):
-            start, stop = j * m, (j + 1) * m if j < nq - 1 else i
-            total = float(sum(counts[start:stop]))
-            used = [b for b in range(start, stop) if counts[b] != 0]
+            # quantized bin j covers the bins b with j <= b * nq / i < j + 1
+            members = range(-(-j * i // nq), -(-(j + 1) * i // nq))
+            total = float(sum(counts[b] for b in members))
+            used = [b for b in members if counts[b] != 0]
             for b in used:
                 q[b] = total / len(used)
         ps, qs = sum(p), sum(q)
