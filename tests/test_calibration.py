@@ -102,9 +102,18 @@ def test_entropy_threshold_full_size_clips_outliers() -> None:
     assert counts.size == HIST_BINS and edges[0] == 0 and edges[-1] == 40.0
     t = entropy_threshold(counts, edges)
     assert 2.5 < t < 10.0
-    # a one-sided tensor searches with 256 quantized bins: its range ends at the threshold
     lo, hi = st.range("entropy")
-    assert lo == 0.0 and hi == np.float32(entropy_threshold(counts, edges, 256))
+    assert lo == 0.0 and hi == np.float32(t)
+
+
+def test_exact_zeros_stay_out_of_the_histogram() -> None:
+    rng = np.random.default_rng(10)
+    x = np.maximum(rng.standard_normal(100_000), 0).astype(np.float32)  # a ReLU: half of it exact zeros
+    st = _stream(x, 4, None)
+    counts, edges = st.abs_histogram()
+    assert counts.sum() == np.count_nonzero(x)
+    assert np.array_equal(counts, np.histogram(x[x != 0], bins=HIST_BINS, range=(0, float(x.max())))[0])
+    assert st.range("entropy")[1] == np.float32(entropy_threshold(counts, edges))
 
 
 def _mse_brute(x: np.ndarray, candidates: np.ndarray) -> float:
