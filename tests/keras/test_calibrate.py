@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from edgegen.cli import main
+from edgegen.errors import EdgegenError
 from edgegen.keras.data import Dataset
 
 from .conftest import random_images, small_cnn
@@ -175,3 +176,15 @@ def test_calibration_options_with_a_tflite_are_refused(capsys: pytest.CaptureFix
     code = main(["build", hello, "--out", str(tmp_path / "o"), "--calib-method", "entropy"])
     err = capsys.readouterr().err
     assert code == 1 and "--calib-method applies to Keras models only" in err, err
+
+
+def test_api_quantize_takes_the_method() -> None:
+    from edgegen import api
+    from edgegen.keras.calibrate import calibrated_ranges, quantize
+
+    model, calib, calibrated = _setup()
+    expected = quantize(calibrated, calibrated_ranges(calibrated, calib, "percentile", 99.9), float_io=True)
+    got = api.quantize(model, calib.x, calib_method="percentile", calib_percentile=99.9, float_io=True)
+    assert got == expected
+    with pytest.raises(EdgegenError, match="applies to --calib-method percentile only"):
+        api.quantize(model, calib.x, calib_method="mse", calib_percentile=99.9)
