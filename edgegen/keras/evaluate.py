@@ -246,12 +246,16 @@ def per_layer_error(model: Any, tflite: bytes, x: np.ndarray, *, samples: int = 
             if name in by_name:
                 float_vals.setdefault(name, []).append(np.array(interp.get_tensor(by_name[name])))
     layer_names = [layer.name for layer in getattr(model, "layers", [])]
+    # with float outputs (--float-io) the last int8 tensor feeds a DEQUANTIZE whose output carries
+    # the float model's output name: compare it with that
+    float_name = {op.inputs[0]: graph.tensor(op.outputs[0]).name for op in graph.ops if op.KIND == "DEQUANTIZE"}
     out: list[LayerError] = []
     for op in graph.ops:
         t = graph.tensor(op.outputs[0])
-        if t.name not in float_vals or t.dtype != "int8" or t.quant is None or t.quant.per_channel:
+        name = t.name if t.name in float_vals else float_name.get(t.index, t.name)
+        if name not in float_vals or t.dtype != "int8" or t.quant is None or t.quant.per_channel:
             continue
-        ref = np.stack(float_vals[t.name])
+        ref = np.stack(float_vals[name])
         got = np.stack([np.asarray(dequantize_s8_f32(r.tensors[t.index], t.quant.scale, t.quant.zero_point))
                         for r in tflm]).reshape(ref.shape)
         err = float(np.max(np.abs(ref - got))) / t.quant.scale

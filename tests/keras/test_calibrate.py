@@ -188,3 +188,28 @@ def test_api_quantize_takes_the_method() -> None:
     assert got == expected
     with pytest.raises(EdgegenError, match="applies to --calib-method percentile only"):
         api.quantize(model, calib.x, calib_method="mse", calib_percentile=99.9)
+
+
+def test_sensitivity_of_the_last_layer_is_the_output_sqnr() -> None:
+    """The per-layer row of the op making the model's output (with --float-io: the int8 tensor the
+    DEQUANTIZE reads) against a direct computation: Keras's
+    float outputs and TFLM's int8 outputs (another path: int8_predict), SQNR by its formula."""
+    import keras
+
+    from edgegen.keras._tf import deterministic
+    from edgegen.keras.convert import to_int8_tflite
+    from edgegen.keras.evaluate import float_predict, int8_predict
+    from edgegen.keras.sensitivity import layer_sensitivity
+
+    with deterministic(1):
+        inp = keras.Input((6,))
+        model = keras.Model(inp, keras.layers.Dense(4, name="only")(keras.layers.Dense(8, activation="relu")(inp)))
+        x = np.random.default_rng(1).normal(size=(40, 6)).astype(np.float32)
+        tflite = to_int8_tflite(model, Dataset(x, None, "x"), float_io=True)
+    _lines, data = layer_sensitivity(model, tflite, Dataset(x, None, "x"), 16, "x")
+    last = data["layers"][-1]
+    f, q = float_predict(model, x[:16]), int8_predict(tflite, x[:16])
+    direct = 10 * np.log10(np.sum(f.astype(np.float64) ** 2) / np.sum((f.astype(np.float64) - q) ** 2))
+    assert data["samples"] == 16 and last["sqnr_db"] == pytest.approx(direct, abs=0.01)
+    scale = _quant_by_name(tflite)[last["tensor"]][0]
+    assert last["max_error_lsb"] == pytest.approx(float(np.max(np.abs(f - q))) / scale, abs=0.01)
