@@ -194,19 +194,24 @@ def to_calibrated_tflite(model: Any, calib: Dataset, *, method: str, percentile:
 
 def convert(model: Any, calib: Dataset, method: str = "minmax", percentile: float | None = None, *,
             float_io: bool = False, progress: Progress | None = None
-            ) -> tuple[bytes, list[str], dict[str, Any]]:
+            ) -> tuple[bytes, list[str], dict[str, Any], bytes | None]:
     """The pipeline's conversion: minmax through :func:`.convert.to_int8_tflite` as always (the
     same bytes, no second pass), the other methods through this route; with the calibration's
-    summary line and its report.json data (``{"calibration": ...}``)."""
+    summary line, its report.json data (``{"calibration": ...}``) and the calibrated float
+    flatbuffer (None for minmax), which the per-layer comparison can run instead of converting
+    the model again."""
     from .convert import to_int8_tflite
     from .sensitivity import calibration_summary
 
     p = DEFAULT_PERCENTILE if percentile is None else percentile
     ranges: tuple[TensorRange, ...] = ()
+    float_flatbuffer = None
     if method == "minmax":
         tflite = to_int8_tflite(model, calib, float_io=float_io, progress=progress)
     else:
-        tflite, ranges = to_calibrated_tflite(model, calib, method=method, percentile=p, float_io=float_io,
-                                              progress=progress)
+        calibrated = calibrate(model, calib, progress=progress)
+        ranges = calibrated_ranges(calibrated, calib, method, p, progress=progress)
+        tflite = quantize(calibrated, ranges, float_io=float_io)
+        float_flatbuffer = calibrated.flatbuffer
     lines, data = calibration_summary(method, p, ranges)
-    return tflite, lines, {"calibration": data}
+    return tflite, lines, {"calibration": data}, float_flatbuffer

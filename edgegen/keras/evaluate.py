@@ -214,9 +214,11 @@ def _layer_of(tensor_name: str, layer_names: list[str]) -> str:
     return "(model output)" if not parts else parts[-1]
 
 
-def per_layer_error(model: Any, tflite: bytes, x: np.ndarray, *, samples: int = 8) -> list[LayerError]:
+def per_layer_error(model: Any, tflite: bytes, x: np.ndarray, *, samples: int = 8,
+                    float_tflite: bytes | None = None) -> list[LayerError]:
     """Every int8 activation tensor against the float model's, over the first ``samples`` inputs,
-    in execution order."""
+    in execution order; ``float_tflite``: the float flatbuffer the int8 one was quantized from
+    (edgegen.keras.calibrate's), else the model is converted again."""
     from ai_edge_litert.interpreter import Interpreter
 
     from ..build import as_model_inputs, compile_tflite
@@ -228,7 +230,8 @@ def per_layer_error(model: Any, tflite: bytes, x: np.ndarray, *, samples: int = 
     graph, program = compile_tflite(tflite, name="eval", source="converted model")
     xs = x[:samples]
     tflm = run_tflm_many(tflite, [list(as_model_inputs(program, (s,))) for s in xs], intermediates=True)
-    float_tflite = to_float_tflite(model)
+    if float_tflite is None:
+        float_tflite = to_float_tflite(model)
     with warnings.catch_warnings(), quiet_output():
         warnings.simplefilter("ignore", UserWarning)
         interp = Interpreter(model_content=float_tflite, experimental_preserve_all_tensors=True)

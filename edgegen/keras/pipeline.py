@@ -206,8 +206,8 @@ def _run(model_or_path: Any, opts: Options) -> Result:
                      f"MACs {change(before.macs, after.macs)})")
 
     t = time.monotonic()
-    tflite, calib_lines, extra = convert(model, calib, opts.calib_method, opts.calib_percentile,
-                                         float_io=opts.float_io, progress=opts.progress)
+    tflite, calib_lines, extra, float_tflite = convert(model, calib, opts.calib_method, opts.calib_percentile,
+                                                       float_io=opts.float_io, progress=opts.progress)
     timings["convert"] = time.monotonic() - t
     weight_bytes = _compiled_weights(tflite, model)
     lines.append(f"int8 .tflite: {len(tflite):,} bytes ({weight_bytes:,} bytes of weights vs {4 * after.params:,} "
@@ -245,7 +245,8 @@ def _run(model_or_path: Any, opts: Options) -> Result:
 
         t = time.monotonic()
         data, about = (evaluation, where) if evaluation is not None else (calib, f"{calib.name} (calibration data)")
-        more, extra["sensitivity"] = layer_sensitivity(model, tflite, data, opts.sensitivity_samples, about)
+        more, extra["sensitivity"] = layer_sensitivity(model, tflite, data, opts.sensitivity_samples, about,
+                                                       float_tflite)
         lines += more
         timings["sensitivity"] = time.monotonic() - t
     if opts.evaluate and evaluation is None and model is not original:

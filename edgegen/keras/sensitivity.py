@@ -21,14 +21,15 @@ def _finite(v: float) -> float | None:
     return v if math.isfinite(v) else None
 
 
-def layer_sensitivity(model: Any, tflite: bytes, data: Dataset, samples: int, where: str
-                      ) -> tuple[list[str], dict[str, Any]]:
+def layer_sensitivity(model: Any, tflite: bytes, data: Dataset, samples: int, where: str,
+                      float_tflite: bytes | None = None) -> tuple[list[str], dict[str, Any]]:
     """Summary lines (the worst layers) and report data (every tensor, in execution order) of the
-    int8 model against float on the first ``samples`` inputs of ``data`` (``where`` names it)."""
+    int8 model against float on the first ``samples`` inputs of ``data`` (``where`` names it);
+    ``float_tflite`` as :func:`.evaluate.per_layer_error` takes it (saves a conversion)."""
     from .evaluate import per_layer_error
 
     n = min(samples, len(data))
-    errors = per_layer_error(model, tflite, data.x, samples=n)
+    errors = per_layer_error(model, tflite, data.x, samples=n, float_tflite=float_tflite)
     rows = [{"layer": e.layer, "tensor": e.tensor, "shape": list(e.shape), "sqnr_db": _finite(e.sqnr_db),
              "max_error_lsb": e.max_error_lsb} for e in errors]
     worst = sorted(errors, key=lambda e: e.sqnr_db)[:WORST_SHOWN]
