@@ -41,12 +41,12 @@ def layer_sensitivity(model: Any, tflite: bytes, data: Dataset, samples: int, wh
 def calibration_summary(method: str, percentile: float | None, ranges: tuple[TensorRange, ...]
                         ) -> tuple[list[str], dict[str, Any]]:
     """The calibration line of the summary and its report data (each tensor's range before and
-    after; minmax: the converter's ranges, not listed)."""
+    after; for minmax both are the converter's)."""
     param = f" {percentile:g}" if method == "percentile" and percentile is not None else ""
     data: dict[str, Any] = {"method": method, "percentile": percentile if method == "percentile" else None,
                             "tensors": [r.as_dict() for r in ranges]}
     if method == "minmax" or not ranges:
-        return [f"calibration: {method} (the converter's min/max of each activation)"], data
+        return [f"calibration: {method} (the converter's min/max of each activation range)"], data
     clipped = [r for r in ranges if r.clipped]
 
     def cut(r: TensorRange) -> float:

@@ -43,10 +43,7 @@ def test_keras_application_parity(case: str, tmp_path: Path) -> None:
     model = ctor(input_shape=(64, 64, 3), weights=None, classes=3, classifier_activation=None, **kwargs)
     _realistic_batch_norm(model, rng)
     x = rng.uniform(-1.0, 1.0, (24, 64, 64, 3)).astype("float32")
-    # sensitivity_samples=0: the per-layer comparison converts the model to float again (about 20 s for
-    # MobileNetV2); it is tested in test_calibrate.py, parity is what this test is about
-    result = api.build(model, tmp_path / "m", board="qemu-m7", calib=x[:16], inputs=x[16:18], vectors=2,
-                       sensitivity_samples=0)
+    result = api.build(model, tmp_path / "m", board="qemu-m7", calib=x[:16], inputs=x[16:18], vectors=2)
     kernels = {call.function for call in result.program.calls}
     # both go through edgegen's own kernels (--kernels auto on the M7): the general convolution
     # (the first, 3x3 stride-2 layer), depthwise 3x3 and 1x1 / fully-connected

@@ -213,3 +213,16 @@ def test_sensitivity_of_the_last_layer_is_the_output_sqnr() -> None:
     assert data["samples"] == 16 and last["sqnr_db"] == pytest.approx(direct, abs=0.01)
     scale = _quant_by_name(tflite)[last["tensor"]][0]
     assert last["max_error_lsb"] == pytest.approx(float(np.max(np.abs(f - q))) / scale, abs=0.01)
+
+
+def test_default_conversion_keeps_todays_bytes() -> None:
+    """minmax (the default) goes through the route too (its float flatbuffer feeds the per-layer
+    comparison): the .tflite is still the normal conversion's."""
+    from edgegen import api
+    from edgegen.keras._tf import deterministic
+    from edgegen.keras.convert import to_int8_tflite
+
+    model, calib, _ = _setup()
+    with deterministic(0):
+        direct = to_int8_tflite(model, calib)
+    assert api.quantize(model, calib.x) == direct
