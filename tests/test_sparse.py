@@ -220,3 +220,57 @@ def test_far_output_zero_point(family: str, tmp_path: Path) -> None:
     run = run_on_emulator(res.out, board="qemu-m4", timeout=300)
     assert run.result.verdict is True, "\n".join(run.stdout.splitlines()[-10:])
     assert run.result.vectors_passed == len(edges) + 2 and not run.result.failures
+
+
+def _wide_fully_connected(seed: int) -> bytes:
+    """Two converter-made single-row FULLY_CONNECTED layers over long rows (K 301 and 78), their weights
+    edited into 4-bit sharing: the first block-sparse with per channel 0, 1, 2, ... stored blocks (odd and
+    even counts, so the single-row 4-bit loop's one-block head, its two-block body reading the indices
+    of two blocks with one possibly unaligned LDR, and empty channels all run), the second dense (shared4)."""
+    tf = opmodels._tf()
+    rng = np.random.default_rng(seed)
+    shapes = ((301, 24), (78, 9))
+    mats = [rng.normal(0, 0.2, size=s).astype(np.float32) for s in shapes]
+
+    def branch(w: np.ndarray) -> opmodels.Branch:
+        return opmodels.Branch((opmodels.InputSpec((1, w.shape[0]), -1.0, 1.0),),
+                               lambda x: [tf.nn.relu(tf.matmul(x, w))], f"FULLY_CONNECTED {w.shape}")
+    fam = opmodels.FAMILIES["fully_connected_per_channel"]
+    data = opmodels._convert([branch(w) for w in mats], fam, rng)
+    m: Any = unpack(data)
+    for op in m.subgraphs[0].operators:
+        t = m.subgraphs[0].tensors[op.inputs[1]]
+        w = np.frombuffer(bytes(m.buffers[t.buffer].data), np.int8).reshape(int(t.shape[0]), -1).astype(np.int64)
+        oc, k = w.shape
+        k4 = -(-k // 4)
+        for j in range(oc):
+            book = np.unique(np.concatenate([[0], rng.integers(-127, 128, size=15)]))
+            w[j] = book[np.abs(w[j][:, None] - book[None, :]).argmin(axis=1)]
+            if k > 100:  # channel j keeps j blocks (channel 0 none), at random places
+                keep = np.zeros(k4, dtype=bool)
+                keep[rng.choice(k4, size=j, replace=False)] = True
+                w[j] *= np.repeat(keep, 4)[:k]
+        m.buffers[t.buffer].data = np.frombuffer(w.astype(np.int8).tobytes(), np.uint8)
+    return bytes(pack(m))
+
+
+@pytest.mark.parametrize("board", ("qemu-m4", "qemu-m55"))
+def test_single_row_4bit_on_emulator(board: str, tmp_path: Path) -> None:
+    """The single-row 4-bit paths (block4 with the LDR-per-two-blocks loop, shared4) that ``auto``
+    now takes for a long FULLY_CONNECTED: simulator == TFLM, host C (ASan, qemu-m4 build) and qemu ==
+    simulator."""
+    data = _wide_fully_connected(3)
+    graph = parse_tflite(data, name="k")
+    program = lower(graph, name="k", kernels=KernelConfig(compress="on"))
+    assert sorted(c.fmt for c in program.calls if isinstance(c, sparse.SparseCall)) == ["block4", "shared4"]
+    assert all(c.npix == 1 for c in program.calls if isinstance(c, sparse.SparseCall))
+    edges = opmodels.edge_inputs(program)
+    res = build(data, tmp_path / "k", source="k.tflite", name="k", board=board, vectors=len(edges) + 3,
+                samples=edges, compress="on")
+    if board == "qemu-m4":
+        report, program = verify_directory(res.out, edges, count=len(edges) + 3, seed=0, asan=True)
+        assert report.ok and report.sim_vs_tflm is True and report.c_vs_sim is True
+        assert report.tensors_compared == report.samples * len(program.calls)
+    run = run_on_emulator(res.out, board=board, timeout=300)
+    assert run.result.verdict is True, "\n".join(run.stdout.splitlines()[-10:])
+    assert run.result.vectors_passed == len(edges) + 3 and not run.result.failures

@@ -55,7 +55,7 @@ MAX_XW = 4096
 #: kernel per stored block (8-bit or 4-bit weights; 4 rows share a block's decoding, a single row does
 #: not) and per channel (the requantization), and widening the row per block of K
 DENSE = {"dsp": (3.7, 12.0), "none": (3.7, 12.0), "mve": (0.6, 10.0)}
-PER_BLOCK = {(8, True): 4.6, (4, True): 7.0, (8, False): 9.6, (4, False): 18.2}
+PER_BLOCK = {(8, True): 4.6, (4, True): 6.75, (8, False): 9.6, (4, False): 16.8}
 PER_CHANNEL = 12.0
 WIDEN = 5.0
 #: ``auto`` takes a compressed format only when its estimate is this much below the dense one: the
