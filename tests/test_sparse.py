@@ -126,17 +126,28 @@ def test_off_is_todays_code(tmp_path: Path) -> None:
 @pytest.mark.parametrize("board", ("qemu-m4", "qemu-m55"))
 def test_exact_on_emulator(board: str, tmp_path: Path) -> None:
     """One model per CPU with every format (the DSP path on both: the M55 has the DSP extension), rows 4
-    at a time and single (CONV_2D windows of odd pixel counts); on the qemu-m4 build the host C (the
-    portable path) is checked too, under ASan/UBSan."""
+    at a time and single (CONV_2D windows of odd pixel counts), with ``--entropy-code on``: some layers'
+    values and/or deltas Huffman-coded in flash and decoded into their scratch (edgegen/kernels/entropy.py),
+    the others plain; on the qemu-m4 build (guard canaries around every scratch) the host C (the portable
+    path) is checked too, under ASan/UBSan, and report.json's per-layer entropy figures."""
     data = _model("conv_2d_general", "blocks_shared")
     edges = opmodels.edge_inputs(lower(parse_tflite(data, name="k"), name="k"))
     res = build(data, tmp_path / "k", source="k.tflite", name="k", board=board, vectors=len(edges) + 2,
-                samples=edges, compress=sparse.CYCLE)
+                samples=edges, compress=sparse.CYCLE, entropy="on", guard=board == "qemu-m4")
     assert {lw.format for lw in res.program.layer_weights} >= set(sparse.FORMATS)
+    calls = [c for c in res.program.calls if isinstance(c, sparse.SparseCall)]
+    both = (False, True)
+    assert {(c.ev is not None, c.ed is not None) for c in calls} == {(a, b) for a in both for b in both}
     if board == "qemu-m4":
         report, program = verify_directory(res.out, edges, count=len(edges) + 2, seed=0, asan=True)
         assert report.ok and report.sim_vs_tflm is True and report.c_vs_sim is True
         assert report.tensors_compared == report.samples * len(program.calls)
+        rows = [r["weights"] for r in json.loads((res.out / "report.json").read_text())["layers"] if "weights" in r]
+        coded = [lw for lw in res.program.layer_weights if lw.decode_ram]
+        assert [r["entropy"] for r in rows if "entropy" in r] == [
+            {"flash_saved": lw.entropy_saved, "decode_instructions": lw.decode_instructions, "ram_bytes": lw.decode_ram}
+            for lw in coded]
+        assert coded and all(lw.entropy_saved > 0 for lw in coded)
     run = run_on_emulator(res.out, board=board, timeout=300)
     assert run.result.verdict is True, "\n".join(run.stdout.splitlines()[-10:])
     assert run.result.vectors_passed == len(edges) + 2 and not run.result.failures

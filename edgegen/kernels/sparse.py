@@ -31,7 +31,7 @@ import numpy as np
 from .. import compression
 from ..machine import Machine
 from ..program import Call, TensorRef
-from . import matmul
+from . import entropy, matmul
 from .admit import admit_tables, cmsis_nn_bytes
 from .window import Geometry, gather
 
@@ -99,6 +99,11 @@ class SparseCall(Call):
     pad_l: int = 0
     zp: int = 0
     zo: int = 0  # the output zero point added after the shift (0: folded into the rounding constants)
+    #: --entropy-code: the values / deltas kept Huffman-coded in flash and decoded into the call's
+    #: scratch before the kernel runs (vals / deltas are then "NULL"); the decoder's table at table_at
+    ev: entropy.Stream | None = None
+    ed: entropy.Stream | None = None
+    table_at: int = 0
 
     @property
     def xw_words(self) -> int:
@@ -357,18 +362,22 @@ def try_lower(lw: Lowering, op: ir.Op, *, w: np.ndarray, bias: np.ndarray | None
         return False
     prep, function = got
     idx, bits = int(choice.fmt != "shared4"), 8 if choice.fmt == "block8" else 4
-    names = dict(vals=_const(lw, op, "sp_vals", "int8_t" if bits == 8 else "uint8_t", prep.vals, True),
-                 deltas=_const(lw, op, "sp_deltas", "uint8_t", prep.deltas, bool(idx)),
+    streams = (("sp_vals", prep.vals), ("sp_deltas", prep.deltas))
+    (ev, ed), table_at, scratch = entropy.plan(lw, op, streams, lw.kernels.entropy) \
+        if lw.kernels.entropy != "off" else ((None, None), 0, 0)
+    names = dict(vals=_const(lw, op, "sp_vals", "int8_t" if bits == 8 else "uint8_t", prep.vals, ev is None),
+                 deltas=_const(lw, op, "sp_deltas", "uint8_t", prep.deltas, bool(idx) and ed is None),
                  nb=_const(lw, op, "sp_nb", "uint16_t", prep.nb, bool(idx)),
                  book=_const(lw, op, "sp_book", "int8_t", prep.book, bits == 4),
                  bias2=lw.const("bias2", "int32_t", prep.bias2, op), rq=lw.const("rq", "int32_t", prep.rq, op))
-    base = lw.base(op, function, (x,), lw.out_ref(op), 0, pixels * oc * k)
+    base = lw.base(op, function, (x,), lw.out_ref(op), scratch, pixels * oc * k)
     where: dict[str, int] = {} if geo is None else dict(
         ih=geo.ih, iw=geo.iw, c=geo.c, kh=geo.kh, kw=geo.kw, oh=geo.oh, ow=geo.ow, sh=geo.sh, sw=geo.sw,
         pad_t=geo.pad_t, pad_l=geo.pad_l, zp=-input_offset)
     lw.calls.append(SparseCall(**base, **names, fmt=choice.fmt, bits=bits, idx=idx, k=k, oc=oc,  # type: ignore[arg-type]
                                npix=pixels, act_min=act[0], act_max=act[1], e_pos=prep.e_pos,
-                               gather=int(geo is not None), zo=prep.zo, **where))  # type: ignore[arg-type]
+                               gather=int(geo is not None), zo=prep.zo, ev=ev, ed=ed, table_at=table_at,
+                               **where))  # type: ignore[arg-type]
     return True
 
 
@@ -376,10 +385,14 @@ def run_sparse(mach: Machine, call: Call) -> None:
     """The kernel from its packed arrays, in int64 (exact), as the C computes it."""
     assert isinstance(call, SparseCall)
 
-    def get(name: str, dtype: type) -> np.ndarray:
+    def get(name: str, dtype: type, coded: entropy.Stream | None = None) -> np.ndarray:
+        if coded is not None:  # decoded as the C decodes it into the scratch
+            return entropy.decode(get(coded.code, np.uint8), get(coded.counts, np.uint16), get(coded.syms, np.uint8),
+                                  coded.l, coded.n).view(dtype)
         got = mach.const(None if name == "NULL" else name)
         return np.zeros(0, dtype=dtype) if got is None else got
-    ws = decode(get(call.vals, np.int8), get(call.deltas, np.uint8), get(call.nb, np.uint16),
+    ws = decode(get(call.vals, np.int8 if call.bits == 8 else np.uint8, call.ev), get(call.deltas, np.uint8, call.ed),
+                get(call.nb, np.uint16),
                 get(call.book, np.int8), call.fmt, call.k, call.oc)[:, : call.k]
     bias2, rq = get(call.bias2, np.int32).astype(np.int64), get(call.rq, np.int32).astype(np.int64).reshape(-1, 4)
     x = mach.read(call.inputs[0])

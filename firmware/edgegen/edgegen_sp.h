@@ -382,6 +382,47 @@ EDGEGEN_MM_INLINE void edgegen_sp_run(const int8_t *in, int8_t *out, int8_t *buf
     }
 }
 
+/* Entropy-coded weights (--entropy-code; edgegen/kernels/entropy.py): N bytes of a canonical Huffman
+ * stream src (MSB first, codes of at most L <= 10 bits, padded with zero bytes) decoded into dst. The
+ * flash holds counts[len - 1] (codes of each length 1..L) and syms (the symbols in canonical order);
+ * table (2^L entries, in the layer's scratch) is filled in one pass, each symbol's sym | len << 8
+ * repeated 2^(L - len) times (canonical codes are consecutive when left-justified to L bits), then each
+ * symbol is one peek of L bits (after a 16-bit refill when fewer are held), one lookup and one consume. */
+EDGEGEN_MM_INLINE void edgegen_sp_huff(const uint8_t *src, const uint16_t *counts, const uint8_t *syms, const int32_t L,
+                                       const int32_t N, uint16_t *table, uint8_t *dst)
+{
+    uint16_t *t = table;
+    const uint8_t *s = syms;
+    for (int32_t len = 1; len <= L; len++)
+    {
+        const uint32_t reps = 1u << (uint32_t)(L - len);
+        for (uint32_t i = 0; i < counts[len - 1]; i++)
+        {
+            const uint16_t e = (uint16_t)((uint32_t)*s++ | ((uint32_t)len << 8));
+            for (uint32_t r = 0; r < reps; r++)
+            {
+                *t++ = e;
+            }
+        }
+    }
+    uint32_t acc = 0;
+    int32_t bits = 0;
+    const uint32_t mask = (1u << (uint32_t)L) - 1u;
+    for (int32_t i = 0; i < N; i++)
+    {
+        if (bits < L)
+        {
+            /* 16 bits at once: bits + 16 < 26 stay within the word (older bits shift out, mask drops them) */
+            acc = (acc << 16) | ((uint32_t)src[0] << 8) | src[1];
+            src += 2;
+            bits += 16;
+        }
+        const uint32_t e = table[(acc >> (uint32_t)(bits - L)) & mask];
+        dst[i] = (uint8_t)e;
+        bits -= (int32_t)(e >> 8);
+    }
+}
+
 /* The layer's kernel: the DSP path where the CPU has it, else the portable one. */
 #define edgegen_sp_s8(...) edgegen_sp_run(__VA_ARGS__, EDGEGEN_MM_HAVE_DSP)
 /* The portable path on every CPU (`--kernels portable`). */
