@@ -16,6 +16,7 @@ import pytest
 
 from edgegen import fixedpoint
 from edgegen.build import build
+from edgegen.compression_table import ENTROPY_HEADER, table_lines
 from edgegen.emulator import run_on_emulator
 from edgegen.errors import EdgegenError
 from edgegen.kernels import KernelConfig, check_compress, matmul, sparse
@@ -142,7 +143,10 @@ def test_exact_on_emulator(board: str, tmp_path: Path) -> None:
         report, program = verify_directory(res.out, edges, count=len(edges) + 2, seed=0, asan=True)
         assert report.ok and report.sim_vs_tflm is True and report.c_vs_sim is True
         assert report.tensors_compared == report.samples * len(program.calls)
-        rows = [r["weights"] for r in json.loads((res.out / "report.json").read_text())["layers"] if "weights" in r]
+        full = json.loads((res.out / "report.json").read_text())
+        rows = [r["weights"] for r in full["layers"] if "weights" in r]
+        # the before/after table's per-layer rows gain the coded columns (edgegen.compression_table)
+        assert any(all(h in line for h in ENTROPY_HEADER) for line in table_lines(full))
         coded = [lw for lw in res.program.layer_weights if lw.decode_ram]
         assert [r["entropy"] for r in rows if "entropy" in r] == [
             {"flash_saved": lw.entropy_saved, "decode_instructions": lw.decode_instructions, "ram_bytes": lw.decode_ram}
