@@ -60,9 +60,14 @@ def test_packing_round_trip(seed: int) -> None:
     k = int(rng.integers(1, 40)) if pattern != "far" else int(rng.integers(1100, 1300))
     oc = int(rng.integers(1, 9))
     w = np.zeros((oc, k), dtype=np.int8) if pattern == "zero" else _random_rows(rng, oc, k, pattern)
-    fmts = sparse.FORMATS if sparse.codebooks(w) is not None else ("block8",)
+    fmts = (*(sparse.FORMATS if sparse.codebooks(w) is not None else ("block8",)), sparse.HELIUM)
     for fmt in fmts:
         vals, deltas, nb, book = sparse.encode(w, fmt)
+        if fmt == sparse.HELIUM:  # absolute indices, every channel padded to a multiple of 4 blocks
+            nz = np.any(sparse.blocks(w) != 0, axis=2)
+            assert np.array_equal(nb, -(-nz.sum(axis=1) // 4) * 4) and deltas.dtype == np.uint16
+            assert np.array_equal(sparse.decode(vals, deltas, nb, book, fmt, k, oc)[:, :k], w.astype(np.int64))
+            continue
         assert np.all(deltas.astype(np.int64) <= 255)
         got = sparse.decode(vals, deltas, nb, book, fmt, k, oc)
         # past K a 4-bit block may decode to any codebook value: the widened inputs there are 0
@@ -126,23 +131,26 @@ def test_off_is_todays_code(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("board", ("qemu-m4", "qemu-m55"))
 def test_exact_on_emulator(board: str, tmp_path: Path) -> None:
-    """One model per CPU with every format (the DSP path on both: the M55 has the DSP extension), rows 4
-    at a time and single (CONV_2D windows of odd pixel counts), with ``--entropy-code on``: some layers'
+    """One model per CPU with every format (the DSP path on both: the M55 has the DSP extension; on the
+    M55 also the Helium block8v, ``edgegen_spv_s8``), rows 4 at a time and single (CONV_2D windows of odd
+    pixel counts), with ``--entropy-code on``: some layers'
     values and/or deltas Huffman-coded in flash and decoded into their scratch (edgegen/kernels/entropy.py),
-    the others plain; on the qemu-m4 build (guard canaries around every scratch) the host C (the portable
-    path) is checked too, under ASan/UBSan, and report.json's per-layer entropy figures."""
+    the others plain; the host C (the portable paths) under ASan/UBSan for both builds; on the qemu-m4
+    build guard canaries around every scratch and report.json's per-layer entropy figures."""
     data = _model("conv_2d_general", "blocks_shared")
     edges = opmodels.edge_inputs(lower(parse_tflite(data, name="k"), name="k"))
     res = build(data, tmp_path / "k", source="k.tflite", name="k", board=board, vectors=len(edges) + 2,
                 samples=edges, compress=sparse.CYCLE, entropy="on", guard=board == "qemu-m4")
-    assert {lw.format for lw in res.program.layer_weights} >= set(sparse.FORMATS)
+    assert {lw.format for lw in res.program.layer_weights} >= {*sparse.FORMATS, *(
+        (sparse.HELIUM,) if board == "qemu-m55" else ())}
     calls = [c for c in res.program.calls if isinstance(c, sparse.SparseCall)]
     both = (False, True)
     assert {(c.ev is not None, c.ed is not None) for c in calls} == {(a, b) for a in both for b in both}
+    # the host C: the portable paths (on the M55 build, block8v's C fallback too)
+    report, program = verify_directory(res.out, edges, count=len(edges) + 2, seed=0, asan=True)
+    assert report.ok and report.sim_vs_tflm is True and report.c_vs_sim is True
+    assert report.tensors_compared == report.samples * len(program.calls)
     if board == "qemu-m4":
-        report, program = verify_directory(res.out, edges, count=len(edges) + 2, seed=0, asan=True)
-        assert report.ok and report.sim_vs_tflm is True and report.c_vs_sim is True
-        assert report.tensors_compared == report.samples * len(program.calls)
         full = json.loads((res.out / "report.json").read_text())
         rows = [r["weights"] for r in full["layers"] if "weights" in r]
         # the before/after table's per-layer rows gain the coded columns (edgegen.compression_table)

@@ -39,6 +39,13 @@
 #include <arm_acle.h>
 #endif
 
+#if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
+#define EDGEGEN_SP_HAVE_MVE 1
+#include <arm_mve.h>
+#else
+#define EDGEGEN_SP_HAVE_MVE 0
+#endif
+
 /* (b0, b2) and (b1, b3) of a word as int16 pairs (SXTB16, SXTB16 ROR #8). */
 EDGEGEN_MM_INLINE uint32_t edgegen_sp_lo(const uint32_t v, const int32_t dsp)
 {
@@ -382,6 +389,109 @@ EDGEGEN_MM_INLINE void edgegen_sp_run(const int8_t *in, int8_t *out, int8_t *buf
     }
 }
 
+/* Helium block-sparse 8-bit layers (format block8v, chosen on Helium CPUs): per channel NB[j] stored
+ * blocks, a multiple of 4 (padded with all-zero blocks at index 0), their absolute block indices as
+ * uint16 (idx) and their 4 int8 weights (vals). The NR (1 or 4) rows are copied into xr (K4 words each,
+ * zero past K, word-aligned) and every 4 stored blocks run as, per row, one VLDRW gather of the 4 input
+ * words at those indices and one VMLADAVA.S8 against the 16 weights (loaded once for the NR rows):
+ * acc = sum x * w on the raw int8 values, the input offset being in bias2 as on the DSP path. */
+EDGEGEN_MM_INLINE void edgegen_spv_rows(const int8_t *xr, int8_t *out, const int8_t *vals, const uint16_t *idx,
+                                        const uint16_t *nb, const int32_t *bias2, const int32_t *rq, const int32_t K4,
+                                        const int32_t OC, const int32_t NR, const int32_t amin, const int32_t amax,
+                                        const int32_t e_pos, const int32_t ZO, const int32_t mve)
+{
+    const int8_t *v = vals;
+    const uint16_t *q = idx;
+    (void)mve;
+    for (int32_t j = 0; j < OC; j++)
+    {
+        int32_t a[4] = { 0, 0, 0, 0 };
+        const int32_t n = (int32_t)nb[j];
+#if EDGEGEN_SP_HAVE_MVE
+        if (mve)
+        {
+            for (int32_t b = 0; b < n; b += 4)
+            {
+                const uint32x4_t off = vldrhq_u32(q);
+                const int8x16_t w = vldrbq_s8(v);
+                q += 4;
+                v += 16;
+#pragma GCC unroll 4
+                for (int32_t r = 0; r < NR; r++)
+                {
+                    const uint32x4_t x = vldrwq_gather_shifted_offset_u32((const uint32_t *)(const void *)(xr + 4 * K4 * r), off);
+                    a[r] = vmladavaq_s8(a[r], vreinterpretq_s8_u32(x), w);
+                }
+            }
+        }
+        else
+#endif
+        {
+            for (int32_t b = 0; b < n; b++)
+            {
+                const int8_t *x = xr + 4 * (int32_t)*q++;
+#pragma GCC unroll 4
+                for (int32_t r = 0; r < NR; r++)
+                {
+                    const int8_t *xx = x + 4 * K4 * r;
+                    a[r] += xx[0] * v[0] + xx[1] * v[1] + xx[2] * v[2] + xx[3] * v[3];
+                }
+                v += 4;
+            }
+        }
+        const int32_t *rr = rq + 4 * j;
+#pragma GCC unroll 4
+        for (int32_t r = 0; r < NR; r++)
+        {
+            const int32_t acc2 = bias2[j] + (int32_t)((uint32_t)a[r] << rr[3]);
+            out[r * OC + j] = (int8_t)(ZO == 0 ? edgegen_mm_rq3(acc2, rr[0], rr[1], rr[2], e_pos, amin, amax,
+                                                                EDGEGEN_MM_HAVE_DSP)
+                                               : edgegen_sp_rq(acc2, rr[0], rr[1], rr[2], e_pos, ZO, amin, amax,
+                                                               EDGEGEN_MM_HAVE_DSP));
+        }
+    }
+}
+
+/* edgegen_sp_run's arguments for block8v (book, BITS and IDX unused; deltas are the uint16 indices, xw at
+ * least NR * K4 words): rows four at a time, then one at a time. */
+EDGEGEN_MM_INLINE void edgegen_spv_run(const int8_t *in, int8_t *out, int8_t *buf, uint32_t *xw, const void *vals,
+                                       const uint16_t *idx, const uint16_t *nb, const int8_t *book,
+                                       const int32_t *bias2, const int32_t *rq, const int32_t K, const int32_t OC,
+                                       const int32_t NPIX, const int32_t BITS, const int32_t IDX,
+                                       const int32_t amin, const int32_t amax, const int32_t e_pos,
+                                       const int32_t GATHER, const int32_t IH, const int32_t IW, const int32_t C,
+                                       const int32_t KH, const int32_t KW, const int32_t OW, const int32_t SH,
+                                       const int32_t SW, const int32_t PT, const int32_t PL, const int32_t zp,
+                                       const int32_t ZO, const int32_t mve)
+{
+    const int32_t K4 = (K + 3) / 4;
+    int8_t *xr = (int8_t *)(void *)xw;
+    (void)book;
+    (void)BITS;
+    (void)IDX;
+    for (int32_t p = 0; p < NPIX; p += 4)
+    {
+        const int32_t nr = NPIX - p >= 4 ? 4 : 1;
+        for (int32_t r = 0; r < nr; r++)
+        {
+            memcpy(xr + 4 * K4 * r, edgegen_sp_src(in, buf, p + r, K, GATHER, IH, IW, C, KH, KW, OW, SH, SW, PT, PL, zp),
+                   (size_t)K);
+            memset(xr + 4 * K4 * r + K, 0, (size_t)(4 * K4 - K));
+        }
+        if (nr == 4)
+        {
+            edgegen_spv_rows(xr, out + p * OC, (const int8_t *)vals, idx, nb, bias2, rq, K4, OC, 4, amin, amax, e_pos,
+                             ZO, mve);
+        }
+        else
+        {
+            edgegen_spv_rows(xr, out + p * OC, (const int8_t *)vals, idx, nb, bias2, rq, K4, OC, 1, amin, amax, e_pos,
+                             ZO, mve);
+            p -= 3;
+        }
+    }
+}
+
 /* Entropy-coded weights (--entropy-code; edgegen/kernels/entropy.py): N bytes of a canonical Huffman
  * stream src (MSB first, codes of at most L <= 10 bits, padded with zero bytes) decoded into dst. The
  * flash holds counts[len - 1] (codes of each length 1..L) and syms (the symbols in canonical order);
@@ -427,5 +537,8 @@ EDGEGEN_MM_INLINE void edgegen_sp_huff(const uint8_t *src, const uint16_t *count
 #define edgegen_sp_s8(...) edgegen_sp_run(__VA_ARGS__, EDGEGEN_MM_HAVE_DSP)
 /* The portable path on every CPU (`--kernels portable`). */
 #define edgegen_sp_s8_portable(...) edgegen_sp_run(__VA_ARGS__, 0)
+/* block8v: the Helium path where the CPU has it, else the same arithmetic in C. */
+#define edgegen_spv_s8(...) edgegen_spv_run(__VA_ARGS__, EDGEGEN_SP_HAVE_MVE)
+#define edgegen_spv_s8_portable(...) edgegen_spv_run(__VA_ARGS__, 0)
 
 #endif /* EDGEGEN_SP_H */
