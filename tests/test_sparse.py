@@ -219,7 +219,7 @@ def test_far_output_zero_point(family: str, tmp_path: Path) -> None:
     """Layers whose zero point cannot be folded (e >= 25, zero point -128 or 100) run the compressed
     kernel with the zero point added after the shift: simulator == TFLM on every tensor (each format
     via ``on`` and the cycle hook, DSP and Helium lowering); for the FULLY_CONNECTED model also host C
-    (ASan) and qemu-m4 == simulator."""
+    (ASan), qemu-m4 and qemu-m55 (with Helium block8v layers) == simulator."""
     for zp in (-128, 100):
         data = _far_zero_point(_model(family, "blocks_shared"), zp, seed=2)
         graph = parse_tflite(data, name="k")
@@ -243,6 +243,13 @@ def test_far_output_zero_point(family: str, tmp_path: Path) -> None:
     run = run_on_emulator(res.out, board="qemu-m4", timeout=300)
     assert run.result.verdict is True, "\n".join(run.stdout.splitlines()[-10:])
     assert run.result.vectors_passed == len(edges) + 2 and not run.result.failures
+    # the Helium block8v layers' vector requantization adding the zero point (lanes and the OC % 4 tail)
+    res = build(data, tmp_path / "v", source="k.tflite", name="k", board="qemu-m55", vectors=len(edges) + 2,
+                samples=edges, compress=sparse.CYCLE)
+    assert any(isinstance(c, sparse.SparseCall) and c.fmt == sparse.HELIUM and c.zo == 100 and c.oc % 4
+               for c in res.program.calls)
+    run = run_on_emulator(res.out, board="qemu-m55", timeout=300)
+    assert run.result.verdict is True, "\n".join(run.stdout.splitlines()[-10:])
 
 
 def _wide_fully_connected(seed: int) -> bytes:

@@ -50,14 +50,14 @@ FORMATS = ("block8", "shared4", "block4")
 #: Helium CPUs' block-sparse 8-bit format (``edgegen_spv_s8``): per channel its non-zero blocks padded with
 #: all-zero blocks at index 0 to a multiple of 4, each block's absolute index as uint16 (gathered 4 at a time)
 HELIUM = "block8v"
-#: instructions of edgegen_spv_s8 per row on qemu-m55 (fitted to the Fashion-MNIST block80 model's three
-#: layers): per 4 stored blocks of a channel (4 rows at a time / one), per channel (the scalar
-#: requantization) and per block of K (gathering and copying the row)
-PER_QUAD_V = {True: 3.0, False: 6.0}
-PER_CHANNEL_V = 15.5
-COPY_V = 8.0
-#: ``auto``'s margin for HELIUM: the dense Helium CONV_2D runs about 17 % below its DENSE estimate (the
-#: block80 conv 3x3 32->32: 1,409 instructions a row against 1,702 estimated)
+#: instructions of edgegen_spv_s8 per row on qemu-m55 (fitted to the Fashion-MNIST block80 model's four
+#: layers): per 4 stored blocks of a channel (4 rows at a time / one), per channel (the loop and the
+#: vector requantization) and per block of K (gathering or copying the row)
+PER_QUAD_V = {True: 3.0, False: 5.0}
+PER_CHANNEL_V = 11.6
+COPY_V = 5.5
+#: ``auto``'s margin for HELIUM: the dense Helium CONV_2D runs 17-20 % below its DENSE estimate (the
+#: block80 convs 3x3: 808 and 1,409 instructions a row against 1,011 and 1,702 estimated)
 MARGIN_V = 0.8
 #: the widened input rows (2 words per block, 4 rows interleaved) live on the layer function's stack:
 #: at most this many bytes (K <= 512, or 2048 for a single row; boards have 8 KiB of stack)

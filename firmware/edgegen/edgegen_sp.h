@@ -389,12 +389,76 @@ EDGEGEN_MM_INLINE void edgegen_sp_run(const int8_t *in, int8_t *out, int8_t *buf
     }
 }
 
+/* The stored blocks of channel j against NR rows: a[r] = sum x * w (v and q advance past the channel). */
+EDGEGEN_MM_INLINE void edgegen_spv_mac(const int8_t *xr, const int8_t **vp, const uint16_t **qp, const int32_t n,
+                                       const int32_t K4, const int32_t NR, int32_t *a, const int32_t mve)
+{
+    const int8_t *v = *vp;
+    const uint16_t *q = *qp;
+    (void)mve;
+#if EDGEGEN_SP_HAVE_MVE
+    if (mve)
+    {
+        for (int32_t b = 0; b < n; b += 4)
+        {
+            const uint32x4_t off = vldrhq_u32(q);
+            const int8x16_t w = vldrbq_s8(v);
+            q += 4;
+            v += 16;
+#pragma GCC unroll 4
+            for (int32_t r = 0; r < NR; r++)
+            {
+                const uint32x4_t x = vldrwq_gather_shifted_offset_u32((const uint32_t *)(const void *)(xr + 4 * K4 * r),
+                                                                      off);
+                a[r] = vmladavaq_s8(a[r], vreinterpretq_s8_u32(x), w);
+            }
+        }
+    }
+    else
+#endif
+    {
+        for (int32_t b = 0; b < n; b++)
+        {
+            const int8_t *x = xr + 4 * (int32_t)*q++;
+#pragma GCC unroll 4
+            for (int32_t r = 0; r < NR; r++)
+            {
+                const int8_t *xx = x + 4 * K4 * r;
+                a[r] += xx[0] * v[0] + xx[1] * v[1] + xx[2] * v[2] + xx[3] * v[3];
+            }
+            v += 4;
+        }
+    }
+    *vp = v;
+    *qp = q;
+}
+
+/* Channel j's requantization for NR rows, as edgegen_sp_rows does. */
+EDGEGEN_MM_INLINE void edgegen_spv_rq1(const int32_t *a, int8_t *out, const int32_t *bias2, const int32_t *rq,
+                                       const int32_t j, const int32_t OC, const int32_t NR, const int32_t amin,
+                                       const int32_t amax, const int32_t e_pos, const int32_t ZO)
+{
+    const int32_t *rr = rq + 4 * j;
+#pragma GCC unroll 4
+    for (int32_t r = 0; r < NR; r++)
+    {
+        const int32_t acc2 = bias2[j] + (int32_t)((uint32_t)a[r] << rr[3]);
+        out[r * OC + j] = (int8_t)(ZO == 0 ? edgegen_mm_rq3(acc2, rr[0], rr[1], rr[2], e_pos, amin, amax,
+                                                            EDGEGEN_MM_HAVE_DSP)
+                                           : edgegen_sp_rq(acc2, rr[0], rr[1], rr[2], e_pos, ZO, amin, amax,
+                                                           EDGEGEN_MM_HAVE_DSP));
+    }
+}
+
 /* Helium block-sparse 8-bit layers (format block8v, chosen on Helium CPUs): per channel NB[j] stored
  * blocks, a multiple of 4 (padded with all-zero blocks at index 0), their absolute block indices as
  * uint16 (idx) and their 4 int8 weights (vals). The NR (1 or 4) rows are copied into xr (K4 words each,
  * zero past K, word-aligned) and every 4 stored blocks run as, per row, one VLDRW gather of the 4 input
  * words at those indices and one VMLADAVA.S8 against the 16 weights (loaded once for the NR rows):
- * acc = sum x * w on the raw int8 values, the input offset being in bias2 as on the DSP path. */
+ * acc = sum x * w on the raw int8 values, the input offset being in bias2 as on the DSP path. Channels
+ * are requantized 4 at a time in vectors (VLD4 of their {m, c, e, sl} records; VRMULH is SMMULR, the
+ * sign fix-up, the arithmetic shift by -e, the zero point, the clamp: lane for lane edgegen_mm_rq3 /
+ * edgegen_sp_rq), the last OC % 4 one at a time. */
 EDGEGEN_MM_INLINE void edgegen_spv_rows(const int8_t *xr, int8_t *out, const int8_t *vals, const uint16_t *idx,
                                         const uint16_t *nb, const int32_t *bias2, const int32_t *rq, const int32_t K4,
                                         const int32_t OC, const int32_t NR, const int32_t amin, const int32_t amax,
@@ -402,53 +466,45 @@ EDGEGEN_MM_INLINE void edgegen_spv_rows(const int8_t *xr, int8_t *out, const int
 {
     const int8_t *v = vals;
     const uint16_t *q = idx;
-    (void)mve;
-    for (int32_t j = 0; j < OC; j++)
+    int32_t j = 0;
+#if EDGEGEN_SP_HAVE_MVE
+    if (mve)
+    {
+        for (; j + 4 <= OC; j += 4)
+        {
+            int32_t acc[4][4] __attribute__((aligned(8)));
+            for (int32_t c = 0; c < 4; c++)
+            {
+                int32_t a[4] = { 0, 0, 0, 0 };
+                edgegen_spv_mac(xr, &v, &q, (int32_t)nb[j + c], K4, NR, a, mve);
+#pragma GCC unroll 4
+                for (int32_t r = 0; r < NR; r++)
+                {
+                    acc[r][c] = a[r];
+                }
+            }
+            const int32x4x4_t rec = vld4q_s32(rq + 4 * j);
+            const int32x4_t b2 = vldrwq_s32(bias2 + j);
+            const int32x4_t ne = vnegq_s32(rec.val[2]);
+#pragma GCC unroll 4
+            for (int32_t r = 0; r < NR; r++)
+            {
+                const int32x4_t acc2 = vaddq_s32(b2, vshlq_s32(vldrwq_s32(acc[r]), rec.val[3]));
+                const int32x4_t h = vrmulhq_s32(acc2, rec.val[0]);
+                const int32x4_t fix = e_pos ? vshrq_n_s32(h, 31) : vshrq_n_s32(vandq_s32(h, ne), 31);
+                int32x4_t o = vshlq_s32(vaddq_s32(vaddq_s32(h, rec.val[1]), fix), ne);
+                o = vaddq_n_s32(o, ZO);
+                o = vminq_s32(vmaxq_s32(o, vdupq_n_s32(amin)), vdupq_n_s32(amax));
+                vstrbq_s32(out + r * OC + j, o);
+            }
+        }
+    }
+#endif
+    for (; j < OC; j++)
     {
         int32_t a[4] = { 0, 0, 0, 0 };
-        const int32_t n = (int32_t)nb[j];
-#if EDGEGEN_SP_HAVE_MVE
-        if (mve)
-        {
-            for (int32_t b = 0; b < n; b += 4)
-            {
-                const uint32x4_t off = vldrhq_u32(q);
-                const int8x16_t w = vldrbq_s8(v);
-                q += 4;
-                v += 16;
-#pragma GCC unroll 4
-                for (int32_t r = 0; r < NR; r++)
-                {
-                    const uint32x4_t x = vldrwq_gather_shifted_offset_u32((const uint32_t *)(const void *)(xr + 4 * K4 * r), off);
-                    a[r] = vmladavaq_s8(a[r], vreinterpretq_s8_u32(x), w);
-                }
-            }
-        }
-        else
-#endif
-        {
-            for (int32_t b = 0; b < n; b++)
-            {
-                const int8_t *x = xr + 4 * (int32_t)*q++;
-#pragma GCC unroll 4
-                for (int32_t r = 0; r < NR; r++)
-                {
-                    const int8_t *xx = x + 4 * K4 * r;
-                    a[r] += xx[0] * v[0] + xx[1] * v[1] + xx[2] * v[2] + xx[3] * v[3];
-                }
-                v += 4;
-            }
-        }
-        const int32_t *rr = rq + 4 * j;
-#pragma GCC unroll 4
-        for (int32_t r = 0; r < NR; r++)
-        {
-            const int32_t acc2 = bias2[j] + (int32_t)((uint32_t)a[r] << rr[3]);
-            out[r * OC + j] = (int8_t)(ZO == 0 ? edgegen_mm_rq3(acc2, rr[0], rr[1], rr[2], e_pos, amin, amax,
-                                                                EDGEGEN_MM_HAVE_DSP)
-                                               : edgegen_sp_rq(acc2, rr[0], rr[1], rr[2], e_pos, ZO, amin, amax,
-                                                               EDGEGEN_MM_HAVE_DSP));
-        }
+        edgegen_spv_mac(xr, &v, &q, (int32_t)nb[j], K4, NR, a, mve);
+        edgegen_spv_rq1(a, out, bias2, rq, j, OC, NR, amin, amax, e_pos, ZO);
     }
 }
 
@@ -466,6 +522,7 @@ EDGEGEN_MM_INLINE void edgegen_spv_run(const int8_t *in, int8_t *out, int8_t *bu
 {
     const int32_t K4 = (K + 3) / 4;
     int8_t *xr = (int8_t *)(void *)xw;
+    (void)buf;
     (void)book;
     (void)BITS;
     (void)IDX;
@@ -474,9 +531,17 @@ EDGEGEN_MM_INLINE void edgegen_spv_run(const int8_t *in, int8_t *out, int8_t *bu
         const int32_t nr = NPIX - p >= 4 ? 4 : 1;
         for (int32_t r = 0; r < nr; r++)
         {
-            memcpy(xr + 4 * K4 * r, edgegen_sp_src(in, buf, p + r, K, GATHER, IH, IW, C, KH, KW, OW, SH, SW, PT, PL, zp),
-                   (size_t)K);
-            memset(xr + 4 * K4 * r + K, 0, (size_t)(4 * K4 - K));
+            /* a CONV_2D window is gathered straight into its row of xr */
+            const int8_t *src = edgegen_sp_src(in, xr + 4 * K4 * r, p + r, K, GATHER, IH, IW, C, KH, KW, OW, SH, SW, PT,
+                                               PL, zp);
+            if (!GATHER)
+            {
+                memcpy(xr + 4 * K4 * r, src, (size_t)K);
+            }
+            if (K % 4 != 0)
+            {
+                memset(xr + 4 * K4 * r + K, 0, (size_t)(4 * K4 - K));
+            }
         }
         if (nr == 4)
         {
