@@ -8,6 +8,7 @@ figures: tests/test_sparse.py::test_exact_on_emulator (its model has coded and p
 
 from __future__ import annotations
 
+import json
 import subprocess
 from dataclasses import replace
 from pathlib import Path
@@ -17,6 +18,8 @@ import pytest
 
 from edgegen.boards import all_boards
 from edgegen.builddir import compile_tflite
+from edgegen.cli import main
+from edgegen.compression_table import ENTROPY_HEADER
 from edgegen.kernels import CODE_MARGIN, KernelConfig, entropy, sparse
 from edgegen.lower import lower
 from edgegen.tflite_reader import parse_tflite
@@ -168,3 +171,17 @@ def test_auto_only_when_flash_bound() -> None:
     assert compiled(CODE_MARGIN + small["off"] - 1)[0] == "cheap"
     assert compiled(CODE_MARGIN + small["cheap"] - 1)[0] == "on"
     assert compiled(CODE_MARGIN + 1)[0] == "on"
+
+
+def test_cli_records_the_resolved_choice(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """``edgegen build --entropy-code on`` (host board): the summary names the coded layers, build.json
+    keeps the resolved choice and ``edgegen verify`` re-lowers the same program (host C == simulator)."""
+    model = tmp_path / "k.tflite"
+    model.write_bytes(_coded_model())
+    out = tmp_path / "o"
+    assert main(["build", str(model), "--board", "host", "--out", str(out), "--compress", "on",
+                 "--entropy-code", "on", "--vectors", "1"]) == 0
+    printed = capsys.readouterr().out
+    assert "entropy-coded in flash" in printed and ENTROPY_HEADER[0] in printed
+    assert json.loads((out / "build.json").read_text())["entropy"] == "on"
+    assert main(["verify", str(out), "--samples", "1"]) == 0
