@@ -17,6 +17,7 @@ arithmetic are unchanged; :func:`decode` mirrors the C step by step.
 
 from __future__ import annotations
 
+import functools
 import heapq
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -139,9 +140,17 @@ def build_table(counts: np.ndarray, syms: np.ndarray, l: int) -> np.ndarray:  # 
 
 def decode(bits: np.ndarray, counts: np.ndarray, syms: np.ndarray, l: int, n: int) -> np.ndarray:  # noqa: E741
     """``n`` bytes decoded as ``edgegen_sp_huff`` does: refill 16 bits when fewer than L are held, peek,
-    look up, consume."""
-    table = build_table(counts, syms, l).tolist()
-    src = np.asarray(bits, dtype=np.uint8).tolist()
+    look up, consume. (Memoized on the arrays' bytes: the simulator decodes a layer's constants once per
+    sample.)"""
+    return np.frombuffer(_decode(np.asarray(bits, np.uint8).tobytes(), np.asarray(counts, np.uint16).tobytes(),
+                                 np.asarray(syms, np.uint8).tobytes(), l, n), np.uint8).copy()
+
+
+@functools.lru_cache(maxsize=64)
+def _decode(bits_b: bytes, counts_b: bytes, syms_b: bytes, l: int, n: int) -> bytes:  # noqa: E741
+    counts = np.frombuffer(counts_b, np.uint16)
+    table = build_table(counts, np.frombuffer(syms_b, np.uint8), l).tolist()
+    src = list(bits_b)
     out = np.zeros(n, dtype=np.uint8)
     acc, nbits, at, mask = 0, 0, 0, (1 << l) - 1
     for i in range(n):
@@ -152,7 +161,7 @@ def decode(bits: np.ndarray, counts: np.ndarray, syms: np.ndarray, l: int, n: in
         e = table[(acc >> (nbits - l)) & mask]
         out[i] = e & 0xFF
         nbits -= e >> 8
-    return out
+    return out.tobytes()
 
 
 @dataclass(frozen=True)
