@@ -274,7 +274,8 @@ def build(model: ModelLike, out: str | Path, *, board: str = "nucleo", calib: Ca
           kernels: Literal["auto", "cmsis-nn", "portable"] = "auto", keep_inputs: bool = False,
           portable_kernels: bool = False, name: str | None = None, layer_check: bool = True,
           unsafe_deserialization: bool = False,
-          compress: Literal["auto", "on", "off"] = "auto", calib_method: CalibMethod = "minmax",
+          compress: Literal["auto", "on", "off"] = "auto",
+          entropy_code: Literal["auto", "on", "off"] = "auto", calib_method: CalibMethod = "minmax",
           calib_percentile: float | None = None, sensitivity_samples: int = 32) -> BuildResult:
     """``edgegen build``: a Keras model (object or path; converted as :func:`build_keras` does,
     with the same options) or an int8 ``.tflite`` path, compiled for ``board`` into the directory
@@ -285,8 +286,9 @@ def build(model: ModelLike, out: str | Path, *, board: str = "nucleo", calib: Ca
     ``--portable-kernels``, ``name`` (the C symbol prefix) as ``--name``, ``layer_check=False`` as
     ``--skip-layer-check``, ``unsafe_deserialization`` as ``--unsafe-deserialization``, ``compress``
     as ``--compress`` (the result's ``program.layer_weights``, ``weights_bytes`` and
-    ``dense_weights_bytes`` say what it chose), ``calib_method``/``calib_percentile``/``sensitivity_samples``
-    as ``--calib-method``/``--calib-percentile``/``--sensitivity-samples``."""
+    ``dense_weights_bytes`` say what it chose), ``entropy_code`` as ``--entropy-code`` (``program.entropy``
+    is what ``auto`` resolved to), ``calib_method``/``calib_percentile``/``sensitivity_samples`` as
+    ``--calib-method``/``--calib-percentile``/``--sensitivity-samples``."""
     from .build import build as build_dir
     from .build import load_tflite_bytes
     from .fit import check_vector_count
@@ -321,7 +323,7 @@ def build(model: ModelLike, out: str | Path, *, board: str = "nucleo", calib: Ca
                      force=force, vectors=vectors, samples=samples,
                      samples_source="api.build(inputs=...)", cmsis_nn=Path(cmsis_nn) if cmsis_nn else None,
                      guard=guard, front_end=summary, front_end_data=summary_data, kernels=kernels,
-                     keep_inputs=keep_inputs, compress=compress,
+                     keep_inputs=keep_inputs, compress=compress, entropy=entropy_code,
                      portable_kernels=portable_kernels)
 
 

@@ -79,6 +79,7 @@ def cmd_build(args: argparse.Namespace) -> int:
                        cmsis_nn=Path(args.cmsis_nn) if args.cmsis_nn else None, guard=args.guard,
                        keep_inputs=args.keep_inputs, portable_kernels=args.portable_kernels, front_end=summary,
                        front_end_data=summary_data, kernels=args.kernels, compress=args.compress,
+                       entropy=args.entropy_code,
                        progress=lambda what: update(what, 0, 1), inputs=inputs)
     print_build_summary(result)
     return 0
@@ -273,6 +274,11 @@ def make_parser() -> argparse.ArgumentParser:
                    help="weights of CONV_2D/FULLY_CONNECTED layers: auto (default): block-sparse and/or 4-bit shared "
                         "storage where it is smaller and estimated not slower than dense; on: wherever smaller; "
                         "off: dense everywhere")
+    b.add_argument("--entropy-code", choices=("auto", "on", "off"), default="auto",
+                   help="keep the compressed layers' weight streams Huffman-coded in flash, each decoded into arena "
+                        "scratch before its layer runs (saves flash, costs RAM and time; report.json gives both per "
+                        "layer): auto (default): only when the model would not fit the board's flash otherwise; "
+                        "on; off")
     b.add_argument("--guard", action="store_true", help="canaries around the arena and scratch buffers, checked "
                    "after every kernel call (a debugging build)")
     b.add_argument("--keep-inputs", action="store_true",
