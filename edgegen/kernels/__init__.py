@@ -77,6 +77,9 @@ class KernelConfig:
     library: str = "portable"
     #: ``--compress``: auto, on or off (edgegen.kernels.sparse)
     compress: str = "auto"
+    #: ``--entropy-code`` resolved: "on" (or "cheap") keeps the compressed layers' streams Huffman-coded
+    #: in flash (edgegen.kernels.entropy); the build turns ``auto`` into off, cheap or on
+    entropy: str = "off"
 
     def use(self, kernel: str) -> str | None:
         """None when edgegen's kernel may run here, else why the CMSIS-NN call stays."""
@@ -105,6 +108,15 @@ def check_compress(mode: str) -> str:
     # "cycle" is edgegen.kernels.sparse's test hook (every format on one model), not a CLI choice
     if mode not in ("auto", "on", "off", "cycle"):
         raise EdgegenError(f"--compress {mode}: use one of auto, on, off")
+    return mode
+
+
+def check_entropy(mode: str) -> str:
+    from ..errors import EdgegenError
+
+    # "cheap" is auto's first resolution (edgegen.kernels.entropy.CHEAP), kept in build.json, not a CLI choice
+    if mode not in ("auto", "on", "off", "cheap"):
+        raise EdgegenError(f"--entropy-code {mode}: use one of auto, on, off")
     return mode
 
 
