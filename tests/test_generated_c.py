@@ -108,12 +108,16 @@ MODELS = {
     "sparse_m4": (lambda: sparsified(op_model("conv_2d_general", 0).tflite, "blocks_shared", 1), False),
     # int16 activations (16x8): arm_fully_connected_s16 and edgegen_fully_connected_s16, int16 I/O
     "fc16": (lambda: op_model("fully_connected_16x8", 20).tflite, False),
+    # int16 convolutions: arm_convolve_wrapper_s16 (int32-bias variant: the flag in cmsis_nn_bias_data)
+    # and arm_depthwise_conv_wrapper_s16, with their scratch checks (Arm's DSP sizes on qemu-m4)
+    "conv16_m4": (lambda: op_model("conv_2d_16x8_bias32", 24).tflite, False),
+    "dw16": (lambda: op_model("depthwise_conv_2d_16x8", 20).tflite, False),
 }
 #: --kernels and board of the models that are not built for BOARD with auto (kws with the CMSIS-NN
 #: calls everywhere, so that the fully-connected and 1x1 call templates are compiled too)
 KERNELS = {"kws": ("cmsis-nn", BOARD), "kws_auto_m4": ("auto", "qemu-m4"), "all_ops_portable": ("portable", BOARD),
            "all_ops_cmsis": ("cmsis-nn", "qemu-m4"), "resize_m4": ("auto", "qemu-m4"),
-           "sparse_m4": ("auto", "qemu-m4")}
+           "sparse_m4": ("auto", "qemu-m4"), "conv16_m4": ("auto", "qemu-m4")}
 #: --compress of the models that do not use the default
 COMPRESS = {"sparse_m4": "cycle"}
 

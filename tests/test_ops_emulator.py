@@ -22,10 +22,13 @@ FAMILIES_15 = ("add_const", "sub_const", "mul_const", "maximum", "minimum", "har
                "strided_slice", "transpose", "split", "split_v", "resize_nearest_neighbor", "resize_bilinear",
                "transpose_conv", "lstm")
 BOARDS = ("qemu-m4", "qemu-m55")
+#: issue 16's 16x8 convolutions (arm_convolve_wrapper_s16, arm_depthwise_conv_wrapper_s16 on their
+#: DSP paths: SMLAD / SMLAxy on int16 pairs)
+FAMILIES_16_CONV = ("conv_2d_16x8", "depthwise_conv_2d_16x8")
 
 
 @pytest.mark.parametrize("board", BOARDS)
-@pytest.mark.parametrize("family", FAMILIES_15)
+@pytest.mark.parametrize("family", FAMILIES_15 + FAMILIES_16_CONV)
 def test_family_exact_on_emulator(family: str, board: str, tmp_path: Path) -> None:
     model = op_model(family, FAMILIES[family].seeds[0])
     edges = edge_inputs(lower(parse_tflite(model.tflite, name="k"), name="k"))

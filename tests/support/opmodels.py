@@ -105,6 +105,8 @@ class Family:
     #: EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8 op set, int16 model I/O (float32
     #: with ``float_io``)
     int16: bool = False
+    #: 16x8 with int32 biases (the converter's experimental bias type; TFLM then accumulates in int32)
+    bias32: bool = False
 
     @property
     def cases(self) -> int:
@@ -166,14 +168,17 @@ def _shape(rng: np.random.Generator, rank: int, hi: int = 6) -> tuple[int, ...]:
     return tuple(_int(rng, 1, hi) for _ in range(rank))
 
 
-def _weights(rng: np.random.Generator, shape: tuple[int, ...], fan_in: int, channel_axis: int) -> np.ndarray:
-    """Normal weights whose channels differ in magnitude by up to 100x, so per-channel scales differ."""
+def _weights(rng: np.random.Generator, shape: tuple[int, ...], fan_in: int, channel_axis: int,
+             prune: bool = True) -> np.ndarray:
+    """Normal weights whose channels differ in magnitude by up to 100x, so per-channel scales differ;
+    ``prune``: sometimes an all-zero channel (the 16x8 converter gives such a channel scale 0, which
+    the reader refuses, so the 16x8 conv generators leave it out)."""
     w = rng.normal(size=shape) / np.sqrt(max(fan_in, 1))
     per = 10 ** rng.uniform(-1, 1, size=shape[channel_axis])
     bshape = [1] * len(shape)
     bshape[channel_axis] = shape[channel_axis]
     w = w * per.reshape(bshape) * 10 ** rng.uniform(-1, 1)
-    if rng.random() < 0.1:
+    if prune and rng.random() < 0.1:
         # an all-zero (pruned) output channel: its per-channel scale collapses to ~1e-8 and its
         # bias quantizes to about 2^30
         w = np.moveaxis(w, channel_axis, 0)
@@ -323,6 +328,58 @@ def _depthwise(rng: np.random.Generator) -> Branch:
     desc = (f"DEPTHWISE_CONV_2D input {list(shape)} filter {kernel} multiplier {mult} stride {stride} "
             f"dilation {dilation} {padding} act {act} bias {bias is not None}")
     return Branch((_input(rng, shape),), build, desc)
+
+
+def _conv2d_16x8(rng: np.random.Generator) -> Branch:
+    """CONV_2D for the 16x8 scheme: filters 1x1..5x5 (non-square too), strides 1..3 or dilations
+    1..3, SAME and VALID, 1..6 or 8..24 input channels, odd output channel counts, batch 2, fused
+    RELU / RELU6; inputs straddle zero so a RELU output keeps a usable scale."""
+    batch = 2 if rng.random() < 0.15 else 1
+    cin = _int(rng, 1, 6) if rng.random() < 0.7 else _int(rng, 8, 24)
+    cout = _int(rng, 1, 9) if rng.random() < 0.7 else _int(rng, 10, 33)
+    kernel = (_int(rng, 1, 5), _int(rng, 1, 5))
+    stride, dilation = _stride_or_dilation(rng, equal_strides=False)
+    padding = str(_pick(rng, ["SAME", "VALID"]))
+    h, w = _spatial(rng, kernel, dilation, padding)
+    weights = _weights(rng, (*kernel, cin, cout), kernel[0] * kernel[1] * cin, 3, prune=False)
+    bias = _bias(rng, cout)
+    act = _activation(rng)
+
+    def build(x: Tf) -> list[Tf]:
+        tf = _tf()
+        y = tf.nn.conv2d(x, weights, strides=[1, *stride, 1], padding=padding, dilations=[1, *dilation, 1])
+        return [_activate(y if bias is None else y + bias, act)]
+
+    shape = (batch, h, w, cin)
+    desc = (f"CONV_2D 16x8 input {list(shape)} filter {kernel} cout {cout} stride {stride} dilation {dilation} "
+            f"{padding} act {act} bias {bias is not None}")
+    return Branch((_input(rng, shape, straddle=True),), build, desc)
+
+
+def _depthwise_16x8(rng: np.random.Generator) -> Branch:
+    """DEPTHWISE_CONV_2D for the 16x8 scheme: filters 1x1..5x5, equal strides 1..3 or dilations
+    1..3, depth multipliers 1..3, SAME and VALID, 1..7 or 8..40 channels (quads and odd tails),
+    fused RELU / RELU6."""
+    cin = _int(rng, 1, 7) if rng.random() < 0.6 else _int(rng, 8, 40)
+    mult = 1 if rng.random() < 0.5 else _int(rng, 2, 3)
+    kernel = (_int(rng, 1, 5), _int(rng, 1, 5))
+    stride, dilation = _stride_or_dilation(rng, equal_strides=True)
+    padding = str(_pick(rng, ["SAME", "VALID"]))
+    h, w = _spatial(rng, kernel, dilation, padding)
+    weights = _weights(rng, (*kernel, cin, mult), kernel[0] * kernel[1], 3, prune=False)
+    bias = _bias(rng, cin * mult)
+    act = _activation(rng)
+
+    def build(x: Tf) -> list[Tf]:
+        tf = _tf()
+        y = tf.raw_ops.DepthwiseConv2dNative(input=x, filter=weights, strides=[1, *stride, 1], padding=padding,
+                                             dilations=[1, *dilation, 1])
+        return [_activate(y if bias is None else y + bias, act)]
+
+    shape = (1, h, w, cin)
+    desc = (f"DEPTHWISE_CONV_2D 16x8 input {list(shape)} filter {kernel} multiplier {mult} stride {stride} "
+            f"dilation {dilation} {padding} act {act} bias {bias is not None}")
+    return Branch((_input(rng, shape, straddle=True),), build, desc)
 
 
 def _depthwise_3x3(rng: np.random.Generator) -> Branch:
@@ -1111,6 +1168,9 @@ FAMILIES: dict[str, Family] = {f.name: f for f in (
     Family("requantize_int8", _requantize, ("QUANTIZE",)),
     # TFLite's 16x8 scheme (issue 16): int16 activations, int8 weights, int64 biases
     Family("fully_connected_16x8", _fully_connected, ("FULLY_CONNECTED",), seeds=(20, 21), int16=True),
+    Family("conv_2d_16x8", _conv2d_16x8, ("CONV_2D",), seeds=(20, 21), int16=True),
+    Family("depthwise_conv_2d_16x8", _depthwise_16x8, ("DEPTHWISE_CONV_2D",), seeds=(20, 21), int16=True),
+    Family("conv_2d_16x8_bias32", _conv2d_16x8, ("CONV_2D",), seeds=(24,), int16=True, bias32=True),
     Family("fully_connected_16x8_per_tensor", _fully_connected, ("FULLY_CONNECTED",), seeds=(22, 23),
            per_channel_dense=False, int16=True),
 )}
@@ -1162,6 +1222,8 @@ def _convert(branches: Sequence[Branch], family: Family, rng: np.random.Generato
     if family.int16:
         ops16 = tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8
         converter.target_spec.supported_ops = [ops16]
+        if family.bias32:
+            converter._experimental_full_integer_quantization_bias_type = tf.int32
     else:
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     io = tf.float32 if family.float_io else tf.int16 if family.int16 else tf.int8

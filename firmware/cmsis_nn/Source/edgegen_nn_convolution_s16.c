@@ -29,22 +29,6 @@
 /* products per int32 partial sum: 508 * 2^22 < 2^31 (a multiple of 4 for the DSP loop) */
 #define EDGEGEN_NN_S16_CHUNK 508
 
-/* TFLM MultiplyByQuantizedMultiplier(int64_t, int32_t, int) == CMSIS-NN REDUCE_MULTIPLIER +
- * arm_nn_requantize_s64 for results in int32. */
-static inline int32_t edgegen_nn_requantize_s64(int64_t acc, int32_t multiplier, int32_t shift)
-{
-    const int64_t reduced = multiplier < 0x7FFF0000 ? (int64_t)((multiplier + (1 << 15)) >> 16) : 0x7FFF;
-    const int32_t total_shift = 15 - shift;
-    const int64_t round = (int64_t)1 << (total_shift - 1);
-    /* |acc| < 2^47 (TFLM's precondition) and reduced <= 2^15: the product stays in int64 */
-    return (int32_t)((acc * reduced + round) >> total_shift);
-}
-
-static inline int16_t edgegen_nn_clamp_s16(int32_t v, int32_t act_min, int32_t act_max)
-{
-    return (int16_t)EDGEGEN_NN_MIN(EDGEGEN_NN_MAX(v, act_min), act_max);
-}
-
 #if EDGEGEN_NN_S16_DSP
 static inline uint32_t edgegen_nn_s16_word(const void *p)
 {
