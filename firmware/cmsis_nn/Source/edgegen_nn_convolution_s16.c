@@ -130,6 +130,196 @@ static inline int64_t edgegen_nn_bias_s16(const cmsis_nn_bias_data *bias, int32_
     return bias->is_int32_bias ? (int64_t)((const int32_t *)bias->data)[c] : ((const int64_t *)bias->data)[c];
 }
 
+/* One output channel's requantization, prepared once per use of the channel: its bias, TFLM's
+ * reduced 16-bit multiplier and total shift 15 - shift (int64 accumulator), or the int32 multiplier
+ * and shift (int32 accumulator). */
+typedef struct
+{
+    int64_t bias;
+    int32_t multiplier;
+    int32_t shift;
+    int32_t reduced;
+    int32_t total_shift;
+} edgegen_nn_rq16;
+
+static inline edgegen_nn_rq16 edgegen_nn_rq16_of(const cmsis_nn_bias_data *bias, int32_t c,
+                                                 const cmsis_nn_per_channel_quant_params *q)
+{
+    const int32_t m = q->multiplier[c];
+    edgegen_nn_rq16 r;
+    r.bias = edgegen_nn_bias_s16(bias, c);
+    r.multiplier = m;
+    r.shift = q->shift[c];
+    r.reduced = m < 0x7FFF0000 ? (int32_t)(((int64_t)m + (1 << 15)) >> 16) : 0x7FFF;
+    r.total_shift = 15 - r.shift;
+    return r;
+}
+
+/* One output from its sum over the taps: the bias, TFLM's requantization for its accumulator type
+ * (the int64 one is edgegen_nn_requantize_s64 with the truncating cast done on the two halves when
+ * the total shift is below 32, which needs no 64-bit variable shift), the clamp. */
+static inline int16_t edgegen_nn_conv16_out(int64_t acc, const edgegen_nn_rq16 *r, int32_t is_int32, int32_t act_min,
+                                            int32_t act_max)
+{
+    const int64_t total = acc + r->bias;
+    int32_t v;
+    if (is_int32)
+    {
+        v = edgegen_nn_requantize((int32_t)total, r->multiplier, r->shift);
+    }
+    else
+    {
+        const int32_t ts = r->total_shift;
+        const uint64_t x = (uint64_t)(total * r->reduced + ((int64_t)1 << (ts - 1)));
+        if (ts < 32)
+        {
+            v = (int32_t)(((uint32_t)x >> ts) | ((uint32_t)(x >> 32) << (32 - ts)));
+        }
+        else
+        {
+            v = (int32_t)(uint32_t)(uint64_t)((int64_t)x >> ts);
+        }
+    }
+    return edgegen_nn_clamp_s16(v, act_min, act_max);
+}
+
+#if EDGEGEN_NN_S16_DSP
+/* Where value k of pixel j (0, 1) goes in the two interleaved im2col columns: per full quad of
+ * values the words (x0, x2), (x1, x3) of pixel 0, then those of pixel 1 (SXTB16 and SXTB16 ROR #8 of
+ * a weight word give (w0, w2), (w1, w3): SMLAD then needs no repacking, and one pointer walks both
+ * pixels); the last k_len % 4 values of each pixel after the quads, in order. */
+static inline int32_t edgegen_nn_s16_slot(int32_t k, int32_t j, int32_t k4, int32_t k_len)
+{
+    if (k < k4)
+    {
+        return 2 * (4 * (k >> 2) + 2 * j + (k & 1)) + ((k >> 1) & 1);
+    }
+    return 2 * k4 + j * (k_len - k4) + (k - k4);
+}
+
+/* The window of output pixel j's (y0, x0) into the columns: filter order, zeros outside the input. */
+static void edgegen_nn_s16_gather(int16_t *cols, int32_t j, const int16_t *in, int32_t y0, int32_t x0,
+                                  const cmsis_nn_dims *id, const cmsis_nn_dims *fd, const cmsis_nn_conv_params *p)
+{
+    const int32_t in_c = id->c, k_len = fd->h * fd->w * in_c, k4 = k_len & ~3;
+    int32_t k = 0;
+    for (int32_t ky = 0; ky < fd->h; ky++)
+    {
+        const int32_t iy = y0 + ky * p->dilation.h;
+        for (int32_t kx = 0; kx < fd->w; kx++)
+        {
+            const int32_t ix = x0 + kx * p->dilation.w;
+            const int32_t inside = iy >= 0 && iy < id->h && ix >= 0 && ix < id->w;
+            const int16_t *src = inside ? in + ((size_t)iy * (size_t)id->w + (size_t)ix) * (size_t)in_c : NULL;
+            for (int32_t c = 0; c < in_c; c++, k++)
+            {
+                cols[edgegen_nn_s16_slot(k, j, k4, k_len)] = src != NULL ? src[c] : 0;
+            }
+        }
+    }
+}
+
+/* Two pixels (the interleaved columns) times two channels' weight rows (w0, w0 + w_off): sums
+ * [pixel][channel] in int64 from int32 chunks of at most EDGEGEN_NN_S16_CHUNK products. */
+__attribute__((noinline)) static void edgegen_nn_s16_block(const int16_t *cols, const int8_t *w0, int32_t w_off, int32_t k_len, int64_t acc[4])
+{
+    const int32_t k4 = k_len & ~3;
+    const uint32_t *cp = (const uint32_t *)__builtin_assume_aligned(cols, 4);
+    const int8_t *wp = w0;
+    int64_t a00 = 0, a01 = 0, a10 = 0, a11 = 0;
+    for (int32_t k0 = 0; k0 < k4; k0 += EDGEGEN_NN_S16_CHUNK)
+    {
+        int32_t quads = (EDGEGEN_NN_MIN(k0 + EDGEGEN_NN_S16_CHUNK, k4) - k0) >> 2;
+        int32_t s00 = 0, s01 = 0, s10 = 0, s11 = 0;
+        do
+        {
+            const uint32_t p0 = cp[0], q0 = cp[1], p1 = cp[2], q1 = cp[3];
+            cp += 4;
+            const uint32_t u = edgegen_nn_s16_word(wp), v = edgegen_nn_s16_word(wp + w_off);
+            wp += 4;
+            uint32_t e = edgegen_nn_sxtb16(u), o = edgegen_nn_sxtb16_ror8(u);
+            s00 = edgegen_nn_smlad(e, p0, s00);
+            s00 = edgegen_nn_smlad(o, q0, s00);
+            s10 = edgegen_nn_smlad(e, p1, s10);
+            s10 = edgegen_nn_smlad(o, q1, s10);
+            e = edgegen_nn_sxtb16(v);
+            o = edgegen_nn_sxtb16_ror8(v);
+            s01 = edgegen_nn_smlad(e, p0, s01);
+            s01 = edgegen_nn_smlad(o, q0, s01);
+            s11 = edgegen_nn_smlad(e, p1, s11);
+            s11 = edgegen_nn_smlad(o, q1, s11);
+        } while (--quads > 0);
+        a00 += s00;
+        a01 += s01;
+        a10 += s10;
+        a11 += s11;
+    }
+    const int32_t tail = k_len - k4; /* the last 1..3 values of each pixel, in order */
+    const int16_t *t0 = cols + 2 * k4, *t1 = t0 + tail;
+    for (int32_t t = 0; t < tail; t++)
+    {
+        const int32_t x = w0[k4 + t], y = w0[w_off + k4 + t];
+        a00 += x * (int32_t)t0[t];
+        a01 += y * (int32_t)t0[t];
+        a10 += x * (int32_t)t1[t];
+        a11 += y * (int32_t)t1[t];
+    }
+    acc[0] = a00;
+    acc[1] = a01;
+    acc[2] = a10;
+    acc[3] = a11;
+}
+
+/* The convolution through two interleaved im2col columns (the scratch Arm's DSP build asks for:
+ * 2 x k_len int16, word-aligned): every weight word serves two pixels, every input word two
+ * channels. */
+static void edgegen_nn_convolve_s16_dsp(int16_t *cols, const cmsis_nn_conv_params *p,
+                                        const cmsis_nn_per_channel_quant_params *q, const cmsis_nn_dims *id,
+                                        const int16_t *input, const cmsis_nn_dims *fd, const int8_t *filter,
+                                        const cmsis_nn_bias_data *bias, const cmsis_nn_dims *od, int16_t *output)
+{
+    const int32_t k_len = fd->h * fd->w * id->c;
+    const int32_t out_c = od->c;
+    const int32_t is_int32 = bias != NULL && bias->is_int32_bias;
+    const int32_t act_min = p->activation.min, act_max = p->activation.max;
+    const int32_t pixels = od->h * od->w;
+    for (int32_t b = 0; b < id->n; b++)
+    {
+        const int16_t *in = input + (size_t)b * (size_t)id->h * (size_t)id->w * (size_t)id->c;
+        int16_t *out = output + (size_t)b * (size_t)pixels * (size_t)out_c;
+        for (int32_t px = 0; px < pixels; px += 2)
+        {
+            /* a single last pixel is gathered as both (its second results are not stored) */
+            const int32_t two = px + 1 < pixels;
+            for (int32_t j = 0; j < 2; j++)
+            {
+                const int32_t at = two ? px + j : px;
+                const int32_t oy = at / od->w, ox = at % od->w;
+                edgegen_nn_s16_gather(cols, j, in, oy * p->stride.h - p->padding.h, ox * p->stride.w - p->padding.w,
+                                      id, fd, p);
+            }
+            int16_t *o0 = out + (size_t)px * (size_t)out_c;
+            int16_t *o1 = o0 + out_c;
+            for (int32_t oc = 0; oc < out_c; oc += 2)
+            {
+                /* an odd last channel: the pair (oc, oc), computed twice */
+                const int32_t oc1 = oc + 1 < out_c ? oc + 1 : oc;
+                int64_t acc[4];
+                edgegen_nn_s16_block(cols, filter + (size_t)oc * (size_t)k_len, oc1 > oc ? k_len : 0, k_len, acc);
+                const edgegen_nn_rq16 r0 = edgegen_nn_rq16_of(bias, oc, q), r1 = edgegen_nn_rq16_of(bias, oc1, q);
+                o0[oc] = edgegen_nn_conv16_out(acc[0], &r0, is_int32, act_min, act_max);
+                o0[oc1] = edgegen_nn_conv16_out(acc[1], &r1, is_int32, act_min, act_max);
+                if (two)
+                {
+                    o1[oc] = edgegen_nn_conv16_out(acc[2], &r0, is_int32, act_min, act_max);
+                    o1[oc1] = edgegen_nn_conv16_out(acc[3], &r1, is_int32, act_min, act_max);
+                }
+            }
+        }
+    }
+}
+#endif
+
 arm_cmsis_nn_status arm_convolve_s16(const cmsis_nn_context *ctx,
                                      const cmsis_nn_conv_params *conv_params,
                                      const cmsis_nn_per_channel_quant_params *quant_params,
@@ -142,7 +332,7 @@ arm_cmsis_nn_status arm_convolve_s16(const cmsis_nn_context *ctx,
                                      const cmsis_nn_dims *output_dims,
                                      int16_t *output_data)
 {
-    (void)ctx; /* direct loops: no scratch */
+    (void)ctx; /* used on the DSP path only */
     (void)bias_dims;
     const int32_t batches = input_dims->n;
     const int32_t in_h = input_dims->h, in_w = input_dims->w, in_c = input_dims->c;
@@ -159,6 +349,15 @@ arm_cmsis_nn_status arm_convolve_s16(const cmsis_nn_context *ctx,
     {
         return ARM_CMSIS_NN_ARG_ERROR;
     }
+#if EDGEGEN_NN_S16_DSP
+    if (ctx != NULL && ctx->buf != NULL && ((uintptr_t)ctx->buf & 3u) == 0 && k_len >= 4 &&
+        ctx->size >= 2 * k_len * (int32_t)sizeof(int16_t))
+    {
+        edgegen_nn_convolve_s16_dsp((int16_t *)ctx->buf, conv_params, quant_params, input_dims, input_data, filter_dims,
+                                    filter_data, bias_data, output_dims, output_data);
+        return ARM_CMSIS_NN_SUCCESS;
+    }
+#endif
     for (int32_t b = 0; b < batches; b++)
     {
         const int16_t *in_batch = input_data + (size_t)b * (size_t)in_h * (size_t)in_w * (size_t)in_c;
@@ -204,24 +403,10 @@ arm_cmsis_nn_status arm_convolve_s16(const cmsis_nn_context *ctx,
                     int16_t *out = output_data +
                                    (((size_t)b * (size_t)out_h + (size_t)oy) * (size_t)out_w + (size_t)ox) *
                                        (size_t)out_c;
-                    int32_t v0, v1;
-                    if (is_int32)
-                    {
-                        /* TFLM's int32 accumulator and int32 MultiplyByQuantizedMultiplier */
-                        v0 = edgegen_nn_requantize((int32_t)(acc0 + edgegen_nn_bias_s16(bias_data, oc)),
-                                                   quant_params->multiplier[oc], quant_params->shift[oc]);
-                        v1 = edgegen_nn_requantize((int32_t)(acc1 + edgegen_nn_bias_s16(bias_data, oc1)),
-                                                   quant_params->multiplier[oc1], quant_params->shift[oc1]);
-                    }
-                    else
-                    {
-                        v0 = edgegen_nn_requantize_s64(acc0 + edgegen_nn_bias_s16(bias_data, oc),
-                                                       quant_params->multiplier[oc], quant_params->shift[oc]);
-                        v1 = edgegen_nn_requantize_s64(acc1 + edgegen_nn_bias_s16(bias_data, oc1),
-                                                       quant_params->multiplier[oc1], quant_params->shift[oc1]);
-                    }
-                    out[oc] = edgegen_nn_clamp_s16(v0, act_min, act_max);
-                    out[oc1] = edgegen_nn_clamp_s16(v1, act_min, act_max);
+                    const edgegen_nn_rq16 r0 = edgegen_nn_rq16_of(bias_data, oc, quant_params);
+                    const edgegen_nn_rq16 r1 = edgegen_nn_rq16_of(bias_data, oc1, quant_params);
+                    out[oc] = edgegen_nn_conv16_out(acc0, &r0, is_int32, act_min, act_max);
+                    out[oc1] = edgegen_nn_conv16_out(acc1, &r1, is_int32, act_min, act_max);
                 }
             }
         }
@@ -257,9 +442,8 @@ int32_t arm_convolve_wrapper_s16_get_buffer_size_mve(const cmsis_nn_conv_params 
 
 int32_t arm_convolve_s16_get_buffer_size(const cmsis_nn_dims *input_dims, const cmsis_nn_dims *filter_dims)
 {
-    (void)input_dims;
-    (void)filter_dims;
-    return 0;
+    /* two im2col columns, as Arm's DSP build (without it the kernel runs its direct loops) */
+    return 2 * input_dims->c * filter_dims->w * filter_dims->h * (int32_t)sizeof(int16_t);
 }
 
 /* The depthwise sum of one output element over its valid taps, in int64 from int32 chunks. */
