@@ -106,7 +106,7 @@ def main() -> None:
         for i, (_fn, macs, _) in enumerate(first):
             print(f"{i:>5} {macs:>9,} " + " ".join(f"{results[n][0][i][2]:>12,}" for n in names))
         print(f"{'total':>5} {'':>9} " + " ".join(f"{results[n][1]:>12,}" for n in names))
-        for i, (fn, _m, _c) in enumerate(first):
+        for i in range(len(first)):
             print(f"  layer {i}: " + ", ".join(f"{n}: {results[n][0][i][0]}" for n in names))
 
 
