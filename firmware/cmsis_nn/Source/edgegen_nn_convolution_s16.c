@@ -184,25 +184,20 @@ static inline int16_t edgegen_nn_conv16_out(int64_t acc, const edgegen_nn_rq16 *
 }
 
 #if EDGEGEN_NN_S16_DSP
-/* Where value k of pixel j (0, 1) goes in the two interleaved im2col columns: per full quad of
- * values the words (x0, x2), (x1, x3) of pixel 0, then those of pixel 1 (SXTB16 and SXTB16 ROR #8 of
- * a weight word give (w0, w2), (w1, w3): SMLAD then needs no repacking, and one pointer walks both
- * pixels); the last k_len % 4 values of each pixel after the quads, in order. */
-static inline int32_t edgegen_nn_s16_slot(int32_t k, int32_t j, int32_t k4, int32_t k_len)
-{
-    if (k < k4)
-    {
-        return 2 * (4 * (k >> 2) + 2 * j + (k & 1)) + ((k >> 1) & 1);
-    }
-    return 2 * k4 + j * (k_len - k4) + (k - k4);
-}
-
-/* The window of output pixel j's (y0, x0) into the columns: filter order, zeros outside the input. */
+/* The two pixels' windows as interleaved im2col columns: per full quad of values the words
+ * (x0, x2), (x1, x3) of pixel 0, then those of pixel 1 (SXTB16 and SXTB16 ROR #8 of a weight word
+ * give (w0, w2), (w1, w3): SMLAD then needs no repacking, and one pointer walks both pixels); the
+ * last k_len % 4 values of each pixel after the quads, in order. */
+/* The window of output pixel j's (y0, x0) into the columns: filter order, zeros outside the input.
+ * The slot of value k advances through each quad as +0, +2, +1, +3 int16 from the quad's base. */
 static void edgegen_nn_s16_gather(int16_t *cols, int32_t j, const int16_t *in, int32_t y0, int32_t x0,
                                   const cmsis_nn_dims *id, const cmsis_nn_dims *fd, const cmsis_nn_conv_params *p)
 {
+    static const int8_t step[4] = {0, 2, 1, 3};
     const int32_t in_c = id->c, k_len = fd->h * fd->w * in_c, k4 = k_len & ~3;
-    int32_t k = 0;
+    int16_t *quad = cols + 4 * j; /* pixel j's quad base: 8 int16 per quad of both pixels */
+    int32_t r = 0, k = 0;
+    int16_t *tail = cols + 2 * k4 + j * (k_len - k4);
     for (int32_t ky = 0; ky < fd->h; ky++)
     {
         const int32_t iy = y0 + ky * p->dilation.h;
@@ -213,7 +208,20 @@ static void edgegen_nn_s16_gather(int16_t *cols, int32_t j, const int16_t *in, i
             const int16_t *src = inside ? in + ((size_t)iy * (size_t)id->w + (size_t)ix) * (size_t)in_c : NULL;
             for (int32_t c = 0; c < in_c; c++, k++)
             {
-                cols[edgegen_nn_s16_slot(k, j, k4, k_len)] = src != NULL ? src[c] : 0;
+                const int16_t v = src != NULL ? src[c] : 0;
+                if (k < k4)
+                {
+                    quad[step[r]] = v;
+                    if (++r == 4)
+                    {
+                        r = 0;
+                        quad += 8;
+                    }
+                }
+                else
+                {
+                    *tail++ = v;
+                }
             }
         }
     }
@@ -270,6 +278,32 @@ __attribute__((noinline)) static void edgegen_nn_s16_block(const int16_t *cols, 
     acc[3] = a11;
 }
 
+/* Every output channel of the two gathered pixels (o1 NULL: one pixel, gathered twice): the
+ * block's sums, then each output's requantization from the channel's prepared constants. Its own
+ * function so the compiler allocates its registers apart from the gather's. */
+__attribute__((noinline)) static void edgegen_nn_s16_pixels(const int16_t *cols, const int8_t *filter, int32_t k_len,
+                                                            int32_t out_c, int16_t *o0, int16_t *o1,
+                                                            const cmsis_nn_bias_data *bias,
+                                                            const cmsis_nn_per_channel_quant_params *q,
+                                                            int32_t is_int32, int32_t act_min, int32_t act_max)
+{
+    for (int32_t oc = 0; oc < out_c; oc += 2)
+    {
+        /* an odd last channel: the pair (oc, oc), computed twice */
+        const int32_t oc1 = oc + 1 < out_c ? oc + 1 : oc;
+        int64_t acc[4];
+        edgegen_nn_s16_block(cols, filter + (size_t)oc * (size_t)k_len, oc1 > oc ? k_len : 0, k_len, acc);
+        const edgegen_nn_rq16 r0 = edgegen_nn_rq16_of(bias, oc, q), r1 = edgegen_nn_rq16_of(bias, oc1, q);
+        o0[oc] = edgegen_nn_conv16_out(acc[0], &r0, is_int32, act_min, act_max);
+        o0[oc1] = edgegen_nn_conv16_out(acc[1], &r1, is_int32, act_min, act_max);
+        if (o1 != NULL)
+        {
+            o1[oc] = edgegen_nn_conv16_out(acc[2], &r0, is_int32, act_min, act_max);
+            o1[oc1] = edgegen_nn_conv16_out(acc[3], &r1, is_int32, act_min, act_max);
+        }
+    }
+}
+
 /* The convolution through two interleaved im2col columns (the scratch Arm's DSP build asks for:
  * 2 x k_len int16, word-aligned): every weight word serves two pixels, every input word two
  * channels. */
@@ -299,22 +333,8 @@ static void edgegen_nn_convolve_s16_dsp(int16_t *cols, const cmsis_nn_conv_param
                                       id, fd, p);
             }
             int16_t *o0 = out + (size_t)px * (size_t)out_c;
-            int16_t *o1 = o0 + out_c;
-            for (int32_t oc = 0; oc < out_c; oc += 2)
-            {
-                /* an odd last channel: the pair (oc, oc), computed twice */
-                const int32_t oc1 = oc + 1 < out_c ? oc + 1 : oc;
-                int64_t acc[4];
-                edgegen_nn_s16_block(cols, filter + (size_t)oc * (size_t)k_len, oc1 > oc ? k_len : 0, k_len, acc);
-                const edgegen_nn_rq16 r0 = edgegen_nn_rq16_of(bias, oc, q), r1 = edgegen_nn_rq16_of(bias, oc1, q);
-                o0[oc] = edgegen_nn_conv16_out(acc[0], &r0, is_int32, act_min, act_max);
-                o0[oc1] = edgegen_nn_conv16_out(acc[1], &r1, is_int32, act_min, act_max);
-                if (two)
-                {
-                    o1[oc] = edgegen_nn_conv16_out(acc[2], &r0, is_int32, act_min, act_max);
-                    o1[oc1] = edgegen_nn_conv16_out(acc[3], &r1, is_int32, act_min, act_max);
-                }
-            }
+            edgegen_nn_s16_pixels(cols, filter, k_len, out_c, o0, two ? o0 + out_c : NULL, bias, q, is_int32, act_min,
+                                  act_max);
         }
     }
 }
