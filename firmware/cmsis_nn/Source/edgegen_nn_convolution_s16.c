@@ -20,6 +20,13 @@
 #include <stddef.h>
 #include <string.h>
 
+#if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
+#define EDGEGEN_NN_S16_MVE 1
+#include <arm_mve.h>
+#else
+#define EDGEGEN_NN_S16_MVE 0
+#endif
+
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
 #define EDGEGEN_NN_S16_DSP 1
 #else
@@ -281,7 +288,7 @@ __attribute__((noinline)) static void edgegen_nn_s16_block(const int16_t *cols, 
 /* Every output channel of the two gathered pixels (o1 NULL: one pixel, gathered twice): the
  * block's sums, then each output's requantization from the channel's prepared constants. Its own
  * function so the compiler allocates its registers apart from the gather's. */
-__attribute__((noinline)) static void edgegen_nn_s16_pixels(const int16_t *cols, const int8_t *filter, int32_t k_len,
+static inline __attribute__((always_inline)) void edgegen_nn_s16_pixels(const int16_t *cols, const int8_t *filter, int32_t k_len,
                                                             int32_t out_c, int16_t *o0, int16_t *o1,
                                                             const cmsis_nn_bias_data *bias,
                                                             const cmsis_nn_per_channel_quant_params *q,
@@ -302,6 +309,24 @@ __attribute__((noinline)) static void edgegen_nn_s16_pixels(const int16_t *cols,
             o1[oc1] = edgegen_nn_conv16_out(acc[3], &r1, is_int32, act_min, act_max);
         }
     }
+}
+
+/* edgegen_nn_s16_pixels with the accumulator type fixed (int64: the converter's 16x8 biases; int32), so neither
+ * carries the other's requantization */
+__attribute__((noinline)) static void edgegen_nn_s16_pixels_64(const int16_t *cols, const int8_t *filter, int32_t k_len, int32_t out_c, int16_t *o0,
+                                                   int16_t *o1, const cmsis_nn_bias_data *bias,
+                                                   const cmsis_nn_per_channel_quant_params *q, int32_t act_min,
+                                                   int32_t act_max)
+{
+    edgegen_nn_s16_pixels(cols, filter, k_len, out_c, o0, o1, bias, q, 0, act_min, act_max);
+}
+
+__attribute__((noinline)) static void edgegen_nn_s16_pixels_32(const int16_t *cols, const int8_t *filter, int32_t k_len, int32_t out_c, int16_t *o0,
+                                                   int16_t *o1, const cmsis_nn_bias_data *bias,
+                                                   const cmsis_nn_per_channel_quant_params *q, int32_t act_min,
+                                                   int32_t act_max)
+{
+    edgegen_nn_s16_pixels(cols, filter, k_len, out_c, o0, o1, bias, q, 1, act_min, act_max);
 }
 
 /* The convolution through two interleaved im2col columns (the scratch Arm's DSP build asks for:
@@ -333,8 +358,127 @@ static void edgegen_nn_convolve_s16_dsp(int16_t *cols, const cmsis_nn_conv_param
                                       id, fd, p);
             }
             int16_t *o0 = out + (size_t)px * (size_t)out_c;
-            edgegen_nn_s16_pixels(cols, filter, k_len, out_c, o0, two ? o0 + out_c : NULL, bias, q, is_int32, act_min,
-                                  act_max);
+            int16_t *o1 = two ? o0 + out_c : NULL;
+            if (is_int32)
+            {
+                edgegen_nn_s16_pixels_32(cols, filter, k_len, out_c, o0, o1, bias, q, act_min, act_max);
+            }
+            else
+            {
+                edgegen_nn_s16_pixels_64(cols, filter, k_len, out_c, o0, o1, bias, q, act_min, act_max);
+            }
+        }
+    }
+}
+#endif
+
+#if EDGEGEN_NN_S16_MVE
+/* Helium: one output pixel's window as a plain im2col column (filter order, zeros outside the
+ * input), then per pair of channels 8 values at a time: VLDRH of the column, VLDRB.S16 of each
+ * channel's weights (sign-extended), VMLADAVA.S16 into int32 sums over chunks of at most 504
+ * products (exact: |int16 x int8| <= 2^22), predicated tails. */
+static inline __attribute__((always_inline)) void edgegen_nn_s16_pixel_mve(const int16_t *col, const int8_t *filter, int32_t k_len,
+                                                               int32_t out_c, int16_t *out,
+                                                               const cmsis_nn_bias_data *bias,
+                                                               const cmsis_nn_per_channel_quant_params *q,
+                                                               int32_t is_int32, int32_t act_min, int32_t act_max)
+{
+    for (int32_t oc = 0; oc < out_c; oc += 2)
+    {
+        const int32_t oc1 = oc + 1 < out_c ? oc + 1 : oc;
+        const int8_t *w0 = filter + (size_t)oc * (size_t)k_len, *w1 = filter + (size_t)oc1 * (size_t)k_len;
+        int64_t a0 = 0, a1 = 0;
+        for (int32_t k0 = 0; k0 < k_len; k0 += 504)
+        {
+            const int32_t k1 = EDGEGEN_NN_MIN(k0 + 504, k_len);
+            int32_t s0 = 0, s1 = 0;
+            int32_t k = k0;
+            for (; k + 8 <= k1; k += 8)
+            {
+                const int16x8_t x = vldrhq_s16(col + k);
+                s0 = vmladavaq_s16(s0, x, vldrbq_s16(w0 + k));
+                s1 = vmladavaq_s16(s1, x, vldrbq_s16(w1 + k));
+            }
+            if (k < k1)
+            {
+                const mve_pred16_t p = vctp16q((uint32_t)(k1 - k));
+                const int16x8_t x = vldrhq_z_s16(col + k, p);
+                s0 = vmladavaq_p_s16(s0, x, vldrbq_z_s16(w0 + k, p), p);
+                s1 = vmladavaq_p_s16(s1, x, vldrbq_z_s16(w1 + k, p), p);
+            }
+            a0 += s0;
+            a1 += s1;
+        }
+        const edgegen_nn_rq16 r0 = edgegen_nn_rq16_of(bias, oc, q), r1 = edgegen_nn_rq16_of(bias, oc1, q);
+        out[oc] = edgegen_nn_conv16_out(a0, &r0, is_int32, act_min, act_max);
+        out[oc1] = edgegen_nn_conv16_out(a1, &r1, is_int32, act_min, act_max);
+    }
+}
+
+/* edgegen_nn_s16_pixel_mve with the accumulator type fixed (int64: the converter's 16x8 biases; int32), so neither
+ * carries the other's requantization */
+__attribute__((noinline)) static void edgegen_nn_s16_pixel_mve_64(const int16_t *col, const int8_t *filter, int32_t k_len, int32_t out_c,
+                                                     int16_t *out, const cmsis_nn_bias_data *bias,
+                                                     const cmsis_nn_per_channel_quant_params *q, int32_t act_min,
+                                                     int32_t act_max)
+{
+    edgegen_nn_s16_pixel_mve(col, filter, k_len, out_c, out, bias, q, 0, act_min, act_max);
+}
+
+__attribute__((noinline)) static void edgegen_nn_s16_pixel_mve_32(const int16_t *col, const int8_t *filter, int32_t k_len, int32_t out_c,
+                                                     int16_t *out, const cmsis_nn_bias_data *bias,
+                                                     const cmsis_nn_per_channel_quant_params *q, int32_t act_min,
+                                                     int32_t act_max)
+{
+    edgegen_nn_s16_pixel_mve(col, filter, k_len, out_c, out, bias, q, 1, act_min, act_max);
+}
+
+static void edgegen_nn_convolve_s16_mve(int16_t *col, const cmsis_nn_conv_params *p,
+                                        const cmsis_nn_per_channel_quant_params *q, const cmsis_nn_dims *id,
+                                        const int16_t *input, const cmsis_nn_dims *fd, const int8_t *filter,
+                                        const cmsis_nn_bias_data *bias, const cmsis_nn_dims *od, int16_t *output)
+{
+    const int32_t in_c = id->c, k_len = fd->h * fd->w * in_c;
+    const int32_t is_int32 = bias != NULL && bias->is_int32_bias;
+    for (int32_t b = 0; b < id->n; b++)
+    {
+        const int16_t *in = input + (size_t)b * (size_t)id->h * (size_t)id->w * (size_t)in_c;
+        for (int32_t oy = 0; oy < od->h; oy++)
+        {
+            for (int32_t ox = 0; ox < od->w; ox++)
+            {
+                const int32_t y0 = oy * p->stride.h - p->padding.h, x0 = ox * p->stride.w - p->padding.w;
+                int16_t *dst = col;
+                for (int32_t ky = 0; ky < fd->h; ky++)
+                {
+                    const int32_t iy = y0 + ky * p->dilation.h;
+                    for (int32_t kx = 0; kx < fd->w; kx++, dst += in_c)
+                    {
+                        const int32_t ix = x0 + kx * p->dilation.w;
+                        if (iy < 0 || iy >= id->h || ix < 0 || ix >= id->w)
+                        {
+                            memset(dst, 0, (size_t)in_c * sizeof(int16_t));
+                        }
+                        else
+                        {
+                            memcpy(dst, in + ((size_t)iy * (size_t)id->w + (size_t)ix) * (size_t)in_c,
+                                   (size_t)in_c * sizeof(int16_t));
+                        }
+                    }
+                }
+                int16_t *out = output + (((size_t)b * (size_t)od->h + (size_t)oy) * (size_t)od->w + (size_t)ox) *
+                                            (size_t)od->c;
+                if (is_int32)
+                {
+                    edgegen_nn_s16_pixel_mve_32(col, filter, k_len, od->c, out, bias, q, p->activation.min,
+                                                p->activation.max);
+                }
+                else
+                {
+                    edgegen_nn_s16_pixel_mve_64(col, filter, k_len, od->c, out, bias, q, p->activation.min,
+                                                p->activation.max);
+                }
+            }
         }
     }
 }
@@ -369,6 +513,14 @@ arm_cmsis_nn_status arm_convolve_s16(const cmsis_nn_context *ctx,
     {
         return ARM_CMSIS_NN_ARG_ERROR;
     }
+#if EDGEGEN_NN_S16_MVE
+    if (ctx != NULL && ctx->buf != NULL && ctx->size >= k_len * (int32_t)sizeof(int16_t))
+    {
+        edgegen_nn_convolve_s16_mve((int16_t *)ctx->buf, conv_params, quant_params, input_dims, input_data, filter_dims,
+                                    filter_data, bias_data, output_dims, output_data);
+        return ARM_CMSIS_NN_SUCCESS;
+    }
+#endif
 #if EDGEGEN_NN_S16_DSP
     if (ctx != NULL && ctx->buf != NULL && ((uintptr_t)ctx->buf & 3u) == 0 && k_len >= 4 &&
         ctx->size >= 2 * k_len * (int32_t)sizeof(int16_t))
