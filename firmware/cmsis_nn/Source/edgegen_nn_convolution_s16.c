@@ -137,6 +137,24 @@ static inline int64_t edgegen_nn_bias_s16(const cmsis_nn_bias_data *bias, int32_
     return bias->is_int32_bias ? (int64_t)((const int32_t *)bias->data)[c] : ((const int64_t *)bias->data)[c];
 }
 
+/* edgegen_nn_requantize_s64 (TFLM's 64-bit MultiplyByQuantizedMultiplier) with its truncating
+ * cast done on the two 32-bit halves when the total shift is below 32 (shift > -17, the usual
+ * case), which needs no 64-bit variable shift. */
+static inline int32_t edgegen_nn_s16_rq64(int64_t total, int32_t reduced, int32_t total_shift)
+{
+    const uint64_t x = (uint64_t)(total * reduced + ((int64_t)1 << (total_shift - 1)));
+    if (total_shift < 32)
+    {
+        return (int32_t)(((uint32_t)x >> total_shift) | ((uint32_t)(x >> 32) << (32 - total_shift)));
+    }
+    return (int32_t)(uint32_t)(uint64_t)((int64_t)x >> total_shift);
+}
+
+static inline int32_t edgegen_nn_s16_reduce(int32_t multiplier)
+{
+    return multiplier < 0x7FFF0000 ? (int32_t)(((int64_t)multiplier + (1 << 15)) >> 16) : 0x7FFF;
+}
+
 /* One output channel's requantization, prepared once per use of the channel: its bias, TFLM's
  * reduced 16-bit multiplier and total shift 15 - shift (int64 accumulator), or the int32 multiplier
  * and shift (int32 accumulator). */
@@ -157,7 +175,7 @@ static inline edgegen_nn_rq16 edgegen_nn_rq16_of(const cmsis_nn_bias_data *bias,
     r.bias = edgegen_nn_bias_s16(bias, c);
     r.multiplier = m;
     r.shift = q->shift[c];
-    r.reduced = m < 0x7FFF0000 ? (int32_t)(((int64_t)m + (1 << 15)) >> 16) : 0x7FFF;
+    r.reduced = edgegen_nn_s16_reduce(m);
     r.total_shift = 15 - r.shift;
     return r;
 }
@@ -176,16 +194,7 @@ static inline int16_t edgegen_nn_conv16_out(int64_t acc, const edgegen_nn_rq16 *
     }
     else
     {
-        const int32_t ts = r->total_shift;
-        const uint64_t x = (uint64_t)(total * r->reduced + ((int64_t)1 << (ts - 1)));
-        if (ts < 32)
-        {
-            v = (int32_t)(((uint32_t)x >> ts) | ((uint32_t)(x >> 32) << (32 - ts)));
-        }
-        else
-        {
-            v = (int32_t)(uint32_t)(uint64_t)((int64_t)x >> ts);
-        }
+        v = edgegen_nn_s16_rq64(total, r->reduced, r->total_shift);
     }
     return edgegen_nn_clamp_s16(v, act_min, act_max);
 }
@@ -737,6 +746,33 @@ arm_cmsis_nn_status arm_depthwise_conv_fast_s16(const cmsis_nn_context *ctx,
             edgegen_nn_valid_taps(x0, 1, k_w, in_w, &kx0, &kx1);
             int16_t *out = output_data + ((size_t)oy * (size_t)out_w + (size_t)ox) * (size_t)c;
             int32_t ch = 0;
+#if EDGEGEN_NN_S16_MVE
+            /* Helium: four channels per lane group, VLDRH.S32 of the inputs and VLDRB.S32 of the
+             * weights (sign-extended to 32 bits), VMUL and VADD per tap; at most 508 taps of 2^22: exact */
+            for (; ch + 4 <= c; ch += 4)
+            {
+                int32x4_t a = vdupq_n_s32(0);
+                for (int32_t ky = ky0; ky < ky1; ky++)
+                {
+                    const int16_t *xr = input_data + ((size_t)(y0 + ky) * (size_t)in_w) * (size_t)c + (size_t)ch;
+                    const int8_t *wr = filter_data + (size_t)ky * (size_t)k_w * (size_t)c + (size_t)ch;
+                    for (int32_t kx = kx0; kx < kx1; kx++)
+                    {
+                        a = vaddq_s32(a, vmulq_s32(vldrhq_s32(xr + (size_t)(x0 + kx) * (size_t)c),
+                                                   vldrbq_s32(wr + (size_t)kx * (size_t)c)));
+                    }
+                }
+                int32_t sums[4];
+                vst1q_s32(sums, a);
+                for (int32_t j = 0; j < 4; j++)
+                {
+                    const int64_t acc = (int64_t)sums[j] + (bias_data != NULL ? bias_data[ch + j] : 0);
+                    out[ch + j] = edgegen_nn_clamp_s16(
+                        edgegen_nn_s16_rq64(acc, edgegen_nn_s16_reduce(quant_params->multiplier[ch + j]), 15 - quant_params->shift[ch + j]),
+                        act_min, act_max);
+                }
+            }
+#endif
 #if EDGEGEN_NN_S16_DSP
             /* four channels at a time: one weight word (w0..w3) -> (w0, w2), (w1, w3), two input
              * words (x0, x1), (x2, x3), one 16x16 multiply-accumulate per channel; at most 508 taps
@@ -765,7 +801,7 @@ arm_cmsis_nn_status arm_depthwise_conv_fast_s16(const cmsis_nn_context *ctx,
                 {
                     const int64_t acc = (int64_t)s[j] + (bias_data != NULL ? bias_data[ch + j] : 0);
                     out[ch + j] = edgegen_nn_clamp_s16(
-                        edgegen_nn_requantize_s64(acc, quant_params->multiplier[ch + j], quant_params->shift[ch + j]),
+                        edgegen_nn_s16_rq64(acc, edgegen_nn_s16_reduce(quant_params->multiplier[ch + j]), 15 - quant_params->shift[ch + j]),
                         act_min, act_max);
                 }
             }
@@ -784,7 +820,7 @@ arm_cmsis_nn_status arm_depthwise_conv_fast_s16(const cmsis_nn_context *ctx,
                 }
                 const int64_t acc = (int64_t)a + (bias_data != NULL ? bias_data[ch] : 0);
                 out[ch] = edgegen_nn_clamp_s16(
-                    edgegen_nn_requantize_s64(acc, quant_params->multiplier[ch], quant_params->shift[ch]), act_min,
+                    edgegen_nn_s16_rq64(acc, edgegen_nn_s16_reduce(quant_params->multiplier[ch]), 15 - quant_params->shift[ch]), act_min,
                     act_max);
             }
         }
