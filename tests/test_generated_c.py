@@ -110,6 +110,10 @@ MODELS = {
     "sparse_m4": (lambda: sparsified(op_model("conv_2d_general", 0).tflite, "blocks_shared", 1), False),
     # int16 activations (16x8): arm_fully_connected_s16 and edgegen_fully_connected_s16, int16 I/O
     "fc16": (lambda: op_model("fully_connected_16x8", 20).tflite, False),
+    # int16 convolutions: arm_convolve_wrapper_s16 (int32-bias variant: the flag in cmsis_nn_bias_data)
+    # and arm_depthwise_conv_wrapper_s16, with their scratch checks (Arm's DSP sizes on qemu-m4)
+    "conv16_m4": (lambda: op_model("conv_2d_16x8_bias32", 24).tflite, False),
+    "dw16": (lambda: op_model("depthwise_conv_2d_16x8", 21).tflite, False),
     # QUANTIZE int8 <-> int16 and int16 -> int16 (edgegen_requantize_*), hand-built
     "requantize16": (lambda: requantize_model(0)[0], False),
     # float32 I/O of a 16x8 model: edgegen_quantize_f32_s16 and edgegen_dequantize_s16_f32
@@ -119,7 +123,7 @@ MODELS = {
 #: calls everywhere, so that the fully-connected and 1x1 call templates are compiled too)
 KERNELS = {"kws": ("cmsis-nn", BOARD), "kws_auto_m4": ("auto", "qemu-m4"), "all_ops_portable": ("portable", BOARD),
            "all_ops_cmsis": ("cmsis-nn", "qemu-m4"), "resize_m4": ("auto", "qemu-m4"),
-           "sparse_m4": ("auto", "qemu-m4"), "fc16": ("cmsis-nn", BOARD)}
+           "sparse_m4": ("auto", "qemu-m4"), "fc16": ("cmsis-nn", BOARD), "conv16_m4": ("auto", "qemu-m4")}
 #: --compress and --entropy-code of the models that do not use the defaults
 COMPRESS = {"sparse_m4": "cycle"}
 ENTROPY = {"sparse_m4": "on"}

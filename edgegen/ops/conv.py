@@ -16,8 +16,8 @@ from ai_edge_litert import schema_py_generated as fb
 from .. import ir
 from .. import tflite_checks as checks
 from ..kernels import conv as convk
+from ..kernels import conv16, matmul, mve_conv, mve_dw, mve_mm, sparse
 from ..kernels import depthwise as dw3
-from ..kernels import matmul, mve_conv, mve_dw, mve_mm, sparse
 from ..lowering import Lowering, activation_range, out_size, same_padding
 from ..machine import Machine, requant
 from ..program import Call, Dims
@@ -32,6 +32,8 @@ class Conv2D(ir.Op):
     dilation: tuple[int, int] = (1, 1)
     padding: ir.Padding = ir.Padding.VALID
     activation: ir.Activation = ir.Activation.NONE
+    #: int16 only: TFLM accumulates in int32 (an int32 bias, or none with quantized bias type INT32)
+    int32_acc: bool = False
 
 
 @dataclass(frozen=True)
@@ -47,11 +49,14 @@ class DepthwiseConv2D(ir.Op):
 # -- reading --------------------------------------------------------------------------------
 
 
-def _conv_common(c: OpContext, depthwise: bool) -> None:
+def _conv_common(c: OpContext, depthwise: bool) -> bool:
+    """The checks both ops share; True when the layer accumulates in int32 (int8, or int16 with an
+    int32 bias or quantized bias type), False for TFLM's int64 accumulator (int16 otherwise)."""
     c.n_inputs(2, 3)
     x, w, y = c.t(0), c.const(1, "filter", ("int8",)), c.out()
-    c.int8_activation(x, "input")
-    c.int8_activation(y, "output")
+    dtype = c.quant_activation(x, "input", ("int8", "int16"))
+    if c.quant_activation(y, "output", ("int8", "int16")) != dtype:
+        raise c.fail(f"input {x.describe()} and output {y.describe()} differ in type; TFLM requires them equal")
     c.rank(x, (4,), "input")
     c.rank(w, (4,), "filter")
     c.rank(y, (4,), "output")
@@ -70,16 +75,27 @@ def _conv_common(c: OpContext, depthwise: bool) -> None:
         # missing bias tensor: it crashes (SIGSEGV) on such a model
         raise c.fail("its bias is left out (-1) as a third input, which crashes TFLM; list only the input and "
                      "the filter")
+    # TFLM's int16 depthwise reads its bias as int64 whatever its type; its conv takes int32 or int64
+    bias_types = ("int32",) if dtype == "int8" else ("int64",) if depthwise else ("int64", "int32")
     if len(c.inputs) == 3 and c.inputs[2] >= 0:
-        b = c.const(2, "bias", ("int32",))
+        b = c.const(2, "bias", bias_types)
         if b.size != w.shape[oc_axis]:
             raise c.fail(f"bias {b.describe()} has {b.size} values for {w.shape[oc_axis]} output channels")
         bias = b
     if x.shape[0] != 1 and depthwise:
         raise c.fail("batch sizes other than 1 are not supported for DEPTHWISE_CONV_2D")
-    if not depthwise:
-        quantized_bias_type(c)
-    accumulator_bound(c, w, bias, oc_axis)
+    bias_type = fb.TensorType.FLOAT32 if depthwise else quantized_bias_type(c, dtype)
+    if dtype == "int8":
+        accumulator_bound(c, w, bias, oc_axis)
+        return True
+    int32_acc = (bias.dtype == "int32") if bias is not None else bias_type == fb.TensorType.INT32
+    # TFLM's int16 kernels: an int32 accumulator (int32 bias) must not overflow; the int64 one
+    # must stay within the 64-bit MultiplyByQuantizedMultiplier's |x| < 2^47
+    if int32_acc:
+        accumulator_bound(c, w, bias, oc_axis, input_max=32768)
+    else:
+        conv16.int64_bound(c, w, bias, oc_axis)
+    return int32_acc
 
 
 def _conv_window(c: OpContext) -> tuple[tuple[int, int], tuple[int, int]]:
@@ -94,7 +110,7 @@ def _conv_window(c: OpContext) -> tuple[tuple[int, int], tuple[int, int]]:
 
 
 def read_conv2d(c: OpContext) -> ir.Op:
-    _conv_common(c, depthwise=False)
+    int32_acc = _conv_common(c, depthwise=False)
     x, w, y = c.t(0), c.t(1), c.out()
     if w.shape[3] != x.shape[3]:
         raise c.fail(
@@ -111,6 +127,7 @@ def read_conv2d(c: OpContext) -> ir.Op:
         dilation=dilation,
         padding=c.padding(),
         activation=c.activation(),
+        int32_acc=int32_acc and x.dtype == "int16",
     )
 
 
@@ -197,6 +214,11 @@ def lower_conv(lw: Lowering, op: ir.Op) -> None:
         raise lw.fail(op, f"output shape {list(y.shape)} does not match filter {list(w.shape)}")
     pad = (same_padding(op.padding, op.stride[0], op.dilation[0], ih, kh, oh),
            same_padding(op.padding, op.stride[1], op.dilation[1], iw, kw, ow))
+    if x.dtype == "int16":
+        conv16.lower_conv16(lw, op, depthwise=depthwise, pad=pad, int32_acc=isinstance(op, Conv2D) and op.int32_acc,
+                            ch_mult=op.depth_multiplier if isinstance(op, DepthwiseConv2D) else 1, stride=op.stride,
+                            dilation=op.dilation, activation=op.activation)
+        return
     mults, shifts = lw.per_channel_multipliers(op, 1, oc)
     xq, yq = lw.qp(op.inputs[0]), lw.qp(op.outputs[0])
     act_min, act_max = activation_range(op.activation, yq)
@@ -414,6 +436,7 @@ FAMILY = OpFamily(
     builders={"CONV_2D": read_conv2d, "DEPTHWISE_CONV_2D": read_depthwise},
     lowerers={Conv2D: lower_conv, DepthwiseConv2D: lower_conv},
     kernels={ConvCall: run_conv, DepthwiseCall: run_conv, matmul.MatmulCall: matmul.run_matmul,
+             conv16.Conv16Call: conv16.run_conv16, conv16.Depthwise16Call: conv16.run_conv16,
              dw3.DepthwiseKernelCall: dw3.run_dw3, mve_dw.DwMveCall: mve_dw.run_dw8,
              convk.ConvKernelCall: convk.run_convk, sparse.SparseCall: sparse.run_sparse,
              mve_mm.MatmulMveCall: mve_mm.run_mm8, mve_conv.ConvMveCall: mve_conv.run_conv8},

@@ -330,6 +330,58 @@ def _depthwise(rng: np.random.Generator) -> Branch:
     return Branch((_input(rng, shape),), build, desc)
 
 
+def _conv2d_16x8(rng: np.random.Generator) -> Branch:
+    """CONV_2D for the 16x8 scheme: filters 1x1..5x5 (non-square too), strides 1..3 or dilations
+    1..3, SAME and VALID, 1..6 or 8..24 input channels, odd output channel counts, batch 2, fused
+    RELU / RELU6; inputs straddle zero so a RELU output keeps a usable scale."""
+    batch = 2 if rng.random() < 0.15 else 1
+    cin = _int(rng, 1, 6) if rng.random() < 0.7 else _int(rng, 8, 24)
+    cout = _int(rng, 1, 9) if rng.random() < 0.7 else _int(rng, 10, 33)
+    kernel = (_int(rng, 1, 5), _int(rng, 1, 5))
+    stride, dilation = _stride_or_dilation(rng, equal_strides=False)
+    padding = str(_pick(rng, ["SAME", "VALID"]))
+    h, w = _spatial(rng, kernel, dilation, padding)
+    weights = _weights(rng, (*kernel, cin, cout), kernel[0] * kernel[1] * cin, 3, prune=False)
+    bias = _bias(rng, cout)
+    act = _activation(rng)
+
+    def build(x: Tf) -> list[Tf]:
+        tf = _tf()
+        y = tf.nn.conv2d(x, weights, strides=[1, *stride, 1], padding=padding, dilations=[1, *dilation, 1])
+        return [_activate(y if bias is None else y + bias, act)]
+
+    shape = (batch, h, w, cin)
+    desc = (f"CONV_2D 16x8 input {list(shape)} filter {kernel} cout {cout} stride {stride} dilation {dilation} "
+            f"{padding} act {act} bias {bias is not None}")
+    return Branch((_input(rng, shape, straddle=True),), build, desc)
+
+
+def _depthwise_16x8(rng: np.random.Generator) -> Branch:
+    """DEPTHWISE_CONV_2D for the 16x8 scheme: filters 1x1..5x5, equal strides 1..3 or dilations
+    1..3, depth multipliers 1..3, SAME and VALID, 1..7 or 8..40 channels (quads and odd tails),
+    fused RELU / RELU6."""
+    cin = _int(rng, 1, 7) if rng.random() < 0.6 else _int(rng, 8, 40)
+    mult = 1 if rng.random() < 0.5 else _int(rng, 2, 3)
+    kernel = (_int(rng, 1, 5), _int(rng, 1, 5))
+    stride, dilation = _stride_or_dilation(rng, equal_strides=True)
+    padding = str(_pick(rng, ["SAME", "VALID"]))
+    h, w = _spatial(rng, kernel, dilation, padding)
+    weights = _weights(rng, (*kernel, cin, mult), kernel[0] * kernel[1], 3, prune=False)
+    bias = _bias(rng, cin * mult)
+    act = _activation(rng)
+
+    def build(x: Tf) -> list[Tf]:
+        tf = _tf()
+        y = tf.raw_ops.DepthwiseConv2dNative(input=x, filter=weights, strides=[1, *stride, 1], padding=padding,
+                                             dilations=[1, *dilation, 1])
+        return [_activate(y if bias is None else y + bias, act)]
+
+    shape = (1, h, w, cin)
+    desc = (f"DEPTHWISE_CONV_2D 16x8 input {list(shape)} filter {kernel} multiplier {mult} stride {stride} "
+            f"dilation {dilation} {padding} act {act} bias {bias is not None}")
+    return Branch((_input(rng, shape, straddle=True),), build, desc)
+
+
 def _depthwise_3x3(rng: np.random.Generator) -> Branch:
     """3x3 filter, depth multiplier 1, dilation 1, stride 1 (sometimes 2): edgegen's depthwise 3x3
     kernel (heights and widths 1 and 2, SAME and VALID, channel counts 4..64 and odd ones)."""
@@ -1156,6 +1208,11 @@ FAMILIES: dict[str, Family] = {f.name: f for f in (
     Family("requantize_int8", _requantize, ("QUANTIZE",)),
     # TFLite's 16x8 scheme (issue 16): int16 activations, int8 weights, int64 biases
     Family("fully_connected_16x8", _fully_connected, ("FULLY_CONNECTED",), seeds=(20, 21), int16=True),
+    # seeds whose every branch keeps a usable output scale: a RELU branch whose calibration outputs were
+    # all negative gets a denormal scale that TFLM cannot requantize to (refused; about 1 branch in 30)
+    Family("conv_2d_16x8", _conv2d_16x8, ("CONV_2D",), seeds=(22, 25), int16=True),
+    Family("depthwise_conv_2d_16x8", _depthwise_16x8, ("DEPTHWISE_CONV_2D",), seeds=(21, 22), int16=True),
+    Family("conv_2d_16x8_bias32", _conv2d_16x8, ("CONV_2D",), seeds=(24, 23), int16=True, bias32=True),
     Family("fully_connected_16x8_per_tensor", _fully_connected, ("FULLY_CONNECTED",), seeds=(22, 23),
            per_channel_dense=False, int16=True),
     # int32 biases: no pruned channels, to which the converter gives weight scale 0 in this mode (refused)

@@ -98,6 +98,13 @@ typedef struct
     cmsis_nn_activation activation;
 } cmsis_nn_dw_conv_params;
 
+/** Bias of the int16 convolutions: int64 values, or int32 ones when is_int32_bias (NULL: no bias). */
+typedef struct
+{
+    const void *data;
+    const bool is_int32_bias;
+} cmsis_nn_bias_data;
+
 typedef struct
 {
     cmsis_nn_tile stride;

@@ -28,6 +28,19 @@
 #define arm_concatenation_s8_z                        edgegen_nn_concatenation_s8_z
 #define arm_convolve_wrapper_s8                       edgegen_nn_convolve_wrapper_s8
 #define arm_convolve_wrapper_s8_get_buffer_size       edgegen_nn_convolve_wrapper_s8_get_buffer_size
+#define arm_convolve_s16                              edgegen_nn_convolve_s16
+#define arm_convolve_s16_get_buffer_size              edgegen_nn_convolve_s16_get_buffer_size
+#define arm_convolve_wrapper_s16                      edgegen_nn_convolve_wrapper_s16
+#define arm_convolve_wrapper_s16_get_buffer_size      edgegen_nn_convolve_wrapper_s16_get_buffer_size
+#define arm_convolve_wrapper_s16_get_buffer_size_dsp  edgegen_nn_convolve_wrapper_s16_get_buffer_size_dsp
+#define arm_convolve_wrapper_s16_get_buffer_size_mve  edgegen_nn_convolve_wrapper_s16_get_buffer_size_mve
+#define arm_depthwise_conv_fast_s16                   edgegen_nn_depthwise_conv_fast_s16
+#define arm_depthwise_conv_fast_s16_get_buffer_size   edgegen_nn_depthwise_conv_fast_s16_get_buffer_size
+#define arm_depthwise_conv_s16                        edgegen_nn_depthwise_conv_s16
+#define arm_depthwise_conv_wrapper_s16                edgegen_nn_depthwise_conv_wrapper_s16
+#define arm_depthwise_conv_wrapper_s16_get_buffer_size edgegen_nn_depthwise_conv_wrapper_s16_get_buffer_size
+#define arm_depthwise_conv_wrapper_s16_get_buffer_size_dsp edgegen_nn_depthwise_conv_wrapper_s16_get_buffer_size_dsp
+#define arm_depthwise_conv_wrapper_s16_get_buffer_size_mve edgegen_nn_depthwise_conv_wrapper_s16_get_buffer_size_mve
 #define arm_depthwise_conv_wrapper_s8                 edgegen_nn_depthwise_conv_wrapper_s8
 #define arm_depthwise_conv_wrapper_s8_get_buffer_size edgegen_nn_depthwise_conv_wrapper_s8_get_buffer_size
 #define arm_elementwise_add_s8                        edgegen_nn_elementwise_add_s8
@@ -289,6 +302,104 @@ arm_cmsis_nn_status arm_lstm_unidirectional_s8(const int8_t *input,
                                                int8_t *output,
                                                const cmsis_nn_lstm_params *params,
                                                cmsis_nn_lstm_context *buffers);
+
+/* int16 activations, int8 weights (TFLite's 16x8 scheme): convolution, filter [C_OUT, H, W, C_IN],
+ * int64 (or int32) bias; the input and output offsets are not used (zero points 0). */
+arm_cmsis_nn_status arm_convolve_wrapper_s16(const cmsis_nn_context *ctx,
+                                     const cmsis_nn_conv_params *conv_params,
+                                     const cmsis_nn_per_channel_quant_params *quant_params,
+                                     const cmsis_nn_dims *input_dims,
+                                     const int16_t *input_data,
+                                     const cmsis_nn_dims *filter_dims,
+                                     const int8_t *filter_data,
+                                     const cmsis_nn_dims *bias_dims,
+                                     const cmsis_nn_bias_data *bias_data,
+                                     const cmsis_nn_dims *output_dims,
+                                     int16_t *output_data);
+
+arm_cmsis_nn_status arm_convolve_s16(const cmsis_nn_context *ctx,
+                                     const cmsis_nn_conv_params *conv_params,
+                                     const cmsis_nn_per_channel_quant_params *quant_params,
+                                     const cmsis_nn_dims *input_dims,
+                                     const int16_t *input_data,
+                                     const cmsis_nn_dims *filter_dims,
+                                     const int8_t *filter_data,
+                                     const cmsis_nn_dims *bias_dims,
+                                     const cmsis_nn_bias_data *bias_data,
+                                     const cmsis_nn_dims *output_dims,
+                                     int16_t *output_data);
+
+int32_t arm_convolve_wrapper_s16_get_buffer_size(const cmsis_nn_conv_params *conv_params,
+                                                 const cmsis_nn_dims *input_dims,
+                                                 const cmsis_nn_dims *filter_dims,
+                                                 const cmsis_nn_dims *output_dims);
+
+int32_t arm_convolve_wrapper_s16_get_buffer_size_dsp(const cmsis_nn_conv_params *conv_params,
+                                                 const cmsis_nn_dims *input_dims,
+                                                 const cmsis_nn_dims *filter_dims,
+                                                 const cmsis_nn_dims *output_dims);
+
+int32_t arm_convolve_wrapper_s16_get_buffer_size_mve(const cmsis_nn_conv_params *conv_params,
+                                                 const cmsis_nn_dims *input_dims,
+                                                 const cmsis_nn_dims *filter_dims,
+                                                 const cmsis_nn_dims *output_dims);
+
+int32_t arm_convolve_s16_get_buffer_size(const cmsis_nn_dims *input_dims, const cmsis_nn_dims *filter_dims);
+
+/* int16 depthwise convolution, filter [1, H, W, C_OUT], int64 bias. */
+arm_cmsis_nn_status arm_depthwise_conv_wrapper_s16(const cmsis_nn_context *ctx,
+                                           const cmsis_nn_dw_conv_params *dw_conv_params,
+                                           const cmsis_nn_per_channel_quant_params *quant_params,
+                                           const cmsis_nn_dims *input_dims,
+                                           const int16_t *input_data,
+                                           const cmsis_nn_dims *filter_dims,
+                                           const int8_t *filter_data,
+                                           const cmsis_nn_dims *bias_dims,
+                                           const int64_t *bias_data,
+                                           const cmsis_nn_dims *output_dims,
+                                           int16_t *output_data);
+
+arm_cmsis_nn_status arm_depthwise_conv_s16(const cmsis_nn_context *ctx,
+                                           const cmsis_nn_dw_conv_params *dw_conv_params,
+                                           const cmsis_nn_per_channel_quant_params *quant_params,
+                                           const cmsis_nn_dims *input_dims,
+                                           const int16_t *input_data,
+                                           const cmsis_nn_dims *filter_dims,
+                                           const int8_t *filter_data,
+                                           const cmsis_nn_dims *bias_dims,
+                                           const int64_t *bias_data,
+                                           const cmsis_nn_dims *output_dims,
+                                           int16_t *output_data);
+
+arm_cmsis_nn_status arm_depthwise_conv_fast_s16(const cmsis_nn_context *ctx,
+                                           const cmsis_nn_dw_conv_params *dw_conv_params,
+                                           const cmsis_nn_per_channel_quant_params *quant_params,
+                                           const cmsis_nn_dims *input_dims,
+                                           const int16_t *input_data,
+                                           const cmsis_nn_dims *filter_dims,
+                                           const int8_t *filter_data,
+                                           const cmsis_nn_dims *bias_dims,
+                                           const int64_t *bias_data,
+                                           const cmsis_nn_dims *output_dims,
+                                           int16_t *output_data);
+
+int32_t arm_depthwise_conv_wrapper_s16_get_buffer_size(const cmsis_nn_dw_conv_params *dw_conv_params,
+                                                       const cmsis_nn_dims *input_dims,
+                                                       const cmsis_nn_dims *filter_dims,
+                                                       const cmsis_nn_dims *output_dims);
+
+int32_t arm_depthwise_conv_wrapper_s16_get_buffer_size_dsp(const cmsis_nn_dw_conv_params *dw_conv_params,
+                                                       const cmsis_nn_dims *input_dims,
+                                                       const cmsis_nn_dims *filter_dims,
+                                                       const cmsis_nn_dims *output_dims);
+
+int32_t arm_depthwise_conv_wrapper_s16_get_buffer_size_mve(const cmsis_nn_dw_conv_params *dw_conv_params,
+                                                       const cmsis_nn_dims *input_dims,
+                                                       const cmsis_nn_dims *filter_dims,
+                                                       const cmsis_nn_dims *output_dims);
+
+int32_t arm_depthwise_conv_fast_s16_get_buffer_size(const cmsis_nn_dims *input_dims,
+                                                    const cmsis_nn_dims *filter_dims);
 
 #ifdef __cplusplus
 }
