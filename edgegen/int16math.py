@@ -189,7 +189,8 @@ def lut_lookup16(value: npt.NDArray[np.int64], lut: npt.NDArray[np.int16]) -> np
     slope = t[index + 1] - base
     # slope * offset + 64 >> 7, then the int16_t cast of base + delta
     s = base + ((slope * offset + 64) >> 7)
-    return ((s + 32768) & 0xFFFF) - 32768
+    out: npt.NDArray[np.int64] = ((s + 32768) & 0xFFFF) - 32768
+    return out
 
 
 def softmax16(x: npt.NDArray[np.int64], p: Softmax16) -> npt.NDArray[np.int64]:
@@ -210,13 +211,3 @@ def softmax16(x: npt.NDArray[np.int64], p: Softmax16) -> npt.NDArray[np.int64]:
         res = (exps * recip + (1 << (right - 1))) >> right
         out[r] = np.clip(res, 0, 32767)
     return out
-
-
-def avg_round_div(s: npt.NDArray[np.int64], count: int) -> npt.NDArray[np.int64]:
-    """C's (s > 0 ? s + count/2 : s - count/2) / count (truncating division)."""
-    num = np.where(s > 0, s + count // 2, s - count // 2)
-    return np.sign(num) * (np.abs(num) // count)
-
-
-__all__ = ["SIGMOID_TABLE_U16", "Softmax16", "SigmoidTanh16", "avg_round_div", "checked_log2", "lut_lookup16",
-           "lut_populate_int16", "sigmoid_tanh16", "sigmoid_tanh16_params", "softmax16", "softmax16_params"]

@@ -116,8 +116,8 @@ def lower_pool(lw: Lowering, op: ir.Op) -> None:
     geo = poolk.PoolGeometry(ih=ih, iw=iw, c=c, oh=oh, ow=ow, fh=fh, fw=fw, sh=op.stride[0], sw=op.stride[1],
                              pad_t=pad[0], pad_l=pad[1])
     # edgegen's generated pool kernels are int8 only; int16 (16x8) pools call Arm's *_s16 API
-    if not int16 and poolk.try_lower(lw, op, lw.ref(op.inputs[0]), lw.out_ref(op), geo, poolk.MAX if is_max else poolk.AVG,
-                       (act_min, act_max)):
+    kind = poolk.MAX if is_max else poolk.AVG
+    if not int16 and poolk.try_lower(lw, op, lw.ref(op.inputs[0]), lw.out_ref(op), geo, kind, (act_min, act_max)):
         return
     sb = 0 if is_max else avgpool_scratch(lw.scratch_target, ow, c)
     suffix = "s16" if int16 else "s8"

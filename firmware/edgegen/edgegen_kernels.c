@@ -232,6 +232,70 @@ arm_cmsis_nn_status edgegen_mul_broadcast_s8(const int8_t *input_1, const int8_t
     return ARM_CMSIS_NN_SUCCESS;
 }
 
+/* int16 (16x8) ADD / SUB / MUL: the int8 arithmetic above on int16_t data (TFLM's int16 general
+ * paths; the caller passes left_shift 15 and zero offsets). */
+arm_cmsis_nn_status edgegen_add_broadcast_s16(const int16_t *input_1, const int16_t *input_2,
+                                              const edgegen_broadcast *broadcast, int32_t input_1_offset,
+                                              int32_t input_1_mult, int32_t input_1_shift, int32_t input_2_offset,
+                                              int32_t input_2_mult, int32_t input_2_shift, int32_t left_shift,
+                                              int16_t *output, int32_t out_offset, int32_t out_mult, int32_t out_shift,
+                                              int32_t out_activation_min, int32_t out_activation_max)
+{
+    EDGEGEN_FOR_BROADCAST(broadcast, i1, i2, o, {
+        const int32_t out = edgegen_add_sub_one(input_1[i1], input_2[i2], 0, input_1_offset, input_1_mult,
+                                                input_1_shift, input_2_offset, input_2_mult, input_2_shift,
+                                                left_shift, out_offset, out_mult, out_shift);
+        output[o] = edgegen_clamp_s16(out, out_activation_min, out_activation_max);
+    });
+    return ARM_CMSIS_NN_SUCCESS;
+}
+
+arm_cmsis_nn_status edgegen_sub_s16(const int16_t *input_1, const int16_t *input_2, int32_t input_1_offset,
+                                    int32_t input_1_mult, int32_t input_1_shift, int32_t input_2_offset,
+                                    int32_t input_2_mult, int32_t input_2_shift, int32_t left_shift, int16_t *output,
+                                    int32_t out_offset, int32_t out_mult, int32_t out_shift,
+                                    int32_t out_activation_min, int32_t out_activation_max, int32_t block_size)
+{
+    for (int32_t i = 0; i < block_size; i++)
+    {
+        const int32_t out = edgegen_add_sub_one(input_1[i], input_2[i], 1, input_1_offset, input_1_mult,
+                                                input_1_shift, input_2_offset, input_2_mult, input_2_shift,
+                                                left_shift, out_offset, out_mult, out_shift);
+        output[i] = edgegen_clamp_s16(out, out_activation_min, out_activation_max);
+    }
+    return ARM_CMSIS_NN_SUCCESS;
+}
+
+arm_cmsis_nn_status edgegen_sub_broadcast_s16(const int16_t *input_1, const int16_t *input_2,
+                                              const edgegen_broadcast *broadcast, int32_t input_1_offset,
+                                              int32_t input_1_mult, int32_t input_1_shift, int32_t input_2_offset,
+                                              int32_t input_2_mult, int32_t input_2_shift, int32_t left_shift,
+                                              int16_t *output, int32_t out_offset, int32_t out_mult, int32_t out_shift,
+                                              int32_t out_activation_min, int32_t out_activation_max)
+{
+    EDGEGEN_FOR_BROADCAST(broadcast, i1, i2, o, {
+        const int32_t out = edgegen_add_sub_one(input_1[i1], input_2[i2], 1, input_1_offset, input_1_mult,
+                                                input_1_shift, input_2_offset, input_2_mult, input_2_shift,
+                                                left_shift, out_offset, out_mult, out_shift);
+        output[o] = edgegen_clamp_s16(out, out_activation_min, out_activation_max);
+    });
+    return ARM_CMSIS_NN_SUCCESS;
+}
+
+arm_cmsis_nn_status edgegen_mul_broadcast_s16(const int16_t *input_1, const int16_t *input_2,
+                                              const edgegen_broadcast *broadcast, int32_t input_1_offset,
+                                              int32_t input_2_offset, int16_t *output, int32_t out_offset,
+                                              int32_t out_mult, int32_t out_shift, int32_t out_activation_min,
+                                              int32_t out_activation_max)
+{
+    EDGEGEN_FOR_BROADCAST(broadcast, i1, i2, o, {
+        const int32_t prod = (input_1[i1] + input_1_offset) * (input_2[i2] + input_2_offset);
+        const int32_t out = edgegen_wrap_add(edgegen_requantize(prod, out_mult, out_shift), out_offset);
+        output[o] = edgegen_clamp_s16(out, out_activation_min, out_activation_max);
+    });
+    return ARM_CMSIS_NN_SUCCESS;
+}
+
 /* roundf (half away from zero) without libm, so the model needs nothing from the C library but
  * memcpy and memset. |x| >= 2^23, infinities and NaN are integral (or NaN) already; below, the
  * fraction x - trunc(x) is exact in float. */

@@ -84,6 +84,31 @@ arm_cmsis_nn_status edgegen_mul_broadcast_s8(const int8_t *input_1, const int8_t
                                              int32_t out_mult, int32_t out_shift, int32_t out_activation_min,
                                              int32_t out_activation_max);
 
+/* int16 (TFLite's 16x8) ADD over a broadcast, SUB and SUB over a broadcast, MUL over a broadcast:
+ * the s8 kernels' arguments and arithmetic on int16_t data (TFLM passes left_shift 15, offsets 0). */
+arm_cmsis_nn_status edgegen_add_broadcast_s16(const int16_t *input_1, const int16_t *input_2,
+                                              const edgegen_broadcast *broadcast, int32_t input_1_offset,
+                                              int32_t input_1_mult, int32_t input_1_shift, int32_t input_2_offset,
+                                              int32_t input_2_mult, int32_t input_2_shift, int32_t left_shift,
+                                              int16_t *output, int32_t out_offset, int32_t out_mult, int32_t out_shift,
+                                              int32_t out_activation_min, int32_t out_activation_max);
+arm_cmsis_nn_status edgegen_sub_s16(const int16_t *input_1, const int16_t *input_2, int32_t input_1_offset,
+                                    int32_t input_1_mult, int32_t input_1_shift, int32_t input_2_offset,
+                                    int32_t input_2_mult, int32_t input_2_shift, int32_t left_shift, int16_t *output,
+                                    int32_t out_offset, int32_t out_mult, int32_t out_shift,
+                                    int32_t out_activation_min, int32_t out_activation_max, int32_t block_size);
+arm_cmsis_nn_status edgegen_sub_broadcast_s16(const int16_t *input_1, const int16_t *input_2,
+                                              const edgegen_broadcast *broadcast, int32_t input_1_offset,
+                                              int32_t input_1_mult, int32_t input_1_shift, int32_t input_2_offset,
+                                              int32_t input_2_mult, int32_t input_2_shift, int32_t left_shift,
+                                              int16_t *output, int32_t out_offset, int32_t out_mult, int32_t out_shift,
+                                              int32_t out_activation_min, int32_t out_activation_max);
+arm_cmsis_nn_status edgegen_mul_broadcast_s16(const int16_t *input_1, const int16_t *input_2,
+                                              const edgegen_broadcast *broadcast, int32_t input_1_offset,
+                                              int32_t input_2_offset, int16_t *output, int32_t out_offset,
+                                              int32_t out_mult, int32_t out_shift, int32_t out_activation_min,
+                                              int32_t out_activation_max);
+
 /* TFLM's int8 PRELU (BroadcastPrelu4DSlow) over a broadcast of input (in1) and alpha (in2): an
  * input at or above its zero point is rescaled by (mult_1, shift_1), one below is multiplied by
  * its alpha and rescaled by (mult_2, shift_2). output may equal input when they have one shape. */

@@ -537,13 +537,17 @@ def _broadcast_shapes(rng: np.random.Generator) -> tuple[tuple[int, ...], tuple[
     return (a, b, how) if rng.random() < 0.5 else (b, a, how)
 
 
-def _binary(kind: str) -> Callable[[np.random.Generator], Branch]:
+def _binary(kind: str, relu_operands: bool = True) -> Callable[[np.random.Generator], Branch]:
+    """``relu_operands=False``: no RELU before the op (16x8 models: a standalone int16 RELU is not an
+    op edgegen compiles; "self" then feeds one model input to both operands)."""
+
     def make(rng: np.random.Generator) -> Branch:
         act = _activation(rng)
         # operands straight from model inputs, or from a RELU (then a same-shape op may write its
         # output over that dying intermediate), or one tensor on both sides
         # (x - x is not drawn for SUB: the converter may fold it to zeros)
-        pre = str(_pick(rng, ["inputs", "inputs", "relu first", "relu both"] + ([] if kind == "sub" else ["self"])))
+        pres = ["inputs", "inputs", "relu first", "relu both"] if relu_operands else ["inputs", "inputs", "inputs"]
+        pre = str(_pick(rng, pres + ([] if kind == "sub" else ["self"])))
         if pre == "self":
             a = b = _shape(rng, _int(rng, 1, 4), 5)
             how = "one tensor twice"
@@ -555,7 +559,7 @@ def _binary(kind: str) -> Callable[[np.random.Generator], Branch]:
         def build(x: Tf, *rest: Tf) -> list[Tf]:
             tf = _tf()
             if pre == "self":
-                x = y = tf.nn.relu(x)
+                x = y = tf.nn.relu(x) if relu_operands else x
             else:
                 y = rest[0]
                 x = tf.nn.relu(x) if pre.startswith("relu") else x
@@ -1113,6 +1117,13 @@ FAMILIES: dict[str, Family] = {f.name: f for f in (
     Family("fully_connected_16x8", _fully_connected, ("FULLY_CONNECTED",), seeds=(20, 21), int16=True),
     Family("fully_connected_16x8_per_tensor", _fully_connected, ("FULLY_CONNECTED",), seeds=(22, 23),
            per_channel_dense=False, int16=True),
+    Family("average_pool_2d_16x8", _pool("avg"), ("AVERAGE_POOL_2D",), seeds=(20, 21), int16=True),
+    Family("max_pool_2d_16x8", _pool("max"), ("MAX_POOL_2D",), seeds=(20, 21), int16=True),
+    Family("add_16x8", _binary("add", relu_operands=False), ("ADD",), seeds=(20, 21), int16=True),
+    Family("sub_16x8", _binary("sub", relu_operands=False), ("SUB",), seeds=(20, 21), int16=True),
+    Family("mul_16x8", _binary("mul", relu_operands=False), ("MUL",), seeds=(20, 21), int16=True),
+    Family("add_const_16x8", _const_operand("add"), ("ADD",), seeds=(20,), int16=True),
+    Family("mul_const_16x8", _const_operand("mul"), ("MUL",), seeds=(20,), int16=True),
 )}
 
 
