@@ -186,7 +186,8 @@ def lut_lookup16(value: npt.NDArray[np.int64], lut: npt.NDArray[np.int16]) -> np
     index = 256 + (value >> 7)
     offset = value & 0x7F
     base = t[index]
-    slope = t[index + 1] - base
+    # TFLM stores the slope in an int16_t
+    slope = ((t[index + 1] - base + 32768) & 0xFFFF) - 32768
     # slope * offset + 64 >> 7, then the int16_t cast of base + delta
     s = base + ((slope * offset + 64) >> 7)
     out: npt.NDArray[np.int64] = ((s + 32768) & 0xFFFF) - 32768

@@ -916,13 +916,15 @@ def _minmax(kind: str) -> Callable[[np.random.Generator], Branch]:
     return make
 
 
-def _unary(kind: str) -> Callable[[np.random.Generator], Branch]:
+def _unary(kind: str, chain: Sequence[str] = tuple(_LUT_OPS)) -> Callable[[np.random.Generator], Branch]:
+    """``chain``: the ops that may follow (16x8 models: LOGISTIC and TANH, the int16 ones edgegen compiles)."""
+
     def make(rng: np.random.Generator) -> Branch:
         shape = _shape(rng, _int(rng, 1, 4), 6)
         alpha = _alpha(rng)
         # a third of the cases chain a second, different table op behind the first, so that one
         # runs in place on an intermediate buffer rather than reading a model input
-        then = str(_pick(rng, [k for k in _LUT_OPS if k != kind])) if rng.random() < 0.33 else None
+        then = str(_pick(rng, [k for k in chain if k != kind])) if rng.random() < 0.33 else None
         then_alpha = _alpha(rng)
 
         def build(x: Tf) -> list[Tf]:
@@ -1124,6 +1126,9 @@ FAMILIES: dict[str, Family] = {f.name: f for f in (
     Family("mul_16x8", _binary("mul", relu_operands=False), ("MUL",), seeds=(20, 21), int16=True),
     Family("add_const_16x8", _const_operand("add"), ("ADD",), seeds=(20,), int16=True),
     Family("mul_const_16x8", _const_operand("mul"), ("MUL",), seeds=(20,), int16=True),
+    Family("logistic_16x8", _unary("logistic", ("logistic", "tanh")), ("LOGISTIC",), seeds=(20, 21), int16=True),
+    Family("tanh_16x8", _unary("tanh", ("logistic", "tanh")), ("TANH",), seeds=(20, 21), int16=True),
+    Family("softmax_16x8", _softmax, ("SOFTMAX",), seeds=(20, 21), int16=True),
 )}
 
 
