@@ -384,6 +384,29 @@ void edgegen_softmax_s16(const int16_t *input, int32_t num_rows, int32_t row_siz
     }
 }
 
+arm_cmsis_nn_status edgegen_mean_s16(const int16_t *input, int16_t *output, int32_t outer, int32_t reduce,
+                                     int32_t inner, int32_t sum_offset, int32_t multiplier, int32_t shift,
+                                     int32_t output_offset)
+{
+    for (int32_t o = 0; o < outer; o++)
+    {
+        const int16_t *in = input + (size_t)o * (size_t)reduce * (size_t)inner;
+        for (int32_t i = 0; i < inner; i++)
+        {
+            uint32_t sum = 0;
+            for (int32_t r = 0; r < reduce; r++)
+            {
+                const int32_t v = in[(size_t)r * (size_t)inner + (size_t)i];
+                sum += (uint32_t)v;
+            }
+            const int32_t total = edgegen_wrap_add((int32_t)sum, sum_offset);
+            const int32_t out = edgegen_wrap_add(edgegen_requantize(total, multiplier, shift), output_offset);
+            output[(size_t)o * (size_t)inner + (size_t)i] = edgegen_clamp_s16(out, INT16_MIN, INT16_MAX);
+        }
+    }
+    return ARM_CMSIS_NN_SUCCESS;
+}
+
 /* roundf (half away from zero) without libm, so the model needs nothing from the C library but
  * memcpy and memset. |x| >= 2^23, infinities and NaN are integral (or NaN) already; below, the
  * fraction x - trunc(x) is exact in float. */

@@ -122,6 +122,12 @@ void edgegen_sigmoid_tanh_s16(const int16_t *input, int16_t *output, int32_t siz
 void edgegen_softmax_s16(const int16_t *input, int32_t num_rows, int32_t row_size, int32_t mult, int32_t shift,
                          const int16_t *exp_lut, const int16_t *one_over_one_plus_x_lut, int16_t *output);
 
+/* TFLM's int16 MEAN (EvalIntegerMean<int16_t>): edgegen_mean_s8's arithmetic on int16_t data,
+ * clamped to int16. */
+arm_cmsis_nn_status edgegen_mean_s16(const int16_t *input, int16_t *output, int32_t outer, int32_t reduce,
+                                     int32_t inner, int32_t sum_offset, int32_t multiplier, int32_t shift,
+                                     int32_t output_offset);
+
 /* TFLM's int8 PRELU (BroadcastPrelu4DSlow) over a broadcast of input (in1) and alpha (in2): an
  * input at or above its zero point is rescaled by (mult_1, shift_1), one below is multiplied by
  * its alpha and rescaled by (mult_2, shift_2). output may equal input when they have one shape. */

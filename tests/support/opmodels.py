@@ -1129,6 +1129,7 @@ FAMILIES: dict[str, Family] = {f.name: f for f in (
     Family("logistic_16x8", _unary("logistic", ("logistic", "tanh")), ("LOGISTIC",), seeds=(20, 21), int16=True),
     Family("tanh_16x8", _unary("tanh", ("logistic", "tanh")), ("TANH",), seeds=(20, 21), int16=True),
     Family("softmax_16x8", _softmax, ("SOFTMAX",), seeds=(20, 21), int16=True),
+    Family("mean_16x8", _reduction("mean"), ("MEAN",), seeds=(20, 21), int16=True),
 )}
 
 
