@@ -589,6 +589,30 @@ def _softmax(rng: np.random.Generator) -> Branch:
     return Branch((_input(rng, shape),), build, desc, beta=beta)
 
 
+def _chain_16x8(rng: np.random.Generator) -> Branch:
+    """A 16x8 chain through every int16 op family of issue 16's second helper: a pool, ADD or MUL
+    with a second input (same shape or per channel), LOGISTIC or TANH, MEAN over height and width,
+    SOFTMAX. Intermediate int16 buffers feed each op, and elementwise ops may run in place."""
+    c = _channels(rng, 8)
+    h, w = _int(rng, 2, 8), _int(rng, 2, 8)
+    pool = str(_pick(rng, ["avg", "max"]))
+    binary = str(_pick(rng, ["add", "mul"]))
+    per_channel = bool(rng.random() < 0.4)
+    act = str(_pick(rng, ["logistic", "tanh"]))
+    ph, pw = (h + 1) // 2, (w + 1) // 2
+    other = (1, 1, 1, c) if per_channel else (1, ph, pw, c)
+
+    def build(x: Tf, y: Tf) -> list[Tf]:
+        tf = _tf()
+        p = (tf.nn.avg_pool2d if pool == "avg" else tf.nn.max_pool2d)(x, [2, 2], [2, 2], "SAME")
+        z = p + y if binary == "add" else p * y
+        z = tf.math.sigmoid(z) if act == "logistic" else tf.math.tanh(z)
+        return [tf.nn.softmax(tf.reduce_mean(z, axis=[1, 2]))]
+
+    desc = f"16x8 chain [1, {h}, {w}, {c}]: {pool} pool, {binary.upper()} {list(other)}, {act}, MEAN, SOFTMAX"
+    return Branch((_input(rng, (1, h, w, c)), _input(rng, other)), build, desc)
+
+
 def _factorizations(n: int) -> list[tuple[int, ...]]:
     """Shapes of rank 1-4 holding n elements."""
     out: list[tuple[int, ...]] = [(n,)]
@@ -1124,12 +1148,14 @@ FAMILIES: dict[str, Family] = {f.name: f for f in (
     Family("add_16x8", _binary("add", relu_operands=False), ("ADD",), seeds=(20, 21), int16=True),
     Family("sub_16x8", _binary("sub", relu_operands=False), ("SUB",), seeds=(20, 21), int16=True),
     Family("mul_16x8", _binary("mul", relu_operands=False), ("MUL",), seeds=(20, 21), int16=True),
-    Family("add_const_16x8", _const_operand("add"), ("ADD",), seeds=(20,), int16=True),
-    Family("mul_const_16x8", _const_operand("mul"), ("MUL",), seeds=(20,), int16=True),
+    # constant operands (Normalization / Rescaling chains also put SUB and MUL around the ADD)
+    Family("add_const_16x8", _const_operand("add"), ("ADD",), seeds=(20, 21), int16=True),
     Family("logistic_16x8", _unary("logistic", ("logistic", "tanh")), ("LOGISTIC",), seeds=(20, 21), int16=True),
     Family("tanh_16x8", _unary("tanh", ("logistic", "tanh")), ("TANH",), seeds=(20, 21), int16=True),
     Family("softmax_16x8", _softmax, ("SOFTMAX",), seeds=(20, 21), int16=True),
     Family("mean_16x8", _reduction("mean"), ("MEAN",), seeds=(20, 21), int16=True),
+    Family("chain_16x8", _chain_16x8, ("SOFTMAX",), seeds=(20, 21), int16=True,
+           also=(("AVERAGE_POOL_2D", "MAX_POOL_2D"), ("ADD", "MUL"), ("LOGISTIC", "TANH"), ("MEAN",))),
 )}
 
 
