@@ -1154,6 +1154,9 @@ FAMILIES: dict[str, Family] = {f.name: f for f in (
     Family("tanh_16x8", _unary("tanh", ("logistic", "tanh")), ("TANH",), seeds=(20, 21), int16=True),
     Family("softmax_16x8", _softmax, ("SOFTMAX",), seeds=(20, 21), int16=True),
     Family("mean_16x8", _reduction("mean"), ("MEAN",), seeds=(20, 21), int16=True),
+    # PAD and CONCATENATION move int16 values as pairs of bytes (edgegen's int8 copies)
+    Family("pad_16x8", _pad, ("PAD",), seeds=(20, 21), int16=True),
+    Family("concatenation_16x8", _concat, ("CONCATENATION",), seeds=(20, 21), int16=True),
     Family("chain_16x8", _chain_16x8, ("SOFTMAX",), seeds=(20, 21), int16=True,
            also=(("AVERAGE_POOL_2D", "MAX_POOL_2D"), ("ADD", "MUL"), ("LOGISTIC", "TANH"), ("MEAN",))),
 )}
