@@ -22,8 +22,9 @@ FAMILIES_15 = ("add_const", "sub_const", "mul_const", "maximum", "minimum", "har
                "strided_slice", "transpose", "split", "split_v", "resize_nearest_neighbor", "resize_bilinear",
                "transpose_conv", "lstm")
 #: issue 16's int16 (16x8) families of pools, elementwise ops (ADD, SUB and MUL with constant and
-#: broadcast operands), LOGISTIC/TANH, SOFTMAX and MEAN: one model per op family
-FAMILIES_16C = ("average_pool_2d_16x8", "add_const_16x8", "tanh_16x8", "softmax_16x8", "mean_16x8")
+#: broadcast operands), LOGISTIC/TANH, SOFTMAX, MEAN, PAD and CONCATENATION: one model per op family
+FAMILIES_16C = ("average_pool_2d_16x8", "add_const_16x8", "tanh_16x8", "softmax_16x8", "mean_16x8", "pad_16x8",
+                "concatenation_16x8")
 BOARDS = ("qemu-m4", "qemu-m55")
 
 
