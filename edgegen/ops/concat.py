@@ -49,7 +49,8 @@ def read_concat(c: OpContext) -> ir.Op:
     total = 0
     for i in range(len(c.inputs)):
         t = c.t(i)
-        c.quant_activation(t, f"input {i}", (dtype,))
+        if c.quant_activation(t, f"input {i}", ("int8", "int16")) != dtype:
+            raise c.fail(f"input {t.describe()} and output {y.describe()} differ in type")
         if t.quant != y.quant:
             raise c.fail(
                 f"input {t.describe()} is quantized differently from the output; edgegen requires "

@@ -70,8 +70,9 @@ def read_binary(cls: type[Add] | type[Sub] | type[Mul]) -> Callable[[OpContext],
                 if dtype == "int16" and t.quant.zero_point != 0:
                     raise c.fail(f"constant {role} {t.describe()} is int16 with a zero point; TFLM's int16 "
                                  "kernels take zero point 0")
-            else:
-                c.quant_activation(t, role, (dtype,))
+            elif c.quant_activation(t, role, ("int8", "int16")) != dtype:
+                raise c.fail(f"{role} {t.describe()} and output {y.describe()} differ in type; edgegen compiles "
+                             f"{c.name} of int8 or of int16 operands and output")
         if len(a.shape) > 4 or len(b.shape) > 4:
             raise c.fail("broadcasting beyond 4 dimensions is not supported")
         _check_broadcast(c, a.shape, b.shape, y.shape)

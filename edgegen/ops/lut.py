@@ -77,8 +77,11 @@ def _unary(build_op: Callable[[OpContext], ir.Op], int16: bool = False) -> Calla
 
     def build(c: OpContext) -> ir.Op:
         c.n_inputs(1)
-        dtype = c.quant_activation(c.t(0), "input", ("int8", "int16") if int16 else ("int8",))
-        c.quant_activation(c.out(), "output", (dtype,))
+        dtypes = ("int8", "int16") if int16 else ("int8",)
+        dtype = c.quant_activation(c.t(0), "input", dtypes)
+        if c.quant_activation(c.out(), "output", dtypes) != dtype:
+            raise c.fail(f"input {c.t(0).describe()} and output {c.out().describe()} differ in type; "
+                         f"edgegen compiles {c.name} int8 -> int8 and int16 -> int16")
         if c.t(0).shape != c.out().shape:
             raise c.fail("input and output shapes differ")
         return build_op(c)

@@ -30,7 +30,8 @@ def read_pad(c: OpContext) -> ir.Op:
     c.n_inputs(2, 3)
     x, y = c.t(0), c.out()
     dtype = c.quant_activation(x, "input", ("int8", "int16"))
-    c.quant_activation(y, "output", (dtype,))
+    if c.quant_activation(y, "output", ("int8", "int16")) != dtype:
+        raise c.fail(f"input {x.describe()} and output {y.describe()} differ in type")
     if x.quant != y.quant:
         raise c.fail("input and output quantization differ")
     if len(c.inputs) == 3 and c.inputs[2] >= 0:

@@ -75,7 +75,8 @@ def read_reduction(cls: type[Mean] | type[ReduceMax], what: str) -> Callable[[Op
 def _reduced_axes(c: OpContext, what: str, dtypes: tuple[str, ...]) -> list[int]:
     """The checked, sorted, adjacent axes of a MEAN or REDUCE_MAX (input 1)."""
     x, y = c.t(0), c.out()
-    c.quant_activation(y, "output", (c.quant_activation(x, "input", dtypes),))
+    if c.quant_activation(x, "input", dtypes) != c.quant_activation(y, "output", dtypes):
+        raise c.fail(f"input {x.describe()} and output {y.describe()} differ in type")
     axes_t = c.const(1, "axis", ("int32",))  # TFLM refuses int64 axes
     assert axes_t.data is not None
     rank = len(x.shape)
