@@ -40,7 +40,10 @@ class SigmoidTanhS16Call(Call):
 def lower_sigmoid_tanh_s16(lw: Lowering, op: ir.Op, is_tanh: bool) -> None:
     p = sigmoid_tanh16_params(float(lw.qp(op.inputs[0]).scale), is_tanh)
     x = lw.g.tensor(op.inputs[0])
-    table = lw.const("sigmoid_table", "uint16_t", np.array(SIGMOID_TABLE_U16, dtype=np.uint16), op)
+    # one table for every int16 LOGISTIC and TANH of the model
+    earlier = next((c for c in lw.calls if isinstance(c, SigmoidTanhS16Call)), None)
+    table = earlier.table if earlier is not None else lw.const(
+        "sigmoid_table", "uint16_t", np.array(SIGMOID_TABLE_U16, dtype=np.uint16), op)
     # elementwise, each input read before its output is written: the output may overwrite the input
     b = lw.base(op, "edgegen_sigmoid_tanh_s16", (lw.ref(op.inputs[0]),), lw.out_ref(op, op.inputs[0]), 0, 0)
     lw.calls.append(SigmoidTanhS16Call(

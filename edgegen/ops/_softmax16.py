@@ -43,8 +43,13 @@ def lower_softmax_s16(lw: Lowering, op: ir.Op, beta: float) -> None:
     x = lw.g.tensor(op.inputs[0])
     p = softmax16_params(float(lw.qp(op.inputs[0]).scale), beta)
     row = x.shape[-1]
-    exp_name = lw.const("exp_lut", "int16_t", p.exp_lut, op)
-    rec_name = lw.const("one_over_one_plus_x_lut", "int16_t", p.one_over_one_plus_x_lut, op)
+    # the tables do not depend on the tensors: every int16 SOFTMAX of the model shares one pair
+    earlier = next((c for c in lw.calls if isinstance(c, SoftmaxS16Call)), None)
+    if earlier is not None:
+        exp_name, rec_name = earlier.exp_lut, earlier.one_over_one_plus_x_lut
+    else:
+        exp_name = lw.const("exp_lut", "int16_t", p.exp_lut, op)
+        rec_name = lw.const("one_over_one_plus_x_lut", "int16_t", p.one_over_one_plus_x_lut, op)
     b = lw.base(op, "edgegen_softmax_s16", (lw.ref(op.inputs[0]),), lw.out_ref(op), 0, x.size)
     lw.calls.append(SoftmaxS16Call(
         **b, num_rows=x.size // row, row_size=row, mult=p.mult, shift=p.shift,  # type: ignore[arg-type]
