@@ -18,7 +18,7 @@ from .boards import all_boards, resolve_board
 from .builddir import MANIFEST_KEY, MODEL_FILE, BuildResult, compile_tflite, load_build, write_meta, write_report
 from .codegen import Provenance, RenderOptions, make_vectors, render
 from .errors import EdgegenError
-from .kernels import DEFAULT_MODE, check_compress, check_mode
+from .kernels import DEFAULT_MODE, check_compress, check_entropy, check_mode
 from .outdir import check_output_dir, install, manifest, staging
 from .samples import as_model_inputs, random_inputs
 
@@ -60,6 +60,7 @@ def build(
     portable_kernels: bool = False,
     kernels: str = DEFAULT_MODE,
     compress: str = "auto",
+    entropy: str = "auto",
     extra_files: dict[str, bytes] | None = None,
     front_end: Sequence[str] = (),
     front_end_data: dict[str, Any] | None = None,
@@ -72,7 +73,8 @@ def build(
     ``samples`` (real inputs) become the first embedded test vectors; seeded random inputs fill
     up to ``vectors``. ``cmsis_nn`` copies a CMSIS-NN checkout in place of the portable kernels.
     ``kernels`` is ``--kernels`` (auto, cmsis-nn or portable; :mod:`edgegen.kernels`), ``compress``
-    ``--compress`` (auto, on or off; :mod:`edgegen.kernels.sparse`).
+    ``--compress`` (auto, on or off; :mod:`edgegen.kernels.sparse`), ``entropy`` ``--entropy-code`` (auto: only
+    when the constants would not fit the board's flash otherwise, on or off; :mod:`edgegen.kernels.entropy`).
     ``keep_inputs`` (``--keep-inputs``) plans the arena so that invoke never writes over the inputs.
     ``inputs`` are the files the build read (model, data): ``force`` never replaces a directory
     holding one of them (see :mod:`edgegen.outdir`). ``samples_source`` names the samples in
@@ -88,7 +90,7 @@ def build(
     cmsis_dir = _check_cmsis_nn(cmsis_nn) if cmsis_nn is not None else None
     graph, program = compile_tflite(tflite, name=name, source=source, scratch_target=target.scratch_target,
                                     guard=guard, kernels=check_mode(kernels), board=target,
-                                    compress=check_compress(compress),
+                                    compress=check_compress(compress), entropy=check_entropy(entropy),
                                     arm_cmsis_nn=cmsis_dir is not None, keep_inputs=keep_inputs)
     # vectors are simulated and compiled into flash: their cost is known from the I/O sizes
     vector_cost = check_vectors(program, vectors)
@@ -120,7 +122,9 @@ def build(
             "edgegen": __version__, "name": program.name, "board": target.name, "source": Path(source).name,
             "scratch_target": target.scratch_target, "vectors": len(all_samples),
             "cmsis_nn": "external" if cmsis_dir is not None else "portable", "guard": guard, "kernels": kernels,
-            "keep_inputs": keep_inputs, "compress": compress}
+            "keep_inputs": keep_inputs, "compress": compress,
+            # the resolved choice: load_build must lower exactly as this build did
+            "entropy": program.entropy}
         write_meta(tmp, meta)
         footprint = None
         if target.kind != "host" and check_fit:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from .boards import Board, all_boards
 from .errors import EdgegenError
 from .ir import Graph
-from .kernels import CODE_MARGIN, DEFAULT_MODE, KernelConfig, check_compress, check_mode, cpu_class
+from .kernels import CODE_MARGIN, DEFAULT_MODE, KernelConfig, check_compress, check_entropy, check_mode, cpu_class
 from .lower import lower
 from .modelfile import read_model_file
 from .outdir import MANIFEST_KEY, META_FILE
@@ -59,16 +59,28 @@ class BuildResult:
 def compile_tflite(data: bytes, *, name: str, source: str, scratch_target: str = "dsp",
                    guard: bool = False, kernels: str = DEFAULT_MODE, board: Board | None = None,
                    arm_cmsis_nn: bool = False, keep_inputs: bool = False,
-                   compress: str = "auto") -> tuple[Graph, Program]:
+                   compress: str = "auto", entropy: str = "auto") -> tuple[Graph, Program]:
     """Read and lower a model. ``kernels`` is ``--kernels``; ``board`` gives the CPU class its
     choice depends on and the flash its wider weights must fit, ``arm_cmsis_nn`` whether the
     CMSIS-NN calls go to Arm's library (``--cmsis-nn``) or edgegen's portable one (edgegen.kernels)."""
     try:
         graph = parse_tflite(data, name=name)
         config = replace(_kernel_config(graph, name, scratch_target, guard, check_mode(kernels), board,
-                                        arm_cmsis_nn), compress=check_compress(compress))
-        return graph, lower(graph, name=name, scratch_target=scratch_target, guard=guard, kernels=config,
-                            keep_inputs=keep_inputs)
+                                        arm_cmsis_nn), compress=check_compress(compress),
+                         entropy="off" if check_entropy(entropy) == "auto" else entropy)
+        program = lower(graph, name=name, scratch_target=scratch_target, guard=guard, kernels=config,
+                        keep_inputs=keep_inputs)
+        for coded in ("cheap", "on"):
+            if entropy != "auto" or board is None or board.flash_bytes <= 0 or \
+                    program.weight_bytes <= board.flash_bytes - CODE_MARGIN or \
+                    all(lw.format == "dense" for lw in program.layer_weights):
+                break
+            # --entropy-code auto: the constants would not fit the board's flash with room for code, so
+            # the compressed layers' streams stay Huffman-coded in flash (edgegen.kernels.entropy): first
+            # those that coding shrinks most, then every one it shrinks
+            program = lower(graph, name=name, scratch_target=scratch_target, guard=guard,
+                            kernels=replace(config, entropy=coded), keep_inputs=keep_inputs)
+        return graph, program
     except EdgegenError as e:
         raise type(e)(f"{source}: {e}") from None
 
@@ -120,7 +132,8 @@ def load_build(directory: Path) -> tuple[bytes, Graph, Program, dict[str, Any]]:
                                     arm_cmsis_nn=meta.get("cmsis_nn") == "external",
                                     keep_inputs=bool(meta.get("keep_inputs", False)),
                                     # directories written before --compress existed had no compressed layers
-                                    compress=str(meta.get("compress", "off")))
+                                    compress=str(meta.get("compress", "off")),
+                                    entropy=str(meta.get("entropy", "off")))
     return data, graph, program, meta
 
 

@@ -79,6 +79,7 @@ def cmd_build(args: argparse.Namespace) -> int:
                        cmsis_nn=Path(args.cmsis_nn) if args.cmsis_nn else None, guard=args.guard,
                        keep_inputs=args.keep_inputs, portable_kernels=args.portable_kernels, front_end=summary,
                        front_end_data=summary_data, kernels=args.kernels, compress=args.compress,
+                       entropy=args.entropy_code,
                        progress=lambda what: update(what, 0, 1), inputs=inputs)
     print_build_summary(result)
     return 0
@@ -145,6 +146,17 @@ def _vector_count(text: str) -> int:
 
 #: inputs `edgegen verify` runs without --samples (at least)
 DEFAULT_SAMPLES = 20
+
+
+def _sensitivity_count(text: str) -> int:
+    """``--sensitivity-samples``: 0 (off) or more."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"{n}: give 0 (off) or a number of samples")
+    return n
 
 
 def _sample_count(text: str) -> int:
@@ -262,6 +274,11 @@ def make_parser() -> argparse.ArgumentParser:
                    help="weights of CONV_2D/FULLY_CONNECTED layers: auto (default): block-sparse and/or 4-bit shared "
                         "storage where it is smaller and estimated not slower than dense; on: wherever smaller; "
                         "off: dense everywhere")
+    b.add_argument("--entropy-code", choices=("auto", "on", "off"), default="auto",
+                   help="keep the compressed layers' weight streams Huffman-coded in flash, each decoded into arena "
+                        "scratch before its layer runs (saves flash, costs RAM and time; report.json gives both per "
+                        "layer): auto (default): only when the model would not fit the board's flash otherwise; "
+                        "on; off")
     b.add_argument("--guard", action="store_true", help="canaries around the arena and scratch buffers, checked "
                    "after every kernel call (a debugging build)")
     b.add_argument("--keep-inputs", action="store_true",
@@ -314,7 +331,7 @@ def make_parser() -> argparse.ArgumentParser:
 #: the Keras front end's options (dest names), which an int8 .tflite cannot use
 KERAS_OPTIONS = ("calib", "prune", "prune_mode", "train", "prune_criterion", "prune_scope", "epochs", "eval",
                  "float_io", "seed", "unsafe_deserialization", "skip_layer_check", "prune_nm", "share_weights",
-                 "share_granularity", "learning_rate")
+                 "share_granularity", "learning_rate", "calib_method", "calib_percentile", "sensitivity_samples")
 
 
 def check_keras_options(args: argparse.Namespace) -> None:
@@ -334,11 +351,19 @@ def check_keras_options(args: argparse.Namespace) -> None:
         raise EdgegenError(f"--epochs {args.epochs}: epochs of fine-tuning after pruning need the training data "
                            "(--train data.npz); give --train or drop --epochs")
     _check_compression_options(args)
+    _check_calibration_options(args)
     pruning = [f"--{n.replace('_', '-')}" for n in ("prune_mode", "prune_criterion", "prune_scope")
                if getattr(args, n) is not None]
     if pruning and args.prune is None and args.prune_nm is None:
         raise EdgegenError(f"{', '.join(pruning)} choose how to prune, but no --prune fraction was given "
                            "(e.g. --prune 0.5)")
+
+
+def _check_calibration_options(args: argparse.Namespace) -> None:
+    """--calib-method and --calib-percentile, before any work."""
+    from .calibration import check_method
+
+    check_method(getattr(args, "calib_method", None) or "minmax", getattr(args, "calib_percentile", None))
 
 
 def _check_compression_options(args: argparse.Namespace) -> None:
@@ -401,6 +426,16 @@ def _keras_options(p: argparse.ArgumentParser) -> None:
                    help="seed of every random choice of the Keras front end: pruning, fine-tuning (shuffling, "
                    "dropout), calibration and evaluation subsets (default 0); the same model, data and seed give "
                    "a byte-identical build")
+    g.add_argument("--calib-method", choices=("minmax", "percentile", "entropy", "mse"), default=None,
+                   help="activation ranges: minmax (default: the converter's min/max), percentile (each tail "
+                   "clipped at --calib-percentile), entropy (TensorRT's KL-divergence threshold) or mse (the "
+                   "threshold minimizing int8 quantize-dequantize error); docs/keras.md \"Calibration\"")
+    g.add_argument("--calib-percentile", type=float, default=None, metavar="P",
+                   help="with --calib-method percentile: clip values above the P-th and below the (100-P)-th "
+                   "percentile (90..100, default 99.99)")
+    g.add_argument("--sensitivity-samples", type=_sensitivity_count, default=None, metavar="N",
+                   help="per-layer int8-vs-float SQNR on the first N evaluation (else calibration) samples, in the "
+                   "summary, report.json and report.html (default 32; 0 turns it off)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

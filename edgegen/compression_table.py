@@ -98,7 +98,7 @@ def layer_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
             c = core[j]
             j += 1
         out.append({**x, "format": c.get("format"), "stored_bytes": c.get("bytes"),
-                    "core_huffman_bytes": c.get("huffman_bytes")})
+                    "core_huffman_bytes": c.get("huffman_bytes"), "entropy": c.get("entropy")})
     return out
 
 
@@ -132,12 +132,25 @@ def _huffman(x: dict[str, Any]) -> int:
     return int(core) if core is not None else int(x["huffman_bytes"])
 
 
-def layer_cells(x: dict[str, Any]) -> list[str]:
+#: the per-layer table's last columns when a layer's streams are entropy-coded in flash (--entropy-code)
+ENTROPY_HEADER = ("coded: flash saved B", "decode instr", "decode RAM B")
+
+
+def _layer_header(layers: list[dict[str, Any]]) -> tuple[str, ...]:
+    return LAYER_HEADER + (ENTROPY_HEADER if any(x.get("entropy") for x in layers) else ())
+
+
+def layer_cells(x: dict[str, Any], coded: bool = False) -> list[str]:
+    """A layer's cells; ``coded``: with the ENTROPY_HEADER columns (``-`` for a layer kept plain)."""
     name = str(x["tensor"]).split("/")
     short = name[-2] if len(name) > 1 else name[-1]
-    return [short, str(x["kind"]), f"{x['dense_bytes']:,}", f"{100 * x['zeros'] / max(x['weights'], 1):.1f}%",
-            f"{x['zero_blocks']:,}/{x['blocks']:,}", str(x["distinct"]), f"{_huffman(x):,}",
-            x.get("format") or NA, _n(x.get("stored_bytes"))]
+    out = [short, str(x["kind"]), f"{x['dense_bytes']:,}", f"{100 * x['zeros'] / max(x['weights'], 1):.1f}%",
+           f"{x['zero_blocks']:,}/{x['blocks']:,}", str(x["distinct"]), f"{_huffman(x):,}",
+           x.get("format") or NA, _n(x.get("stored_bytes"))]
+    if coded:
+        e = x.get("entropy") or {}
+        out += [f"{e[k]:,}" if k in e else "-" for k in ("flash_saved", "decode_instructions", "ram_bytes")]
+    return out
 
 
 def wanted(report: dict[str, Any]) -> bool:
@@ -161,7 +174,8 @@ def table_lines(report: dict[str, Any]) -> list[str]:
     layers = layer_rows(report)
     if layers:
         out.append("per layer (Huffman B: an optimal code of the weights' indices with its codebooks, an estimate):")
-        out += _grid([list(LAYER_HEADER)] + [layer_cells(x) for x in layers])
+        head = _layer_header(layers)
+        out += _grid([list(head)] + [layer_cells(x, len(head) > len(LAYER_HEADER)) for x in layers])
     return out
 
 
@@ -184,6 +198,7 @@ def table_html(report: dict[str, Any]) -> str:
         return ""
     e = html.escape
     rows = stage_rows(report)
+    layers = layer_rows(report)
     first = next((r.get("weight_bytes") for r in rows if r.get("weight_bytes")), None)
 
     def tab(head: tuple[str, ...], body: list[list[str]]) -> str:
@@ -197,4 +212,5 @@ def table_html(report: dict[str, Any]) -> str:
             + tab(tuple(_header(rows)), [cells(r, first) for r in rows])
             + "<p>Per layer (Huffman B: an optimal code of the weights' indices with its codebooks, an "
               "estimate):</p>\n"
-            + tab(LAYER_HEADER, [layer_cells(x) for x in layer_rows(report)]))
+            + tab(_layer_header(layers), [layer_cells(x, len(_layer_header(layers)) > len(LAYER_HEADER))
+                                          for x in layers]))

@@ -50,6 +50,9 @@ def keras_to_tflite(args: argparse.Namespace, progress: Callable[[str, int, int]
         unsafe_deserialization=bool(getattr(args, "unsafe_deserialization", False)),
         seed=int(DEFAULT_SEED if getattr(args, "seed", None) is None else args.seed),
         progress=progress,
+        calib_method=getattr(args, "calib_method", None) or "minmax",
+        calib_percentile=getattr(args, "calib_percentile", None),
+        sensitivity_samples=32 if getattr(args, "sensitivity_samples", None) is None else args.sensitivity_samples,
     )
     result = run(args.model, opts)
     for w in result.warnings:

@@ -78,6 +78,7 @@ def lower(graph: ir.Graph, *, name: str | None = None, scratch_target: str = "ds
         keep_inputs=keep_inputs,
         other_arena_bytes=other,
         compress=config.compress,
+        entropy=config.entropy,
         layer_weights=_layer_weights(lw),
     )
 
@@ -94,7 +95,16 @@ def _layer_weights(lw: Lowering) -> tuple[LayerWeights, ...]:
             stored = sizes.get(name, ch.dense_bytes) if isinstance(name, str) else ch.dense_bytes
         else:
             assert isinstance(call, SparseCall)
+            coded = [s for s in (call.ev, call.ed) if s is not None]
             stored = sum(sizes[n] for n in (call.vals, call.deltas, call.nb, call.book) if n != "NULL")
+            stored += sum(s.flash for s in coded)
+            if coded:
+                out.append(LayerWeights(op=op_index, format=ch.fmt, bytes=stored, dense_bytes=ch.dense_bytes,
+                                        huffman_bytes=ch.huffman_bytes,
+                                        entropy_saved=sum(s.plain - s.flash for s in coded),
+                                        decode_instructions=sum(s.decode_instructions for s in coded),
+                                        decode_ram=call.scratch_bytes))
+                continue
         out.append(LayerWeights(op=op_index, format=ch.fmt, bytes=stored, dense_bytes=ch.dense_bytes,
                                 huffman_bytes=ch.huffman_bytes))
     return tuple(out)

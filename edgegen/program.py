@@ -46,13 +46,19 @@ class LayerWeights:
     """How one CONV_2D / FULLY_CONNECTED layer stores its weights (``--compress``): the format
     (``dense`` or edgegen.kernels.sparse.FORMATS), the bytes its weight arrays take in flash (values
     or indices, block deltas, counts, codebooks; for dense layers the kernel's own weight array), the
-    dense int8 bytes, and what Huffman coding of the format's symbols would take (issue 17, item 4)."""
+    dense int8 bytes, and what Huffman coding of the format's symbols would take (issue 17, item 4).
+    With ``--entropy-code`` (edgegen.kernels.entropy) ``bytes`` are the coded arrays; the flash that
+    saved, the estimated instructions of decoding them before the layer runs and the scratch (arena)
+    bytes they decode into."""
 
     op: int
     format: str
     bytes: int
     dense_bytes: int
     huffman_bytes: int
+    entropy_saved: int = 0
+    decode_instructions: int = 0
+    decode_ram: int = 0
 
 
 @dataclass(frozen=True)
@@ -165,6 +171,8 @@ class Program:
     #: ``--compress``: auto, on or off, and per CONV_2D / FULLY_CONNECTED layer its weights' storage
     compress: str = "off"
     layer_weights: tuple[LayerWeights, ...] = ()
+    #: ``--entropy-code`` as resolved for this program: off, cheap or on (edgegen.kernels.entropy)
+    entropy: str = "off"
 
     @property
     def weights_bytes(self) -> int:

@@ -136,6 +136,10 @@ def _add_weights(report: dict[str, Any], p: Program) -> None:
         if lw is not None:
             row["weights"] = {"format": lw.format, "bytes": lw.bytes, "dense_bytes": lw.dense_bytes,
                               "huffman_bytes": lw.huffman_bytes}
+            if lw.decode_ram:  # --entropy-code: what coding this layer's streams saves and costs
+                row["weights"]["entropy"] = {"flash_saved": lw.entropy_saved,
+                                             "decode_instructions": lw.decode_instructions,
+                                             "ram_bytes": lw.decode_ram}
     report["compress"] = p.compress
     report["weights_bytes"] = p.weights_bytes
     report["dense_weights_bytes"] = p.dense_weights_bytes
@@ -246,8 +250,10 @@ def print_build_summary(result: BuildResult) -> None:
     for op, why in p.kernel_notes:
         console.print(f"op {op} keeps its CMSIS-NN call: {why}")
     for lw in p.layer_weights if any(lw.format != "dense" for lw in p.layer_weights) else ():
+        coded = (f"; entropy-coded in flash: {lw.entropy_saved:,} B saved, decoded into {lw.decode_ram:,} B of "
+                 f"arena in ~{lw.decode_instructions:,} instructions") if lw.decode_ram else ""
         console.print(f"op {lw.op} weights: {lw.format}, {lw.bytes:,} B vs {lw.dense_bytes:,} B dense int8 "
-                      f"({lw.bytes / max(lw.dense_bytes, 1):.2f}x; Huffman-coded {lw.huffman_bytes:,} B)")
+                      f"({lw.bytes / max(lw.dense_bytes, 1):.2f}x; Huffman-coded {lw.huffman_bytes:,} B{coded})")
     if p.layer_weights:
         console.print(f"weights ({p.compress}): {p.weights_bytes:,} B vs {p.dense_weights_bytes:,} B dense int8 "
                       f"({p.weights_bytes / max(p.dense_weights_bytes, 1):.2f}x)")

@@ -105,7 +105,8 @@ MODELS = {
     "all_ops_portable": (all_ops_model, False),
     # the CMSIS-NN calls (and edgegen's generic MEAN) where edgegen's kernels take ADD, pooling, MEAN
     "all_ops_cmsis": (all_ops_model, False),
-    # compressed weights (edgegen_sp.h): every format (the cycle hook) on the DSP path of qemu-m4
+    # compressed weights (edgegen_sp.h): every format (the cycle hook) on the DSP path of qemu-m4, with
+    # --entropy-code on: some layers' streams Huffman-coded (edgegen_sp_huff into the scratch), others not
     "sparse_m4": (lambda: sparsified(op_model("conv_2d_general", 0).tflite, "blocks_shared", 1), False),
     # int16 activations (16x8): arm_fully_connected_s16 and edgegen_fully_connected_s16, int16 I/O
     "fc16": (lambda: op_model("fully_connected_16x8", 20).tflite, False),
@@ -120,9 +121,10 @@ MODELS = {
 #: calls everywhere, so that the fully-connected and 1x1 call templates are compiled too)
 KERNELS = {"kws": ("cmsis-nn", BOARD), "kws_auto_m4": ("auto", "qemu-m4"), "all_ops_portable": ("portable", BOARD),
            "all_ops_cmsis": ("cmsis-nn", "qemu-m4"), "resize_m4": ("auto", "qemu-m4"),
-           "sparse_m4": ("auto", "qemu-m4")}
-#: --compress of the models that do not use the default
+           "sparse_m4": ("auto", "qemu-m4"), "fc16": ("cmsis-nn", BOARD)}
+#: --compress and --entropy-code of the models that do not use the defaults
 COMPRESS = {"sparse_m4": "cycle"}
+ENTROPY = {"sparse_m4": "on"}
 
 
 def _commands(out: Path, p: str, target: Target) -> Iterator[list[str]]:
@@ -147,7 +149,11 @@ def test_generated_c_warning_free(name: str, tmp_path: Path) -> None:
     out = tmp_path / name
     kernels, board = KERNELS.get(name, ("auto", BOARD))
     result = build(make(), out, source=f"{name}.tflite", name=name, board=board, vectors=1, check_fit=False,
-                   guard=guard, kernels=kernels, compress=COMPRESS.get(name, "auto"))
+                   guard=guard, kernels=kernels, compress=COMPRESS.get(name, "auto"),
+                   entropy=ENTROPY.get(name, "auto"))
+    if name in ENTROPY:
+        coded = {bool(lw.decode_ram) for lw in result.program.layer_weights if lw.format != "dense"}
+        assert coded == {True, False}
     p = result.program.name
     commands = [c for t in (HOST, *arm_targets()) for c in _commands(out, p, t)]
     outcomes = compile_all(commands, cwd=out)

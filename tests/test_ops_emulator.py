@@ -21,6 +21,8 @@ from .support.opmodels import FAMILIES, edge_inputs, op_model
 FAMILIES_15 = ("add_const", "sub_const", "mul_const", "maximum", "minimum", "hard_swish", "elu", "prelu", "slice",
                "strided_slice", "transpose", "split", "split_v", "resize_nearest_neighbor", "resize_bilinear",
                "transpose_conv", "lstm")
+#: issue 16's int16 activations (16x8): arm_fully_connected_s16 and edgegen_fully_connected_s16, int16 I/O
+FAMILIES_16 = ("fully_connected_16x8",)
 #: issue 16's int16 (16x8) families of pools, elementwise ops (ADD, SUB and MUL with constant and
 #: broadcast operands), LOGISTIC/TANH, SOFTMAX, MEAN, PAD and CONCATENATION: one model per op family
 FAMILIES_16C = ("average_pool_2d_16x8", "add_const_16x8", "tanh_16x8", "softmax_16x8", "mean_16x8", "pad_16x8",
@@ -29,7 +31,7 @@ BOARDS = ("qemu-m4", "qemu-m55")
 
 
 @pytest.mark.parametrize("board", BOARDS)
-@pytest.mark.parametrize("family", FAMILIES_15 + FAMILIES_16C)
+@pytest.mark.parametrize("family", FAMILIES_15 + FAMILIES_16 + FAMILIES_16C)
 def test_family_exact_on_emulator(family: str, board: str, tmp_path: Path) -> None:
     model = op_model(family, FAMILIES[family].seeds[0])
     edges = edge_inputs(lower(parse_tflite(model.tflite, name="k"), name="k"))

@@ -20,7 +20,7 @@ from edgegen.tflite_reader import parse_tflite
 from edgegen.verify import ParityReport, compare_sim_tflm, random_inputs, verify_directory
 
 from .support.fuzz import TinyModel, pack
-from .support.opmodels import edge_inputs
+from .support.opmodels import edge_inputs, op_model
 
 #: requantization cases per hand-built model
 BRANCHES = 25
@@ -73,6 +73,21 @@ def test_requantize_host_c_matches_sim(tmp_path: Path) -> None:
     result = build(data, tmp_path / "rq", source="rq.tflite", name="rq", force=True)
     edges = edge_inputs(result.program)
     report, program = verify_directory(result.out, edges, count=len(edges) + 3, seed=0, asan=True)
+    assert report.ok and report.sim_vs_tflm is True and report.c_vs_sim is True
+    assert report.tensors_compared == report.samples * len(program.calls)
+
+
+@pytest.mark.parametrize("kernels", ["cmsis-nn", "auto"])
+def test_fc16_calls_host_c_match_sim(kernels: str, tmp_path: Path) -> None:
+    """Per-tensor 16x8 FULLY_CONNECTED layers: with --kernels cmsis-nn the arm_fully_connected_s16 call
+    (edgegen's portable implementation of it), with auto edgegen_fully_connected_s16 (faster than the
+    portable call); both exact (tests/test_ops.py builds the default)."""
+    data = op_model("fully_connected_16x8_per_tensor", 22).tflite
+    result = build(data, tmp_path / "fc", source="fc.tflite", name="fc", force=True, kernels=kernels)
+    want = "arm_fully_connected_s16" if kernels == "cmsis-nn" else "edgegen_fully_connected_s16"
+    assert {c.function for c in result.program.calls} == {want}
+    edges = edge_inputs(result.program)
+    report, program = verify_directory(result.out, edges, count=len(edges) + 2, seed=0)
     assert report.ok and report.sim_vs_tflm is True and report.c_vs_sim is True
     assert report.tensors_compared == report.samples * len(program.calls)
 
@@ -158,3 +173,77 @@ def test_whole_16x8_model_builds_and_verifies(float_io: bool, tmp_path: Path) ->
 
     rep = json.loads((result.out / "report.json").read_text())
     assert rep["io"]["inputs"][0]["dtype"] == ("float32" if float_io else "int16")
+
+
+def mixed_model() -> bytes:
+    """int8 in, an int8 FULLY_CONNECTED, QUANTIZE int8 -> int16, an int16 FULLY_CONNECTED (per-channel,
+    int64 bias), RESHAPE, QUANTIZE int16 -> int8, int8 out: the boundaries of a mixed-precision model."""
+    rng = np.random.default_rng(3)
+    m = TinyModel()
+    x = m.tensor((2, 12), "int8", scale=0.04, zero_point=-5, name="x")
+    w1 = m.tensor((16, 12), "int8", scale=0.01, data=rng.integers(-127, 128, (16, 12)).astype(np.int8))
+    b1 = m.tensor((16,), "int32", scale=0.0004, data=rng.integers(-2000, 2000, 16).astype(np.int32))
+    h8 = m.tensor((2, 16), "int8", scale=0.1, zero_point=3, name="h8")
+    m.op("FULLY_CONNECTED", [x, w1, b1], [h8], schema.FullyConnectedOptionsT())
+    h16 = m.tensor((2, 16), "int16", scale=0.1 / 200, zero_point=0, name="h16")
+    m.op("QUANTIZE", [h8], [h16])
+    ws = [0.002 * (i + 1) for i in range(8)]
+    w2 = m.tensor((8, 16), "int8", scale=ws, data=rng.integers(-127, 128, (8, 16)).astype(np.int8))
+    b2 = m.tensor((8,), "int64", scale=[s * 0.1 / 200 for s in ws],
+                  data=rng.integers(-10**5, 10**5, 8).astype(np.int64))
+    y16 = m.tensor((2, 8), "int16", scale=0.002, zero_point=0, name="y16")
+    opts = schema.FullyConnectedOptionsT()
+    opts.fusedActivationFunction = schema.ActivationFunctionType.RELU
+    m.op("FULLY_CONNECTED", [h16, w2, b2], [y16], opts)
+    r16 = m.tensor((16,), "int16", scale=0.002, zero_point=0, name="r16")
+    shape = m.const([16])
+    ro = schema.ReshapeOptionsT()
+    ro.newShape = [16]
+    m.op("RESHAPE", [y16, shape], [r16], ro)
+    y8 = m.tensor((16,), "int8", scale=0.3, zero_point=-100, name="y8")
+    m.op("QUANTIZE", [r16], [y8])
+    m.inputs, m.outputs = [x], [y8]
+    return pack(m.model())
+
+
+@pytest.mark.parametrize("board", ["qemu-m4", "qemu-m55"])
+def test_mixed_int8_int16_model_exact_on_emulator(board: str, tmp_path: Path) -> None:
+    from edgegen.emulator import run_on_emulator
+
+    data = mixed_model()
+    program = lower(parse_tflite(data, name="mx"), name="mx")
+    # the RESHAPE is an alias: four calls
+    assert [c.op_name for c in program.calls] == ["FULLY_CONNECTED", "QUANTIZE", "FULLY_CONNECTED", "QUANTIZE"]
+    samples = edge_inputs(program) + random_inputs(program, 3, seed=3)
+    report = ParityReport(samples=len(samples))
+    compare_sim_tflm(program, data, samples, report)
+    assert report.ok and report.tensors_compared == len(samples) * len(program.calls)
+    result = build(data, tmp_path / "mx", source="mx.tflite", name="mx", board=board, vectors=len(samples),
+                   samples=samples)
+    assert {"edgegen_requantize_s8_s16", "edgegen_fully_connected_s16", "edgegen_requantize_s16_s8"} <= {
+        c.function for c in result.program.calls}
+    run = run_on_emulator(result.out, board=board, timeout=300)
+    assert run.result.verdict is True and run.result.vectors_passed == len(samples)
+    assert not run.result.failures and run.exit_code == 0
+
+
+def test_int16_input_samples() -> None:
+    """An int16 input takes int16 arrays as codes and any other dtype as real values, quantized as
+    TFLM's AffineQuantize (round half away from zero, clamped to int16); random inputs span int16."""
+    from edgegen.samples import as_model_inputs
+
+    data, _ = requantize_model(0)
+    program = lower(parse_tflite(data, name="rq"), name="rq")
+    i16 = next(i for i, r in enumerate(program.inputs) if r.ctype == "int16_t")
+    ref = program.inputs[i16]
+    sample = [np.zeros(r.shape, np.int8 if r.ctype == "int8_t" else np.int16) for r in program.inputs]
+    real = np.resize(np.array([2.5, -2.5, 1e9, -1e9, 0.49], np.float64), ref.shape) * ref.scale
+    sample[i16] = real
+    got = as_model_inputs(program, sample)[i16]
+    want = np.clip(np.sign(real / ref.scale) * np.floor(np.abs(real / ref.scale) + 0.5), -32768, 32767)
+    assert got.dtype == np.int16 and np.array_equal(got, want.astype(np.int16))
+    codes = np.full(ref.shape, -32768, np.int16)
+    sample[i16] = codes
+    assert np.array_equal(as_model_inputs(program, sample)[i16], codes)
+    drawn = np.concatenate([s[i16].reshape(-1) for s in random_inputs(program, 50, seed=0)])
+    assert drawn.dtype == np.int16 and drawn.min() < -16384 and drawn.max() > 16384

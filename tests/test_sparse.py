@@ -16,6 +16,7 @@ import pytest
 
 from edgegen import fixedpoint
 from edgegen.build import build
+from edgegen.compression_table import ENTROPY_HEADER, table_lines
 from edgegen.emulator import run_on_emulator
 from edgegen.errors import EdgegenError
 from edgegen.kernels import KernelConfig, check_compress, matmul, sparse
@@ -59,9 +60,14 @@ def test_packing_round_trip(seed: int) -> None:
     k = int(rng.integers(1, 40)) if pattern != "far" else int(rng.integers(1100, 1300))
     oc = int(rng.integers(1, 9))
     w = np.zeros((oc, k), dtype=np.int8) if pattern == "zero" else _random_rows(rng, oc, k, pattern)
-    fmts = sparse.FORMATS if sparse.codebooks(w) is not None else ("block8",)
+    fmts = (*(sparse.FORMATS if sparse.codebooks(w) is not None else ("block8",)), sparse.HELIUM)
     for fmt in fmts:
         vals, deltas, nb, book = sparse.encode(w, fmt)
+        if fmt == sparse.HELIUM:  # absolute indices, every channel padded to a multiple of 4 blocks
+            nz = np.any(sparse.blocks(w) != 0, axis=2)
+            assert np.array_equal(nb, -(-nz.sum(axis=1) // 4) * 4) and deltas.dtype == np.uint16
+            assert np.array_equal(sparse.decode(vals, deltas, nb, book, fmt, k, oc)[:, :k], w.astype(np.int64))
+            continue
         assert np.all(deltas.astype(np.int64) <= 255)
         got = sparse.decode(vals, deltas, nb, book, fmt, k, oc)
         # past K a 4-bit block may decode to any codebook value: the widened inputs there are 0
@@ -125,18 +131,35 @@ def test_off_is_todays_code(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("board", ("qemu-m4", "qemu-m55"))
 def test_exact_on_emulator(board: str, tmp_path: Path) -> None:
-    """One model per CPU with every format (the DSP path on both: the M55 has the DSP extension), rows 4
-    at a time and single (CONV_2D windows of odd pixel counts); on the qemu-m4 build the host C (the
-    portable path) is checked too, under ASan/UBSan."""
+    """One model per CPU with every format (the DSP path on both: the M55 has the DSP extension; on the
+    M55 also the Helium block8v, ``edgegen_spv_s8``), rows 4 at a time and single (CONV_2D windows of odd
+    pixel counts), with ``--entropy-code on``: some layers'
+    values and/or deltas Huffman-coded in flash and decoded into their scratch (edgegen/kernels/entropy.py),
+    the others plain; the host C (the portable paths) under ASan/UBSan for both builds; on the qemu-m4
+    build guard canaries around every scratch and report.json's per-layer entropy figures."""
     data = _model("conv_2d_general", "blocks_shared")
     edges = opmodels.edge_inputs(lower(parse_tflite(data, name="k"), name="k"))
     res = build(data, tmp_path / "k", source="k.tflite", name="k", board=board, vectors=len(edges) + 2,
-                samples=edges, compress=sparse.CYCLE)
-    assert {lw.format for lw in res.program.layer_weights} >= set(sparse.FORMATS)
+                samples=edges, compress=sparse.CYCLE, entropy="on", guard=board == "qemu-m4")
+    assert {lw.format for lw in res.program.layer_weights} >= {*sparse.FORMATS, *(
+        (sparse.HELIUM,) if board == "qemu-m55" else ())}
+    calls = [c for c in res.program.calls if isinstance(c, sparse.SparseCall)]
+    both = (False, True)
+    assert {(c.ev is not None, c.ed is not None) for c in calls} == {(a, b) for a in both for b in both}
+    # the host C: the portable paths (on the M55 build, block8v's C fallback too)
+    report, program = verify_directory(res.out, edges, count=len(edges) + 2, seed=0, asan=True)
+    assert report.ok and report.sim_vs_tflm is True and report.c_vs_sim is True
+    assert report.tensors_compared == report.samples * len(program.calls)
     if board == "qemu-m4":
-        report, program = verify_directory(res.out, edges, count=len(edges) + 2, seed=0, asan=True)
-        assert report.ok and report.sim_vs_tflm is True and report.c_vs_sim is True
-        assert report.tensors_compared == report.samples * len(program.calls)
+        full = json.loads((res.out / "report.json").read_text())
+        rows = [r["weights"] for r in full["layers"] if "weights" in r]
+        # the before/after table's per-layer rows gain the coded columns (edgegen.compression_table)
+        assert any(all(h in line for h in ENTROPY_HEADER) for line in table_lines(full))
+        coded = [lw for lw in res.program.layer_weights if lw.decode_ram]
+        assert [r["entropy"] for r in rows if "entropy" in r] == [
+            {"flash_saved": lw.entropy_saved, "decode_instructions": lw.decode_instructions, "ram_bytes": lw.decode_ram}
+            for lw in coded]
+        assert coded and all(lw.entropy_saved > 0 for lw in coded)
     run = run_on_emulator(res.out, board=board, timeout=300)
     assert run.result.verdict is True, "\n".join(run.stdout.splitlines()[-10:])
     assert run.result.vectors_passed == len(edges) + 2 and not run.result.failures
@@ -196,7 +219,7 @@ def test_far_output_zero_point(family: str, tmp_path: Path) -> None:
     """Layers whose zero point cannot be folded (e >= 25, zero point -128 or 100) run the compressed
     kernel with the zero point added after the shift: simulator == TFLM on every tensor (each format
     via ``on`` and the cycle hook, DSP and Helium lowering); for the FULLY_CONNECTED model also host C
-    (ASan) and qemu-m4 == simulator."""
+    (ASan), qemu-m4 and qemu-m55 (with Helium block8v layers) == simulator."""
     for zp in (-128, 100):
         data = _far_zero_point(_model(family, "blocks_shared"), zp, seed=2)
         graph = parse_tflite(data, name="k")
@@ -220,3 +243,64 @@ def test_far_output_zero_point(family: str, tmp_path: Path) -> None:
     run = run_on_emulator(res.out, board="qemu-m4", timeout=300)
     assert run.result.verdict is True, "\n".join(run.stdout.splitlines()[-10:])
     assert run.result.vectors_passed == len(edges) + 2 and not run.result.failures
+    # the Helium block8v layers' vector requantization adding the zero point (lanes and the OC % 4 tail)
+    res = build(data, tmp_path / "v", source="k.tflite", name="k", board="qemu-m55", vectors=len(edges) + 2,
+                samples=edges, compress=sparse.CYCLE)
+    assert any(isinstance(c, sparse.SparseCall) and c.fmt == sparse.HELIUM and c.zo == 100 and c.oc % 4
+               for c in res.program.calls)
+    run = run_on_emulator(res.out, board="qemu-m55", timeout=300)
+    assert run.result.verdict is True, "\n".join(run.stdout.splitlines()[-10:])
+
+
+def _wide_fully_connected(seed: int) -> bytes:
+    """Two converter-made single-row FULLY_CONNECTED layers over long rows (K 301 and 78), their weights
+    edited into 4-bit sharing: the first block-sparse with per channel 0, 1, 2, ... stored blocks (odd and
+    even counts, so the single-row 4-bit loop's one-block head, its two-block body reading the indices
+    of two blocks with one possibly unaligned LDR, and empty channels all run), the second dense (shared4)."""
+    tf = opmodels._tf()
+    rng = np.random.default_rng(seed)
+    shapes = ((301, 24), (78, 9))
+    mats = [rng.normal(0, 0.2, size=s).astype(np.float32) for s in shapes]
+
+    def branch(w: np.ndarray) -> opmodels.Branch:
+        return opmodels.Branch((opmodels.InputSpec((1, w.shape[0]), -1.0, 1.0),),
+                               lambda x: [tf.nn.relu(tf.matmul(x, w))], f"FULLY_CONNECTED {w.shape}")
+    fam = opmodels.FAMILIES["fully_connected_per_channel"]
+    data = opmodels._convert([branch(w) for w in mats], fam, rng)
+    m: Any = unpack(data)
+    for op in m.subgraphs[0].operators:
+        t = m.subgraphs[0].tensors[op.inputs[1]]
+        w = np.frombuffer(bytes(m.buffers[t.buffer].data), np.int8).reshape(int(t.shape[0]), -1).astype(np.int64)
+        oc, k = w.shape
+        k4 = -(-k // 4)
+        for j in range(oc):
+            book = np.unique(np.concatenate([[0], rng.integers(-127, 128, size=15)]))
+            w[j] = book[np.abs(w[j][:, None] - book[None, :]).argmin(axis=1)]
+            if k > 100:  # channel j keeps j blocks (channel 0 none), at random places
+                keep = np.zeros(k4, dtype=bool)
+                keep[rng.choice(k4, size=j, replace=False)] = True
+                w[j] *= np.repeat(keep, 4)[:k]
+        m.buffers[t.buffer].data = np.frombuffer(w.astype(np.int8).tobytes(), np.uint8)
+    return bytes(pack(m))
+
+
+@pytest.mark.parametrize("board", ("qemu-m4", "qemu-m55"))
+def test_single_row_4bit_on_emulator(board: str, tmp_path: Path) -> None:
+    """The single-row 4-bit paths (block4 with the LDR-per-two-blocks loop, shared4) that ``auto``
+    now takes for a long FULLY_CONNECTED: simulator == TFLM, host C (ASan, qemu-m4 build) and qemu ==
+    simulator."""
+    data = _wide_fully_connected(3)
+    graph = parse_tflite(data, name="k")
+    program = lower(graph, name="k", kernels=KernelConfig(compress="on"))
+    assert sorted(c.fmt for c in program.calls if isinstance(c, sparse.SparseCall)) == ["block4", "shared4"]
+    assert all(c.npix == 1 for c in program.calls if isinstance(c, sparse.SparseCall))
+    edges = opmodels.edge_inputs(program)
+    res = build(data, tmp_path / "k", source="k.tflite", name="k", board=board, vectors=len(edges) + 3,
+                samples=edges, compress="on")
+    if board == "qemu-m4":
+        report, program = verify_directory(res.out, edges, count=len(edges) + 3, seed=0, asan=True)
+        assert report.ok and report.sim_vs_tflm is True and report.c_vs_sim is True
+        assert report.tensors_compared == report.samples * len(program.calls)
+    run = run_on_emulator(res.out, board=board, timeout=300)
+    assert run.result.verdict is True, "\n".join(run.stdout.splitlines()[-10:])
+    assert run.result.vectors_passed == len(edges) + 3 and not run.result.failures

@@ -214,9 +214,11 @@ def _layer_of(tensor_name: str, layer_names: list[str]) -> str:
     return "(model output)" if not parts else parts[-1]
 
 
-def per_layer_error(model: Any, tflite: bytes, x: np.ndarray, *, samples: int = 8) -> list[LayerError]:
+def per_layer_error(model: Any, tflite: bytes, x: np.ndarray, *, samples: int = 8,
+                    float_tflite: bytes | None = None) -> list[LayerError]:
     """Every int8 activation tensor against the float model's, over the first ``samples`` inputs,
-    in execution order."""
+    in execution order; ``float_tflite``: the float flatbuffer the int8 one was quantized from
+    (edgegen.keras.calibrate's), else the model is converted again."""
     from ai_edge_litert.interpreter import Interpreter
 
     from ..build import as_model_inputs, compile_tflite
@@ -228,7 +230,8 @@ def per_layer_error(model: Any, tflite: bytes, x: np.ndarray, *, samples: int = 
     graph, program = compile_tflite(tflite, name="eval", source="converted model")
     xs = x[:samples]
     tflm = run_tflm_many(tflite, [list(as_model_inputs(program, (s,))) for s in xs], intermediates=True)
-    float_tflite = to_float_tflite(model)
+    if float_tflite is None:
+        float_tflite = to_float_tflite(model)
     with warnings.catch_warnings(), quiet_output():
         warnings.simplefilter("ignore", UserWarning)
         interp = Interpreter(model_content=float_tflite, experimental_preserve_all_tensors=True)
@@ -246,12 +249,16 @@ def per_layer_error(model: Any, tflite: bytes, x: np.ndarray, *, samples: int = 
             if name in by_name:
                 float_vals.setdefault(name, []).append(np.array(interp.get_tensor(by_name[name])))
     layer_names = [layer.name for layer in getattr(model, "layers", [])]
+    # with float outputs (--float-io) the last int8 tensor feeds a DEQUANTIZE whose output carries
+    # the float model's output name: compare it with that
+    float_name = {op.inputs[0]: graph.tensor(op.outputs[0]).name for op in graph.ops if op.KIND == "DEQUANTIZE"}
     out: list[LayerError] = []
     for op in graph.ops:
         t = graph.tensor(op.outputs[0])
-        if t.name not in float_vals or t.dtype != "int8" or t.quant is None or t.quant.per_channel:
+        name = t.name if t.name in float_vals else float_name.get(t.index, t.name)
+        if name not in float_vals or t.dtype != "int8" or t.quant is None or t.quant.per_channel:
             continue
-        ref = np.stack(float_vals[t.name])
+        ref = np.stack(float_vals[name])
         got = np.stack([np.asarray(dequantize_s8_f32(r.tensors[t.index], t.quant.scale, t.quant.zero_point))
                         for r in tflm]).reshape(ref.shape)
         err = float(np.max(np.abs(ref - got))) / t.quant.scale

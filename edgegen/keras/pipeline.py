@@ -81,6 +81,11 @@ class Options:
     #: ``progress(what, done, total)`` for calibration and int8 evaluation (fine-tuning reports
     #: through ``train_config.progress``)
     progress: Callable[[str, int, int], None] | None = field(default=None, compare=False)
+    #: activation calibration (edgegen.calibration.METHODS) and its percentile (percentile only)
+    calib_method: str = "minmax"
+    calib_percentile: float | None = None
+    #: samples of the per-layer int8-vs-float comparison (0: off)
+    sensitivity_samples: int = 32
 
 
 @dataclass(frozen=True)
@@ -96,6 +101,8 @@ class Result:
     #: the compression stages (float32, pruned, shared, int8) with their size and accuracy, for the
     #: before/after table (edgegen.compression_table)
     stages: tuple[dict[str, Any], ...] = ()
+    #: the calibration method and ranges, and the per-layer sensitivity (report.json data)
+    extra: dict[str, Any] = field(default_factory=dict)
 
     def summary_data(self) -> dict[str, Any]:
         """The summary as data for report.json (the lines stay the readable form): the model's
@@ -109,7 +116,7 @@ class Result:
 
         data: dict[str, Any] = {"float_model": dataclasses.asdict(self.before),
                                 "converted_model": dataclasses.asdict(self.after),
-                                "warnings": list(self.warnings), "stages": list(self.stages)}
+                                "warnings": list(self.warnings), "stages": list(self.stages), **self.extra}
         if self.comparison is not None and dataclasses.is_dataclass(self.comparison) \
                 and not isinstance(self.comparison, type):
             data["float_vs_int8"] = finite(dataclasses.asdict(self.comparison))
@@ -128,11 +135,13 @@ def run(model_or_path: Any, opts: Options) -> Result:
 
 
 def _run(model_or_path: Any, opts: Options) -> Result:
-    from .convert import to_int8_tflite
+    from ..calibration import check_method
+    from .calibrate import convert
     from .layers import preflight
     from .load import LoadedModel, load_model
     from .lstm import has_lstm
 
+    check_method(opts.calib_method, opts.calib_percentile)
     t0 = time.monotonic()
     timings: dict[str, float] = {}
     lines: list[str] = []
@@ -197,14 +206,15 @@ def _run(model_or_path: Any, opts: Options) -> Result:
                      f"MACs {change(before.macs, after.macs)})")
 
     t = time.monotonic()
-    tflite = to_int8_tflite(model, calib, float_io=opts.float_io, progress=opts.progress)
+    tflite, calib_lines, extra, float_tflite = convert(model, calib, opts.calib_method, opts.calib_percentile,
+                                                       float_io=opts.float_io, progress=opts.progress)
     timings["convert"] = time.monotonic() - t
     weight_bytes = _compiled_weights(tflite, model)
     lines.append(f"int8 .tflite: {len(tflite):,} bytes ({weight_bytes:,} bytes of weights vs {4 * after.params:,} "
                  "as float32); calibrated on "
                  f"{len(calib)} samples from {calib.name}, value range {_range(calib)}; "
                  f"{'float32' if opts.float_io else 'int8'} inputs and outputs")
-    lines += [f"  {n}" for n in calib.notes]
+    lines += [f"  {n}" for n in calib.notes] + calib_lines
 
     comparison = None
     stage_data = [stage_row(s, m) for s, m in stages]
@@ -230,12 +240,21 @@ def _run(model_or_path: Any, opts: Options) -> Result:
             warnings += warn
         stage_data = [stage_row(s, m, evaluation, kind) for s, m in stages]
         timings["evaluate"] = time.monotonic() - t
-    elif opts.evaluate and model is not original:
+    if opts.evaluate and opts.sensitivity_samples > 0:
+        from .sensitivity import layer_sensitivity
+
+        t = time.monotonic()
+        data, about = (evaluation, where) if evaluation is not None else (calib, f"{calib.name} (calibration data)")
+        more, extra["sensitivity"] = layer_sensitivity(model, tflite, data, opts.sensitivity_samples, about,
+                                                       float_tflite)
+        lines += more
+        timings["sensitivity"] = time.monotonic() - t
+    if opts.evaluate and evaluation is None and model is not original:
         warnings.append("pruning changed the weights and there is no data to measure what it cost (no --eval, "
                         "--train or --calib): the pruned model's accuracy is unknown")
     return Result(tflite=tflite, model=model, lines=tuple(lines), warnings=tuple(warnings), before=before,
                   after=after, comparison=comparison, timings=timings,
-                  stages=(*stage_data, int8_row(comparison)))
+                  stages=(*stage_data, int8_row(comparison)), extra=extra)
 
 
 def _calibration(model: Any, opts: Options, name: str, warnings: list[str]) -> Dataset:

@@ -54,6 +54,11 @@ FASTER: dict[str, dict[str, bool]] = {
     "add": {"dsp": True, "mve": True, "none": True},
     # AVERAGE_POOL_2D, MAX_POOL_2D and MEAN (kernels/pool.py)
     "pool": {"dsp": True, "mve": True, "none": True},
+    # int16 FULLY_CONNECTED (16x8) per tensor: edgegen_fully_connected_s16 (DSP: SXTB16 + SMLALD; Helium:
+    # VLDRB.S16 + VMLALDAVA) against Arm's v7 arm_fully_connected_s16 on FC 256->64: qemu-m4 44,720 vs 42,680,
+    # qemu-m55 11,437 vs 16,093; it beats edgegen's portable arm_fully_connected_s16 (85,720 / 68,968)
+    # everywhere (docs/benchmarks.md, "int16 activations")
+    "fc16": {"dsp": False, "mve": True, "none": True},
 }
 
 #: flash edgegen keeps free for code when deciding whether wider weights fit the board
@@ -72,6 +77,9 @@ class KernelConfig:
     library: str = "portable"
     #: ``--compress``: auto, on or off (edgegen.kernels.sparse)
     compress: str = "auto"
+    #: ``--entropy-code`` resolved: "on" (or "cheap") keeps the compressed layers' streams Huffman-coded
+    #: in flash (edgegen.kernels.entropy); the build turns ``auto`` into off, cheap or on
+    entropy: str = "off"
 
     def use(self, kernel: str) -> str | None:
         """None when edgegen's kernel may run here, else why the CMSIS-NN call stays."""
@@ -100,6 +108,15 @@ def check_compress(mode: str) -> str:
     # "cycle" is edgegen.kernels.sparse's test hook (every format on one model), not a CLI choice
     if mode not in ("auto", "on", "off", "cycle"):
         raise EdgegenError(f"--compress {mode}: use one of auto, on, off")
+    return mode
+
+
+def check_entropy(mode: str) -> str:
+    from ..errors import EdgegenError
+
+    # "cheap" is auto's first resolution (edgegen.kernels.entropy.CHEAP), kept in build.json, not a CLI choice
+    if mode not in ("auto", "on", "off", "cheap"):
+        raise EdgegenError(f"--entropy-code {mode}: use one of auto, on, off")
     return mode
 
 

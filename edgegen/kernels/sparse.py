@@ -31,7 +31,7 @@ import numpy as np
 from .. import compression
 from ..machine import Machine
 from ..program import Call, TensorRef
-from . import matmul
+from . import entropy, matmul
 from .admit import admit_tables, cmsis_nn_bytes
 from .window import Geometry, gather
 
@@ -41,11 +41,24 @@ if TYPE_CHECKING:
 
 BLOCK = 4
 MODES = ("auto", "on", "off")
-#: a test hook (not a CLI choice): each layer gets FORMATS[op index % 3] where it applies, block8 elsewhere,
+#: a test hook (not a CLI choice): each layer gets FORMATS[op index % 3] (with HELIUM, % 4, on Helium CPUs)
+#: where it applies, block8 elsewhere,
 #: whatever the bytes and the estimate, so one model exercises every format
 CYCLE = "cycle"
 DEFAULT_MODE = "auto"
 FORMATS = ("block8", "shared4", "block4")
+#: Helium CPUs' block-sparse 8-bit format (``edgegen_spv_s8``): per channel its non-zero blocks padded with
+#: all-zero blocks at index 0 to a multiple of 4, each block's absolute index as uint16 (gathered 4 at a time)
+HELIUM = "block8v"
+#: instructions of edgegen_spv_s8 per row on qemu-m55 (fitted to the Fashion-MNIST block80 model's four
+#: layers): per 4 stored blocks of a channel (4 rows at a time / one), per channel (the loop and the
+#: vector requantization) and per block of K (gathering or copying the row)
+PER_QUAD_V = {True: 3.0, False: 5.0}
+PER_CHANNEL_V = 11.6
+COPY_V = 5.5
+#: ``auto``'s margin for HELIUM: the dense Helium CONV_2D runs 17-20 % below its DENSE estimate (the
+#: block80 convs 3x3: 808 and 1,409 instructions a row against 1,011 and 1,702 estimated)
+MARGIN_V = 0.8
 #: the widened input rows (2 words per block, 4 rows interleaved) live on the layer function's stack:
 #: at most this many bytes (K <= 512, or 2048 for a single row; boards have 8 KiB of stack)
 MAX_XW = 4096
@@ -55,7 +68,7 @@ MAX_XW = 4096
 #: kernel per stored block (8-bit or 4-bit weights; 4 rows share a block's decoding, a single row does
 #: not) and per channel (the requantization), and widening the row per block of K
 DENSE = {"dsp": (3.7, 12.0), "none": (3.7, 12.0), "mve": (0.6, 10.0)}
-PER_BLOCK = {(8, True): 4.6, (4, True): 7.0, (8, False): 9.6, (4, False): 18.2}
+PER_BLOCK = {(8, True): 4.6, (4, True): 6.75, (8, False): 9.6, (4, False): 16.8}
 PER_CHANNEL = 12.0
 WIDEN = 5.0
 #: ``auto`` takes a compressed format only when its estimate is this much below the dense one: the
@@ -99,6 +112,11 @@ class SparseCall(Call):
     pad_l: int = 0
     zp: int = 0
     zo: int = 0  # the output zero point added after the shift (0: folded into the rounding constants)
+    #: --entropy-code: the values / deltas kept Huffman-coded in flash and decoded into the call's
+    #: scratch before the kernel runs (vals / deltas are then "NULL"); the decoder's table at table_at
+    ev: entropy.Stream | None = None
+    ed: entropy.Stream | None = None
+    table_at: int = 0
 
     @property
     def xw_words(self) -> int:
@@ -192,9 +210,18 @@ def huffman_bits(symbols: np.ndarray) -> int:
 
 def encode(w: np.ndarray, fmt: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``(vals, deltas, nb, book)`` of ``w`` [OC, K] int8 in ``fmt`` (empty arrays where the format has
-    none; ``book`` needs <= 16 distinct values per channel)."""
+    none; ``book`` needs <= 16 distinct values per channel; HELIUM: ``deltas`` are the uint16 indices)."""
     bl = blocks(w)
     oc, k4, _ = bl.shape
+    if fmt == HELIUM:
+        rows = [np.flatnonzero(r).tolist() for r in np.any(bl != 0, axis=2)]
+        pads = [-len(r) % 4 for r in rows]
+        sel = [np.concatenate([bl[j, r].reshape(-1, BLOCK), np.zeros((p, BLOCK), np.int64)]) for j, (r, p)
+               in enumerate(zip(rows, pads, strict=True))]
+        return (np.concatenate(sel).astype(np.int8).reshape(-1),
+                np.asarray([q for r, p in zip(rows, pads, strict=True) for q in [*r, *([0] * p)]], dtype=np.uint16),
+                np.asarray([len(r) + p for r, p in zip(rows, pads, strict=True)], dtype=np.uint16),
+                np.zeros(0, dtype=np.int8))
     idx = fmt != "shared4"
     bits = 8 if fmt == "block8" else 4
     rows = stored(np.any(bl != 0, axis=2)) if idx else [list(range(k4))] * oc
@@ -225,18 +252,20 @@ def decode(vals: np.ndarray, deltas: np.ndarray, nb: np.ndarray, book: np.ndarra
     idx = fmt != "shared4"
     counts = nb.astype(np.int64) if idx else np.full(oc, k4, dtype=np.int64)
     total = int(counts.sum())  # an empty layer's arrays hold one unused element (C has no empty arrays)
-    if fmt == "block8":
+    if fmt in ("block8", HELIUM):
         v = vals[: BLOCK * total].astype(np.int64).reshape(-1, BLOCK)
     else:
         u = vals[: 2 * total].astype(np.int64).reshape(-1, 2)
         v = np.stack([u[:, 0] & 15, u[:, 1] & 15, u[:, 0] >> 4, u[:, 1] >> 4], axis=1)  # k0, k1, k2, k3
-    bk = book.astype(np.int64).reshape(oc, 16) if fmt != "block8" else None
+    bk = book.astype(np.int64).reshape(oc, 16) if fmt in ("shared4", "block4") else None
     pos = 0
     for j in range(oc):
         n = int(counts[j])
-        q = np.cumsum(deltas[pos : pos + n].astype(np.int64)) if idx else np.arange(n)
+        d = deltas[pos : pos + n].astype(np.int64)
+        q = d if fmt == HELIUM else np.cumsum(d) if idx else np.arange(n)
         rows = v[pos : pos + n]
-        out[j, q] = bk[j][rows] if bk is not None else rows
+        # summed: HELIUM's padding blocks (all zero) repeat index 0; other formats' indices are distinct
+        np.add.at(out[j], q, bk[j][rows] if bk is not None else rows)
         pos += n
     return out.reshape(oc, k4 * BLOCK)
 
@@ -258,20 +287,24 @@ def choose(w: np.ndarray, cpu: str, mode: str, npix: int = 1) -> Choice:
     nblk = sum(len(r) for r in stored(np.any(bl != 0, axis=2)))
     shared = codebooks(w) is not None
     cands = [("block8", 5 * nblk + 2 * oc, estimate(nblk, oc, k4, 8, npix))]
+    if cpu == "mve" and k4 < 1 << 16:
+        quads = int(sum(-(-int(n) // 4) for n in np.any(bl != 0, axis=2).sum(axis=1)))
+        cands.append((HELIUM, 24 * quads + 2 * oc, PER_QUAD_V[npix >= 4] * quads + PER_CHANNEL_V * oc + COPY_V * k4))
     if shared:
         cands += [("shared4", 2 * oc * k4 + 16 * oc, estimate(oc * k4, oc, k4, 4, npix)),
                   ("block4", 3 * nblk + 2 * oc + 16 * oc, estimate(nblk, oc, k4, 4, npix))]
     best = ("dense", oc * k, dense_est)
     if mode != "off":
         for c in cands:
-            if c[1] < best[1] and (mode == "on" or c[2] <= MARGIN * dense_est):
+            if c[1] < best[1] and (mode == "on" or c[2] <= (MARGIN_V if c[0] == HELIUM else MARGIN) * dense_est):
                 best = c
     fmt, size, est = best
     if fmt == "dense":
         huff = huffman_bits(w.reshape(-1))
     else:
         vals, deltas, _, _ = encode(w, fmt)
-        sym = vals if fmt == "block8" else np.concatenate([vals & 15, vals >> 4])
+        sym = vals if fmt in ("block8", HELIUM) else np.concatenate([vals & 15, vals >> 4])
+        deltas = deltas.view(np.uint8)
         huff = huffman_bits(sym) + (huffman_bits(deltas) if deltas.size else 0) + 8 * (size - vals.nbytes
                                                                                        - deltas.nbytes)
     return Choice(fmt=fmt, bytes=size, dense_bytes=oc * k, estimate=est, dense_estimate=dense_est,
@@ -340,7 +373,9 @@ def try_lower(lw: Lowering, op: ir.Op, *, w: np.ndarray, bias: np.ndarray | None
     # --kernels cmsis-nn: the CMSIS-NN calls read dense int8 weights
     choice = choose(w, lw.kernels.cpu, "off" if lw.kernels.mode == "cmsis-nn" else lw.kernels.compress, pixels)
     if lw.kernels.compress == CYCLE and lw.kernels.mode != "cmsis-nn":
-        fmt = FORMATS[op.index % 3] if codebooks(w) is not None else "block8"
+        cycle = (*FORMATS, HELIUM) if lw.kernels.cpu == "mve" else FORMATS
+        fmt = cycle[op.index % len(cycle)]
+        fmt = "block8" if fmt in ("shared4", "block4") and codebooks(w) is None else fmt
         vals, deltas, nb, book = encode(w, fmt)
         choice = replace(choice, fmt=fmt, bytes=int(vals.nbytes + deltas.nbytes + nb.nbytes + book.nbytes))
     if xw_words(k, pixels) * 4 > MAX_XW and choice.fmt != "dense":
@@ -348,7 +383,7 @@ def try_lower(lw: Lowering, op: ir.Op, *, w: np.ndarray, bias: np.ndarray | None
     lw.weight_choices[op.index] = choice
     if choice.fmt == "dense":
         return False
-    got = admit_tables(lw, op, matmul.KERNEL, "edgegen_sp_s8",
+    got = admit_tables(lw, op, matmul.KERNEL, "edgegen_spv_s8" if choice.fmt == HELIUM else "edgegen_sp_s8",
                        lambda: prepare(w, choice.fmt, bias, input_offset, mults, shifts, out_zp),
                        cmsis_nn_bytes(k * oc, oc, bias=bias is not None, per_channel=np.size(mults) > 1),
                        wider="compressed weights")
@@ -356,19 +391,26 @@ def try_lower(lw: Lowering, op: ir.Op, *, w: np.ndarray, bias: np.ndarray | None
         lw.weight_choices[op.index] = choose(w, lw.kernels.cpu, "off", pixels)
         return False
     prep, function = got
-    idx, bits = int(choice.fmt != "shared4"), 8 if choice.fmt == "block8" else 4
-    names = dict(vals=_const(lw, op, "sp_vals", "int8_t" if bits == 8 else "uint8_t", prep.vals, True),
-                 deltas=_const(lw, op, "sp_deltas", "uint8_t", prep.deltas, bool(idx)),
+    idx, bits = int(choice.fmt != "shared4"), 8 if choice.fmt in ("block8", HELIUM) else 4
+    helium = choice.fmt == HELIUM
+    # HELIUM's uint16 indices stay plain (the template's decoded deltas are bytes)
+    streams = (("sp_vals", prep.vals), ("sp_deltas", prep.deltas if not helium else np.zeros(0, np.uint8)))
+    (ev, ed), table_at, scratch = entropy.plan(lw, op, streams, lw.kernels.entropy) \
+        if lw.kernels.entropy != "off" else ((None, None), 0, 0)
+    names = dict(vals=_const(lw, op, "sp_vals", "int8_t" if bits == 8 else "uint8_t", prep.vals, ev is None),
+                 deltas=_const(lw, op, "sp_deltas", "uint16_t" if helium else "uint8_t", prep.deltas,
+                               bool(idx) and ed is None),
                  nb=_const(lw, op, "sp_nb", "uint16_t", prep.nb, bool(idx)),
                  book=_const(lw, op, "sp_book", "int8_t", prep.book, bits == 4),
                  bias2=lw.const("bias2", "int32_t", prep.bias2, op), rq=lw.const("rq", "int32_t", prep.rq, op))
-    base = lw.base(op, function, (x,), lw.out_ref(op), 0, pixels * oc * k)
+    base = lw.base(op, function, (x,), lw.out_ref(op), scratch, pixels * oc * k)
     where: dict[str, int] = {} if geo is None else dict(
         ih=geo.ih, iw=geo.iw, c=geo.c, kh=geo.kh, kw=geo.kw, oh=geo.oh, ow=geo.ow, sh=geo.sh, sw=geo.sw,
         pad_t=geo.pad_t, pad_l=geo.pad_l, zp=-input_offset)
     lw.calls.append(SparseCall(**base, **names, fmt=choice.fmt, bits=bits, idx=idx, k=k, oc=oc,  # type: ignore[arg-type]
                                npix=pixels, act_min=act[0], act_max=act[1], e_pos=prep.e_pos,
-                               gather=int(geo is not None), zo=prep.zo, **where))  # type: ignore[arg-type]
+                               gather=int(geo is not None), zo=prep.zo, ev=ev, ed=ed, table_at=table_at,
+                               **where))  # type: ignore[arg-type]
     return True
 
 
@@ -376,10 +418,15 @@ def run_sparse(mach: Machine, call: Call) -> None:
     """The kernel from its packed arrays, in int64 (exact), as the C computes it."""
     assert isinstance(call, SparseCall)
 
-    def get(name: str, dtype: type) -> np.ndarray:
+    def get(name: str, dtype: type, coded: entropy.Stream | None = None) -> np.ndarray:
+        if coded is not None:  # decoded as the C decodes it into the scratch
+            return entropy.decode(get(coded.code, np.uint8), get(coded.counts, np.uint16), get(coded.syms, np.uint8),
+                                  coded.l, coded.n).view(dtype)
         got = mach.const(None if name == "NULL" else name)
         return np.zeros(0, dtype=dtype) if got is None else got
-    ws = decode(get(call.vals, np.int8), get(call.deltas, np.uint8), get(call.nb, np.uint16),
+    ws = decode(get(call.vals, np.int8 if call.bits == 8 else np.uint8, call.ev),
+                get(call.deltas, np.uint16 if call.fmt == HELIUM else np.uint8, call.ed),
+                get(call.nb, np.uint16),
                 get(call.book, np.int8), call.fmt, call.k, call.oc)[:, : call.k]
     bias2, rq = get(call.bias2, np.int32).astype(np.int64), get(call.rq, np.int32).astype(np.int64).reshape(-1, 4)
     x = mach.read(call.inputs[0])

@@ -10,7 +10,11 @@ multiplier reduced to 16 bits; or int32 (an int32 bias, or no bias and quantized
 then the ordinary 32-bit double-rounding ``MultiplyByQuantizedMultiplier``. The output offset is 0
 (symmetric int16), the clamp is the fused activation's int16 range.
 
-Arm's ``arm_fully_connected_s16`` takes per-tensor multipliers and an int64 bias only, and its DSP
+edgegen's kernel has a DSP path (SXTB16 + SMLALD, two units at a time) and a Helium path
+(VLDRB.S16 + VMLALDAVA, eight columns a vector); ``--kernels auto`` takes it
+over the portable ``arm_fully_connected_s16`` and over Arm's where that is not faster
+(:data:`edgegen.kernels.FASTER`, ``fc16``). Arm's ``arm_fully_connected_s16`` takes per-tensor
+multipliers and an int64 bias only, and its DSP
 and Helium paths add the first 512 products of a row in int32 and round in two steps through an
 int32 (``arm_nn_requantize_s64``); it equals TFLM when no weight is -128 (then 512 products stay
 below 2^31) and the scaled accumulator stays below 2^30 in magnitude, which lowering proves from
@@ -99,6 +103,8 @@ def lower_fully_connected_s16(lw: Lowering, op: ir.Op, activation: ir.Activation
     wd = w.data.reshape(units, depth)
     arm = (not per_channel and not int32_accumulator
            and _arm_equal(wd, bias_values, np.repeat(mults, units), np.repeat(shifts, units)))
+    if arm and lw.kernels.use("fc16") is None:
+        arm = False  # edgegen's kernel is the faster one here (the portable library, or no DSP)
     bias = None
     if bias_values is not None:
         ctype, dt = ("int32_t", np.int32) if int32_accumulator else ("int64_t", np.int64)

@@ -7,6 +7,10 @@
 #include <stddef.h>
 #include <string.h>
 
+#if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
+#include <arm_mve.h>
+#endif
+
 /* The same double-rounding requantization as CMSIS-NN's arm_nn_requantize and TFLM's
  * MultiplyByQuantizedMultiplier, kept local so this file also builds against a real CMSIS-NN
  * (whose internal helpers are not part of its public API). Overflowing int32 steps wrap
@@ -773,6 +777,198 @@ void edgegen_transpose_conv_s8(const cmsis_nn_transpose_conv_params *params,
     }
 }
 
+#if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
+/* Helium path of edgegen_fully_connected_s16: eight columns a vector, the int8 weights widened by the
+ * load (VLDRB.S16); VMLALDAVA adds the eight products into an int64 exactly, VMLADAVA into a wrapping
+ * int32 (the int32 accumulator). Columns past the last multiple of eight run the scalar loop. */
+static void edgegen_fc16_dot2(const int16_t *in, const int8_t *w0, const int8_t *w1, int32_t depth,
+                              int32_t int32_accumulator, int64_t *acc0, int64_t *acc1)
+{
+    int32_t k = 0;
+    if (int32_accumulator)
+    {
+        int32_t s0 = 0, s1 = 0;
+        for (; k + 8 <= depth; k += 8)
+        {
+            const int16x8_t x = vldrhq_s16(in + k);
+            s0 = vmladavaq_s16(s0, x, vldrbq_s16(w0 + k));
+            s1 = vmladavaq_s16(s1, x, vldrbq_s16(w1 + k));
+        }
+        uint32_t u0 = (uint32_t)s0, u1 = (uint32_t)s1;
+        for (; k < depth; k++)
+        {
+            u0 += (uint32_t)((int32_t)in[k] * (int32_t)w0[k]);
+            u1 += (uint32_t)((int32_t)in[k] * (int32_t)w1[k]);
+        }
+        *acc0 = (int32_t)u0;
+        *acc1 = (int32_t)u1;
+        return;
+    }
+    int64_t t0 = 0, t1 = 0;
+    for (; k + 8 <= depth; k += 8)
+    {
+        const int16x8_t x = vldrhq_s16(in + k);
+        t0 = vmlaldavaq_s16(t0, x, vldrbq_s16(w0 + k));
+        t1 = vmlaldavaq_s16(t1, x, vldrbq_s16(w1 + k));
+    }
+    for (; k < depth; k++)
+    {
+        t0 += (int32_t)in[k] * (int32_t)w0[k];
+        t1 += (int32_t)in[k] * (int32_t)w1[k];
+    }
+    *acc0 = t0;
+    *acc1 = t1;
+}
+#elif defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+/* DSP path of edgegen_fully_connected_s16: four columns at a time, two units sharing the inputs.
+ * SXTB16 sign-extends weights 0 and 2 (and, rotated, 1 and 3) into halfword pairs; the input pairs
+ * are repacked to match (x0, x2) and (x1, x3); SMLALD adds both products into an int64, exactly
+ * (SMLAD into a wrapping int32 for the int32 accumulator, wrapping as the sequential sum does). */
+static inline uint32_t edgegen_sxtb16(uint32_t v)
+{
+    uint32_t r;
+    __asm__("sxtb16 %0, %1" : "=r"(r) : "r"(v));
+    return r;
+}
+
+static inline uint32_t edgegen_sxtb16_ror8(uint32_t v)
+{
+    uint32_t r;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
+    return r;
+}
+
+static inline void edgegen_smlald(uint32_t a, uint32_t b, uint32_t *lo, uint32_t *hi)
+{
+    __asm__("smlald %0, %1, %2, %3" : "+r"(*lo), "+r"(*hi) : "r"(a), "r"(b));
+}
+
+static inline uint32_t edgegen_smlad(uint32_t a, uint32_t b, uint32_t acc)
+{
+    uint32_t r;
+    __asm__("smlad %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+    return r;
+}
+
+/* (x0, x2) and (x1, x3) of four int16 inputs, to pair with SXTB16's (w0, w2) and (w1, w3) */
+#define EDGEGEN_FC16_PAIRS(in, k, x02, x13)                   \
+    uint32_t x01_, x23_;                                      \
+    memcpy(&x01_, (in) + (k), 4);                             \
+    memcpy(&x23_, (in) + (k) + 2, 4);                         \
+    const uint32_t x02 = (x01_ & 0xFFFFu) | (x23_ << 16);     \
+    const uint32_t x13 = (x01_ >> 16) | (x23_ & 0xFFFF0000u)
+
+/* the exact int64 sums of input row `in` with weight rows w0 and w1 (w1 may equal w0) */
+static void edgegen_fc16_dot2_s64(const int16_t *in, const int8_t *w0, const int8_t *w1, int32_t depth,
+                                  int64_t *acc0, int64_t *acc1)
+{
+    uint32_t lo0 = 0, hi0 = 0, lo1 = 0, hi1 = 0;
+    int32_t k = 0;
+    for (; k + 4 <= depth; k += 4)
+    {
+        EDGEGEN_FC16_PAIRS(in, k, x02, x13);
+        uint32_t a, b;
+        memcpy(&a, w0 + k, 4);
+        memcpy(&b, w1 + k, 4);
+        edgegen_smlald(edgegen_sxtb16(a), x02, &lo0, &hi0);
+        edgegen_smlald(edgegen_sxtb16_ror8(a), x13, &lo0, &hi0);
+        edgegen_smlald(edgegen_sxtb16(b), x02, &lo1, &hi1);
+        edgegen_smlald(edgegen_sxtb16_ror8(b), x13, &lo1, &hi1);
+    }
+    int64_t t0 = (int64_t)(((uint64_t)hi0 << 32) | lo0), t1 = (int64_t)(((uint64_t)hi1 << 32) | lo1);
+    for (; k < depth; k++)
+    {
+        t0 += (int32_t)in[k] * (int32_t)w0[k];
+        t1 += (int32_t)in[k] * (int32_t)w1[k];
+    }
+    *acc0 = t0;
+    *acc1 = t1;
+}
+
+/* the wrapping int32 sums of the same (TFLM's int32 accumulator), sign-extended */
+static void edgegen_fc16_dot2_s32(const int16_t *in, const int8_t *w0, const int8_t *w1, int32_t depth,
+                                  int64_t *acc0, int64_t *acc1)
+{
+    uint32_t s0 = 0, s1 = 0;
+    int32_t k = 0;
+    for (; k + 4 <= depth; k += 4)
+    {
+        EDGEGEN_FC16_PAIRS(in, k, x02, x13);
+        uint32_t a, b;
+        memcpy(&a, w0 + k, 4);
+        memcpy(&b, w1 + k, 4);
+        s0 = edgegen_smlad(edgegen_sxtb16(a), x02, s0);
+        s0 = edgegen_smlad(edgegen_sxtb16_ror8(a), x13, s0);
+        s1 = edgegen_smlad(edgegen_sxtb16(b), x02, s1);
+        s1 = edgegen_smlad(edgegen_sxtb16_ror8(b), x13, s1);
+    }
+    for (; k < depth; k++)
+    {
+        s0 += (uint32_t)((int32_t)in[k] * (int32_t)w0[k]);
+        s1 += (uint32_t)((int32_t)in[k] * (int32_t)w1[k]);
+    }
+    *acc0 = (int32_t)s0;
+    *acc1 = (int32_t)s1;
+}
+
+static void edgegen_fc16_dot2(const int16_t *in, const int8_t *w0, const int8_t *w1, int32_t depth,
+                              int32_t int32_accumulator, int64_t *acc0, int64_t *acc1)
+{
+    if (int32_accumulator)
+    {
+        edgegen_fc16_dot2_s32(in, w0, w1, depth, acc0, acc1);
+    }
+    else
+    {
+        edgegen_fc16_dot2_s64(in, w0, w1, depth, acc0, acc1);
+    }
+}
+#else
+/* the int64 sums of input row `in` with weight rows w0 and w1 over depth columns (int32_accumulator:
+ * wrapping int32 sums, sign-extended) */
+static void edgegen_fc16_dot2(const int16_t *in, const int8_t *w0, const int8_t *w1, int32_t depth,
+                              int32_t int32_accumulator, int64_t *acc0, int64_t *acc1)
+{
+    int64_t t0 = 0, t1 = 0;
+    uint32_t s0 = 0, s1 = 0;
+    for (int32_t k = 0; k < depth; k++)
+    {
+        const int32_t p0 = (int32_t)in[k] * (int32_t)w0[k], p1 = (int32_t)in[k] * (int32_t)w1[k];
+        t0 += p0;
+        t1 += p1;
+        s0 += (uint32_t)p0;
+        s1 += (uint32_t)p1;
+    }
+    *acc0 = int32_accumulator ? (int64_t)(int32_t)s0 : t0;
+    *acc1 = int32_accumulator ? (int64_t)(int32_t)s1 : t1;
+}
+#endif
+
+/* one output: the bias added in the accumulator's type, then the requantization and the clamp */
+static int16_t edgegen_fc16_finish(int64_t acc, const int64_t *bias64, const int32_t *bias32, int32_t int32_accumulator,
+                                   int32_t u, int32_t m, int32_t s, int32_t act_min, int32_t act_max)
+{
+    int32_t value;
+    if (int32_accumulator)
+    {
+        uint32_t a = (uint32_t)acc;
+        if (bias32 != NULL)
+        {
+            a += (uint32_t)bias32[u];
+        }
+        value = edgegen_requantize((int32_t)a, m, s);
+    }
+    else
+    {
+        if (bias64 != NULL)
+        {
+            acc += bias64[u];
+        }
+        value = edgegen_requantize_s64(acc, m, s);
+    }
+    return edgegen_clamp_s16(value, act_min, act_max);
+}
+
 void edgegen_fully_connected_s16(const int16_t *input, const int8_t *weights, const int64_t *bias64,
                                  const int32_t *bias32, int32_t int32_accumulator, const int32_t *multipliers,
                                  const int32_t *shifts, int32_t per_channel, int32_t batches, int32_t depth,
@@ -781,38 +977,17 @@ void edgegen_fully_connected_s16(const int16_t *input, const int8_t *weights, co
     for (int32_t b = 0; b < batches; b++)
     {
         const int16_t *in = input + (size_t)b * (size_t)depth;
-        for (int32_t u = 0; u < units; u++)
+        int16_t *out = output + (size_t)b * (size_t)units;
+        for (int32_t u = 0; u < units; u += 2)
         {
-            const int8_t *w = weights + (size_t)u * (size_t)depth;
-            const int32_t m = multipliers[per_channel ? u : 0], s = shifts[per_channel ? u : 0];
-            int32_t value;
-            if (int32_accumulator)
-            {
-                uint32_t acc = 0; /* wrapping int32 sums */
-                for (int32_t k = 0; k < depth; k++)
-                {
-                    acc += (uint32_t)((int32_t)in[k] * (int32_t)w[k]);
-                }
-                if (bias32 != NULL)
-                {
-                    acc += (uint32_t)bias32[u];
-                }
-                value = edgegen_requantize((int32_t)acc, m, s);
-            }
-            else
-            {
-                int64_t acc = 0;
-                for (int32_t k = 0; k < depth; k++)
-                {
-                    acc += (int32_t)in[k] * (int32_t)w[k];
-                }
-                if (bias64 != NULL)
-                {
-                    acc += bias64[u];
-                }
-                value = edgegen_requantize_s64(acc, m, s);
-            }
-            output[(size_t)b * (size_t)units + (size_t)u] = edgegen_clamp_s16(value, act_min, act_max);
+            const int32_t v = u + 1 < units ? u + 1 : u; /* an odd last unit is computed twice */
+            int64_t acc0, acc1;
+            edgegen_fc16_dot2(in, weights + (size_t)u * (size_t)depth, weights + (size_t)v * (size_t)depth, depth,
+                              int32_accumulator, &acc0, &acc1);
+            out[u] = edgegen_fc16_finish(acc0, bias64, bias32, int32_accumulator, u, multipliers[per_channel ? u : 0],
+                                         shifts[per_channel ? u : 0], act_min, act_max);
+            out[v] = edgegen_fc16_finish(acc1, bias64, bias32, int32_accumulator, v, multipliers[per_channel ? v : 0],
+                                         shifts[per_channel ? v : 0], act_min, act_max);
         }
     }
 }

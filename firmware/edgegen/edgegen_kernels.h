@@ -148,7 +148,8 @@ void edgegen_transpose_conv_s8(const cmsis_nn_transpose_conv_params *params,
  * arm_fully_connected_s16 does not compute as TFLM does (per-channel weights, int32 biases):
  * int64 sums plus bias64 and the 64-bit MultiplyByQuantizedMultiplier, or (int32_accumulator)
  * wrapping int32 sums plus bias32 and the 32-bit one. multipliers/shifts: one entry per unit
- * (per_channel 1) or one for all (0). Offsets are 0 (symmetric int16). */
+ * (per_channel 1) or one for all (0). Offsets are 0 (symmetric int16). DSP (SXTB16 + SMLALD) and Helium
+ * (VMLALDAVA) paths compute the same sums exactly. */
 void edgegen_fully_connected_s16(const int16_t *input, const int8_t *weights, const int64_t *bias64,
                                  const int32_t *bias32, int32_t int32_accumulator, const int32_t *multipliers,
                                  const int32_t *shifts, int32_t per_channel, int32_t batches, int32_t depth,
