@@ -114,6 +114,8 @@ MODELS = {
     # and arm_depthwise_conv_wrapper_s16, with their scratch checks (Arm's DSP sizes on qemu-m4)
     "conv16_m4": (lambda: op_model("conv_2d_16x8_bias32", 24).tflite, False),
     "dw16": (lambda: op_model("depthwise_conv_2d_16x8", 21).tflite, False),
+    # int16 pools, ADD/MUL (same shape and per channel), LOGISTIC/TANH, MEAN, SOFTMAX in one chain
+    "chain16": (lambda: op_model("chain_16x8", 20).tflite, False),
     # QUANTIZE int8 <-> int16 and int16 -> int16 (edgegen_requantize_*), hand-built
     "requantize16": (lambda: requantize_model(0)[0], False),
     # float32 I/O of a 16x8 model: edgegen_quantize_f32_s16 and edgegen_dequantize_s16_f32

@@ -23,6 +23,10 @@ FAMILIES_15 = ("add_const", "sub_const", "mul_const", "maximum", "minimum", "har
                "transpose_conv", "lstm")
 #: issue 16's int16 activations (16x8): arm_fully_connected_s16 and edgegen_fully_connected_s16, int16 I/O
 FAMILIES_16 = ("fully_connected_16x8",)
+#: issue 16's int16 (16x8) families of pools, elementwise ops (ADD, SUB and MUL with constant and
+#: broadcast operands), LOGISTIC/TANH, SOFTMAX, MEAN, PAD and CONCATENATION: one model per op family
+FAMILIES_16C = ("average_pool_2d_16x8", "add_const_16x8", "tanh_16x8", "softmax_16x8", "mean_16x8", "pad_16x8",
+                "concatenation_16x8")
 BOARDS = ("qemu-m4", "qemu-m55")
 #: issue 16's 16x8 convolutions (arm_convolve_wrapper_s16, arm_depthwise_conv_wrapper_s16 on their
 #: DSP paths: SMLAD / SMLAxy on int16 pairs)
@@ -30,7 +34,7 @@ FAMILIES_16_CONV = ("conv_2d_16x8", "depthwise_conv_2d_16x8")
 
 
 @pytest.mark.parametrize("board", BOARDS)
-@pytest.mark.parametrize("family", FAMILIES_15 + FAMILIES_16 + FAMILIES_16_CONV)
+@pytest.mark.parametrize("family", FAMILIES_15 + FAMILIES_16 + FAMILIES_16_CONV + FAMILIES_16C)
 def test_family_exact_on_emulator(family: str, board: str, tmp_path: Path) -> None:
     model = op_model(family, FAMILIES[family].seeds[0])
     edges = edge_inputs(lower(parse_tflite(model.tflite, name="k"), name="k"))

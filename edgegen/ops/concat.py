@@ -14,7 +14,7 @@ from .. import ir
 from ..errors import ModelFormatError
 from ..lowering import Lowering
 from ..machine import Machine
-from ..program import Call
+from ..program import Call, TensorRef
 from ..tflite_context import OpContext
 from ._family import OpFamily
 
@@ -40,7 +40,7 @@ def read_concat(c: OpContext) -> ir.Op:
         raise c.fail(f"{len(c.inputs)} inputs; TFLM concatenates at most {_MAX_CONCAT_INPUTS}")
     c.one_output()
     y = c.out()
-    c.int8_activation(y, "output")
+    dtype = c.quant_activation(y, "output", ("int8", "int16"))
     rank = len(y.shape)
     axis = int(c.opt("axis"))
     if not -rank <= axis < rank:
@@ -49,11 +49,12 @@ def read_concat(c: OpContext) -> ir.Op:
     total = 0
     for i in range(len(c.inputs)):
         t = c.t(i)
-        c.int8_activation(t, f"input {i}")
+        if c.quant_activation(t, f"input {i}", ("int8", "int16")) != dtype:
+            raise c.fail(f"input {t.describe()} and output {y.describe()} differ in type")
         if t.quant != y.quant:
             raise c.fail(
-                f"input {t.describe()} is quantized differently from the output; TFLM requires "
-                "equal quantization for int8 CONCATENATION"
+                f"input {t.describe()} is quantized differently from the output; edgegen requires "
+                f"equal quantization for {dtype} CONCATENATION (a copy)"
             )
         if len(t.shape) != rank or any(t.shape[d] != y.shape[d] for d in range(rank) if d != axis):
             raise c.fail(f"input {t.describe()} does not fit output {list(y.shape)} along axis {axis}")
@@ -87,6 +88,9 @@ class ConcatCall(Call):
     KIND: ClassVar[str] = "concat"
     parts: tuple[ConcatPart, ...]
     output_dims: tuple[int, int, int, int]  # (x, y, z, w)
+    #: int16 tensors (16x8): x, and along x the sizes and offsets, count bytes; the int8 copies move
+    #: two bytes per element and the call casts the int16_t buffers to int8_t
+    byte_view: bool = False
 
 
 def lower_concat(lw: Lowering, op: ir.Op) -> None:
@@ -99,9 +103,14 @@ def lower_concat(lw: Lowering, op: ir.Op) -> None:
     names = "xyzw"
     axis_name = names[rank - 1 - op.axis]
 
+    # an int16 tensor is an int8 one with twice the innermost extent (a copy moves bytes)
+    width = 2 if y.dtype == "int16" else 1
+
     def xyzw(shape: tuple[int, ...]) -> tuple[int, int, int, int]:
         s = tuple(reversed(shape)) + (1,) * (4 - len(shape))
-        return (s[0], s[1], s[2], s[3])
+        return (s[0] * width, s[1], s[2], s[3])
+
+    along = width if axis_name == "x" else 1
 
     parts = []
     offset = 0
@@ -112,11 +121,12 @@ def lower_concat(lw: Lowering, op: ir.Op) -> None:
         if max(d) > 0xFFFF:
             raise lw.fail(op, "CONCATENATION inputs with a dimension above 65535 are not supported")
         parts.append(ConcatPart(axis_name=axis_name, input_x=d[0], input_y=d[1], input_z=d[2], input_w=d[3],
-                                output_axis=y.shape[op.axis], offset=offset))
-        offset += tensor.shape[op.axis]
+                                output_axis=y.shape[op.axis] * along, offset=offset))
+        offset += tensor.shape[op.axis] * along
         refs.append(lw.ref(t))
     b = lw.base(op, f"arm_concatenation_s8_{axis_name}", tuple(refs), lw.out_ref(op), 0, 0)
-    lw.calls.append(ConcatCall(**b, parts=tuple(parts), output_dims=xyzw(y.shape)))  # type: ignore[arg-type]
+    lw.calls.append(ConcatCall(**b, parts=tuple(parts), output_dims=xyzw(y.shape),  # type: ignore[arg-type]
+                               byte_view=width == 2))
 
 
 # -- simulation ----------------------------------------------------------------------------------
@@ -125,9 +135,14 @@ def lower_concat(lw: Lowering, op: ir.Op) -> None:
 def run_concat(m: Machine, c: Call) -> None:
     assert isinstance(c, ConcatCall)
     axis = "wzyx".index(c.parts[0].axis_name)  # position in the (w, z, y, x) view
-    views = [m.read(r).reshape(p.input_w, p.input_z, p.input_y, p.input_x)
+    def data(r: TensorRef) -> np.ndarray:
+        # int16: the values' bytes (little-endian), which the C copies
+        return m.read(r).astype("<i2").view(np.int8) if c.byte_view else m.read(r)
+
+    views = [data(r).reshape(p.input_w, p.input_z, p.input_y, p.input_x)
              for r, p in zip(c.inputs, c.parts, strict=True)]
-    m.write(c.output, np.concatenate(views, axis=axis))
+    out = np.concatenate(views, axis=axis)
+    m.write(c.output, np.ascontiguousarray(out).view("<i2") if c.byte_view else out)
 
 
 FAMILY = OpFamily(

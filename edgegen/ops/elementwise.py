@@ -3,6 +3,12 @@ input and output multipliers, clamps, in place when the first input dies here) a
 simulator's kernels. Either operand may be a constant (Keras Normalization, Rescaling with an
 offset, a leading BatchNormalization, ``x * c``): the kernels read it from flash where they would
 read the arena, with the arithmetic TFLM uses for two tensors.
+
+int16 operands (TFLite's 16x8 scheme, zero points 0) take TFLM's int16 paths: ADD and SUB are the
+int8 general path with a left shift of 15 instead of 20 (TFLM's micro ADD always passes
+``pot_scale = false``, so its power-of-two path is never taken), MUL the int8 arithmetic on int16
+values; the calls are ``arm_elementwise_add_s16`` / ``arm_elementwise_mul_s16`` or edgegen's
+``*_s16`` kernels (SUB, broadcasts).
 """
 
 from __future__ import annotations
@@ -56,13 +62,17 @@ def read_binary(cls: type[Add] | type[Sub] | type[Mul]) -> Callable[[OpContext],
     def build(c: OpContext) -> ir.Op:
         c.n_inputs(2)
         a, b, y = c.t(0), c.t(1), c.out()
+        dtype = c.quant_activation(y, "output", ("int8", "int16"))
         for role, t in (("first input", a), ("second input", b)):
             if t.is_const:
-                if t.dtype != "int8" or t.quant is None or t.quant.per_channel:
-                    raise c.fail(f"constant {role} {t.describe()} must be per-tensor int8")
-            else:
-                c.int8_activation(t, role)
-        c.int8_activation(y, "output")
+                if t.dtype != dtype or t.quant is None or t.quant.per_channel:
+                    raise c.fail(f"constant {role} {t.describe()} must be per-tensor {dtype}, as the output")
+                if dtype == "int16" and t.quant.zero_point != 0:
+                    raise c.fail(f"constant {role} {t.describe()} is int16 with a zero point; TFLM's int16 "
+                                 "kernels take zero point 0")
+            elif c.quant_activation(t, role, ("int8", "int16")) != dtype:
+                raise c.fail(f"{role} {t.describe()} and output {y.describe()} differ in type; edgegen compiles "
+                             f"{c.name} of int8 or of int16 operands and output")
         if len(a.shape) > 4 or len(b.shape) > 4:
             raise c.fail("broadcasting beyond 4 dimensions is not supported")
         _check_broadcast(c, a.shape, b.shape, y.shape)
@@ -120,6 +130,8 @@ class AddCall(ConstOperand, Call):
     #: SUB: the rescaled second input is subtracted (edgegen_sub_s8 / edgegen_sub_broadcast_s8,
     #: which take the same arguments as the ADD kernels)
     subtract: bool = False
+    #: int16 operands and output (16x8): the simulator keeps the int16 result
+    int16: bool = False
 
 
 @dataclass(frozen=True)
@@ -135,6 +147,7 @@ class MulCall(ConstOperand, Call):
     size: int
     broadcast: str | None
     broadcast_spec: BroadcastSpec | None
+    int16: bool = False
 
 
 def _broadcast(lw: Lowering, op: ir.Op, force: bool = False) -> tuple[str | None, BroadcastSpec | None]:
@@ -173,7 +186,10 @@ def _binary_inputs(lw: Lowering, op: ir.Op) -> tuple[tuple[TensorRef, ...], dict
         if constant is not None:
             raise lw.fail(op, "both operands are constants; fold the op during conversion")
         assert tensor.data is not None
-        name = lw.const(f"operand{position + 1}", "int8_t", tensor.data.astype(np.int8), op)
+        if tensor.dtype == "int16":
+            name = lw.const(f"operand{position + 1}", "int16_t", tensor.data.astype(np.int16), op)
+        else:
+            name = lw.const(f"operand{position + 1}", "int8_t", tensor.data.astype(np.int8), op)
         constant = dict(constant=name, constant_position=position, constant_shape=tensor.shape)
     inplace = next(t for t in op.inputs[:2] if not lw.g.tensor(t).is_const) if refs else None
     return tuple(refs), constant or {}, inplace
@@ -184,17 +200,22 @@ def lower_add(lw: Lowering, op: ir.Op) -> None:
     assert isinstance(op, (Add, Sub))
     sub = isinstance(op, Sub)
     q1, q2, qo = lw.qp(op.inputs[0]), lw.qp(op.inputs[1]), lw.qp(op.outputs[0])
-    left_shift = 20
+    int16 = lw.g.tensor(op.outputs[0]).dtype == "int16"
+    # TFLM's add_common.cc / sub_common.cc: 20 for int8, 15 for int16 (the 32-bit sums stay in range)
+    left_shift = 15 if int16 else 20
     twice_max = 2.0 * max(float(q1.scale), float(q2.scale))
     m1, s1 = fx.quantize_multiplier_smaller_than_one_exp(float(q1.scale) / twice_max)
     m2, s2 = fx.quantize_multiplier_smaller_than_one_exp(float(q2.scale) / twice_max)
     mo, so = fx.quantize_multiplier_smaller_than_one_exp(twice_max / ((1 << left_shift) * float(qo.scale)))
-    act_min, act_max = activation_range(op.activation, qo)
+    act_min, act_max = activation_range(op.activation, qo, "int16" if int16 else "int8")
     arith = dict(
         input_1_offset=-q1.zero_point, input_1_mult=m1, input_1_shift=s1,
         input_2_offset=-q2.zero_point, input_2_mult=m2, input_2_shift=s2, left_shift=left_shift,
         out_offset=qo.zero_point, out_mult=mo, out_shift=so, act_min=act_min, act_max=act_max, subtract=sub,
     )
+    if int16:
+        _lower_add16(lw, op, arith)
+        return
     if clut.try_lower(lw, op, lambda a, b: _add_values(SimpleNamespace(**arith), a, b)):
         return
     bname, spec = _broadcast(lw, op)
@@ -228,21 +249,44 @@ def lower_mul(lw: Lowering, op: ir.Op) -> None:
     assert isinstance(op, Mul)
     q1, q2, qo = lw.qp(op.inputs[0]), lw.qp(op.inputs[1]), lw.qp(op.outputs[0])
     mo, so = fx.quantize_multiplier(float(q1.scale) * float(q2.scale) / float(qo.scale))
-    act_min, act_max = activation_range(op.activation, qo)
+    y = lw.g.tensor(op.outputs[0])
+    int16 = y.dtype == "int16"
+    act_min, act_max = activation_range(op.activation, qo, y.dtype)
     arith = dict(input_1_offset=-q1.zero_point, input_2_offset=-q2.zero_point, out_offset=qo.zero_point,
                  out_mult=mo, out_shift=so, act_min=act_min, act_max=act_max)
-    if clut.try_lower(lw, op, lambda a, b: _mul_values(SimpleNamespace(**arith), a, b)):
+    # the per-channel tables are int8 -> int8; int16 operands always take the elementwise kernels
+    if not int16 and clut.try_lower(lw, op, lambda a, b: _mul_values(SimpleNamespace(**arith), a, b)):
         return
     bname, spec = _broadcast(lw, op)
     refs, constant, inplace = _binary_inputs(lw, op)
     out = lw.out_ref(op, None if bname else inplace)
-    y = lw.g.tensor(op.outputs[0])
-    b = lw.base(op, "edgegen_mul_broadcast_s8" if bname else "arm_elementwise_mul_s8", refs, out, 0, y.size)
+    sfx = "s16" if int16 else "s8"
+    b = lw.base(op, f"edgegen_mul_broadcast_{sfx}" if bname else f"arm_elementwise_mul_{sfx}", refs, out, 0, y.size)
     lw.calls.append(MulCall(
         **b,  # type: ignore[arg-type]
         input_1_offset=-q1.zero_point, input_2_offset=-q2.zero_point, out_offset=qo.zero_point,
         out_mult=mo, out_shift=so, act_min=act_min, act_max=act_max, size=y.size,
-        broadcast=bname, broadcast_spec=spec, **constant,  # type: ignore[arg-type]
+        broadcast=bname, broadcast_spec=spec, int16=int16, **constant,  # type: ignore[arg-type]
+    ))
+
+
+def _lower_add16(lw: Lowering, op: ir.Op, arith: dict[str, int]) -> None:
+    """int16 ADD / SUB: Arm's arm_elementwise_add_s16 (same arithmetic as TFLM's general int16 path,
+    the zero offsets unused) for same-shape ADD, edgegen's *_s16 kernels for SUB and broadcasts;
+    edgegen's int8 table and add kernels do not apply."""
+    sub = bool(arith["subtract"])
+    bname, spec = _broadcast(lw, op)
+    refs, constant, inplace = _binary_inputs(lw, op)
+    out = lw.out_ref(op, None if bname else inplace)
+    y = lw.g.tensor(op.outputs[0])
+    if sub:
+        function = "edgegen_sub_broadcast_s16" if bname else "edgegen_sub_s16"
+    else:
+        function = "edgegen_add_broadcast_s16" if bname else "arm_elementwise_add_s16"
+    b = lw.base(op, function, refs, out, 0, y.size)
+    lw.calls.append(AddCall(
+        **b, **arith,  # type: ignore[arg-type]
+        size=y.size, broadcast=bname, broadcast_spec=spec, int16=True, **constant,  # type: ignore[arg-type]
     ))
 
 
@@ -272,12 +316,22 @@ def _add_values(c: AddCall | SimpleNamespace, a: np.ndarray, b: np.ndarray) -> n
     s1 = mbqm((a + c.input_1_offset) * (1 << c.left_shift), c.input_1_mult, c.input_1_shift)
     s2 = mbqm((b + c.input_2_offset) * (1 << c.left_shift), c.input_2_mult, c.input_2_shift)
     raw = s1 - s2 if c.subtract else s1 + s2
+    if getattr(c, "int16", False):
+        return _requant16(raw, c.out_mult, c.out_shift, c.act_min, c.act_max)
     return requant(raw, c.out_mult, c.out_shift, c.out_offset, c.act_min, c.act_max)
 
 
 def _mul_values(c: MulCall | SimpleNamespace, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     prod = (a + c.input_1_offset) * (b + c.input_2_offset)
+    if getattr(c, "int16", False):
+        return _requant16(prod, c.out_mult, c.out_shift, c.act_min, c.act_max)
     return requant(prod, c.out_mult, c.out_shift, c.out_offset, c.act_min, c.act_max)
+
+
+def _requant16(acc: np.ndarray, mult: int, shift: int, lo: int, hi: int) -> np.ndarray:
+    """The int16 kernels' 32-bit requantization (offset 0), clamped, as int16 values."""
+    out = fx.multiply_by_quantized_multiplier(acc.astype(np.int64), mult, shift)
+    return np.clip(out, lo, hi).astype(np.int16)
 
 
 def run_add(m: Machine, c: Call) -> None:

@@ -1,7 +1,7 @@
 """Elementwise int8 -> int8 ops computed as a 256-entry table at build time: LOGISTIC, TANH,
 standalone RELU / RELU6 / RELU_N1_TO_1, LEAKY_RELU (and int8 QUANTIZE, see
 :mod:`edgegen.ops.quantize`). Lowering runs TFLM's exact algorithm over all 256 inputs; the C is one
-``edgegen_lut_s8`` call.
+``edgegen_lut_s8`` call. int16 LOGISTIC and TANH (16x8): :mod:`edgegen.ops._act16`.
 """
 
 from __future__ import annotations
@@ -33,10 +33,12 @@ from ..fixedpoint import (
     rounding_divide_by_pot,
     tanh,
 )
+from ..int16math import checked_log2
 from ..lowering import Lowering
 from ..machine import Machine
 from ..program import Call
 from ..tflite_context import OpContext
+from ._act16 import SigmoidTanhS16Call, lower_sigmoid_tanh_s16, run_sigmoid_tanh_s16
 from ._family import OpFamily
 
 
@@ -70,11 +72,16 @@ class LeakyRelu(ir.Op):
 # -- reading -------------------------------------------------------------------------------------
 
 
-def _unary(build_op: Callable[[OpContext], ir.Op]) -> Callable[[OpContext], ir.Op]:
+def _unary(build_op: Callable[[OpContext], ir.Op], int16: bool = False) -> Callable[[OpContext], ir.Op]:
+    """``int16``: the op also takes int16 activations (TFLite's 16x8 scheme), input and output alike."""
+
     def build(c: OpContext) -> ir.Op:
         c.n_inputs(1)
-        c.int8_activation(c.t(0), "input")
-        c.int8_activation(c.out(), "output")
+        dtypes = ("int8", "int16") if int16 else ("int8",)
+        dtype = c.quant_activation(c.t(0), "input", dtypes)
+        if c.quant_activation(c.out(), "output", dtypes) != dtype:
+            raise c.fail(f"input {c.t(0).describe()} and output {c.out().describe()} differ in type; "
+                         f"edgegen compiles {c.name} int8 -> int8 and int16 -> int16")
         if c.t(0).shape != c.out().shape:
             raise c.fail("input and output shapes differ")
         return build_op(c)
@@ -86,10 +93,22 @@ def read_relu(kind: ir.Activation) -> Callable[[OpContext], ir.Op]:
     return _unary(lambda c: Relu(index=c.index, inputs=c.inputs, outputs=c.outputs, kind=kind))
 
 
+def _check_int16_output(c: OpContext, name: str) -> None:
+    """TFLM's int16 LOGISTIC / TANH Prepare: the output scale is 2^-15 (CheckedLog2, zero point 0
+    checked by the reader)."""
+    q = c.out().quant
+    assert q is not None
+    pot, log2 = checked_log2(float(q.scale))
+    if not pot or log2 != -15:
+        raise c.fail(f"int16 {name} output must have scale 1/32768 (2^-15) and zero point 0, as TFLM requires")
+
+
 def read_logistic(c: OpContext) -> ir.Op:
     q = c.out().quant
     assert q is not None
-    if q.zero_point != -128 or abs(q.scale - 1 / 256) > 1e-9:
+    if c.out().dtype == "int16":
+        _check_int16_output(c, "LOGISTIC")
+    elif q.zero_point != -128 or abs(q.scale - 1 / 256) > 1e-9:
         raise c.fail("int8 LOGISTIC output must have scale 1/256 and zero point -128")
     return Logistic(index=c.index, inputs=c.inputs, outputs=c.outputs)
 
@@ -97,7 +116,9 @@ def read_logistic(c: OpContext) -> ir.Op:
 def read_tanh(c: OpContext) -> ir.Op:
     q = c.out().quant
     assert q is not None
-    if q.zero_point != 0 or abs(q.scale - 1 / 128) > 1e-9:
+    if c.out().dtype == "int16":
+        _check_int16_output(c, "TANH")
+    elif q.zero_point != 0 or abs(q.scale - 1 / 128) > 1e-9:
         raise c.fail("int8 TANH output must have scale 1/128 and zero point 0")
     return Tanh(index=c.index, inputs=c.inputs, outputs=c.outputs)
 
@@ -120,6 +141,9 @@ class LutCall(Call):
 
 
 def lower_lut(lw: Lowering, op: ir.Op) -> None:
+    if lw.g.tensor(op.inputs[0]).dtype == "int16":  # only LOGISTIC and TANH read int16
+        lower_sigmoid_tanh_s16(lw, op, isinstance(op, Tanh))
+        return
     qi, qo = lw.qp(op.inputs[0]), lw.qp(op.outputs[0])
     table: np.ndarray
     if isinstance(op, Logistic):
@@ -372,10 +396,11 @@ def run_lut(m: Machine, c: Call) -> None:
 
 
 FAMILY = OpFamily(
-    builders={"LOGISTIC": _unary(read_logistic), "TANH": _unary(read_tanh), "RELU": read_relu(ir.Activation.RELU),
+    builders={"LOGISTIC": _unary(read_logistic, int16=True), "TANH": _unary(read_tanh, int16=True),
+              "RELU": read_relu(ir.Activation.RELU),
               "RELU6": read_relu(ir.Activation.RELU6), "RELU_N1_TO_1": read_relu(ir.Activation.RELU_N1_TO_1),
               "LEAKY_RELU": _unary(read_leaky_relu)},
     lowerers={Logistic: lower_lut, Tanh: lower_lut, Relu: lower_lut, LeakyRelu: lower_lut},
-    kernels={LutCall: run_lut},
+    kernels={LutCall: run_lut, SigmoidTanhS16Call: run_sigmoid_tanh_s16},
     options={"LEAKY_RELU": fb.BuiltinOptions.LeakyReluOptions},
 )

@@ -29,12 +29,13 @@ class Pad(ir.Op):
 def read_pad(c: OpContext) -> ir.Op:
     c.n_inputs(2, 3)
     x, y = c.t(0), c.out()
-    c.int8_activation(x, "input")
-    c.int8_activation(y, "output")
+    dtype = c.quant_activation(x, "input", ("int8", "int16"))
+    if c.quant_activation(y, "output", ("int8", "int16")) != dtype:
+        raise c.fail(f"input {x.describe()} and output {y.describe()} differ in type")
     if x.quant != y.quant:
         raise c.fail("input and output quantization differ")
     if len(c.inputs) == 3 and c.inputs[2] >= 0:
-        v = c.const(2, "constant value", ("int8",))
+        v = c.const(2, "constant value", (dtype,))
         assert v.data is not None and y.quant is not None
         if v.size != 1:
             raise c.fail(f"constant value {v.describe()} must hold one value")
@@ -70,6 +71,9 @@ class PadCall(Call):
     input_size: Dims
     pre_pad: Dims
     post_pad: Dims
+    #: int16 tensors (16x8, zero point 0): the dims count bytes, the int8 pad copies two bytes per
+    #: element and fills the padding with zero bytes; the call casts the int16_t buffers to int8_t
+    byte_view: bool = False
 
 
 def lower_pad(lw: Lowering, op: ir.Op) -> None:
@@ -77,10 +81,15 @@ def lower_pad(lw: Lowering, op: ir.Op) -> None:
     x = lw.g.tensor(op.inputs[0])
     k = 4 - len(x.shape)
     pads = ((0, 0),) * k + op.paddings
+    # an int16 tensor is an int8 one with twice the channels; its zero point 0 is two zero bytes
+    width = 2 if x.dtype == "int16" else 1
+    shape = dims4(x.shape)
+    pads = (*pads[:3], (pads[3][0] * width, pads[3][1] * width))
     b = lw.base(op, "arm_pad_s8", (lw.ref(op.inputs[0]),), lw.out_ref(op), 0, 0)
     lw.calls.append(PadCall(
-        **b, pad_value=lw.qp(op.outputs[0]).zero_point, input_size=dims4(x.shape),  # type: ignore[arg-type]
-        pre_pad=Dims(*(p[0] for p in pads)), post_pad=Dims(*(p[1] for p in pads)),
+        **b, pad_value=lw.qp(op.outputs[0]).zero_point,  # type: ignore[arg-type]
+        input_size=Dims(shape.n, shape.h, shape.w, shape.c * width),
+        pre_pad=Dims(*(p[0] for p in pads)), post_pad=Dims(*(p[1] for p in pads)), byte_view=width == 2,
     ))
 
 
@@ -90,10 +99,14 @@ def lower_pad(lw: Lowering, op: ir.Op) -> None:
 def run_pad(m: Machine, c: Call) -> None:
     assert isinstance(c, PadCall)
     s = c.input_size
-    x = m.read(c.inputs[0]).reshape(s.n, s.h, s.w, s.c)
+    x = m.read(c.inputs[0])
+    if c.byte_view:  # the bytes of the int16 values, as the C pads them (little-endian)
+        x = x.astype("<i2").view(np.int8)
+    x = x.reshape(s.n, s.h, s.w, s.c)
     pre, post = c.pre_pad, c.post_pad
     pads = ((pre.n, post.n), (pre.h, post.h), (pre.w, post.w), (pre.c, post.c))
-    m.write(c.output, np.pad(x, pads, constant_values=c.pad_value))
+    out = np.pad(x, pads, constant_values=c.pad_value)
+    m.write(c.output, np.ascontiguousarray(out).view("<i2") if c.byte_view else out)
 
 
 FAMILY = OpFamily(

@@ -1,4 +1,5 @@
 """AVERAGE_POOL_2D and MAX_POOL_2D: reading, lowering to ``arm_avgpool_s8`` / ``arm_max_pool_s8``
+(``arm_avgpool_s16`` / ``arm_max_pool_s16`` for int16 activations, TFLite's 16x8 scheme)
 (also the kernel of REDUCE_MAX, see :mod:`edgegen.ops.reduce`), the average pool's scratch size,
 and the simulator's kernel.
 """
@@ -44,8 +45,9 @@ def read_pool(kind: str) -> Callable[[OpContext], ir.Op]:
     def build(c: OpContext) -> ir.Op:
         c.n_inputs(1)
         x, y = c.t(0), c.out()
-        c.int8_activation(x, "input")
-        c.int8_activation(y, "output")
+        dtype = c.quant_activation(x, "input", ("int8", "int16"))
+        if c.quant_activation(y, "output", ("int8", "int16")) != dtype:
+            raise c.fail(f"input {x.describe()} and output {y.describe()} differ in type; TFLM pools keep the type")
         c.rank(x, (4,), "input")
         c.rank(y, (4,), "output")
         if (y.shape[0], y.shape[3]) != (x.shape[0], x.shape[3]):
@@ -108,15 +110,18 @@ def lower_pool(lw: Lowering, op: ir.Op) -> None:
     if n != 1:
         raise lw.fail(op, "batch sizes other than 1 are not supported for pooling")
     pad = (same_padding(op.padding, op.stride[0], 1, ih, fh, oh), same_padding(op.padding, op.stride[1], 1, iw, fw, ow))
-    act_min, act_max = activation_range(op.activation, lw.qp(op.outputs[0]))
+    int16 = y.dtype == "int16"
+    act_min, act_max = activation_range(op.activation, lw.qp(op.outputs[0]), y.dtype)
     is_max = op.kind == "max"
     geo = poolk.PoolGeometry(ih=ih, iw=iw, c=c, oh=oh, ow=ow, fh=fh, fw=fw, sh=op.stride[0], sw=op.stride[1],
                              pad_t=pad[0], pad_l=pad[1])
-    if poolk.try_lower(lw, op, lw.ref(op.inputs[0]), lw.out_ref(op), geo, poolk.MAX if is_max else poolk.AVG,
-                       (act_min, act_max)):
+    # edgegen's generated pool kernels are int8 only; int16 (16x8) pools call Arm's *_s16 API
+    kind = poolk.MAX if is_max else poolk.AVG
+    if not int16 and poolk.try_lower(lw, op, lw.ref(op.inputs[0]), lw.out_ref(op), geo, kind, (act_min, act_max)):
         return
     sb = 0 if is_max else avgpool_scratch(lw.scratch_target, ow, c)
-    b = lw.base(op, "arm_max_pool_s8" if is_max else "arm_avgpool_s8", (lw.ref(op.inputs[0]),),
+    suffix = "s16" if int16 else "s8"
+    b = lw.base(op, f"arm_max_pool_{suffix}" if is_max else f"arm_avgpool_{suffix}", (lw.ref(op.inputs[0]),),
                   lw.out_ref(op), sb, n * oh * ow * c * fh * fw)
     lw.calls.append(PoolCall(
         **b, is_max=is_max, input_dims=Dims(n, ih, iw, c), filter_dims=Dims(1, fh, fw, 1),  # type: ignore[arg-type]
@@ -126,7 +131,8 @@ def lower_pool(lw: Lowering, op: ir.Op) -> None:
 
 def avgpool_scratch(target: str, out_w: int, ch: int) -> int:
     if target in ("dsp", "max"):
-        return ch * 4  # arm_avgpool_s8_get_buffer_size_dsp: one int32 accumulator per channel
+        # arm_avgpool_s8/_s16_get_buffer_size_dsp: one int32 accumulator per channel (MVE: none)
+        return ch * 4
     return 0
 
 
@@ -154,7 +160,8 @@ def run_pool(m: Machine, c: Call) -> None:
                 # C integer division truncates toward zero; round half away from zero first
                 num = np.where(s > 0, s + count // 2, s - count // 2)
                 out[:, oy, ox, :] = np.sign(num) * (np.abs(num) // count)
-    m.write(c.output, np.clip(out, c.act_min, c.act_max).astype(np.int8))
+    # the output ref's type (int8_t or int16_t) holds the clamped value
+    m.write(c.output, np.clip(out, c.act_min, c.act_max))
 
 
 FAMILY = OpFamily(

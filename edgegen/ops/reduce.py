@@ -1,5 +1,7 @@
 """MEAN and REDUCE_MAX over adjacent axes: reading, lowering (MEAN to ``edgegen_mean_s8`` with
-TFLM's multipliers, REDUCE_MAX to a max pool) and MEAN's simulator kernel.
+TFLM's multipliers, REDUCE_MAX to a max pool) and MEAN's simulator kernel. MEAN also takes int16
+activations (16x8): TFLM's EvalIntegerMean is one template for int8 and int16, so the same numbers
+go to ``edgegen_mean_s16``.
 """
 
 from __future__ import annotations
@@ -57,7 +59,7 @@ def read_reduction(cls: type[Mean] | type[ReduceMax], what: str) -> Callable[[Op
     """MEAN and REDUCE_MAX: int8 in and out, a constant list of adjacent axes (input 1)."""
     def build(c: OpContext) -> ir.Op:
         c.n_inputs(2)
-        axes = _reduced_axes(c, what)
+        axes = _reduced_axes(c, what, ("int8", "int16") if cls is Mean else ("int8",))
         if cls is ReduceMax and c.t(0).quant != c.out().quant:
             raise c.fail("input and output quantization differ; TFLM requires them equal for REDUCE_MAX")
         x = c.t(0)
@@ -70,11 +72,11 @@ def read_reduction(cls: type[Mean] | type[ReduceMax], what: str) -> Callable[[Op
     return build
 
 
-def _reduced_axes(c: OpContext, what: str) -> list[int]:
+def _reduced_axes(c: OpContext, what: str, dtypes: tuple[str, ...]) -> list[int]:
     """The checked, sorted, adjacent axes of a MEAN or REDUCE_MAX (input 1)."""
     x, y = c.t(0), c.out()
-    c.int8_activation(x, "input")
-    c.int8_activation(y, "output")
+    if c.quant_activation(x, "input", dtypes) != c.quant_activation(y, "output", dtypes):
+        raise c.fail(f"input {x.describe()} and output {y.describe()} differ in type")
     axes_t = c.const(1, "axis", ("int32",))  # TFLM refuses int64 axes
     assert axes_t.data is not None
     rank = len(x.shape)
@@ -106,6 +108,8 @@ class MeanCall(Call):
     multiplier: int
     shift: int
     output_offset: int
+    #: int16 input and output (edgegen_mean_s16): the int16 clamp
+    int16: bool = False
 
 
 def lower_mean(lw: Lowering, op: ir.Op) -> None:
@@ -116,6 +120,13 @@ def lower_mean(lw: Lowering, op: ir.Op) -> None:
     if reduce == 0:
         raise lw.fail(op, "MEAN over an empty axis")
     p = mean_params(qi.scale, qi.zero_point, qo.scale, qo.zero_point, reduce)
+    int16 = x.dtype == "int16"
+    if int16:
+        b = lw.base(op, "edgegen_mean_s16", (lw.ref(op.inputs[0]),), lw.out_ref(op), 0, x.size)
+        lw.calls.append(MeanCall(**b, outer=outer, reduce=reduce, inner=inner,  # type: ignore[arg-type]
+                                 sum_offset=p.sum_offset, multiplier=p.multiplier, shift=p.shift,
+                                 output_offset=p.output_offset, int16=True))
+        return
     geo = poolk.PoolGeometry(ih=outer, iw=reduce, c=inner, oh=outer, ow=1, fh=1, fw=reduce, sh=1, sw=1, pad_t=0,
                              pad_l=0)
     if poolk.try_lower(lw, op, lw.ref(op.inputs[0]), lw.out_ref(op), geo, poolk.MEAN, (-128, 127),
@@ -186,6 +197,14 @@ def mean_params(input_scale: float, input_zero_point: int, output_scale: float, 
                       output_offset=int(output_zero_point))
 
 
+def mean_s16(x: npt.ArrayLike, p: MeanParams) -> npt.NDArray[np.int16]:
+    """TFLM int16 MEAN: :func:`mean_s8`'s arithmetic (the same template), clamped to int16."""
+    xa = as_int64(x)
+    total = wrap_int32(wrap_int32(xa.sum(axis=1)) + p.sum_offset)
+    out = multiply_by_quantized_multiplier(total, p.multiplier, p.shift) + p.output_offset
+    return np.clip(out, -32768, 32767).astype(np.int16)
+
+
 def mean_s8(x: npt.ArrayLike, p: MeanParams) -> Int8Array:
     """TFLM int8 MEAN on ``x`` viewed as ``[outer, reduce, inner]``; returns ``[outer, inner]``.
 
@@ -208,7 +227,7 @@ def run_mean(m: Machine, c: Call) -> None:
     assert isinstance(c, MeanCall)
     x = m.read(c.inputs[0]).reshape(c.outer, c.reduce, c.inner)
     p = MeanParams(sum_offset=c.sum_offset, multiplier=c.multiplier, shift=c.shift, output_offset=c.output_offset)
-    m.write(c.output, mean_s8(x, p))
+    m.write(c.output, mean_s16(x, p) if c.int16 else mean_s8(x, p))
 
 
 FAMILY = OpFamily(

@@ -1,5 +1,5 @@
 """SOFTMAX: reading, lowering to ``arm_softmax_s8`` (TFLM's Prepare: the input multiplier and
-diff_min) and the simulator's kernel.
+diff_min) and the simulator's kernel. int16 input and output (16x8): :mod:`edgegen.ops._softmax16`.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from ..machine import Machine
 from ..program import Call
 from ..tflite_context import OpContext
 from ._family import OpFamily
+from ._softmax16 import SoftmaxS16Call, lower_softmax_s16, run_softmax_s16
 
 
 @dataclass(frozen=True)
@@ -47,11 +48,19 @@ class Softmax(ir.Op):
 def read_softmax(c: OpContext) -> ir.Op:
     c.n_inputs(1)
     x, y = c.t(0), c.out()
-    c.int8_activation(x, "input")
-    c.int8_activation(y, "output")
+    dtype = c.quant_activation(x, "input", ("int8", "int16"))
+    if c.quant_activation(y, "output", ("int8", "int16")) != dtype:
+        raise c.fail(f"input {x.describe()} and output {y.describe()} differ in type; edgegen compiles int8 -> int8 "
+                     "and int16 -> int16 SOFTMAX")
     if not x.shape or x.shape != y.shape:
         raise c.fail(f"input {x.describe()} and output {y.describe()} must have the same shape, of rank 1 or more")
     assert y.quant is not None
+    if dtype == "int16":
+        # TFLM: TF_LITE_ENSURE_NEAR(output scale, 1.f / 32768, 0.001f / 32768), zero point 0 (checked above)
+        f = np.float32
+        if not abs(f(y.quant.scale) - f(1.0) / f(32768)) <= f(0.001) * f(1.0) / f(32768):
+            raise c.fail("int16 SOFTMAX output must have scale 1/32768 and zero point 0 (as TFLM requires)")
+        return Softmax(index=c.index, inputs=c.inputs, outputs=c.outputs, beta=c.finite("beta"))
     # TFLM compares the float32 scale with 1/256 exactly
     if y.quant.zero_point != -128 or np.float32(y.quant.scale) != np.float32(1 / 256):
         raise c.fail("int8 SOFTMAX output must have scale 1/256 and zero point -128 (as TFLM requires)")
@@ -74,6 +83,9 @@ class SoftmaxCall(Call):
 def lower_softmax(lw: Lowering, op: ir.Op) -> None:
     assert isinstance(op, Softmax)
     x = lw.g.tensor(op.inputs[0])
+    if x.dtype == "int16":
+        lower_softmax_s16(lw, op, op.beta)
+        return
     scale = float(lw.qp(op.inputs[0]).scale)
     # TFLM scales the input differences by beta * scale * 2^26 and aborts when that is not
     # above 1 (QuantizeMultiplierGreaterThanOne). It happens when the logits are almost
@@ -182,7 +194,7 @@ def run_softmax(m: Machine, c: Call) -> None:
 FAMILY = OpFamily(
     builders={"SOFTMAX": read_softmax},
     lowerers={Softmax: lower_softmax},
-    kernels={SoftmaxCall: run_softmax},
+    kernels={SoftmaxCall: run_softmax, SoftmaxS16Call: run_softmax_s16},
     options={"SOFTMAX": fb.BuiltinOptions.SoftmaxOptions},
     required_options={"SOFTMAX": "beta 0, which TFLM cannot implement (it aborts)"},
 )

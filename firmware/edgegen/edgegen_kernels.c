@@ -236,6 +236,181 @@ arm_cmsis_nn_status edgegen_mul_broadcast_s8(const int8_t *input_1, const int8_t
     return ARM_CMSIS_NN_SUCCESS;
 }
 
+/* int16 (16x8) ADD / SUB / MUL: the int8 arithmetic above on int16_t data (TFLM's int16 general
+ * paths; the caller passes left_shift 15 and zero offsets). */
+arm_cmsis_nn_status edgegen_add_broadcast_s16(const int16_t *input_1, const int16_t *input_2,
+                                              const edgegen_broadcast *broadcast, int32_t input_1_offset,
+                                              int32_t input_1_mult, int32_t input_1_shift, int32_t input_2_offset,
+                                              int32_t input_2_mult, int32_t input_2_shift, int32_t left_shift,
+                                              int16_t *output, int32_t out_offset, int32_t out_mult, int32_t out_shift,
+                                              int32_t out_activation_min, int32_t out_activation_max)
+{
+    EDGEGEN_FOR_BROADCAST(broadcast, i1, i2, o, {
+        const int32_t out = edgegen_add_sub_one(input_1[i1], input_2[i2], 0, input_1_offset, input_1_mult,
+                                                input_1_shift, input_2_offset, input_2_mult, input_2_shift,
+                                                left_shift, out_offset, out_mult, out_shift);
+        output[o] = edgegen_clamp_s16(out, out_activation_min, out_activation_max);
+    });
+    return ARM_CMSIS_NN_SUCCESS;
+}
+
+arm_cmsis_nn_status edgegen_sub_s16(const int16_t *input_1, const int16_t *input_2, int32_t input_1_offset,
+                                    int32_t input_1_mult, int32_t input_1_shift, int32_t input_2_offset,
+                                    int32_t input_2_mult, int32_t input_2_shift, int32_t left_shift, int16_t *output,
+                                    int32_t out_offset, int32_t out_mult, int32_t out_shift,
+                                    int32_t out_activation_min, int32_t out_activation_max, int32_t block_size)
+{
+    for (int32_t i = 0; i < block_size; i++)
+    {
+        const int32_t out = edgegen_add_sub_one(input_1[i], input_2[i], 1, input_1_offset, input_1_mult,
+                                                input_1_shift, input_2_offset, input_2_mult, input_2_shift,
+                                                left_shift, out_offset, out_mult, out_shift);
+        output[i] = edgegen_clamp_s16(out, out_activation_min, out_activation_max);
+    }
+    return ARM_CMSIS_NN_SUCCESS;
+}
+
+arm_cmsis_nn_status edgegen_sub_broadcast_s16(const int16_t *input_1, const int16_t *input_2,
+                                              const edgegen_broadcast *broadcast, int32_t input_1_offset,
+                                              int32_t input_1_mult, int32_t input_1_shift, int32_t input_2_offset,
+                                              int32_t input_2_mult, int32_t input_2_shift, int32_t left_shift,
+                                              int16_t *output, int32_t out_offset, int32_t out_mult, int32_t out_shift,
+                                              int32_t out_activation_min, int32_t out_activation_max)
+{
+    EDGEGEN_FOR_BROADCAST(broadcast, i1, i2, o, {
+        const int32_t out = edgegen_add_sub_one(input_1[i1], input_2[i2], 1, input_1_offset, input_1_mult,
+                                                input_1_shift, input_2_offset, input_2_mult, input_2_shift,
+                                                left_shift, out_offset, out_mult, out_shift);
+        output[o] = edgegen_clamp_s16(out, out_activation_min, out_activation_max);
+    });
+    return ARM_CMSIS_NN_SUCCESS;
+}
+
+arm_cmsis_nn_status edgegen_mul_broadcast_s16(const int16_t *input_1, const int16_t *input_2,
+                                              const edgegen_broadcast *broadcast, int32_t input_1_offset,
+                                              int32_t input_2_offset, int16_t *output, int32_t out_offset,
+                                              int32_t out_mult, int32_t out_shift, int32_t out_activation_min,
+                                              int32_t out_activation_max)
+{
+    EDGEGEN_FOR_BROADCAST(broadcast, i1, i2, o, {
+        const int32_t prod = (input_1[i1] + input_1_offset) * (input_2[i2] + input_2_offset);
+        const int32_t out = edgegen_wrap_add(edgegen_requantize(prod, out_mult, out_shift), out_offset);
+        output[o] = edgegen_clamp_s16(out, out_activation_min, out_activation_max);
+    });
+    return ARM_CMSIS_NN_SUCCESS;
+}
+
+void edgegen_sigmoid_tanh_s16(const int16_t *input, int16_t *output, int32_t size, int32_t multiplier,
+                              int32_t left_shift, int32_t is_tanh, const uint16_t *table)
+{
+    const int32_t round = left_shift > 0 ? (int32_t)1 << (left_shift - 1) : 0;
+    const uint32_t bits = is_tanh ? 8u : 9u;
+    for (int32_t i = 0; i < size; i++)
+    {
+        /* |input * multiplier| < 2^30 (multiplier <= 32767); the arithmetic shift of a negative value
+         * is floor division with gcc and clang, as in TFLM */
+        const int32_t x = (input[i] * multiplier + round) >> left_shift;
+        const uint32_t ax = x < 0 ? 0u - (uint32_t)x : (uint32_t)x;
+        const uint32_t uh = ax >> bits;
+        uint32_t res;
+        if (uh >= 255u)
+        {
+            res = is_tanh ? 0xFFFFu << 8 : 0x7FFFu << 10;
+        }
+        else
+        {
+            const uint32_t ua = table[uh], ub = table[uh + 1u];
+            res = (ua << bits) + (ax & ((1u << bits) - 1u)) * (ub - ua);
+        }
+        int32_t r;
+        if (is_tanh)
+        {
+            r = (int32_t)res;
+            r = x >= 0 ? r - (1 << 23) + (1 << 7) : -r + (1 << 23) + (1 << 7) - 1;
+            r >>= 8;
+        }
+        else
+        {
+            res = x >= 0 ? res + (1u << 9) : (1u << 25) - res + (1u << 9) - 1u;
+            r = (int32_t)(res >> 10);
+        }
+        /* TFLM stores the 32-bit result into int16_t */
+        output[i] = (int16_t)r;
+    }
+}
+
+/* TFLM's LUTLookup(int16_t, const int16_t *): a 513-entry table indexed by the top 9 bits, the low
+ * 7 interpolated (the slope truncated to int16_t as TFLM stores it). */
+static int16_t edgegen_lut_lookup_s16(int32_t value, const int16_t *lut)
+{
+    const int32_t index = 256 + (value >> 7);
+    const int32_t offset = value & 0x7f;
+    const int32_t base = lut[index];
+    const int32_t slope = (int16_t)(lut[index + 1] - lut[index]);
+    return (int16_t)(base + ((slope * offset + 64) >> 7));
+}
+
+void edgegen_softmax_s16(const int16_t *input, int32_t num_rows, int32_t row_size, int32_t mult, int32_t shift,
+                         const int16_t *exp_lut, const int16_t *one_over_one_plus_x_lut, int16_t *output)
+{
+    for (int32_t r = 0; r < num_rows; r++)
+    {
+        const int16_t *in = input + (size_t)r * (size_t)row_size;
+        int16_t *out = output + (size_t)r * (size_t)row_size;
+        int32_t max = INT16_MIN;
+        for (int32_t c = 0; c < row_size; c++)
+        {
+            max = in[c] > max ? in[c] : max;
+        }
+        /* exp(x - max) in Q0.15, cached in the output; their sum fits int32 (row_size < 2^16) */
+        int32_t sum = 0;
+        for (int32_t c = 0; c < row_size; c++)
+        {
+            const int32_t scaled = edgegen_requantize(in[c] - max, mult, shift);
+            out[c] = edgegen_lut_lookup_s16(edgegen_clamp_s16(scaled + 32767, INT16_MIN, INT16_MAX), exp_lut);
+            sum += out[c];
+        }
+        /* the exp of the maximum is about 1.0, so sum >= 2^14 and headroom <= 17 */
+        int32_t headroom = 0;
+        while (headroom < 32 && !((uint32_t)sum & (0x80000000u >> (uint32_t)headroom)))
+        {
+            headroom++;
+        }
+        const int32_t shifted = (int32_t)((((int64_t)sum << (headroom - 1)) + (1 << 13)) >> 14);
+        const int32_t sym = edgegen_clamp_s16(shifted - ((1 << 15) + (1 << 16)), INT16_MIN, INT16_MAX);
+        const int64_t recip = edgegen_lut_lookup_s16(sym, one_over_one_plus_x_lut);
+        const int32_t right = 31 - headroom;
+        for (int32_t c = 0; c < row_size; c++)
+        {
+            const int64_t v = ((int64_t)out[c] * recip + ((int64_t)1 << (right - 1))) >> right;
+            out[c] = edgegen_clamp_s16((int32_t)v, 0, INT16_MAX);
+        }
+    }
+}
+
+arm_cmsis_nn_status edgegen_mean_s16(const int16_t *input, int16_t *output, int32_t outer, int32_t reduce,
+                                     int32_t inner, int32_t sum_offset, int32_t multiplier, int32_t shift,
+                                     int32_t output_offset)
+{
+    for (int32_t o = 0; o < outer; o++)
+    {
+        const int16_t *in = input + (size_t)o * (size_t)reduce * (size_t)inner;
+        for (int32_t i = 0; i < inner; i++)
+        {
+            uint32_t sum = 0;
+            for (int32_t r = 0; r < reduce; r++)
+            {
+                const int32_t v = in[(size_t)r * (size_t)inner + (size_t)i];
+                sum += (uint32_t)v;
+            }
+            const int32_t total = edgegen_wrap_add((int32_t)sum, sum_offset);
+            const int32_t out = edgegen_wrap_add(edgegen_requantize(total, multiplier, shift), output_offset);
+            output[(size_t)o * (size_t)inner + (size_t)i] = edgegen_clamp_s16(out, INT16_MIN, INT16_MAX);
+        }
+    }
+    return ARM_CMSIS_NN_SUCCESS;
+}
+
 /* roundf (half away from zero) without libm, so the model needs nothing from the C library but
  * memcpy and memset. |x| >= 2^23, infinities and NaN are integral (or NaN) already; below, the
  * fraction x - trunc(x) is exact in float. */

@@ -84,6 +84,50 @@ arm_cmsis_nn_status edgegen_mul_broadcast_s8(const int8_t *input_1, const int8_t
                                              int32_t out_mult, int32_t out_shift, int32_t out_activation_min,
                                              int32_t out_activation_max);
 
+/* int16 (TFLite's 16x8) ADD over a broadcast, SUB and SUB over a broadcast, MUL over a broadcast:
+ * the s8 kernels' arguments and arithmetic on int16_t data (TFLM passes left_shift 15, offsets 0). */
+arm_cmsis_nn_status edgegen_add_broadcast_s16(const int16_t *input_1, const int16_t *input_2,
+                                              const edgegen_broadcast *broadcast, int32_t input_1_offset,
+                                              int32_t input_1_mult, int32_t input_1_shift, int32_t input_2_offset,
+                                              int32_t input_2_mult, int32_t input_2_shift, int32_t left_shift,
+                                              int16_t *output, int32_t out_offset, int32_t out_mult, int32_t out_shift,
+                                              int32_t out_activation_min, int32_t out_activation_max);
+arm_cmsis_nn_status edgegen_sub_s16(const int16_t *input_1, const int16_t *input_2, int32_t input_1_offset,
+                                    int32_t input_1_mult, int32_t input_1_shift, int32_t input_2_offset,
+                                    int32_t input_2_mult, int32_t input_2_shift, int32_t left_shift, int16_t *output,
+                                    int32_t out_offset, int32_t out_mult, int32_t out_shift,
+                                    int32_t out_activation_min, int32_t out_activation_max, int32_t block_size);
+arm_cmsis_nn_status edgegen_sub_broadcast_s16(const int16_t *input_1, const int16_t *input_2,
+                                              const edgegen_broadcast *broadcast, int32_t input_1_offset,
+                                              int32_t input_1_mult, int32_t input_1_shift, int32_t input_2_offset,
+                                              int32_t input_2_mult, int32_t input_2_shift, int32_t left_shift,
+                                              int16_t *output, int32_t out_offset, int32_t out_mult, int32_t out_shift,
+                                              int32_t out_activation_min, int32_t out_activation_max);
+arm_cmsis_nn_status edgegen_mul_broadcast_s16(const int16_t *input_1, const int16_t *input_2,
+                                              const edgegen_broadcast *broadcast, int32_t input_1_offset,
+                                              int32_t input_2_offset, int16_t *output, int32_t out_offset,
+                                              int32_t out_mult, int32_t out_shift, int32_t out_activation_min,
+                                              int32_t out_activation_max);
+
+/* TFLM's int16 LOGISTIC (is_tanh 0) or TANH (1), reference_integer_ops::Logistic / Tanh: the input
+ * rescaled by (input * multiplier + round) >> left_shift, then TFLM's 256-entry sigmoid table
+ * (table) interpolated over 9 (LOGISTIC) or 8 (TANH) fraction bits. output may equal input. */
+void edgegen_sigmoid_tanh_s16(const int16_t *input, int16_t *output, int32_t size, int32_t multiplier,
+                              int32_t left_shift, int32_t is_tanh, const uint16_t *table);
+
+/* TFLM's int16 SOFTMAX (reference_ops::SoftmaxInt16) over num_rows rows of row_size: the input
+ * differences rescaled by (mult, shift), exp and 1/(1+x) from TFLM's 513-entry tables. Arm's
+ * arm_softmax_s16 takes the same arguments but does not saturate the reciprocal's table input
+ * (a sum just below a power of two wraps to the other end of the table), so edgegen calls this. */
+void edgegen_softmax_s16(const int16_t *input, int32_t num_rows, int32_t row_size, int32_t mult, int32_t shift,
+                         const int16_t *exp_lut, const int16_t *one_over_one_plus_x_lut, int16_t *output);
+
+/* TFLM's int16 MEAN (EvalIntegerMean<int16_t>): edgegen_mean_s8's arithmetic on int16_t data,
+ * clamped to int16. */
+arm_cmsis_nn_status edgegen_mean_s16(const int16_t *input, int16_t *output, int32_t outer, int32_t reduce,
+                                     int32_t inner, int32_t sum_offset, int32_t multiplier, int32_t shift,
+                                     int32_t output_offset);
+
 /* TFLM's int8 PRELU (BroadcastPrelu4DSlow) over a broadcast of input (in1) and alpha (in2): an
  * input at or above its zero point is rescaled by (mult_1, shift_1), one below is multiplied by
  * its alpha and rescaled by (mult_2, shift_2). output may equal input when they have one shape. */

@@ -594,13 +594,17 @@ def _broadcast_shapes(rng: np.random.Generator) -> tuple[tuple[int, ...], tuple[
     return (a, b, how) if rng.random() < 0.5 else (b, a, how)
 
 
-def _binary(kind: str) -> Callable[[np.random.Generator], Branch]:
+def _binary(kind: str, relu_operands: bool = True) -> Callable[[np.random.Generator], Branch]:
+    """``relu_operands=False``: no RELU before the op (16x8 models: a standalone int16 RELU is not an
+    op edgegen compiles; "self" then feeds one model input to both operands)."""
+
     def make(rng: np.random.Generator) -> Branch:
         act = _activation(rng)
         # operands straight from model inputs, or from a RELU (then a same-shape op may write its
         # output over that dying intermediate), or one tensor on both sides
         # (x - x is not drawn for SUB: the converter may fold it to zeros)
-        pre = str(_pick(rng, ["inputs", "inputs", "relu first", "relu both"] + ([] if kind == "sub" else ["self"])))
+        pres = ["inputs", "inputs", "relu first", "relu both"] if relu_operands else ["inputs", "inputs", "inputs"]
+        pre = str(_pick(rng, pres + ([] if kind == "sub" else ["self"])))
         if pre == "self":
             a = b = _shape(rng, _int(rng, 1, 4), 5)
             how = "one tensor twice"
@@ -612,7 +616,7 @@ def _binary(kind: str) -> Callable[[np.random.Generator], Branch]:
         def build(x: Tf, *rest: Tf) -> list[Tf]:
             tf = _tf()
             if pre == "self":
-                x = y = tf.nn.relu(x)
+                x = y = tf.nn.relu(x) if relu_operands else x
             else:
                 y = rest[0]
                 x = tf.nn.relu(x) if pre.startswith("relu") else x
@@ -640,6 +644,30 @@ def _softmax(rng: np.random.Generator) -> Branch:
 
     desc = f"SOFTMAX input {list(shape)} beta {beta}"
     return Branch((_input(rng, shape),), build, desc, beta=beta)
+
+
+def _chain_16x8(rng: np.random.Generator) -> Branch:
+    """A 16x8 chain through every int16 op family of issue 16's second helper: a pool, ADD or MUL
+    with a second input (same shape or per channel), LOGISTIC or TANH, MEAN over height and width,
+    SOFTMAX. Intermediate int16 buffers feed each op, and elementwise ops may run in place."""
+    c = _channels(rng, 8)
+    h, w = _int(rng, 2, 8), _int(rng, 2, 8)
+    pool = str(_pick(rng, ["avg", "max"]))
+    binary = str(_pick(rng, ["add", "mul"]))
+    per_channel = bool(rng.random() < 0.4)
+    act = str(_pick(rng, ["logistic", "tanh"]))
+    ph, pw = (h + 1) // 2, (w + 1) // 2
+    other = (1, 1, 1, c) if per_channel else (1, ph, pw, c)
+
+    def build(x: Tf, y: Tf) -> list[Tf]:
+        tf = _tf()
+        p = (tf.nn.avg_pool2d if pool == "avg" else tf.nn.max_pool2d)(x, [2, 2], [2, 2], "SAME")
+        z = p + y if binary == "add" else p * y
+        z = tf.math.sigmoid(z) if act == "logistic" else tf.math.tanh(z)
+        return [tf.nn.softmax(tf.reduce_mean(z, axis=[1, 2]))]
+
+    desc = f"16x8 chain [1, {h}, {w}, {c}]: {pool} pool, {binary.upper()} {list(other)}, {act}, MEAN, SOFTMAX"
+    return Branch((_input(rng, (1, h, w, c)), _input(rng, other)), build, desc)
 
 
 def _factorizations(n: int) -> list[tuple[int, ...]]:
@@ -969,13 +997,15 @@ def _minmax(kind: str) -> Callable[[np.random.Generator], Branch]:
     return make
 
 
-def _unary(kind: str) -> Callable[[np.random.Generator], Branch]:
+def _unary(kind: str, chain: Sequence[str] = tuple(_LUT_OPS)) -> Callable[[np.random.Generator], Branch]:
+    """``chain``: the ops that may follow (16x8 models: LOGISTIC and TANH, the int16 ones edgegen compiles)."""
+
     def make(rng: np.random.Generator) -> Branch:
         shape = _shape(rng, _int(rng, 1, 4), 6)
         alpha = _alpha(rng)
         # a third of the cases chain a second, different table op behind the first, so that one
         # runs in place on an intermediate buffer rather than reading a model input
-        then = str(_pick(rng, [k for k in _LUT_OPS if k != kind])) if rng.random() < 0.33 else None
+        then = str(_pick(rng, [k for k in chain if k != kind])) if rng.random() < 0.33 else None
         then_alpha = _alpha(rng)
 
         def build(x: Tf) -> list[Tf]:
@@ -1215,6 +1245,22 @@ FAMILIES: dict[str, Family] = {f.name: f for f in (
     Family("conv_2d_16x8_bias32", _conv2d_16x8, ("CONV_2D",), seeds=(24, 23), int16=True, bias32=True),
     Family("fully_connected_16x8_per_tensor", _fully_connected, ("FULLY_CONNECTED",), seeds=(22, 23),
            per_channel_dense=False, int16=True),
+    Family("average_pool_2d_16x8", _pool("avg"), ("AVERAGE_POOL_2D",), seeds=(20, 21), int16=True),
+    Family("max_pool_2d_16x8", _pool("max"), ("MAX_POOL_2D",), seeds=(20, 21), int16=True),
+    Family("add_16x8", _binary("add", relu_operands=False), ("ADD",), seeds=(20, 21), int16=True),
+    Family("sub_16x8", _binary("sub", relu_operands=False), ("SUB",), seeds=(20, 21), int16=True),
+    Family("mul_16x8", _binary("mul", relu_operands=False), ("MUL",), seeds=(20, 21), int16=True),
+    # constant operands (Normalization / Rescaling chains also put SUB and MUL around the ADD)
+    Family("add_const_16x8", _const_operand("add"), ("ADD",), seeds=(20, 21), int16=True),
+    Family("logistic_16x8", _unary("logistic", ("logistic", "tanh")), ("LOGISTIC",), seeds=(20, 21), int16=True),
+    Family("tanh_16x8", _unary("tanh", ("logistic", "tanh")), ("TANH",), seeds=(20, 21), int16=True),
+    Family("softmax_16x8", _softmax, ("SOFTMAX",), seeds=(20, 21), int16=True),
+    Family("mean_16x8", _reduction("mean"), ("MEAN",), seeds=(20, 21), int16=True),
+    # PAD and CONCATENATION move int16 values as pairs of bytes (edgegen's int8 copies)
+    Family("pad_16x8", _pad, ("PAD",), seeds=(20, 21), int16=True),
+    Family("concatenation_16x8", _concat, ("CONCATENATION",), seeds=(20, 21), int16=True),
+    Family("chain_16x8", _chain_16x8, ("SOFTMAX",), seeds=(20, 21), int16=True,
+           also=(("AVERAGE_POOL_2D", "MAX_POOL_2D"), ("ADD", "MUL"), ("LOGISTIC", "TANH"), ("MEAN",))),
     # int32 biases: no pruned channels, to which the converter gives weight scale 0 in this mode (refused)
     Family("fully_connected_16x8_bias32", functools.partial(_fully_connected, prune=False), ("FULLY_CONNECTED",),
            seeds=(30, 35), int16=True, bias32=True),

@@ -22,6 +22,8 @@
  */
 #define arm_avgpool_s8                                edgegen_nn_avgpool_s8
 #define arm_avgpool_s8_get_buffer_size                edgegen_nn_avgpool_s8_get_buffer_size
+#define arm_avgpool_s16                               edgegen_nn_avgpool_s16
+#define arm_avgpool_s16_get_buffer_size               edgegen_nn_avgpool_s16_get_buffer_size
 #define arm_concatenation_s8_w                        edgegen_nn_concatenation_s8_w
 #define arm_concatenation_s8_x                        edgegen_nn_concatenation_s8_x
 #define arm_concatenation_s8_y                        edgegen_nn_concatenation_s8_y
@@ -45,6 +47,8 @@
 #define arm_depthwise_conv_wrapper_s8_get_buffer_size edgegen_nn_depthwise_conv_wrapper_s8_get_buffer_size
 #define arm_elementwise_add_s8                        edgegen_nn_elementwise_add_s8
 #define arm_elementwise_mul_s8                        edgegen_nn_elementwise_mul_s8
+#define arm_elementwise_add_s16                       edgegen_nn_elementwise_add_s16
+#define arm_elementwise_mul_s16                       edgegen_nn_elementwise_mul_s16
 #define arm_fully_connected_per_channel_s8            edgegen_nn_fully_connected_per_channel_s8
 #define arm_fully_connected_s8                        edgegen_nn_fully_connected_s8
 #define arm_fully_connected_s8_get_buffer_size        edgegen_nn_fully_connected_s8_get_buffer_size
@@ -52,6 +56,7 @@
 #define arm_fully_connected_s16_get_buffer_size       edgegen_nn_fully_connected_s16_get_buffer_size
 #define arm_lstm_unidirectional_s8                    edgegen_nn_lstm_unidirectional_s8
 #define arm_max_pool_s8                               edgegen_nn_max_pool_s8
+#define arm_max_pool_s16                              edgegen_nn_max_pool_s16
 #define arm_maximum_s8                                edgegen_nn_maximum_s8
 #define arm_minimum_s8                                edgegen_nn_minimum_s8
 #define arm_pad_s8                                    edgegen_nn_pad_s8
@@ -198,6 +203,55 @@ arm_cmsis_nn_status arm_max_pool_s8(const cmsis_nn_context *ctx,
                                     const cmsis_nn_dims *filter_dims,
                                     const cmsis_nn_dims *output_dims,
                                     int8_t *output_data);
+
+/* int16 pooling (TFLite's 16x8 scheme): as the s8 functions, on int16_t data. */
+arm_cmsis_nn_status arm_avgpool_s16(const cmsis_nn_context *ctx,
+                                    const cmsis_nn_pool_params *pool_params,
+                                    const cmsis_nn_dims *input_dims,
+                                    const int16_t *input_data,
+                                    const cmsis_nn_dims *filter_dims,
+                                    const cmsis_nn_dims *output_dims,
+                                    int16_t *output_data);
+
+int32_t arm_avgpool_s16_get_buffer_size(const int dim_dst_width, const int ch_src);
+
+arm_cmsis_nn_status arm_max_pool_s16(const cmsis_nn_context *ctx,
+                                     const cmsis_nn_pool_params *pool_params,
+                                     const cmsis_nn_dims *input_dims,
+                                     const int16_t *src,
+                                     const cmsis_nn_dims *filter_dims,
+                                     const cmsis_nn_dims *output_dims,
+                                     int16_t *dst);
+
+/* int16 elementwise add and multiply (zero points 0, so the offsets are 0 and unused by Arm's). */
+arm_cmsis_nn_status arm_elementwise_add_s16(const int16_t *input_1_vect,
+                                            const int16_t *input_2_vect,
+                                            const int32_t input_1_offset,
+                                            const int32_t input_1_mult,
+                                            const int32_t input_1_shift,
+                                            const int32_t input_2_offset,
+                                            const int32_t input_2_mult,
+                                            const int32_t input_2_shift,
+                                            const int32_t left_shift,
+                                            int16_t *output,
+                                            const int32_t out_offset,
+                                            const int32_t out_mult,
+                                            const int32_t out_shift,
+                                            const int32_t out_activation_min,
+                                            const int32_t out_activation_max,
+                                            const int32_t block_size);
+
+arm_cmsis_nn_status arm_elementwise_mul_s16(const int16_t *input_1_vect,
+                                            const int16_t *input_2_vect,
+                                            const int32_t input_1_offset,
+                                            const int32_t input_2_offset,
+                                            int16_t *output,
+                                            const int32_t out_offset,
+                                            const int32_t out_mult,
+                                            const int32_t out_shift,
+                                            const int32_t out_activation_min,
+                                            const int32_t out_activation_max,
+                                            const int32_t block_size);
 
 arm_cmsis_nn_status arm_elementwise_add_s8(const int8_t *input_1_vect,
                                            const int8_t *input_2_vect,

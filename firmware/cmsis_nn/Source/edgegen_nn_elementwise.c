@@ -1,5 +1,6 @@
 /*
- * edgegen portable CMSIS-NN subset: elementwise add and multiply (s8), same-shape operands.
+ * edgegen portable CMSIS-NN subset: elementwise add and multiply (s8, and s16 for TFLite's 16x8
+ * scheme), same-shape operands.
  *
  * In-place use (output == input_1) is allowed: each element is read before it is written.
  *
@@ -54,6 +55,64 @@ arm_cmsis_nn_status arm_elementwise_mul_s8(const int8_t *input_1_vect,
         const int32_t prod = (input_1_vect[i] + input_1_offset) * (input_2_vect[i] + input_2_offset);
         const int32_t out = edgegen_nn_wrap_add(edgegen_nn_requantize(prod, out_mult, out_shift), out_offset);
         output[i] = edgegen_nn_clamp_s8(out, out_activation_min, out_activation_max);
+    }
+    return ARM_CMSIS_NN_SUCCESS;
+}
+
+static int16_t edgegen_nn_clamp_to_s16(int32_t x, int32_t lo, int32_t hi)
+{
+    return (int16_t)(x < lo ? lo : (x > hi ? hi : x));
+}
+
+/* TFLM's int16 ADD is its int8 general path with left_shift 15 (AddGeneralParamScale): the same
+ * arithmetic, so the same loop on int16_t data. */
+arm_cmsis_nn_status arm_elementwise_add_s16(const int16_t *input_1_vect,
+                                            const int16_t *input_2_vect,
+                                            const int32_t input_1_offset,
+                                            const int32_t input_1_mult,
+                                            const int32_t input_1_shift,
+                                            const int32_t input_2_offset,
+                                            const int32_t input_2_mult,
+                                            const int32_t input_2_shift,
+                                            const int32_t left_shift,
+                                            int16_t *output,
+                                            const int32_t out_offset,
+                                            const int32_t out_mult,
+                                            const int32_t out_shift,
+                                            const int32_t out_activation_min,
+                                            const int32_t out_activation_max,
+                                            const int32_t block_size)
+{
+    for (int32_t i = 0; i < block_size; i++)
+    {
+        const int32_t a = edgegen_nn_wrap_shl(input_1_vect[i] + input_1_offset, left_shift);
+        const int32_t b = edgegen_nn_wrap_shl(input_2_vect[i] + input_2_offset, left_shift);
+        const int32_t sum = edgegen_nn_wrap_add(edgegen_nn_requantize(a, input_1_mult, input_1_shift),
+                                                edgegen_nn_requantize(b, input_2_mult, input_2_shift));
+        const int32_t out = edgegen_nn_wrap_add(edgegen_nn_requantize(sum, out_mult, out_shift), out_offset);
+        output[i] = edgegen_nn_clamp_to_s16(out, out_activation_min, out_activation_max);
+    }
+    return ARM_CMSIS_NN_SUCCESS;
+}
+
+/* int16 x int16 fits int32 (|product| <= 2^30), as in TFLM's MulElementwise. */
+arm_cmsis_nn_status arm_elementwise_mul_s16(const int16_t *input_1_vect,
+                                            const int16_t *input_2_vect,
+                                            const int32_t input_1_offset,
+                                            const int32_t input_2_offset,
+                                            int16_t *output,
+                                            const int32_t out_offset,
+                                            const int32_t out_mult,
+                                            const int32_t out_shift,
+                                            const int32_t out_activation_min,
+                                            const int32_t out_activation_max,
+                                            const int32_t block_size)
+{
+    for (int32_t i = 0; i < block_size; i++)
+    {
+        const int32_t prod = (input_1_vect[i] + input_1_offset) * (input_2_vect[i] + input_2_offset);
+        const int32_t out = edgegen_nn_wrap_add(edgegen_nn_requantize(prod, out_mult, out_shift), out_offset);
+        output[i] = edgegen_nn_clamp_to_s16(out, out_activation_min, out_activation_max);
     }
     return ARM_CMSIS_NN_SUCCESS;
 }

@@ -1,5 +1,5 @@
 /*
- * edgegen portable CMSIS-NN subset: average and max pooling (s8).
+ * edgegen portable CMSIS-NN subset: average and max pooling (s8, and s16 for TFLite's 16x8 scheme).
  *
  * The average divides the window sum by the number of taps inside the input, rounding half
  * away from zero, as TFLM and CMSIS-NN do.
@@ -11,73 +11,72 @@
 
 #include <stddef.h>
 
-static arm_cmsis_nn_status edgegen_nn_pool(const cmsis_nn_pool_params *pool_params,
-                                           const cmsis_nn_dims *input_dims,
-                                           const int8_t *input_data,
-                                           const cmsis_nn_dims *filter_dims,
-                                           const cmsis_nn_dims *output_dims,
-                                           int8_t *output_data,
-                                           int is_max)
-{
-    const int32_t batches = input_dims->n;
-    const int32_t in_h = input_dims->h, in_w = input_dims->w, ch = input_dims->c;
-    const int32_t k_h = filter_dims->h, k_w = filter_dims->w;
-    const int32_t out_h = output_dims->h, out_w = output_dims->w;
-    const int32_t stride_h = pool_params->stride.h, stride_w = pool_params->stride.w;
-    const int32_t pad_h = pool_params->padding.h, pad_w = pool_params->padding.w;
-    const int32_t act_min = pool_params->activation.min, act_max = pool_params->activation.max;
+/* One pooling loop per element type (int8_t, int16_t: TFLite's 16x8 scheme); TFLM's reference
+ * AveragePool / MaxPool are the same template for both, with an int32 sum. */
+#define EDGEGEN_NN_POOL(NAME, T, T_MIN)                                                                         \
+    static arm_cmsis_nn_status NAME(const cmsis_nn_pool_params *pool_params,                                    \
+                                    const cmsis_nn_dims *input_dims,                                            \
+                                    const T *input_data,                                                        \
+                                    const cmsis_nn_dims *filter_dims,                                           \
+                                    const cmsis_nn_dims *output_dims,                                           \
+                                    T *output_data,                                                             \
+                                    int is_max)                                                                 \
+    {                                                                                                           \
+        const int32_t batches = input_dims->n;                                                                  \
+        const int32_t in_h = input_dims->h, in_w = input_dims->w, ch = input_dims->c;                           \
+        const int32_t k_h = filter_dims->h, k_w = filter_dims->w;                                               \
+        const int32_t out_h = output_dims->h, out_w = output_dims->w;                                           \
+        const int32_t stride_h = pool_params->stride.h, stride_w = pool_params->stride.w;                       \
+        const int32_t pad_h = pool_params->padding.h, pad_w = pool_params->padding.w;                           \
+        const int32_t act_min = pool_params->activation.min, act_max = pool_params->activation.max;             \
+        if (batches < 1)                                                                                        \
+        {                                                                                                       \
+            return ARM_CMSIS_NN_ARG_ERROR;                                                                      \
+        }                                                                                                       \
+        for (int32_t b = 0; b < batches; b++)                                                                   \
+        {                                                                                                       \
+            const T *in = input_data + (size_t)b * (size_t)in_h * (size_t)in_w * (size_t)ch;                    \
+            T *out = output_data + (size_t)b * (size_t)out_h * (size_t)out_w * (size_t)ch;                      \
+            for (int32_t oy = 0; oy < out_h; oy++)                                                              \
+            {                                                                                                   \
+                const int32_t y0 = oy * stride_h - pad_h;                                                       \
+                const int32_t ya = EDGEGEN_NN_MAX(y0, 0), yb = EDGEGEN_NN_MIN(y0 + k_h, in_h);                  \
+                for (int32_t ox = 0; ox < out_w; ox++)                                                          \
+                {                                                                                               \
+                    const int32_t x0 = ox * stride_w - pad_w;                                                   \
+                    const int32_t xa = EDGEGEN_NN_MAX(x0, 0), xb = EDGEGEN_NN_MIN(x0 + k_w, in_w);              \
+                    const int32_t count = (yb - ya) * (xb - xa);                                                \
+                    for (int32_t c = 0; c < ch; c++)                                                            \
+                    {                                                                                           \
+                        int32_t acc = is_max ? (T_MIN) : 0;                                                     \
+                        for (int32_t y = ya; y < yb; y++)                                                       \
+                        {                                                                                       \
+                            for (int32_t x = xa; x < xb; x++)                                                   \
+                            {                                                                                   \
+                                const int32_t v =                                                               \
+                                    in[((size_t)y * (size_t)in_w + (size_t)x) * (size_t)ch + (size_t)c];        \
+                                acc = is_max ? EDGEGEN_NN_MAX(acc, v) : acc + v;                                \
+                            }                                                                                   \
+                        }                                                                                       \
+                        if (!is_max)                                                                            \
+                        {                                                                                       \
+                            if (count == 0)                                                                     \
+                            {                                                                                   \
+                                return ARM_CMSIS_NN_ARG_ERROR;                                                  \
+                            }                                                                                   \
+                            acc = acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count;              \
+                        }                                                                                       \
+                        acc = EDGEGEN_NN_MIN(EDGEGEN_NN_MAX(acc, act_min), act_max);                            \
+                        out[((size_t)oy * (size_t)out_w + (size_t)ox) * (size_t)ch + (size_t)c] = (T)acc;       \
+                    }                                                                                           \
+                }                                                                                               \
+            }                                                                                                   \
+        }                                                                                                       \
+        return ARM_CMSIS_NN_SUCCESS;                                                                            \
+    }
 
-    if (batches < 1)
-    {
-        return ARM_CMSIS_NN_ARG_ERROR;
-    }
-    for (int32_t b = 0; b < batches; b++)
-    {
-        const int8_t *in = input_data + (size_t)b * (size_t)in_h * (size_t)in_w * (size_t)ch;
-        int8_t *out = output_data + (size_t)b * (size_t)out_h * (size_t)out_w * (size_t)ch;
-        for (int32_t oy = 0; oy < out_h; oy++)
-        {
-            const int32_t y0 = oy * stride_h - pad_h;
-            const int32_t ya = EDGEGEN_NN_MAX(y0, 0), yb = EDGEGEN_NN_MIN(y0 + k_h, in_h);
-            for (int32_t ox = 0; ox < out_w; ox++)
-            {
-                const int32_t x0 = ox * stride_w - pad_w;
-                const int32_t xa = EDGEGEN_NN_MAX(x0, 0), xb = EDGEGEN_NN_MIN(x0 + k_w, in_w);
-                const int32_t count = (yb - ya) * (xb - xa);
-                for (int32_t c = 0; c < ch; c++)
-                {
-                    int32_t acc = is_max ? INT8_MIN : 0;
-                    for (int32_t y = ya; y < yb; y++)
-                    {
-                        for (int32_t x = xa; x < xb; x++)
-                        {
-                            const int32_t v = in[((size_t)y * (size_t)in_w + (size_t)x) * (size_t)ch + (size_t)c];
-                            if (is_max)
-                            {
-                                acc = EDGEGEN_NN_MAX(acc, v);
-                            }
-                            else
-                            {
-                                acc += v;
-                            }
-                        }
-                    }
-                    if (!is_max)
-                    {
-                        if (count == 0)
-                        {
-                            return ARM_CMSIS_NN_ARG_ERROR;
-                        }
-                        acc = acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count;
-                    }
-                    out[((size_t)oy * (size_t)out_w + (size_t)ox) * (size_t)ch + (size_t)c] =
-                        edgegen_nn_clamp_s8(acc, act_min, act_max);
-                }
-            }
-        }
-    }
-    return ARM_CMSIS_NN_SUCCESS;
-}
+EDGEGEN_NN_POOL(edgegen_nn_pool, int8_t, INT8_MIN)
+EDGEGEN_NN_POOL(edgegen_nn_pool_s16, int16_t, INT16_MIN)
 
 arm_cmsis_nn_status arm_avgpool_s8(const cmsis_nn_context *ctx,
                                    const cmsis_nn_pool_params *pool_params,
@@ -108,4 +107,35 @@ arm_cmsis_nn_status arm_max_pool_s8(const cmsis_nn_context *ctx,
 {
     (void)ctx;
     return edgegen_nn_pool(pool_params, input_dims, input_data, filter_dims, output_dims, output_data, 1);
+}
+
+arm_cmsis_nn_status arm_avgpool_s16(const cmsis_nn_context *ctx,
+                                    const cmsis_nn_pool_params *pool_params,
+                                    const cmsis_nn_dims *input_dims,
+                                    const int16_t *input_data,
+                                    const cmsis_nn_dims *filter_dims,
+                                    const cmsis_nn_dims *output_dims,
+                                    int16_t *output_data)
+{
+    (void)ctx;
+    return edgegen_nn_pool_s16(pool_params, input_dims, input_data, filter_dims, output_dims, output_data, 0);
+}
+
+int32_t arm_avgpool_s16_get_buffer_size(const int dim_dst_width, const int ch_src)
+{
+    (void)dim_dst_width;
+    (void)ch_src;
+    return 0;
+}
+
+arm_cmsis_nn_status arm_max_pool_s16(const cmsis_nn_context *ctx,
+                                     const cmsis_nn_pool_params *pool_params,
+                                     const cmsis_nn_dims *input_dims,
+                                     const int16_t *src,
+                                     const cmsis_nn_dims *filter_dims,
+                                     const cmsis_nn_dims *output_dims,
+                                     int16_t *dst)
+{
+    (void)ctx;
+    return edgegen_nn_pool_s16(pool_params, input_dims, src, filter_dims, output_dims, dst, 1);
 }
