@@ -50,6 +50,9 @@ def keras_to_tflite(args: argparse.Namespace, progress: Callable[[str, int, int]
         unsafe_deserialization=bool(getattr(args, "unsafe_deserialization", False)),
         seed=int(DEFAULT_SEED if getattr(args, "seed", None) is None else args.seed),
         progress=progress,
+        precision=getattr(args, "precision", None) or "int8",
+        int16_layers=tuple(n.strip() for n in (getattr(args, "int16_layers", None) or "").split(",") if n.strip()),
+        max_accuracy_drop=getattr(args, "max_accuracy_drop", None),
     )
     result = run(args.model, opts)
     for w in result.warnings:

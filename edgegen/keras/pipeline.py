@@ -81,6 +81,12 @@ class Options:
     #: ``progress(what, done, total)`` for calibration and int8 evaluation (fine-tuning reports
     #: through ``train_config.progress``)
     progress: Callable[[str, int, int], None] | None = field(default=None, compare=False)
+    #: int8, int16 (TFLite's 16x8 scheme) or auto (with ``max_accuracy_drop``); :mod:`.precision`
+    precision: str = "int8"
+    #: Keras layers made int16 in an otherwise int8 model (``--int16-layers``)
+    int16_layers: tuple[str, ...] = ()
+    #: auto: the accuracy points the quantized model may lose against float
+    max_accuracy_drop: float | None = None
 
 
 @dataclass(frozen=True)
@@ -96,6 +102,8 @@ class Result:
     #: the compression stages (float32, pruned, shared, int8) with their size and accuracy, for the
     #: before/after table (edgegen.compression_table)
     stages: tuple[dict[str, Any], ...] = ()
+    #: the precision chosen (:class:`.precision.PrecisionResult`'s data), None for plain int8
+    precision: dict[str, Any] | None = None
 
     def summary_data(self) -> dict[str, Any]:
         """The summary as data for report.json (the lines stay the readable form): the model's
@@ -110,6 +118,8 @@ class Result:
         data: dict[str, Any] = {"float_model": dataclasses.asdict(self.before),
                                 "converted_model": dataclasses.asdict(self.after),
                                 "warnings": list(self.warnings), "stages": list(self.stages)}
+        if self.precision is not None:
+            data["precision"] = self.precision
         if self.comparison is not None and dataclasses.is_dataclass(self.comparison) \
                 and not isinstance(self.comparison, type):
             data["float_vs_int8"] = finite(dataclasses.asdict(self.comparison))
@@ -132,7 +142,9 @@ def _run(model_or_path: Any, opts: Options) -> Result:
     from .layers import preflight
     from .load import LoadedModel, load_model
     from .lstm import has_lstm
+    from .precision import check_options
 
+    check_options(opts.precision, opts.int16_layers, opts.max_accuracy_drop)
     t0 = time.monotonic()
     timings: dict[str, float] = {}
     lines: list[str] = []
@@ -199,12 +211,24 @@ def _run(model_or_path: Any, opts: Options) -> Result:
     t = time.monotonic()
     tflite = to_int8_tflite(model, calib, float_io=opts.float_io, progress=opts.progress)
     timings["convert"] = time.monotonic() - t
+    chosen = None
+    if opts.precision != "int8" or opts.int16_layers:
+        from .precision import for_pipeline
+
+        t = time.monotonic()
+        chosen = for_pipeline(model, tflite, calib, evaluation, precision=opts.precision,
+                              int16_layers=opts.int16_layers, max_drop=opts.max_accuracy_drop, float_io=opts.float_io)
+        warnings += chosen.warnings
+        tflite = chosen.tflite
+        timings["precision"] = time.monotonic() - t
     weight_bytes = _compiled_weights(tflite, model)
-    lines.append(f"int8 .tflite: {len(tflite):,} bytes ({weight_bytes:,} bytes of weights vs {4 * after.params:,} "
-                 "as float32); calibrated on "
+    kind_label = chosen.precision if chosen is not None else "int8"
+    lines.append(f"{kind_label} .tflite: {len(tflite):,} bytes ({weight_bytes:,} bytes of weights vs "
+                 f"{4 * after.params:,} as float32); calibrated on "
                  f"{len(calib)} samples from {calib.name}, value range {_range(calib)}; "
-                 f"{'float32' if opts.float_io else 'int8'} inputs and outputs")
+                 f"{'float32' if opts.float_io else _io_types(tflite)} inputs and outputs")
     lines += [f"  {n}" for n in calib.notes]
+    lines += list(chosen.lines) if chosen is not None else []
 
     comparison = None
     stage_data = [stage_row(s, m) for s, m in stages]
@@ -215,7 +239,12 @@ def _run(model_or_path: Any, opts: Options) -> Result:
         t = time.monotonic()
         kind = targets(model, evaluation)
         f = float_predict(model, evaluation.x)
-        q = int8_predict(tflite, evaluation.x, opts.progress)
+        if chosen is not None and chosen.precision != "int8":
+            from .precision import tflm_predict
+
+            q = tflm_predict(tflite, evaluation.x)  # the int16/mixed model (the summary's "int8" lines)
+        else:
+            q = int8_predict(tflite, evaluation.x, opts.progress)
         comparison = compare_outputs(model, f, q, kind)
         lines.append(f"evaluated on {len(evaluation):,} samples: {where}")
         if evaluation.x is not calib.x:  # the calibration notes are printed above
@@ -235,7 +264,8 @@ def _run(model_or_path: Any, opts: Options) -> Result:
                         "--train or --calib): the pruned model's accuracy is unknown")
     return Result(tflite=tflite, model=model, lines=tuple(lines), warnings=tuple(warnings), before=before,
                   after=after, comparison=comparison, timings=timings,
-                  stages=(*stage_data, int8_row(comparison)))
+                  stages=(*stage_data, int8_row(comparison)),
+                  precision=dict(chosen.data) if chosen is not None else None)
 
 
 def _calibration(model: Any, opts: Options, name: str, warnings: list[str]) -> Dataset:
@@ -335,6 +365,13 @@ def _compiled_weights(tflite: bytes, model: Any) -> int:
     except EdgegenError as e:
         raise explain(e, tflite, model) from None
     return program.weight_bytes
+
+
+def _io_types(tflite: bytes) -> str:
+    from ..mixed import io_dtypes
+
+    kinds = sorted(set(io_dtypes(tflite)))
+    return "/".join(kinds)
 
 
 def _range(d: Dataset) -> str:

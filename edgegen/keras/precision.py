@@ -1,0 +1,311 @@
+"""int8, int16 (TFLite's 16x8 scheme) and mixed int8/int16 models from Keras: ``--precision``,
+``--int16-layers`` and ``--precision auto --max-accuracy-drop X``.
+
+The int8 model is converted first (as always); for anything else the same model is converted a
+second time in the 16x8 scheme with the same calibration data (:func:`.convert.to_16x8_tflite`),
+and a mixed model is spliced from the two op by op (:mod:`edgegen.mixed`), the ops of the named
+Keras layers taken from the 16x8 model. A layer's ops are found from the converter's tensor names
+(:mod:`.opmap`): an op belongs to the layer its own output or weights are named after.
+
+``auto`` ranks layers by how far their int8 output is from float (the lowest per-op SQNR of the
+layer's ops, over the first :data:`SENSITIVITY_SAMPLES` evaluation inputs; the same measure as
+``api.layer_errors``), then moves them to int16 one at a time, most sensitive first, until the
+int8-vs-float accuracy drop (TFLM accuracy of the mixed model, which the firmware matches bit for
+bit) is at most X points, or every layer is int16 and the target is out of reach (said so).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..errors import EdgegenError
+from .data import Dataset
+
+PRECISIONS = ("int8", "int16", "auto")
+#: inputs the per-op SQNR of the int8 model is measured on (auto's ranking)
+SENSITIVITY_SAMPLES = 32
+
+
+@dataclass(frozen=True)
+class PrecisionResult:
+    tflite: bytes
+    #: int8, int16 or mixed (what came out; auto may end at any of them)
+    precision: str
+    int16_layers: tuple[str, ...]
+    #: op indices (of the int8 model) taken from the 16x8 model
+    int16_ops: tuple[int, ...]
+    lines: tuple[str, ...]
+    warnings: tuple[str, ...]
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+def op_layers(tflite: bytes, model: Any) -> list[str | None]:
+    """The Keras layer each op of ``tflite`` comes from (None when its own tensors name none)."""
+    from ..mixed import op_names
+    from .opmap import _output_layer, layer_names, op_layer
+
+    names = layer_names(model)
+    out_layer = _output_layer(model)
+    layers: list[str | None] = []
+    for i in range(len(op_names(tflite))):
+        found = op_layer(tflite, i, names, out_layer)
+        layers.append(found[0] if found is not None and found[1] else None)
+    return layers
+
+
+def select_ops(tflite: bytes, model: Any, wanted: Sequence[str]) -> tuple[int, ...]:
+    """The op indices of the layers ``wanted``; an unknown name, or a layer that made no op, is
+    refused naming it and listing the layers that can be chosen."""
+    layers = op_layers(tflite, model)
+    valid = list(dict.fromkeys(x for x in layers if x is not None))
+    bad = [w for w in wanted if w not in valid]
+    if bad:
+        from .opmap import layer_names
+
+        known = layer_names(model)
+        why = "; ".join(f"'{b}' is a layer that makes no op of its own (folded into another or removed)"
+                        if b in known else f"'{b}' is not a layer of the model" for b in bad)
+        raise EdgegenError(f"--int16-layers: {why}. Layers with ops: {', '.join(valid)}")
+    return tuple(i for i, x in enumerate(layers) if x in set(wanted))
+
+
+def _io(tflite: bytes) -> tuple[list[Any], list[Any]]:
+    from ai_edge_litert import schema_py_generated as fb
+
+    m = fb.Model.GetRootAs(tflite, 0)
+    g = m.Subgraphs(0)
+    return ([g.Tensors(g.Inputs(i)) for i in range(g.InputsLength())],
+            [g.Tensors(g.Outputs(i)) for i in range(g.OutputsLength())])
+
+
+def _quant(t: Any) -> tuple[int, float, int]:
+    q = t.Quantization()
+    scale = float(q.Scale(0)) if q is not None and q.ScaleLength() else 1.0
+    zp = int(q.ZeroPoint(0)) if q is not None and q.ZeroPointLength() else 0
+    return int(t.Type()), scale, zp
+
+
+def _quantize(x: np.ndarray, scale: float, zp: int, lo: int, hi: int, dtype: Any) -> np.ndarray:
+    # TFLM's AffineQuantize: float32 division, roundf (half away from zero), zero point, clamp
+    v = np.asarray(x, np.float32) / np.float32(scale)
+    r = np.sign(v) * np.floor(np.abs(v) + np.float32(0.5))
+    return np.asarray(np.clip(r.astype(np.int64) + zp, lo, hi), dtype)
+
+
+def tflm_predict(tflite: bytes, x: np.ndarray) -> np.ndarray:
+    """The outputs of an int8, 16x8 or mixed model in TFLM, dequantized to float, ``[N, -1]``:
+    float inputs are quantized to the input tensor's type as the converter's QUANTIZE would."""
+    from ai_edge_litert import schema_py_generated as fb
+
+    from ..oracle import run_tflm_many
+
+    (inp, *_), (out, *_) = _io(tflite)
+    itype, iscale, izp = _quant(inp)
+    shape = [int(inp.Shape(k)) for k in range(inp.ShapeLength())]
+    ranges = {fb.TensorType.INT8: (-128, 127, np.int8), fb.TensorType.INT16: (-32768, 32767, np.int16)}
+    sets = []
+    for s in x:
+        if itype in ranges:
+            lo, hi, dt = ranges[itype]
+            sets.append([_quantize(s, iscale, izp, lo, hi, dt).reshape(shape)])
+        else:
+            sets.append([np.asarray(s, np.float32).reshape(shape)])
+    results = run_tflm_many(tflite, sets, intermediates=False)
+    otype, oscale, ozp = _quant(out)
+    q = np.stack([np.asarray(r.outputs[0]) for r in results]).reshape(len(sets), -1)
+    if otype in ranges:
+        return ((q.astype(np.float32) - np.float32(ozp)) * np.float32(oscale)).astype(np.float32)
+    return q.astype(np.float32)
+
+
+def op_sqnr(model: Any, int8: bytes, x: np.ndarray) -> dict[int, float]:
+    """Each op's int8 output (dequantized, from TFLM) against the float model's same tensor, by
+    op index; ops whose output has no float twin (renamed by the converter) are left out."""
+    from ai_edge_litert import schema_py_generated as fb
+    from ai_edge_litert.interpreter import Interpreter
+
+    from ..oracle import run_tflm_many
+    from ._tf import quiet_output
+    from .convert import to_float_tflite
+    from .evaluate import sqnr_db
+
+    m = fb.ModelT.InitFromPackedBuf(bytearray(int8), 0)
+    g = m.subgraphs[0]
+    (inp, *_), _ = _io(int8)
+    itype, iscale, izp = _quant(inp)
+    shape = [int(inp.Shape(k)) for k in range(inp.ShapeLength())]
+    sets = [[_quantize(s, iscale, izp, -128, 127, np.int8).reshape(shape)] if itype == fb.TensorType.INT8
+             else [np.asarray(s, np.float32).reshape(shape)] for s in x]
+    tflm = run_tflm_many(int8, sets, intermediates=True)
+    with warnings.catch_warnings(), quiet_output():
+        warnings.simplefilter("ignore", UserWarning)
+        interp = Interpreter(model_content=to_float_tflite(model), experimental_preserve_all_tensors=True)
+        interp.allocate_tensors()
+    by_name = {d["name"]: d["index"] for d in interp.get_tensor_details()}
+    fin = interp.get_input_details()[0]
+    wanted: dict[int, int] = {}
+    for i, op in enumerate(g.operators or []):
+        t = int(op.outputs[0])
+        tt = g.tensors[t]
+        name = (tt.name or b"").decode("utf-8", "replace")
+        q = tt.quantization
+        if name in by_name and tt.type == fb.TensorType.INT8 and q is not None and q.scale is not None \
+                and len(q.scale) == 1:
+            wanted[i] = t
+    ref: dict[int, list[np.ndarray]] = {i: [] for i in wanted}
+    for s in x:
+        interp.reset_all_variables()
+        interp.set_tensor(fin["index"], np.asarray(s, np.float32).reshape(fin["shape"]))
+        interp.invoke()
+        for i, t in wanted.items():
+            ref[i].append(np.array(interp.get_tensor(by_name[g.tensors[t].name.decode("utf-8", "replace")])))
+    out: dict[int, float] = {}
+    for i, t in wanted.items():
+        q = g.tensors[t].quantization
+        got = np.stack([(np.asarray(r.tensors[t], np.float32) - np.float32(q.zeroPoint[0])) * np.float32(q.scale[0])
+                        for r in tflm])
+        f = np.stack(ref[i])
+        out[i] = sqnr_db(f, got.reshape(f.shape))
+    return out
+
+
+def layer_ranking(model: Any, int8: bytes, x: np.ndarray) -> list[tuple[str, float]]:
+    """Layers with ops, most sensitive first: each with the lowest SQNR of its ops' outputs."""
+    layers = op_layers(int8, model)
+    sq = op_sqnr(model, int8, x[:SENSITIVITY_SAMPLES])
+    worst: dict[str, float] = {}
+    for i, layer in enumerate(layers):
+        if layer is not None:
+            worst[layer] = min(worst.get(layer, math.inf), sq.get(i, math.inf))
+    return sorted(worst.items(), key=lambda kv: kv[1])
+
+
+def arena_cost(tflite: bytes) -> tuple[int, str]:
+    """The arena bytes edgegen's plan gives the model, or, when the back end cannot compile it,
+    the peak of live activation bytes (an estimate without alignment or scratch)."""
+    from ..build import compile_tflite
+    from ..mixed import activation_peak_bytes
+
+    try:
+        _graph, program = compile_tflite(tflite, name="cost", source="model")
+    except EdgegenError:
+        return activation_peak_bytes(tflite), "peak live activation bytes (estimate)"
+    return int(program.plan.arena_bytes), "arena bytes (edgegen's plan)"
+
+
+def _fmt_db(v: float) -> str:
+    return f"{v:.1f} dB" if math.isfinite(v) else "exact"
+
+
+def check_options(precision: str, int16_layers: Sequence[str], max_drop: float | None) -> None:
+    """Refuse contradictory precision options before any conversion."""
+    if precision not in PRECISIONS:
+        raise EdgegenError(f"--precision {precision}: use one of {', '.join(PRECISIONS)}")
+    if max_drop is not None and precision != "auto":
+        raise EdgegenError(f"--max-accuracy-drop {max_drop:g} chooses int16 layers automatically: it needs "
+                           "--precision auto")
+    if max_drop is not None and not (math.isfinite(max_drop) and max_drop >= 0):
+        raise EdgegenError(f"--max-accuracy-drop {max_drop}: give the accuracy points int8 may lose, >= 0 (e.g. 0.5)")
+    if precision == "auto" and max_drop is None:
+        raise EdgegenError("--precision auto needs --max-accuracy-drop POINTS (e.g. 0.5)")
+    if int16_layers and precision != "int8":
+        raise EdgegenError(f"--int16-layers makes the named layers int16 and the rest int8; drop --precision "
+                           f"{precision} (or drop --int16-layers)")
+
+
+def for_pipeline(model: Any, int8: bytes, calib: Dataset, evaluation: Dataset | None, *, precision: str,
+                 int16_layers: Sequence[str], max_drop: float | None, float_io: bool) -> PrecisionResult:
+    """:func:`choose` with the pipeline's evaluation data (labels when they are class labels)."""
+    from .evaluate import targets
+
+    kind = targets(model, evaluation) if evaluation is not None else None
+    labels = kind.array if kind is not None and kind.classes else None
+    return choose(model, int8, calib, precision=precision, int16_layers=int16_layers, max_drop=max_drop,
+                  evaluation=evaluation, labels=labels, float_io=float_io)
+
+
+def choose(model: Any, int8: bytes, calib: Dataset, *, precision: str, int16_layers: Sequence[str] = (),
+           max_drop: float | None = None, evaluation: Dataset | None = None, labels: np.ndarray | None = None,
+           float_io: bool = False) -> PrecisionResult:
+    """The model in the precision asked for (see the module's doc); ``evaluation`` and ``labels``
+    (class indices) are needed for ``auto``."""
+    from ..mixed import splice
+    from .convert import to_16x8_tflite
+
+    check_options(precision, int16_layers, max_drop)
+    if precision == "int8" and not int16_layers:
+        return PrecisionResult(int8, "int8", (), (), (), ())
+    if precision == "auto" and (evaluation is None or labels is None):
+        raise EdgegenError("--precision auto measures the accuracy drop against class labels: give labelled "
+                           "--eval data (or calibration data with labels, a .npz with x and y)")
+    int8_cost = arena_cost(int8)
+    wide = to_16x8_tflite(model, calib, float_io=float_io)
+    lines: list[str] = []
+    warns: list[str] = []
+    data: dict[str, Any] = {"requested": precision}
+    if precision == "int16":
+        return _result(wide, "int16", tuple(n for n in op_layers(int8, model) if n), (), int8_cost, lines, warns,
+                       data)
+    if int16_layers:
+        ops = select_ops(int8, model, int16_layers)
+        return _result(splice(int8, wide, ops), "mixed", tuple(int16_layers), ops, int8_cost, lines, warns, data)
+    assert evaluation is not None and labels is not None and max_drop is not None
+    from .evaluate import accuracy, float_predict
+
+    f_acc = accuracy(float_predict(model, evaluation.x).reshape(len(evaluation), -1), labels)
+
+    def drop(tfl: bytes) -> float:
+        return 100.0 * (f_acc - accuracy(tflm_predict(tfl, evaluation.x), labels))
+
+    ranking = layer_ranking(model, int8, evaluation.x)
+    steps: list[dict[str, Any]] = [{"int16_layers": [], "drop_points": drop(int8)}]
+    chosen: list[str] = []
+    best = int8
+    lines.append(f"precision auto: target drop <= {max_drop:g} points on {len(evaluation):,} samples of "
+                 f"{evaluation.name}; float accuracy {100 * f_acc:.2f}%, int8 drop {steps[0]['drop_points']:+.2f}")
+    lines.append("  sensitivity (int8 vs float SQNR, lowest first): "
+                 + ", ".join(f"{n} {_fmt_db(v)}" for n, v in ranking[:8]) + (" ..." if len(ranking) > 8 else ""))
+    for name, _sq in ranking:
+        if steps[-1]["drop_points"] <= max_drop:
+            break
+        chosen.append(name)
+        best = splice(int8, wide, select_ops(int8, model, chosen))
+        steps.append({"int16_layers": list(chosen), "drop_points": drop(best)})
+        lines.append(f"  + {name} int16: drop {steps[-1]['drop_points']:+.2f} points")
+    met = steps[-1]["drop_points"] <= max_drop
+    data["auto"] = {"max_accuracy_drop": max_drop, "float_accuracy": f_acc, "steps": steps, "met": met,
+                    "ranking": [{"layer": n, "sqnr_db": v if math.isfinite(v) else None} for n, v in ranking]}
+    if not met:
+        warns.append(f"--max-accuracy-drop {max_drop:g} cannot be met: with every layer int16 the drop is still "
+                     f"{steps[-1]['drop_points']:.2f} points (int8: {steps[0]['drop_points']:.2f})")
+    if not chosen:
+        lines.append("  the int8 model meets the target: nothing moved to int16")
+        return PrecisionResult(int8, "int8", (), (), tuple(lines), tuple(warns), data)
+    ops = select_ops(int8, model, chosen)
+    return _result(best, "mixed", tuple(chosen), ops, int8_cost, lines, warns, data)
+
+
+def _result(tflite: bytes, precision: str, layers: tuple[str, ...], ops: tuple[int, ...], int8_cost: tuple[int, str],
+            lines: list[str], warns: list[str], data: dict[str, Any]) -> PrecisionResult:
+    from ..mixed import tensor_precisions
+
+    cost, how = arena_cost(tflite)
+    tensors = tensor_precisions(tflite)
+    n16 = [t for t in tensors if t.dtype == "int16"]
+    what = "every layer" if precision == "int16" else f"layers {', '.join(layers)}"
+    lines.append(f"precision {precision}: {what} int16 (ops {', '.join(map(str, ops)) or 'all'}); "
+                 f"{len(n16)} of {len(tensors)} activation tensors int16, the rest int8; weights int8 either way "
+                 "(int16 ops' biases int64)")
+    lines.append(f"  cost: {how} {int8_cost[0]:,} int8 -> {cost:,} {precision}"
+                 + (f" (int8 figure: {int8_cost[1]})" if int8_cost[1] != how else ""))
+    data.update({"precision": precision, "int16_layers": list(layers), "int16_ops": list(ops),
+                 "arena_bytes": {"int8": int8_cost[0], precision: cost, "int8_source": int8_cost[1], "source": how},
+                 "tensors": [{"name": t.name, "dtype": t.dtype, "shape": list(t.shape), "bytes": t.nbytes,
+                              "producer": t.producer} for t in tensors]})
+    return PrecisionResult(tflite, precision, layers, ops, tuple(lines), tuple(warns), data)

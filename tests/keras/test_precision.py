@@ -1,0 +1,291 @@
+"""int16 and mixed int8/int16 precision from Keras (issue 16 items 3, 4): the splice of an int8 and
+a 16x8 model (edgegen.mixed) checked in TFLM, --int16-layers, --precision auto, and the refusals.
+
+TFLM is the oracle throughout: every spliced model is run by it. The splice is checked against the
+two models it comes from, never against its own output: an all-int8 splice must be the int8 model
+and an all-int16 splice the 16x8 model (op for op, tensor for tensor, and on every tensor in
+TFLM); a mixed model computes, before its first int16 op, exactly the int8 model's tensors, and
+from an int16 prefix exactly the 16x8 model's; each inserted QUANTIZE is TFLM's requantization
+(within half an output step, plus the fixed-point rounding, of its input's real value, or clamped)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from edgegen.errors import EdgegenError
+from edgegen.mixed import op_names, splice, tensor_precisions
+from edgegen.oracle import run_tflm_many
+
+fb = pytest.importorskip("ai_edge_litert.schema_py_generated")
+
+
+def _cnn() -> Any:
+    import keras
+
+    keras.utils.set_random_seed(0)
+    inp = keras.Input((10, 10, 3))
+    x = keras.layers.Conv2D(8, 3, padding="same", activation="relu", name="c1")(inp)
+    x = keras.layers.DepthwiseConv2D(3, padding="same", activation="relu", name="dw")(x)
+    x = keras.layers.AveragePooling2D(2, name="pool")(x)
+    x = keras.layers.Flatten(name="flat")(x)
+    x = keras.layers.Dense(16, activation="relu", name="d1")(x)
+    x = keras.layers.Dense(6, name="d2")(x)
+    return keras.Model(inp, keras.layers.Softmax(name="sm")(x), name="cnn")
+
+
+CNN_LAYERS = ["c1", "dw", "pool", "flat", "d1", "d2", "sm"]  # one op each, in this order
+
+
+@pytest.fixture(scope="module")
+def cnn() -> tuple[Any, np.ndarray, bytes, bytes]:
+    from edgegen.keras.convert import to_16x8_tflite, to_int8_tflite
+    from edgegen.keras.data import Dataset
+
+    model = _cnn()
+    x = np.random.default_rng(0).normal(size=(24, 10, 10, 3)).astype(np.float32)
+    calib = Dataset(x, None, "random")
+    return model, x, to_int8_tflite(model, calib), to_16x8_tflite(model, calib)
+
+
+def _graph(data: bytes) -> tuple[Any, Any]:
+    m = fb.ModelT.InitFromPackedBuf(bytearray(data), 0)
+    return m, m.subgraphs[0]
+
+
+def _op_rows(data: bytes) -> list[tuple[Any, ...]]:
+    """Each op as plain data: its builtin code, options, and every input and output tensor's type,
+    shape, scale, zero point and constant bytes (tensor and buffer numbering left out)."""
+    m, g = _graph(data)
+
+    def tensor(i: int) -> tuple[Any, ...]:
+        if i < 0:
+            return ("none",)
+        t = g.tensors[i]
+        q = t.quantization
+        buf = m.buffers[t.buffer].data if t.buffer > 0 and m.buffers[t.buffer].data is not None else None
+        return (t.type, tuple(int(d) for d in t.shape),
+                None if q is None or q.scale is None else tuple(float(s) for s in q.scale),
+                None if q is None or q.zeroPoint is None else tuple(int(z) for z in q.zeroPoint),
+                None if buf is None else bytes(np.asarray(buf, np.uint8)))
+
+    rows = []
+    for op in g.operators:
+        code = m.operatorCodes[op.opcodeIndex]
+        opts = op.builtinOptions
+        rows.append((max(code.builtinCode, code.deprecatedBuiltinCode), op.builtinOptionsType,
+                     None if opts is None else sorted(vars(opts).items()),
+                     tuple(tensor(int(i)) for i in op.inputs), tuple(tensor(int(i)) for i in op.outputs)))
+    return rows
+
+
+def _inputs(data: bytes, n: int, seed: int) -> list[list[np.ndarray]]:
+    """Random codes over the whole range of the model's input type."""
+    _m, g = _graph(data)
+    t = g.tensors[int(g.inputs[0])]
+    dtype = {fb.TensorType.INT8: np.int8, fb.TensorType.INT16: np.int16}[t.type]
+    info = np.iinfo(dtype)
+    rng = np.random.default_rng(seed)
+    return [[rng.integers(info.min, info.max + 1, [int(d) for d in t.shape]).astype(dtype)] for _ in range(n)]
+
+
+def _op_outputs(data: bytes, inputs: list[list[np.ndarray]]) -> list[list[np.ndarray]]:
+    """Per sample, the output of every op of ``data`` in TFLM, in op order."""
+    _m, g = _graph(data)
+    outs = [int(op.outputs[0]) for op in g.operators]
+    return [[np.asarray(r.tensors[t]) for t in outs] for r in run_tflm_many(data, inputs)]
+
+
+def _same_in_tflm(a: bytes, b: bytes, ops_a: list[int], ops_b: list[int], inputs: list[list[np.ndarray]]) -> None:
+    ra, rb = _op_outputs(a, inputs), _op_outputs(b, inputs)
+    for sa, sb in zip(ra, rb, strict=True):
+        for i, j in zip(ops_a, ops_b, strict=True):
+            assert sa[i].dtype == sb[j].dtype and np.array_equal(sa[i], sb[j]), (i, j)
+
+
+def test_all_int8_splice_is_the_int8_model(cnn: tuple[Any, np.ndarray, bytes, bytes]) -> None:
+    _model, _x, int8, int16 = cnn
+    spliced = splice(int8, int16, [])
+    assert _op_rows(spliced) == _op_rows(int8)
+    n = len(op_names(int8))
+    _same_in_tflm(spliced, int8, list(range(n)), list(range(n)), _inputs(int8, 3, 1))
+
+
+def test_all_int16_splice_is_the_16x8_model(cnn: tuple[Any, np.ndarray, bytes, bytes]) -> None:
+    _model, _x, int8, int16 = cnn
+    n = len(op_names(int8))
+    spliced = splice(int8, int16, range(n))
+    assert _op_rows(spliced) == _op_rows(int16)
+    assert {t.dtype for t in tensor_precisions(spliced)} == {"int16"}
+    _same_in_tflm(spliced, int16, list(range(n)), list(range(n)), _inputs(int16, 3, 2))
+
+
+@pytest.mark.parametrize("wide", [[0], [1, 2], [4], [6], [0, 3, 5], [2, 3, 4, 5, 6], [0, 1, 2, 3]])
+def test_mixed_splice_runs_in_tflm_as_its_parts(cnn: tuple[Any, np.ndarray, bytes, bytes], wide: list[int]) -> None:
+    _model, _x, int8, int16 = cnn
+    mixed = splice(int8, int16, wide)
+    names8 = op_names(int8)
+    names = op_names(mixed)
+    # the original ops in order, one QUANTIZE at each change of precision along the chain
+    prec = [16 if i in wide else 8 for i in range(len(names8))]
+    changes = sum(1 for i in range(1, len(prec)) if prec[i] != prec[i - 1])
+    assert [n for n in names if n != "QUANTIZE"] == [n for n in names8 if n != "QUANTIZE"]
+    assert names.count("QUANTIZE") == changes
+    _m, g = _graph(mixed)
+    real = [i for i, n in enumerate(names) if n != "QUANTIZE"]
+    for k, i in enumerate(real):
+        want = fb.TensorType.INT16 if k in wide else fb.TensorType.INT8
+        assert g.tensors[int(g.operators[i].outputs[0])].type == want, (k, names[i])
+    # the input's type is that of the first op (int16 when it is int16)
+    assert g.tensors[int(g.inputs[0])].type == (fb.TensorType.INT16 if 0 in wide else fb.TensorType.INT8)
+    inputs = _inputs(mixed, 3, 3)
+    first16 = min(wide)
+    if first16 > 0:  # before the first int16 op, exactly the int8 model
+        _same_in_tflm(mixed, int8, real[:first16], list(range(first16)), inputs)
+    else:  # an int16 prefix is exactly the 16x8 model
+        prefix = next(k for k in range(len(prec) + 1) if k == len(prec) or prec[k] == 8)
+        _same_in_tflm(mixed, int16, real[:prefix], list(range(prefix)), inputs)
+    # every QUANTIZE requantizes: within half an output step of its input's real value, or clamped
+    res = run_tflm_many(mixed, inputs)
+    for op in g.operators:
+        if names[g.operators.index(op)] != "QUANTIZE":
+            continue
+        ti, to = g.tensors[int(op.inputs[0])], g.tensors[int(op.outputs[0])]
+        assert ti.type != to.type
+        info = np.iinfo(np.int16 if to.type == fb.TensorType.INT16 else np.int8)
+        for r in res:
+            real_in = (r.tensors[int(op.inputs[0])].astype(np.float64) - ti.quantization.zeroPoint[0]) \
+                * ti.quantization.scale[0]
+            q = r.tensors[int(op.outputs[0])].astype(np.float64)
+            ideal = np.clip(real_in / to.quantization.scale[0] + to.quantization.zeroPoint[0], info.min, info.max)
+            assert np.max(np.abs(q - ideal)) <= 0.51  # half a step, plus the fixed-point multiplier's rounding
+
+
+def test_int16_layers_select_exactly_those_ops(cnn: tuple[Any, np.ndarray, bytes, bytes]) -> None:
+    from edgegen.keras.data import Dataset
+    from edgegen.keras.precision import choose, op_layers
+
+    model, x, int8, _int16 = cnn
+    assert op_layers(int8, model) == CNN_LAYERS
+    res = choose(model, int8, Dataset(x, None, "random"), precision="int8", int16_layers=["dw", "d1"])
+    assert res.precision == "mixed" and res.int16_ops == (1, 4) and res.int16_layers == ("dw", "d1")
+    names = op_names(res.tflite)
+    _m, g = _graph(res.tflite)
+    real = [i for i, n in enumerate(names) if n != "QUANTIZE"]
+    types = [g.tensors[int(g.operators[i].outputs[0])].type for i in real]
+    assert types == [fb.TensorType.INT16 if k in (1, 4) else fb.TensorType.INT8 for k in range(len(real))]
+    # report data: every activation tensor's type and bytes, the cost before and after
+    tensors = res.data["tensors"]
+    assert sum(t["bytes"] for t in tensors if t["dtype"] == "int16") == \
+        sum(2 * int(np.prod(t["shape"])) for t in tensors if t["dtype"] == "int16")
+    assert res.data["arena_bytes"]["mixed"] > res.data["arena_bytes"]["int8"]
+    assert any("int16" in ln and "dw, d1" in ln for ln in res.lines)
+
+
+def test_unknown_layer_is_named_with_the_valid_ones(cnn: tuple[Any, np.ndarray, bytes, bytes]) -> None:
+    from edgegen.keras.precision import select_ops
+
+    model, _x, int8, _int16 = cnn
+    with pytest.raises(EdgegenError, match=r"'conv9' is not a layer of the model\. Layers with ops: "
+                                           r"c1, dw, pool, flat, d1, d2, sm"):
+        select_ops(int8, model, ["d1", "conv9"])
+
+
+def _outlier_mlp() -> Any:
+    """An MLP whose hidden layer has one unit about 25x larger than the others, which carry the
+    class: int8 min-max gives that tensor a step of 1/255 of the outlier's range, so the informative
+    units fall on a few levels; int16 has 256x finer steps."""
+    import keras
+
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    inp = keras.Input((8,))
+    h = keras.layers.Dense(9, activation="relu", name="wide")(inp)
+    out = keras.layers.Dense(4, name="head")(keras.layers.Dense(12, activation="relu", name="mid")(h))
+    model = keras.Model(inp, out, name="outlier")
+    w = np.concatenate([np.eye(8), np.full((8, 1), 10.0)], axis=1)
+    model.get_layer("wide").set_weights([w.astype(np.float32), np.zeros(9, np.float32)])
+    w2 = rng.normal(size=(9, 12)).astype(np.float32)
+    w2[8] = 0.0  # the outlier unit carries no information
+    model.get_layer("mid").set_weights([w2, np.zeros(12, np.float32)])
+    return model
+
+
+def test_auto_reaches_the_target(tmp_path: Path) -> None:
+    from edgegen.keras.data import Dataset
+    from edgegen.keras.precision import choose, tflm_predict
+
+    model = _outlier_mlp()
+    rng = np.random.default_rng(1)
+    x = np.abs(rng.normal(size=(300, 8))).astype(np.float32)
+    y = np.argmax(np.asarray(model(x)), axis=1)  # the float model's own classes: float accuracy 100 %
+    from edgegen.keras.convert import to_int8_tflite
+
+    calib = Dataset(x[:100], None, "calib")
+    int8 = to_int8_tflite(model, calib)
+    ev = Dataset(x[100:], y[100:], "eval")
+
+    def acc(tfl: bytes) -> float:
+        return 100.0 * float(np.mean(np.argmax(tflm_predict(tfl, ev.x), axis=1) == ev.y))
+
+    int8_drop = 100.0 - acc(int8)
+    assert int8_drop >= 5.0, int8_drop  # the model loses accuracy in int8 (the premise)
+    res = choose(model, int8, calib, precision="auto", max_drop=1.0, evaluation=ev, labels=ev.y)
+    assert res.data["auto"]["met"] and res.precision == "mixed"
+    assert 100.0 - acc(res.tflite) <= 1.0
+    assert res.data["auto"]["steps"][-1]["drop_points"] == pytest.approx(100.0 - acc(res.tflite))
+    assert res.data["auto"]["steps"][0]["drop_points"] == pytest.approx(int8_drop)
+    assert set(res.int16_layers) <= {"wide", "mid", "head"} and res.int16_layers
+    # the named layers' ops, and only those, are int16
+    _m, g = _graph(res.tflite)
+    names = op_names(res.tflite)
+    real = [i for i, n in enumerate(names) if n != "QUANTIZE"]
+    wide = {["wide", "mid", "head"].index(n) for n in res.int16_layers}
+    assert [g.tensors[int(g.operators[i].outputs[0])].type == fb.TensorType.INT16 for i in real] == \
+        [k in wide for k in range(3)]
+
+    # an unreachable target is said so: calibrated on inputs 100x too small, int8 and int16 alike clamp
+    small = Dataset(x[:100] * 0.01, None, "too small")
+    res = choose(model, to_int8_tflite(model, small), small, precision="auto", max_drop=1.0, evaluation=ev,
+                 labels=ev.y)
+    assert not res.data["auto"]["met"] and len(res.data["auto"]["steps"]) == 4  # int8, then 1, 2, 3 layers
+    assert any("cannot be met: with every layer int16 the drop is still" in w for w in res.warnings)
+
+
+def test_auto_without_labels_is_refused(cnn: tuple[Any, np.ndarray, bytes, bytes]) -> None:
+    from edgegen.keras.data import Dataset
+    from edgegen.keras.precision import choose
+
+    model, x, int8, _int16 = cnn
+    with pytest.raises(EdgegenError, match="--precision auto measures the accuracy drop against class labels"):
+        choose(model, int8, Dataset(x, None, "random"), precision="auto", max_drop=1.0,
+               evaluation=Dataset(x, None, "random"), labels=None)
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--max-accuracy-drop", "1"], "--max-accuracy-drop 1 chooses int16 layers automatically: it needs "
+                                   "--precision auto"),
+    (["--precision", "auto"], "--precision auto needs --max-accuracy-drop POINTS"),
+    (["--precision", "int16", "--int16-layers", "d1"], "--int16-layers makes the named layers int16"),
+    (["--max-accuracy-drop", "-1", "--precision", "auto"], "give the accuracy points int8 may lose, >= 0"),
+])
+def test_cli_option_refusals(tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str],
+                             message: str) -> None:
+    from edgegen.cli import main
+
+    (tmp_path / "m.keras").write_bytes(b"not read: the options are refused first")
+    rc = main(["build", str(tmp_path / "m.keras"), "--board", "host", "--out", str(tmp_path / "out"), *args])
+    err = capsys.readouterr().err
+    assert rc == 1 and message in err, err
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_refuses_precision_for_a_tflite(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from edgegen.cli import main
+
+    (tmp_path / "m.tflite").write_bytes(b"x")
+    rc = main(["build", str(tmp_path / "m.tflite"), "--out", str(tmp_path / "o"), "--int16-layers", "d1"])
+    assert rc == 1 and "--int16-layers applies to Keras models only" in capsys.readouterr().err
