@@ -59,11 +59,43 @@ def op_layers(tflite: bytes, model: Any) -> list[str | None]:
     return layers
 
 
+def op_layer_sets(tflite: bytes, model: Any) -> list[list[str]]:
+    """Every Keras layer each op computes: the converter fuses Conv2D + BatchNormalization +
+    ReLU into one op and names its output after all of them (``;``-joined), so the op is each of
+    those layers' (the innermost layer named in every part of its output's and weights' names)."""
+    from ai_edge_litert import schema_py_generated as fb
+
+    from .opmap import _layer_in, layer_names
+
+    names = {k: v for k, v in layer_names(model).items() if v not in ("Functional", "Sequential", "Model")}
+    m = fb.Model.GetRootAs(tflite, 0)
+    g = m.Subgraphs(0)
+    primary = op_layers(tflite, model)
+    out: list[list[str]] = []
+    for i in range(g.OperatorsLength()):
+        op = g.Operators(i)
+        found = [primary[i]] if primary[i] is not None else []
+        own = [op.Outputs(k) for k in range(op.OutputsLength())]
+        for k in range(op.InputsLength()):
+            t = op.Inputs(k)
+            buf = m.Buffers(g.Tensors(t).Buffer()) if t >= 0 and g.Tensors(t).Buffer() > 0 else None
+            if buf is not None and buf.DataLength() > 0:
+                own.append(t)
+        for t in own:
+            for part in (g.Tensors(t).Name() or b"").decode("utf-8", "replace").split(";"):
+                hit = _layer_in(part, names)
+                if hit is not None and hit not in found and primary[i] is not None:
+                    found.append(hit)
+        out.append(found)
+    return out
+
+
 def select_ops(tflite: bytes, model: Any, wanted: Sequence[str]) -> tuple[int, ...]:
-    """The op indices of the layers ``wanted``; an unknown name, or a layer that made no op, is
-    refused naming it and listing the layers that can be chosen."""
-    layers = op_layers(tflite, model)
-    valid = list(dict.fromkeys(x for x in layers if x is not None))
+    """The op indices of the layers ``wanted`` (an op fusing several layers is chosen by any of
+    them); an unknown name, or a layer that made no op, is refused naming it and listing the
+    layers that can be chosen."""
+    sets = op_layer_sets(tflite, model)
+    valid = list(dict.fromkeys(x for s in sets for x in s))
     bad = [w for w in wanted if w not in valid]
     if bad:
         from .opmap import layer_names
@@ -72,7 +104,7 @@ def select_ops(tflite: bytes, model: Any, wanted: Sequence[str]) -> tuple[int, .
         why = "; ".join(f"'{b}' is a layer that makes no op of its own (folded into another or removed)"
                         if b in known else f"'{b}' is not a layer of the model" for b in bad)
         raise EdgegenError(f"--int16-layers: {why}. Layers with ops: {', '.join(valid)}")
-    return tuple(i for i, x in enumerate(layers) if x in set(wanted))
+    return tuple(i for i, s in enumerate(sets) if set(s) & set(wanted))
 
 
 def _io(tflite: bytes) -> tuple[list[Any], list[Any]]:
@@ -186,17 +218,19 @@ def layer_ranking(model: Any, int8: bytes, x: np.ndarray) -> list[tuple[str, flo
     return sorted(worst.items(), key=lambda kv: kv[1])
 
 
-def arena_cost(tflite: bytes) -> tuple[int, str]:
-    """The arena bytes edgegen's plan gives the model, or, when the back end cannot compile it,
-    the peak of live activation bytes (an estimate without alignment or scratch)."""
+def arena_costs(int8: bytes, other: bytes) -> tuple[int, int, str]:
+    """The arena bytes of the int8 and the other model, and what they are: edgegen's plan when
+    the back end compiles both, else (for both, so they compare) the peak of live activation bytes,
+    an estimate without alignment or scratch."""
     from ..build import compile_tflite
     from ..mixed import activation_peak_bytes
 
     try:
-        _graph, program = compile_tflite(tflite, name="cost", source="model")
+        planned = [compile_tflite(t, name="cost", source="model")[1].plan.arena_bytes for t in (int8, other)]
     except EdgegenError:
-        return activation_peak_bytes(tflite), "peak live activation bytes (estimate)"
-    return int(program.plan.arena_bytes), "arena bytes (edgegen's plan)"
+        return (activation_peak_bytes(int8), activation_peak_bytes(other),
+                "peak live activation bytes (an estimate: edgegen cannot plan this model's int16 ops yet)")
+    return int(planned[0]), int(planned[1]), "arena bytes (edgegen's plan)"
 
 
 def _fmt_db(v: float) -> str:
@@ -244,17 +278,16 @@ def choose(model: Any, int8: bytes, calib: Dataset, *, precision: str, int16_lay
     if precision == "auto" and (evaluation is None or labels is None):
         raise EdgegenError("--precision auto measures the accuracy drop against class labels: give labelled "
                            "--eval data (or calibration data with labels, a .npz with x and y)")
-    int8_cost = arena_cost(int8)
     wide = to_16x8_tflite(model, calib, float_io=float_io)
     lines: list[str] = []
     warns: list[str] = []
     data: dict[str, Any] = {"requested": precision}
     if precision == "int16":
-        return _result(wide, "int16", tuple(n for n in op_layers(int8, model) if n), (), int8_cost, lines, warns,
+        return _result(wide, "int16", tuple(n for n in op_layers(int8, model) if n), (), int8, lines, warns,
                        data)
     if int16_layers:
         ops = select_ops(int8, model, int16_layers)
-        return _result(splice(int8, wide, ops), "mixed", tuple(int16_layers), ops, int8_cost, lines, warns, data)
+        return _result(splice(int8, wide, ops), "mixed", tuple(int16_layers), ops, int8, lines, warns, data)
     assert evaluation is not None and labels is not None and max_drop is not None
     from .evaluate import accuracy, float_predict
 
@@ -288,24 +321,28 @@ def choose(model: Any, int8: bytes, calib: Dataset, *, precision: str, int16_lay
         lines.append("  the int8 model meets the target: nothing moved to int16")
         return PrecisionResult(int8, "int8", (), (), tuple(lines), tuple(warns), data)
     ops = select_ops(int8, model, chosen)
-    return _result(best, "mixed", tuple(chosen), ops, int8_cost, lines, warns, data)
+    return _result(best, "mixed", tuple(chosen), ops, int8, lines, warns, data)
 
 
-def _result(tflite: bytes, precision: str, layers: tuple[str, ...], ops: tuple[int, ...], int8_cost: tuple[int, str],
+def _result(tflite: bytes, precision: str, layers: tuple[str, ...], ops: tuple[int, ...], int8: bytes,
             lines: list[str], warns: list[str], data: dict[str, Any]) -> PrecisionResult:
     from ..mixed import tensor_precisions
 
-    cost, how = arena_cost(tflite)
+    before, cost, how = arena_costs(int8, tflite)
     tensors = tensor_precisions(tflite)
     n16 = [t for t in tensors if t.dtype == "int16"]
     what = "every layer" if precision == "int16" else f"layers {', '.join(layers)}"
     lines.append(f"precision {precision}: {what} int16 (ops {', '.join(map(str, ops)) or 'all'}); "
                  f"{len(n16)} of {len(tensors)} activation tensors int16, the rest int8; weights int8 either way "
                  "(int16 ops' biases int64)")
-    lines.append(f"  cost: {how} {int8_cost[0]:,} int8 -> {cost:,} {precision}"
-                 + (f" (int8 figure: {int8_cost[1]})" if int8_cost[1] != how else ""))
+    lines.append(f"  cost: {how}: {before:,} int8 -> {cost:,} {precision}")
+    if precision == "mixed":
+        shown = [f"{t.name.split(';')[0].split('/')[-2] if '/' in t.name else t.name} {list(t.shape)}"
+                 for t in n16]
+        lines.append("  int16 tensors: " + ", ".join(shown[:8]) + (f" and {len(shown) - 8} more" if len(shown) > 8
+                                                                     else "") + " (all of them in report.json)")
     data.update({"precision": precision, "int16_layers": list(layers), "int16_ops": list(ops),
-                 "arena_bytes": {"int8": int8_cost[0], precision: cost, "int8_source": int8_cost[1], "source": how},
+                 "arena_bytes": {"int8": before, precision: cost, "source": how},
                  "tensors": [{"name": t.name, "dtype": t.dtype, "shape": list(t.shape), "bytes": t.nbytes,
                               "producer": t.producer} for t in tensors]})
     return PrecisionResult(tflite, precision, layers, ops, tuple(lines), tuple(warns), data)

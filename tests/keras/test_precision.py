@@ -28,7 +28,8 @@ def _cnn() -> Any:
 
     keras.utils.set_random_seed(0)
     inp = keras.Input((10, 10, 3))
-    x = keras.layers.Conv2D(8, 3, padding="same", activation="relu", name="c1")(inp)
+    x = keras.layers.Conv2D(8, 3, padding="same", name="c1")(inp)
+    x = keras.layers.ReLU(name="relu")(keras.layers.BatchNormalization(name="bn")(x))  # one op with c1
     x = keras.layers.DepthwiseConv2D(3, padding="same", activation="relu", name="dw")(x)
     x = keras.layers.AveragePooling2D(2, name="pool")(x)
     x = keras.layers.Flatten(name="flat")(x)
@@ -37,7 +38,7 @@ def _cnn() -> Any:
     return keras.Model(inp, keras.layers.Softmax(name="sm")(x), name="cnn")
 
 
-CNN_LAYERS = ["c1", "dw", "pool", "flat", "d1", "d2", "sm"]  # one op each, in this order
+CNN_LAYERS = ["relu", "dw", "pool", "flat", "d1", "d2", "sm"]  # one op each, in this order (relu: c1+bn+relu)
 
 
 @pytest.fixture(scope="module")
@@ -166,7 +167,7 @@ def test_mixed_splice_runs_in_tflm_as_its_parts(cnn: tuple[Any, np.ndarray, byte
 
 def test_int16_layers_select_exactly_those_ops(cnn: tuple[Any, np.ndarray, bytes, bytes]) -> None:
     from edgegen.keras.data import Dataset
-    from edgegen.keras.precision import choose, op_layers
+    from edgegen.keras.precision import choose, op_layers, select_ops
 
     model, x, int8, _int16 = cnn
     assert op_layers(int8, model) == CNN_LAYERS
@@ -183,6 +184,12 @@ def test_int16_layers_select_exactly_those_ops(cnn: tuple[Any, np.ndarray, bytes
         sum(2 * int(np.prod(t["shape"])) for t in tensors if t["dtype"] == "int16")
     assert res.data["arena_bytes"]["mixed"] > res.data["arena_bytes"]["int8"]
     assert any("int16" in ln and "dw, d1" in ln for ln in res.lines)
+    # a fused op is chosen by any of the layers its tensors are named after; the folded
+    # BatchNormalization leaves no name, and is refused saying so
+    for name in ("c1", "relu"):
+        assert select_ops(int8, model, [name, "d2"]) == (0, 5)
+    with pytest.raises(EdgegenError, match="'bn' is a layer that makes no op of its own"):
+        select_ops(int8, model, ["bn"])
 
 
 def test_unknown_layer_is_named_with_the_valid_ones(cnn: tuple[Any, np.ndarray, bytes, bytes]) -> None:
@@ -190,7 +197,7 @@ def test_unknown_layer_is_named_with_the_valid_ones(cnn: tuple[Any, np.ndarray, 
 
     model, _x, int8, _int16 = cnn
     with pytest.raises(EdgegenError, match=r"'conv9' is not a layer of the model\. Layers with ops: "
-                                           r"c1, dw, pool, flat, d1, d2, sm"):
+                                           r"relu, c1, dw, pool, flat, d1, d2, sm"):
         select_ops(int8, model, ["d1", "conv9"])
 
 
@@ -289,3 +296,26 @@ def test_cli_refuses_precision_for_a_tflite(tmp_path: Path, capsys: pytest.Captu
     (tmp_path / "m.tflite").write_bytes(b"x")
     rc = main(["build", str(tmp_path / "m.tflite"), "--out", str(tmp_path / "o"), "--int16-layers", "d1"])
     assert rc == 1 and "--int16-layers applies to Keras models only" in capsys.readouterr().err
+
+
+def test_float_io_splices_are_their_parts(cnn: tuple[Any, np.ndarray, bytes, bytes]) -> None:
+    """With float inputs and outputs the input QUANTIZE and output DEQUANTIZE follow the op they
+    feed or read: all-int8 and all-int16 splices are the two float-I/O models, a mixed one keeps
+    float I/O and stays close to the float model."""
+    from edgegen.keras.convert import to_16x8_tflite, to_int8_tflite
+    from edgegen.keras.data import Dataset
+    from edgegen.keras.precision import tflm_predict
+    from edgegen.mixed import io_dtypes
+
+    model, x, _int8, _int16 = cnn
+    calib = Dataset(x, None, "random")
+    int8, int16 = to_int8_tflite(model, calib, float_io=True), to_16x8_tflite(model, calib, float_io=True)
+    n = len(op_names(int8))
+    assert op_names(int8)[0] == "QUANTIZE" and op_names(int8)[-1] == "DEQUANTIZE"
+    assert _op_rows(splice(int8, int16, [])) == _op_rows(int8)
+    assert _op_rows(splice(int8, int16, range(n))) == _op_rows(int16)
+    mixed = splice(int8, int16, [1, 2])
+    assert io_dtypes(mixed) == ["float32", "float32"]
+    assert op_names(mixed)[:3] == ["QUANTIZE", "CONV_2D", "DEPTHWISE_CONV_2D"]  # float -> int16 directly
+    f = np.asarray(model(x[:4]))
+    assert np.max(np.abs(tflm_predict(mixed, x[:4]) - f)) < 0.02
