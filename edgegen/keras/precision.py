@@ -74,7 +74,8 @@ def op_layer_sets(tflite: bytes, model: Any) -> list[list[str]]:
     out: list[list[str]] = []
     for i in range(g.OperatorsLength()):
         op = g.Operators(i)
-        found = [primary[i]] if primary[i] is not None else []
+        first = primary[i]
+        found: list[str] = [first] if first is not None else []
         own = [op.Outputs(k) for k in range(op.OutputsLength())]
         for k in range(op.InputsLength()):
             t = op.Inputs(k)
@@ -84,7 +85,7 @@ def op_layer_sets(tflite: bytes, model: Any) -> list[list[str]]:
         for t in own:
             for part in (g.Tensors(t).Name() or b"").decode("utf-8", "replace").split(";"):
                 hit = _layer_in(part, names)
-                if hit is not None and hit not in found and primary[i] is not None:
+                if hit is not None and hit not in found and first is not None:
                     found.append(hit)
         out.append(found)
     return out
