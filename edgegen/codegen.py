@@ -20,6 +20,7 @@ from . import __version__
 from .boards import Board
 from .kernelfns import kernel_functions
 from .lowering import MVE
+from .machine import CTYPES
 from .program import Call, Program, TensorRef
 from .resources import firmware_dir, templates_dir
 
@@ -161,11 +162,8 @@ def make_vectors(program: Program, samples: Sequence[Sequence[np.ndarray]], note
     return VectorSet(items=tuple(items), num_inputs=len(program.inputs), num_outputs=len(program.outputs), note=note)
 
 
-_CTYPE_BYTES = {"float": 4, "int8_t": 1, "int16_t": 2, "int32_t": 4}
-
-
 def _np_dtype(ref: TensorRef) -> type[np.generic]:
-    return np.float32 if ref.ctype == "float" else np.int8
+    return CTYPES[ref.ctype]
 
 
 @dataclass(frozen=True)
@@ -194,7 +192,7 @@ def render(program: Program, out: Path, prov: Provenance, options: RenderOptions
         return f"&{p}_arena[{guard + offsets[call.scratch] + guard}]"
 
     def ref_bytes(ref: TensorRef) -> int:
-        return ref.size * _CTYPE_BYTES[ref.ctype]
+        return ref.nbytes
 
     def io_info(ref: TensorRef) -> str:
         """An ``edgegen_io_info`` initializer (model.h): name, shape, type, quantization, bytes."""

@@ -65,11 +65,8 @@ class VectorCost:
 def vector_cost(program: Program, count: int) -> VectorCost:
     """What ``count`` vectors add to flash (vectors.c.j2: aligned input arrays, output arrays, two
     pointer tables); padding of the output arrays is left out, so this never overstates."""
-    def nbytes(size: int, ctype: str) -> int:
-        return size * (4 if ctype == "float" else 1)
-
-    ins = sum(-(-nbytes(r.size, r.ctype) // 4) * 4 for r in program.inputs)
-    outs = sum(nbytes(r.size, r.ctype) for r in program.outputs)
+    ins = sum(-(-r.nbytes // 4) * 4 for r in program.inputs)
+    outs = sum(r.nbytes for r in program.outputs)
     pointers = 4 * (len(program.inputs) + len(program.outputs))
     return VectorCost(count, ins + outs + pointers)
 
@@ -242,7 +239,7 @@ def _largest_layers(program: Program, count: int = 3) -> str:
     for call in program.calls:
         names = [getattr(call, a, None) for a in ("weights", "bias", "multipliers", "shifts", "lut")]
         wbytes = sum(const_bytes.get(n, 0) for n in names if isinstance(n, str))
-        out_bytes = call.output.size * (4 if call.output.ctype == "float" else 1)
+        out_bytes = call.output.nbytes
         rows.append((wbytes, out_bytes, call))
     by_weights = sorted(rows, key=lambda r: (-r[0], r[2].index))[:count]
     by_act = sorted(rows, key=lambda r: (-r[1], r[2].index))[:count]

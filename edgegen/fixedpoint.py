@@ -377,7 +377,16 @@ def get_reciprocal(x: IntLike, x_integer_digits: int) -> tuple[IntArray, IntArra
 
 
 def quantize_f32_s8(x: npt.ArrayLike, scale: float, zero_point: int) -> Int8Array:
-    """TFLM ``reference_ops::AffineQuantize<float, int8_t>``.
+    """TFLM ``reference_ops::AffineQuantize<float, int8_t>``; see :func:`quantize_f32`."""
+    return quantize_f32(x, scale, zero_point, "int8").astype(np.int8)
+
+
+#: the range of each quantized type (int16: TFLite's 16x8 activations)
+QUANT_LIMITS = {"int8": (INT8_MIN, INT8_MAX), "int16": (-32768, 32767)}
+
+
+def quantize_f32(x: npt.ArrayLike, scale: float, zero_point: int, dtype: str = "int8") -> IntArray:
+    """TFLM ``reference_ops::AffineQuantize<float, int8_t / int16_t>`` (``dtype``), as int64 values.
 
     ``val / (float)scale`` in float32, ``TfLiteRound`` (roundf: half away from zero), to int32,
     plus the zero point, clamped to int8. Where the float is outside int32 or NaN, C++'s
@@ -389,11 +398,13 @@ def quantize_f32_s8(x: npt.ArrayLike, scale: float, zero_point: int) -> Int8Arra
     r = _round_half_away_f32(v).astype(np.float64)
     r = np.where(np.isnan(r), 0.0, np.clip(r, float(INT32_MIN), float(INT32_MAX)))
     q = r.astype(np.int64) + int(zero_point)
-    return np.clip(q, INT8_MIN, INT8_MAX).astype(np.int8)
+    lo, hi = QUANT_LIMITS[dtype]
+    return np.clip(q, lo, hi)
 
 
 def dequantize_s8_f32(q: npt.ArrayLike, scale: float, zero_point: int) -> npt.NDArray[np.float32]:
-    """TFLM ``reference_ops::Dequantize``: ``(float)((double)scale * (q - zero_point))``."""
+    """TFLM ``reference_ops::Dequantize``: ``(float)((double)scale * (q - zero_point))``; the same
+    for int16 codes (DequantizeInteger<int16_t>)."""
     d = float(np.float32(scale)) * (as_int64(q) - int(zero_point)).astype(np.float64)
     return d.astype(np.float32)
 
@@ -403,6 +414,7 @@ __all__ = [
     "INT8_MIN",
     "INT32_MAX",
     "INT32_MIN",
+    "QUANT_LIMITS",
     "Int8Array",
     "IntArray",
     "IntLike",
@@ -422,6 +434,7 @@ __all__ = [
     "multiply_by_quantized_multiplier_smaller_than_one_exp",
     "one_minus_x_over_one_plus_x_for_x_in_0_1",
     "one_over_one_plus_x_for_x_in_0_1",
+    "quantize_f32",
     "quantize_f32_s8",
     "quantize_multiplier",
     "quantize_multiplier_greater_than_one",

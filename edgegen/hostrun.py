@@ -13,11 +13,12 @@ import numpy as np
 
 from . import procs
 from .errors import ToolchainError
+from .machine import CTYPES
 from .program import Program, TensorRef
 
 
 def _dtype(ref: TensorRef) -> type[np.generic]:
-    return np.float32 if ref.ctype == "float" else np.int8
+    return CTYPES[ref.ctype]
 
 
 def build_host(directory: Path, *, sanitize: bool = False) -> Path:

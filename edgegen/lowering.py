@@ -46,9 +46,13 @@ def _activation_bound(value: float, scale: float, zero_point: int) -> int:
     return zero_point + q
 
 
-def activation_range(act: ir.Activation, q: ir.QuantParams) -> tuple[int, int]:
-    """TFLite CalculateActivationRangeQuantized for int8 outputs."""
-    lo, hi = -128, 127
+#: the range of each quantized activation type (CalculateActivationRangeQuantized's qmin/qmax)
+QUANT_RANGES = {"int8": (-128, 127), "int16": (-32768, 32767)}
+
+
+def activation_range(act: ir.Activation, q: ir.QuantParams, dtype: str = "int8") -> tuple[int, int]:
+    """TFLite CalculateActivationRangeQuantized for int8 (or, with ``dtype="int16"``, int16) outputs."""
+    lo, hi = QUANT_RANGES[dtype]
     s, z = q.scale, q.zero_point
     if act == ir.Activation.RELU:
         return max(lo, _activation_bound(0.0, s, z)), hi
@@ -82,6 +86,16 @@ def dims4(shape: tuple[int, ...]) -> Dims:
 
 #: C element type of a variable (state) tensor, by IR dtype
 STATE_CTYPES = {"int8": "int8_t", "int16": "int16_t", "int32": "int32_t"}
+#: C element type of an activation, by IR dtype (int16: TFLite's 16x8 scheme); anything else is int8_t
+ACT_CTYPES = {"float32": "float", "int16": "int16_t"}
+
+
+def tensor_ctype(tensor: ir.Tensor) -> str:
+    """The C element type of a tensor's arena buffer: float, int16_t (16x8 activations), a state
+    tensor's own type, else int8_t."""
+    if tensor.variable:
+        return "float" if tensor.dtype == "float32" else STATE_CTYPES[tensor.dtype]
+    return ACT_CTYPES.get(tensor.dtype, "int8_t")
 
 
 class Lowering:
@@ -131,9 +145,10 @@ class Lowering:
     def ref(self, t: int) -> TensorRef:
         """The arena buffer of tensor ``t``. A variable (state) tensor's buffer is a state buffer
         (persistent, reset by init/reset) and its ref has its own C type (int8_t, int16_t, int32_t);
-        a stateful op reads and updates it in place through this ref, listed among its inputs."""
+        a stateful op reads and updates it in place through this ref, listed among its inputs.
+        An int16 activation (16x8 models) is an ``int16_t`` ref of 2 bytes per element."""
         tensor = self.g.tensor(t)
-        ctype = "float" if tensor.dtype == "float32" else STATE_CTYPES[tensor.dtype] if tensor.variable else "int8_t"
+        ctype = tensor_ctype(tensor)
         if t not in self.buffer_of:
             self.buffer_of[t] = self.new_buffer(t, tensor.nbytes, ctype)
         q = tensor.quant

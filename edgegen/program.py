@@ -75,6 +75,10 @@ class Buffer:
     reset_byte: int = 0
 
 
+#: bytes per element of each C element type a tensor reference can have
+CTYPE_BYTES = {"float": 4, "int8_t": 1, "int16_t": 2, "int32_t": 4}
+
+
 @dataclass(frozen=True)
 class TensorRef:
     """Where a tensor lives: an arena buffer (and its shape, for traces and I/O)."""
@@ -93,6 +97,11 @@ class TensorRef:
         for d in self.shape:
             n *= d
         return n
+
+    @property
+    def nbytes(self) -> int:
+        """The bytes of its elements (int16_t activations of 16x8 models take 2 each)."""
+        return self.size * CTYPE_BYTES[self.ctype]
 
 
 @dataclass(frozen=True)

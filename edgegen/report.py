@@ -90,7 +90,7 @@ def layer_rows(program: Program) -> list[LayerRow]:
     notes = call_notes(program)
     rows = []
     for c in program.calls:
-        out_bytes = c.output.size * (4 if c.output.ctype == "float" else 1) if hasattr(c.output, "size") else 0
+        out_bytes = c.output.nbytes if hasattr(c.output, "size") else 0
         rows.append(LayerRow(
             call=c.index, op=c.op_name, function=c.function, output_shape=tuple(c.output.shape), macs=c.macs,
             weight_bytes=_weight_bytes(program, c), out_offset=offsets[c.output.buffer], out_bytes=out_bytes,
@@ -141,10 +141,14 @@ def _add_weights(report: dict[str, Any], p: Program) -> None:
     report["dense_weights_bytes"] = p.dense_weights_bytes
 
 
+#: report.json's dtype of an input/output by its C type (int16: 16x8 models)
+_DTYPES = {"int8_t": "int8", "int16_t": "int16", "float": "float32"}
+
+
 def _io(p: Program) -> dict[str, list[dict[str, Any]]]:
     def one(r: Any) -> dict[str, Any]:
-        q = r.ctype == "int8_t"
-        return {"name": r.name, "shape": list(r.shape), "dtype": "int8" if q else "float32",
+        q = r.ctype != "float"
+        return {"name": r.name, "shape": list(r.shape), "dtype": _DTYPES[r.ctype],
                 "scale": r.scale if q else None, "zero_point": r.zero_point if q else None}
 
     return {"inputs": [one(r) for r in p.inputs], "outputs": [one(r) for r in p.outputs]}

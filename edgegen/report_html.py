@@ -192,7 +192,7 @@ def _facts(report: dict[str, Any]) -> list[tuple[str, str]]:
                       f"overwritten by invoke: write them before each invoke (--keep-inputs: arena {other:,} B)"))
     for kind in ("inputs", "outputs"):
         for i, t in enumerate((report.get("io") or {}).get(kind, [])):
-            q = (f"int8, real = {t['scale']:.9g} * (q - ({t['zero_point']}))" if t["dtype"] == "int8"
+            q = (f"{t['dtype']}, real = {t['scale']:.9g} * (q - ({t['zero_point']}))" if t["dtype"] in ("int8", "int16")
                  else t["dtype"])
             facts.append((f"{kind[:-1]} {i}", f"{t['name']}: {'x'.join(str(d) for d in t['shape'])}, {q}"))
     fp = report.get("footprint")

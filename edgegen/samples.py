@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .arrays import ArrayError, check_array
-from .fixedpoint import quantize_f32_s8
+from .fixedpoint import quantize_f32, quantize_f32_s8
 from .program import Program, TensorRef
 
 
@@ -32,6 +32,9 @@ def as_model_inputs(program: Program, sample: Sequence[np.ndarray], *, source: s
                              f"'{ref.name}' takes {ref.size} (shape {list(ref.shape)})")
         if ref.ctype == "int8_t" and a.dtype != np.int8:
             a = quantize_f32_s8(a, ref.scale, ref.zero_point)
+        elif ref.ctype == "int16_t" and a.dtype != np.int16:
+            # an int16 (16x8) input: int16 arrays are its codes, any other dtype real values
+            a = quantize_f32(a, ref.scale, ref.zero_point, "int16").astype(np.int16)
         elif ref.ctype == "float":
             a = a.astype(np.float32)
         out.append(a.reshape(ref.shape))
@@ -39,7 +42,7 @@ def as_model_inputs(program: Program, sample: Sequence[np.ndarray], *, source: s
 
 
 def random_inputs(program: Program, count: int, seed: int = 0) -> list[tuple[np.ndarray, ...]]:
-    """Seeded inputs covering the whole int8 range (float inputs: the quantized range)."""
+    """Seeded inputs covering the whole int8 (int16) range (float inputs: the quantized range)."""
     rng = np.random.default_rng(seed)
     samples = []
     for _ in range(count):
@@ -47,6 +50,8 @@ def random_inputs(program: Program, count: int, seed: int = 0) -> list[tuple[np.
         for ref in program.inputs:
             if ref.ctype == "float":
                 sample.append(_float_input(program, ref, rng))
+            elif ref.ctype == "int16_t":
+                sample.append(rng.integers(-32768, 32768, size=ref.shape, dtype=np.int16))
             else:
                 sample.append(rng.integers(-128, 128, size=ref.shape, dtype=np.int8))
         samples.append(tuple(sample))
@@ -58,6 +63,7 @@ def _float_input(program: Program, ref: TensorRef, rng: np.random.Generator) -> 
     for call in program.calls:
         if any(r.buffer == ref.buffer for r in call.inputs) and call.KIND == "quantize":
             s, z = call.output.scale, call.output.zero_point
-            lo, hi = s * (-128 - z), s * (127 - z)
+            qlo, qhi = (-32768, 32767) if call.output.ctype == "int16_t" else (-128, 127)
+            lo, hi = s * (qlo - z), s * (qhi - z)
             return rng.uniform(lo * 1.05, hi * 1.05, size=ref.shape).astype(np.float32)
     return rng.standard_normal(size=ref.shape).astype(np.float32)

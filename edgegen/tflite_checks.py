@@ -399,10 +399,10 @@ def check_io(kind: str, indices: Sequence[int], tensors: Sequence[ir.Tensor]) ->
                 f"model {kind} {tensor.describe()} is a variable (state) tensor; TFLM keeps state inside the "
                 "arena, so edgegen keeps it there too: give the model a separate input/output tensor"
             )
-        if tensor.dtype not in ("int8", "float32"):
+        if tensor.dtype not in ("int8", "int16", "float32"):
             raise UnsupportedError(
                 f"model {kind} {tensor.describe()} has type {tensor.dtype}; edgegen's generated API takes "
-                "int8 or float32 inputs and outputs"
+                "int8, int16 (16x8 models) or float32 inputs and outputs"
             )
         if tensor.is_const:
             what = "a constant" if kind == "input" else "a constant, not computed by any op"

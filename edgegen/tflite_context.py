@@ -104,7 +104,21 @@ class OpContext:
         return ir.Padding.SAME if p == fb.Padding.SAME else ir.Padding.VALID
 
     def int8_activation(self, t: ir.Tensor, role: str) -> None:
-        if t.dtype != "int8":
+        """An int8 activation (what every op family reads); an int16 one is refused with a message
+        saying this op has no int16 support. Families that run TFLite's 16x8 scheme call
+        :meth:`quant_activation` with ``dtypes=("int8", "int16")`` instead."""
+        self.quant_activation(t, role)
+
+    def quant_activation(self, t: ir.Tensor, role: str, dtypes: tuple[str, ...] = ("int8",)) -> str:
+        """A quantized activation of one of ``dtypes`` (``"int8"``, ``"int16"``), per-tensor, not a
+        constant; returns its dtype. int16 activations are TFLite's 16x8 scheme: symmetric, zero
+        point 0, which TFLM's int16 kernels require (and assume where they do not check)."""
+        if t.dtype == "int16" and "int16" not in dtypes:
+            raise self.fail(
+                f"{role} {t.describe()} is int16; edgegen does not compile int16 activations for {self.name} "
+                "(convert this op with int8 activations, or see docs/user-guide.md for the ops that take int16)"
+            )
+        if t.dtype not in dtypes:
             raise self.fail(
                 f"{role} {t.describe()} is {t.dtype}; edgegen compiles fully int8-quantized models "
                 "(convert with full-integer quantization and a representative dataset)"
@@ -113,6 +127,12 @@ class OpContext:
             raise self.fail(f"{role} {t.describe()} needs per-tensor quantization parameters")
         if t.is_const:
             raise self.fail(f"{role} {t.describe()} is a constant; fold it before conversion")
+        if t.dtype == "int16" and t.quant.zero_point != 0:
+            raise self.fail(
+                f"{role} {t.describe()} is int16 with zero point {t.quant.zero_point}; TFLM's int16 kernels take "
+                "symmetric int16 activations (zero point 0), as TFLite's 16x8 quantization makes them"
+            )
+        return t.dtype
 
     def const(self, i: int, role: str, dtypes: tuple[str, ...]) -> ir.Tensor:
         t = self.t(i)
@@ -134,28 +154,37 @@ def stride_dilation(c: OpContext, sh: str, sw: str) -> tuple[int, int]:
     return (h, w)
 
 
-def quantized_bias_type(c: OpContext) -> None:
+def quantized_bias_type(c: OpContext, activation_dtype: str = "int8") -> int:
     """CONV_2D and FULLY_CONNECTED options name the bias type; TFLM's parser refuses a value
-    that is no tensor type at all, and only int16 kernels use it."""
+    that is no tensor type at all, and only int16 kernels use it: an int16 op with no bias
+    accumulates in int32 when it says INT32, else in int64. Returns the type (FLOAT32, 0, when
+    not set)."""
     t = int(c.opt("quantizedBiasType"))
-    if t not in (fb.TensorType.FLOAT32, fb.TensorType.INT32):  # FLOAT32 (0) is the "not set" default
-        raise c.fail(f"quantized bias type {TYPE_NAMES.get(t, t)} in its options is not supported (int8 ops take "
-                     "int32 biases)")
+    allowed: tuple[int, ...] = (fb.TensorType.FLOAT32, fb.TensorType.INT32)  # FLOAT32 (0): "not set"
+    if activation_dtype == "int16":
+        allowed = (*allowed, fb.TensorType.INT64)
+    if t not in allowed:
+        takes = "int32 or int64 biases" if activation_dtype == "int16" else "int32 biases"
+        raise c.fail(f"quantized bias type {TYPE_NAMES.get(t, t)} in its options is not supported "
+                     f"({activation_dtype} ops take {takes})")
+    return t
 
 
-def accumulator_bound(c: OpContext, w: ir.Tensor, bias: ir.Tensor | None, oc_axis: int) -> None:
+def accumulator_bound(c: OpContext, w: ir.Tensor, bias: ir.Tensor | None, oc_axis: int,
+                      input_max: int = 255) -> None:
     """TFLM (and CMSIS-NN) accumulate in int32; edgegen's simulator in int64. Refuse a layer
-    whose accumulator could leave int32: per output channel, 255 x sum |weights| (an input
-    minus its zero point is at most 255 in magnitude) plus |bias|."""
+    whose accumulator could leave int32: per output channel, ``input_max`` x sum |weights| (an
+    int8 input minus its zero point is at most 255 in magnitude; an int16 one, zero point 0, at
+    most 32768) plus |bias|."""
     assert w.data is not None
     weights = np.abs(np.moveaxis(w.data.astype(np.int64), oc_axis, 0).reshape(w.shape[oc_axis], -1)).sum(axis=1)
-    bound = 255 * weights
+    bound = input_max * weights
     if bias is not None:
         assert bias.data is not None
         bound = bound + np.abs(bias.data.astype(np.int64).reshape(-1))
     worst = int(np.argmax(bound))
     if int(bound[worst]) > checks.INT32_MAX:
         raise c.fail(
-            f"output channel {worst} could accumulate up to {int(bound[worst]):,} (255 x the sum of its |weights| "
-            "plus |bias|), beyond int32: TFLM and CMSIS-NN accumulate in 32 bits, so such a layer is refused"
+            f"output channel {worst} could accumulate up to {int(bound[worst]):,} ({input_max} x the sum of its "
+            "|weights| plus |bias|), beyond int32: TFLM and CMSIS-NN accumulate in 32 bits, so such a layer is refused"
         )

@@ -106,6 +106,8 @@ MODELS = {
     "all_ops_cmsis": (all_ops_model, False),
     # compressed weights (edgegen_sp.h): every format (the cycle hook) on the DSP path of qemu-m4
     "sparse_m4": (lambda: sparsified(op_model("conv_2d_general", 0).tflite, "blocks_shared", 1), False),
+    # int16 activations (16x8): arm_fully_connected_s16 and edgegen_fully_connected_s16, int16 I/O
+    "fc16": (lambda: op_model("fully_connected_16x8", 20).tflite, False),
 }
 #: --kernels and board of the models that are not built for BOARD with auto (kws with the CMSIS-NN
 #: calls everywhere, so that the fully-connected and 1x1 call templates are compiled too)

@@ -1,6 +1,6 @@
 """FULLY_CONNECTED: reading, lowering to ``arm_fully_connected_s8`` (per-tensor) or
 ``arm_fully_connected_per_channel_s8`` with the Helium kernel sums as a constant, its scratch
-size, and the simulator's kernel.
+size, and the simulator's kernel. int16 activations (16x8): :mod:`edgegen.ops._fc16`.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from ..machine import Machine, requant
 from ..program import Call, Dims
 from ..tflite_context import OpContext, accumulator_bound, quantized_bias_type
 from ._family import OpFamily
+from ._fc16 import FullyConnectedS16Call, lower_fully_connected_s16, run_fully_connected_s16
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,9 @@ class FullyConnected(ir.Op):
     KIND: ClassVar[str] = "FULLY_CONNECTED"
     activation: ir.Activation = ir.Activation.NONE
     keep_num_dims: bool = False
+    #: int16 activations only: TFLM accumulates in int32 (an int32 bias, or none with
+    #: quantized_bias_type INT32) rather than int64
+    int32_accumulator: bool = False
 
 
 # -- reading -------------------------------------------------------------------------------------
@@ -34,8 +38,8 @@ class FullyConnected(ir.Op):
 def read_fully_connected(c: OpContext) -> ir.Op:
     c.n_inputs(2, 3)
     x, w, y = c.t(0), c.const(1, "weights", ("int8",)), c.out()
-    c.int8_activation(x, "input")
-    c.int8_activation(y, "output")
+    dtype = c.quant_activation(x, "input", ("int8", "int16"))
+    c.quant_activation(y, "output", (dtype,))
     c.rank(w, (2,), "weights")
     if int(c.opt("weightsFormat")) != 0:
         raise c.fail("shuffled weights formats are not supported")
@@ -55,14 +59,17 @@ def read_fully_connected(c: OpContext) -> ir.Op:
         )
     bias = None
     if len(c.inputs) == 3 and c.inputs[2] >= 0:
-        b = c.const(2, "bias", ("int32",))
+        b = c.const(2, "bias", ("int32", "int64") if dtype == "int16" else ("int32",))
         if b.size != w.shape[0]:
             raise c.fail(f"bias {b.describe()} has {b.size} values for {w.shape[0]} outputs")
         bias = b
-    quantized_bias_type(c)
+    bias_type = quantized_bias_type(c, dtype)
     if not w.quant.per_channel:
         _per_tensor_bias_scale(c, x, w, bias, y)
-    accumulator_bound(c, w, bias, 0)
+    # TFLM's int16 kernel accumulates in the bias's type (fully_connected.cc: requires_int32_accum)
+    int32_acc = dtype == "int16" and (bias.dtype == "int32" if bias is not None else bias_type == fb.TensorType.INT32)
+    if dtype == "int8" or int32_acc:
+        accumulator_bound(c, w, bias, 0, 255 if dtype == "int8" else 32768)
     c.work.op(c.where, x.size * w.shape[0])
     return FullyConnected(
         index=c.index,
@@ -70,6 +77,7 @@ def read_fully_connected(c: OpContext) -> ir.Op:
         outputs=c.outputs,
         activation=c.activation(),
         keep_num_dims=bool(c.opt("keepNumDims")),
+        int32_accumulator=int32_acc,
     )
 
 
@@ -123,6 +131,9 @@ class FullyConnectedCall(Call):
 
 def lower_fully_connected(lw: Lowering, op: ir.Op) -> None:
     assert isinstance(op, FullyConnected)
+    if lw.g.tensor(op.inputs[0]).dtype == "int16":
+        lower_fully_connected_s16(lw, op, op.activation, op.int32_accumulator)
+        return
     x, w, y = lw.g.tensor(op.inputs[0]), lw.g.tensor(op.inputs[1]), lw.g.tensor(op.outputs[0])
     assert w.data is not None and w.quant is not None
     units, depth = w.shape
@@ -199,6 +210,6 @@ FAMILY = OpFamily(
     builders={"FULLY_CONNECTED": read_fully_connected},
     lowerers={FullyConnected: lower_fully_connected},
     kernels={FullyConnectedCall: run_fully_connected, matmul.MatmulCall: matmul.run_matmul,
-             mve_mm.MatmulMveCall: mve_mm.run_mm8},
+             mve_mm.MatmulMveCall: mve_mm.run_mm8, FullyConnectedS16Call: run_fully_connected_s16},
     options={"FULLY_CONNECTED": fb.BuiltinOptions.FullyConnectedOptions},
 )

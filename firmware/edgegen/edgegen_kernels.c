@@ -38,6 +38,21 @@ static int32_t edgegen_requantize(int32_t x, int32_t multiplier, int32_t shift)
     return edgegen_divide_by_pot(edgegen_srdhm(scaled, multiplier), right);
 }
 
+/* TFLM MultiplyByQuantizedMultiplier(int64_t x, ...), the int16 kernels' requantization (see
+ * edgegen_nn_requantize_s64 in the portable CMSIS-NN). */
+static int32_t edgegen_requantize_s64(int64_t x, int32_t multiplier, int32_t shift)
+{
+    const int64_t reduced = multiplier < 0x7FFF0000 ? ((int64_t)multiplier + (1 << 15)) >> 16 : 0x7FFF;
+    const int32_t total_shift = 15 - shift;
+    const int64_t result = (x * reduced + ((int64_t)1 << (total_shift - 1))) >> total_shift;
+    return (int32_t)(uint32_t)(uint64_t)result;
+}
+
+static int16_t edgegen_clamp_s16(int32_t x, int32_t lo, int32_t hi)
+{
+    return (int16_t)(x < lo ? lo : (x > hi ? hi : x));
+}
+
 static int32_t edgegen_wrap_add(int32_t a, int32_t b)
 {
     return (int32_t)((uint32_t)a + (uint32_t)b);
@@ -538,6 +553,50 @@ void edgegen_transpose_conv_s8(const cmsis_nn_transpose_conv_params *params,
                     }
                 }
             }
+        }
+    }
+}
+
+void edgegen_fully_connected_s16(const int16_t *input, const int8_t *weights, const int64_t *bias64,
+                                 const int32_t *bias32, int32_t int32_accumulator, const int32_t *multipliers,
+                                 const int32_t *shifts, int32_t per_channel, int32_t batches, int32_t depth,
+                                 int32_t units, int32_t act_min, int32_t act_max, int16_t *output)
+{
+    for (int32_t b = 0; b < batches; b++)
+    {
+        const int16_t *in = input + (size_t)b * (size_t)depth;
+        for (int32_t u = 0; u < units; u++)
+        {
+            const int8_t *w = weights + (size_t)u * (size_t)depth;
+            const int32_t m = multipliers[per_channel ? u : 0], s = shifts[per_channel ? u : 0];
+            int32_t value;
+            if (int32_accumulator)
+            {
+                uint32_t acc = 0; /* wrapping int32 sums */
+                for (int32_t k = 0; k < depth; k++)
+                {
+                    acc += (uint32_t)((int32_t)in[k] * (int32_t)w[k]);
+                }
+                if (bias32 != NULL)
+                {
+                    acc += (uint32_t)bias32[u];
+                }
+                value = edgegen_requantize((int32_t)acc, m, s);
+            }
+            else
+            {
+                int64_t acc = 0;
+                for (int32_t k = 0; k < depth; k++)
+                {
+                    acc += (int32_t)in[k] * (int32_t)w[k];
+                }
+                if (bias64 != NULL)
+                {
+                    acc += bias64[u];
+                }
+                value = edgegen_requantize_s64(acc, m, s);
+            }
+            output[(size_t)b * (size_t)units + (size_t)u] = edgegen_clamp_s16(value, act_min, act_max);
         }
     }
 }

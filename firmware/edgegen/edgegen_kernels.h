@@ -100,6 +100,16 @@ void edgegen_transpose_conv_s8(const cmsis_nn_transpose_conv_params *params,
                                const int8_t *input, const cmsis_nn_dims *filter_dims, const int8_t *filter,
                                const int32_t *bias, const cmsis_nn_dims *output_dims, int8_t *output);
 
+/* TFLM's reference FULLY_CONNECTED for int16 activations (16x8), for the layers Arm's
+ * arm_fully_connected_s16 does not compute as TFLM does (per-channel weights, int32 biases):
+ * int64 sums plus bias64 and the 64-bit MultiplyByQuantizedMultiplier, or (int32_accumulator)
+ * wrapping int32 sums plus bias32 and the 32-bit one. multipliers/shifts: one entry per unit
+ * (per_channel 1) or one for all (0). Offsets are 0 (symmetric int16). */
+void edgegen_fully_connected_s16(const int16_t *input, const int8_t *weights, const int64_t *bias64,
+                                 const int32_t *bias32, int32_t int32_accumulator, const int32_t *multipliers,
+                                 const int32_t *shifts, int32_t per_channel, int32_t batches, int32_t depth,
+                                 int32_t units, int32_t act_min, int32_t act_max, int16_t *output);
+
 /* TFLM AffineQuantize: round(x / scale) + zero_point, clamped to int8 (float arithmetic). */
 void edgegen_quantize_f32_s8(const float *input, int8_t *output, int32_t size, float scale, int32_t zero_point);
 

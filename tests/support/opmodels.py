@@ -101,6 +101,10 @@ class Family:
     #: convert with a tf.Module as the trackable object: the converter then keeps the functions the
     #: branches call and fuses those tagged as an LSTM (a bare tf.function gets them inlined)
     keep_functions: bool = False
+    #: TFLite's 16x8 scheme (int16 activations, int8 weights): converted with the
+    #: EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8 op set, int16 model I/O (float32
+    #: with ``float_io``)
+    int16: bool = False
 
     @property
     def cases(self) -> int:
@@ -1105,6 +1109,10 @@ FAMILIES: dict[str, Family] = {f.name: f for f in (
     Family("lstm", _lstm, ("UNIDIRECTIONAL_SEQUENCE_LSTM",), seeds=(0, 1), keep_functions=True),
     Family("quantize_dequantize_float_io", _float_io, ("QUANTIZE",), float_io=True, also=(("DEQUANTIZE",),)),
     Family("requantize_int8", _requantize, ("QUANTIZE",)),
+    # TFLite's 16x8 scheme (issue 16): int16 activations, int8 weights, int64 biases
+    Family("fully_connected_16x8", _fully_connected, ("FULLY_CONNECTED",), seeds=(20, 21), int16=True),
+    Family("fully_connected_16x8_per_tensor", _fully_connected, ("FULLY_CONNECTED",), seeds=(22, 23),
+           per_channel_dense=False, int16=True),
 )}
 
 
@@ -1151,8 +1159,12 @@ def _convert(branches: Sequence[Branch], family: Family, rng: np.random.Generato
     converter = tf.lite.TFLiteConverter.from_concrete_functions([fn.get_concrete_function()], trackable)
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
     converter.representative_dataset = _calibration(branches, rng, by_name=family.keep_functions)
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    io = tf.float32 if family.float_io else tf.int8
+    if family.int16:
+        ops16 = tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8
+        converter.target_spec.supported_ops = [ops16]
+    else:
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    io = tf.float32 if family.float_io else tf.int16 if family.int16 else tf.int8
     converter.inference_input_type = io
     converter.inference_output_type = io
     # the converter quantizes dense weights per channel unless told otherwise
@@ -1313,23 +1325,37 @@ def edge_inputs(program: Program) -> list[tuple[np.ndarray, ...]]:
     """Three deterministic samples that uniform random inputs rarely produce.
 
     * a ramp through every int8 value (tiled), so each table op sees its whole table; for float
-      inputs, the points half-way between quantization steps, where rounding decides
-    * every element at the int8 minimum, then every element at the maximum: saturated sums,
+      inputs, the points half-way between quantization steps, where rounding decides (int16: a
+      ramp of 256 codes spread over the whole int16 range, each step 257 codes)
+    * every element at the int8 (int16) minimum, then every element at the maximum: saturated sums,
       all-equal SOFTMAX rows, outputs at the activation clamps
     """
     ramp, low, high = [], [], []
     for i, ref in enumerate(program.inputs):
         codes = np.resize(np.roll(np.arange(-128, 128), 37 * i), ref.size).reshape(ref.shape)
+        wide = ref.ctype == "int16_t" or (ref.ctype == "float" and _quantized_to(program, ref) == "int16_t")
+        qlo, qhi = (-32768, 32767) if wide else (-128, 127)
+        if wide:
+            codes = codes * 257 + 128  # -32768 .. 32767
         if ref.ctype == "float":
             scale, zero = _input_quantization(program, ref)
             ramp.append(((codes - zero + 0.5) * scale).astype(np.float32))
-            low.append(np.full(ref.shape, (-128 - zero) * scale, dtype=np.float32))
-            high.append(np.full(ref.shape, (127 - zero) * scale, dtype=np.float32))
+            low.append(np.full(ref.shape, (qlo - zero) * scale, dtype=np.float32))
+            high.append(np.full(ref.shape, (qhi - zero) * scale, dtype=np.float32))
         else:
-            ramp.append(codes.astype(np.int8))
-            low.append(np.full(ref.shape, -128, dtype=np.int8))
-            high.append(np.full(ref.shape, 127, dtype=np.int8))
+            dt = np.int16 if wide else np.int8
+            ramp.append(codes.astype(dt))
+            low.append(np.full(ref.shape, qlo, dtype=dt))
+            high.append(np.full(ref.shape, qhi, dtype=dt))
     return [tuple(ramp), tuple(low), tuple(high)]
+
+
+def _quantized_to(program: Program, ref: TensorRef) -> str:
+    """The C type of the QUANTIZE output that reads float model input ``ref``."""
+    for call in program.calls:
+        if call.KIND == "quantize" and any(r.buffer == ref.buffer for r in call.inputs):
+            return call.output.ctype
+    raise AssertionError(f"no QUANTIZE reads float input '{ref.name}'")
 
 
 def _input_quantization(program: Program, ref: TensorRef) -> tuple[float, int]:

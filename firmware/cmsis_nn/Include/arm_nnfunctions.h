@@ -35,6 +35,8 @@
 #define arm_fully_connected_per_channel_s8            edgegen_nn_fully_connected_per_channel_s8
 #define arm_fully_connected_s8                        edgegen_nn_fully_connected_s8
 #define arm_fully_connected_s8_get_buffer_size        edgegen_nn_fully_connected_s8_get_buffer_size
+#define arm_fully_connected_s16                       edgegen_nn_fully_connected_s16
+#define arm_fully_connected_s16_get_buffer_size       edgegen_nn_fully_connected_s16_get_buffer_size
 #define arm_lstm_unidirectional_s8                    edgegen_nn_lstm_unidirectional_s8
 #define arm_max_pool_s8                               edgegen_nn_max_pool_s8
 #define arm_maximum_s8                                edgegen_nn_maximum_s8
@@ -140,6 +142,22 @@ arm_cmsis_nn_status arm_fully_connected_per_channel_s8(const cmsis_nn_context *c
                                                        int8_t *output_data);
 
 int32_t arm_fully_connected_s8_get_buffer_size(const cmsis_nn_dims *filter_dims);
+
+/* int16 activations, int8 weights, int64 bias (TFLite's 16x8 scheme): int64 sums, TFLM's 64-bit
+ * MultiplyByQuantizedMultiplier with the multiplier reduced to 16 bits; offsets are 0. */
+arm_cmsis_nn_status arm_fully_connected_s16(const cmsis_nn_context *ctx,
+                                            const cmsis_nn_fc_params *fc_params,
+                                            const cmsis_nn_per_tensor_quant_params *quant_params,
+                                            const cmsis_nn_dims *input_dims,
+                                            const int16_t *input_data,
+                                            const cmsis_nn_dims *filter_dims,
+                                            const int8_t *filter_data,
+                                            const cmsis_nn_dims *bias_dims,
+                                            const int64_t *bias_data,
+                                            const cmsis_nn_dims *output_dims,
+                                            int16_t *output_data);
+
+int32_t arm_fully_connected_s16_get_buffer_size(const cmsis_nn_dims *filter_dims);
 
 /* Per-row sums of a weight matrix times the input offset, plus the bias (MVE kernels' scratch). */
 arm_cmsis_nn_status arm_vector_sum_s8(int32_t *vector_sum_buf,

@@ -1,5 +1,5 @@
 /*
- * edgegen portable CMSIS-NN subset: fully connected (s8), per-tensor and per-channel.
+ * edgegen portable CMSIS-NN subset: fully connected (s8), per-tensor and per-channel; s16 (16x8).
  *
  * SPDX-License-Identifier: Apache-2.0
  */
@@ -134,4 +134,48 @@ arm_cmsis_nn_status arm_vector_sum_s8(int32_t *vector_sum_buf,
         vector_sum_buf[r] = (int32_t)sum;
     }
     return ARM_CMSIS_NN_SUCCESS;
+}
+
+arm_cmsis_nn_status arm_fully_connected_s16(const cmsis_nn_context *ctx,
+                                            const cmsis_nn_fc_params *fc_params,
+                                            const cmsis_nn_per_tensor_quant_params *quant_params,
+                                            const cmsis_nn_dims *input_dims,
+                                            const int16_t *input_data,
+                                            const cmsis_nn_dims *filter_dims,
+                                            const int8_t *filter_data,
+                                            const cmsis_nn_dims *bias_dims,
+                                            const int64_t *bias_data,
+                                            const cmsis_nn_dims *output_dims,
+                                            int16_t *output_data)
+{
+    (void)ctx;
+    (void)bias_dims;
+    const int32_t depth = filter_dims->n, units = output_dims->c;
+    const int32_t act_min = fc_params->activation.min, act_max = fc_params->activation.max;
+    for (int32_t b = 0; b < input_dims->n; b++)
+    {
+        const int16_t *in = input_data + (size_t)b * (size_t)depth;
+        for (int32_t u = 0; u < units; u++)
+        {
+            const int8_t *w = filter_data + (size_t)u * (size_t)depth;
+            int64_t acc = 0;
+            for (int32_t k = 0; k < depth; k++)
+            {
+                acc += (int32_t)in[k] * (int32_t)w[k];
+            }
+            if (bias_data != NULL)
+            {
+                acc += bias_data[u];
+            }
+            output_data[(size_t)b * (size_t)units + (size_t)u] = edgegen_nn_clamp_s16(
+                edgegen_nn_requantize_s64(acc, quant_params->multiplier, quant_params->shift), act_min, act_max);
+        }
+    }
+    return ARM_CMSIS_NN_SUCCESS;
+}
+
+int32_t arm_fully_connected_s16_get_buffer_size(const cmsis_nn_dims *filter_dims)
+{
+    (void)filter_dims;
+    return 0;
 }

@@ -70,6 +70,23 @@ static inline int32_t edgegen_nn_requantize(int32_t x, int32_t multiplier, int32
     return edgegen_nn_divide_by_pot(edgegen_nn_srdhm(edgegen_nn_wrap_shl(x, left), multiplier), right);
 }
 
+/* TFLM MultiplyByQuantizedMultiplier(int64_t x, int32_t multiplier, int shift), the int16 kernels'
+ * requantization: the multiplier reduced to 16 bits, (x * reduced + 2^(14 - shift)) >> (15 - shift),
+ * truncated to int32 (wrapping, as static_cast does in practice). */
+static inline int32_t edgegen_nn_requantize_s64(int64_t x, int32_t multiplier, int32_t shift)
+{
+    const int64_t reduced = multiplier < 0x7FFF0000 ? ((int64_t)multiplier + (1 << 15)) >> 16 : 0x7FFF;
+    const int32_t total_shift = 15 - shift;
+    /* arithmetic shift of a negative value: gcc and clang define it as floor division */
+    const int64_t result = (x * reduced + ((int64_t)1 << (total_shift - 1))) >> total_shift;
+    return (int32_t)(uint32_t)(uint64_t)result;
+}
+
+static inline int16_t edgegen_nn_clamp_s16(int32_t x, int32_t lo, int32_t hi)
+{
+    return (int16_t)(x < lo ? lo : (x > hi ? hi : x));
+}
+
 /* The taps k in [0, kernel) whose position start + k * dilation lies inside [0, size):
  * [*first, *last). Hoists the bounds checks of convolution loops out of the inner loops. */
 static inline void edgegen_nn_valid_taps(int32_t start, int32_t dilation, int32_t kernel, int32_t size,
