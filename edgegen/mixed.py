@@ -172,8 +172,14 @@ class _Splicer:
     def _check_pairing(self) -> None:
         oa, ob = self.ga.operators or [], self.gb.operators or []
         if len(oa) != len(ob):
-            raise EdgegenError(f"the int8 and 16x8 models differ: {len(oa)} ops against {len(ob)}; they cannot be "
-                               "spliced (convert the same model with the same data both ways)")
+            at = next((i for i, (x, y) in enumerate(zip(oa, ob, strict=False)) if _code(self.a, x) != _code(self.b, y)),
+                      min(len(oa), len(ob)))
+            name_a = _OP_NAMES.get(_code(self.a, oa[at])) if at < len(oa) else "the end"
+            name_b = _OP_NAMES.get(_code(self.b, ob[at])) if at < len(ob) else "the end"
+            raise EdgegenError(f"the 16x8 conversion has {len(ob)} ops and the int8 one {len(oa)}: at op {at} it has "
+                               f"{name_b} where the int8 model has {name_a} (TensorFlow's 16x8 quantizer requantizes "
+                               "the inputs of some ops, such as CONCATENATION, to one scale); mixed precision cannot "
+                               "splice this model: use --precision int16 or int8")
         for i, (x, y) in enumerate(zip(oa, ob, strict=True)):
             if _code(self.a, x) != _code(self.b, y) or len(_ints(x.inputs)) != len(_ints(y.inputs)) \
                     or len(_ints(x.outputs)) != len(_ints(y.outputs)):

@@ -249,7 +249,10 @@ def _run(model_or_path: Any, opts: Options) -> Result:
         lines.append(f"evaluated on {len(evaluation):,} samples: {where}")
         if evaluation.x is not calib.x:  # the calibration notes are printed above
             lines += [f"  {n}" for n in evaluation.notes]
-        lines += [f"{ln} [{evaluation.name}]" for ln in comparison.lines()]
+        compared = comparison.lines()
+        if chosen is not None and chosen.precision != "int8":  # the figures are the int16/mixed model's
+            compared = [ln.replace("int8", chosen.precision) for ln in compared]
+        lines += [f"{ln} [{evaluation.name}]" for ln in compared]
         warnings += comparison.warnings(where)
         if model is not original:
             more, warn = pruning_effect(float_predict(original, evaluation.x).reshape(len(evaluation), -1),

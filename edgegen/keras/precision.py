@@ -334,7 +334,8 @@ def _result(tflite: bytes, precision: str, layers: tuple[str, ...], ops: tuple[i
     n16 = [t for t in tensors if t.dtype == "int16"]
     what = "every layer" if precision == "int16" else f"layers {', '.join(layers)}"
     lines.append(f"precision {precision}: {what} int16 (ops {', '.join(map(str, ops)) or 'all'}); "
-                 f"{len(n16)} of {len(tensors)} activation tensors int16, the rest int8; weights int8 either way "
+                 f"{len(n16)} of {len(tensors)} activation tensors int16"
+                 f"{', the rest int8' if len(n16) < len(tensors) else ''}; weights int8 either way "
                  "(int16 ops' biases int64)")
     lines.append(f"  cost: {how}: {before:,} int8 -> {cost:,} {precision}")
     if precision == "mixed":

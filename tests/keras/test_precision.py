@@ -319,3 +319,55 @@ def test_float_io_splices_are_their_parts(cnn: tuple[Any, np.ndarray, bytes, byt
     assert op_names(mixed)[:3] == ["QUANTIZE", "CONV_2D", "DEPTHWISE_CONV_2D"]  # float -> int16 directly
     f = np.asarray(model(x[:4]))
     assert np.max(np.abs(tflm_predict(mixed, x[:4]) - f)) < 0.02
+
+
+def _mlp(tmp_path: Path, middle: str = "dense") -> Path:
+    """A 16-32-16-4 MLP saved as m.keras, with calibration data (calib.npy) and labels the float
+    model gives itself (eval.npz); ``middle="leaky"`` puts a LeakyReLU layer after the first Dense."""
+    import keras
+
+    keras.utils.set_random_seed(0)
+    inp = keras.Input((16,))
+    h = keras.layers.Dense(32, activation=None if middle == "leaky" else "relu", name="d1")(inp)
+    if middle == "leaky":
+        h = keras.layers.LeakyReLU(negative_slope=0.1, name="leaky")(h)
+    h = keras.layers.Dense(16, activation="relu", name="d2")(h)
+    model = keras.Model(inp, keras.layers.Dense(4, name="d3")(h), name="mlp")
+    model.save(tmp_path / "m.keras")
+    x = np.random.default_rng(0).normal(size=(160, 16)).astype(np.float32)
+    np.save(tmp_path / "calib.npy", x[:80])
+    np.savez(tmp_path / "eval.npz", x=x[80:], y=np.argmax(np.asarray(model(x[80:])), axis=1))
+    return tmp_path / "m.keras"
+
+
+def test_whole_16x8_mlp_builds_and_verifies_exact(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from edgegen.cli import main
+
+    keras_file = _mlp(tmp_path)
+    out = tmp_path / "out"
+    rc = main(["build", str(keras_file), "--calib", str(tmp_path / "calib.npy"), "--eval", str(tmp_path / "eval.npz"),
+               "--precision", "int16", "--board", "host", "--out", str(out)])
+    text = capsys.readouterr()
+    assert rc == 0, text.err
+    assert "int16 .tflite:" in text.out and "int16 inputs and outputs" in text.out
+    assert "precision int16: every layer int16" in text.out and "accuracy: float 100.00%, int16 " in text.out
+    report = json.loads((out / "report.json").read_text())
+    prec = report["front_end_summary"]["precision"]
+    assert prec["precision"] == "int16" and {t["dtype"] for t in prec["tensors"]} == {"int16"}
+    # the plan's arena for int16 activations is that of int8 twice over (2 bytes per element)
+    assert prec["arena_bytes"]["source"] == "arena bytes (edgegen's plan)"
+    assert prec["arena_bytes"]["int16"] == 2 * prec["arena_bytes"]["int8"]
+    assert 'id="precision"' in (out / "report.html").read_text()
+    assert main(["verify", str(out)]) == 0
+    verified = capsys.readouterr().out
+    assert "simulator == TFLM                 exact" in verified and "parity: exact" in verified
+
+
+def test_int16_op_the_back_end_cannot_run_is_named(tmp_path: Path) -> None:
+    from edgegen import api
+
+    keras_file = _mlp(tmp_path, middle="leaky")
+    with pytest.raises(EdgegenError, match=r"layer 'leaky' \(LeakyReLU\) -> TFLite op 1 LEAKY_RELU: .*int16"):
+        api.build_keras(str(keras_file), str(tmp_path / "calib.npy"), precision="int16")
