@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -255,21 +255,25 @@ def check_options(precision: str, int16_layers: Sequence[str], max_drop: float |
 
 
 def for_pipeline(model: Any, int8: bytes, calib: Dataset, evaluation: Dataset | None, *, precision: str,
-                 int16_layers: Sequence[str], max_drop: float | None, float_io: bool) -> PrecisionResult:
+                 int16_layers: Sequence[str], max_drop: float | None, float_io: bool,
+                 make_16x8: Callable[[], bytes] | None = None) -> PrecisionResult:
     """:func:`choose` with the pipeline's evaluation data (labels when they are class labels)."""
     from .evaluate import targets
 
     kind = targets(model, evaluation) if evaluation is not None else None
     labels = kind.array if kind is not None and kind.classes else None
     return choose(model, int8, calib, precision=precision, int16_layers=int16_layers, max_drop=max_drop,
-                  evaluation=evaluation, labels=labels, float_io=float_io)
+                  evaluation=evaluation, labels=labels, float_io=float_io, make_16x8=make_16x8)
 
 
 def choose(model: Any, int8: bytes, calib: Dataset, *, precision: str, int16_layers: Sequence[str] = (),
            max_drop: float | None = None, evaluation: Dataset | None = None, labels: np.ndarray | None = None,
-           float_io: bool = False) -> PrecisionResult:
+           float_io: bool = False, make_16x8: Callable[[], bytes] | None = None) -> PrecisionResult:
     """The model in the precision asked for (see the module's doc); ``evaluation`` and ``labels``
-    (class indices) are needed for ``auto``."""
+    (class indices) are needed for ``auto``. ``make_16x8`` makes the 16x8 twin of ``int8`` (same
+    graph, same ranges); by default :func:`.convert.to_16x8_tflite` on ``calib``, which gives the
+    converter's min-max ranges: a caller that quantized ``int8`` with other ranges (a calibration
+    method) passes the 16x8 quantization of the same ranges."""
     from ..mixed import splice
     from .convert import to_16x8_tflite
 
@@ -279,7 +283,7 @@ def choose(model: Any, int8: bytes, calib: Dataset, *, precision: str, int16_lay
     if precision == "auto" and (evaluation is None or labels is None):
         raise EdgegenError("--precision auto measures the accuracy drop against class labels: give labelled "
                            "--eval data (or calibration data with labels, a .npz with x and y)")
-    wide = to_16x8_tflite(model, calib, float_io=float_io)
+    wide = make_16x8() if make_16x8 is not None else to_16x8_tflite(model, calib, float_io=float_io)
     lines: list[str] = []
     warns: list[str] = []
     data: dict[str, Any] = {"requested": precision}
