@@ -45,8 +45,8 @@ def measure(name: str, model: Any, calib: Dataset, ev: Dataset, drop: float) -> 
     c8, c16, how = arena_costs(int8, wide)
     print(f"{name}: float {pct(f)}, int8 {pct(a8)} ({100 * (a8 - f):+.2f} points), whole 16x8 {pct(a16)} "
           f"({100 * (a16 - f):+.2f}) on {len(ev)} samples; {how}: int8 {c8:,}, 16x8 {c16:,}")
-    ranking = layer_ranking(model, int8, ev.x)
-    print("  sensitivity: " + ", ".join(f"{n} {v:.1f} dB" for n, v in ranking))
+    ranking = layer_ranking(model, int8, wide, ev.x)
+    print("  sensitivity: " + ", ".join(f"{r.layer} {r.gain_db:+.1f} dB ({r.sqnr_db:.1f} dB)" for r in ranking))
     res = choose(model, int8, calib, precision="auto", max_drop=drop, evaluation=ev, labels=y)
     for ln in (*res.lines, *res.warnings):
         print("  " + ln)

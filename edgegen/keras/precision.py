@@ -7,11 +7,12 @@ and a mixed model is spliced from the two op by op (:mod:`edgegen.mixed`), the o
 Keras layers taken from the 16x8 model. A layer's ops are found from the converter's tensor names
 (:mod:`.opmap`): an op belongs to the layer its own output or weights are named after.
 
-``auto`` ranks layers by how far their int8 output is from float (the lowest per-op SQNR of the
-layer's ops, over the first :data:`SENSITIVITY_SAMPLES` evaluation inputs; the same measure as
-``api.layer_errors``), then moves them to int16 one at a time, most sensitive first, until the
-int8-vs-float accuracy drop (TFLM accuracy of the mixed model, which the firmware matches bit for
-bit) is at most X points, or every layer is int16 and the target is out of reach (said so).
+``auto`` ranks the layers' outputs by how much the model output's SQNR against float rises when
+that tensor is kept int16 (the layer and its readers int16: :func:`layer_ranking`, over the first
+:data:`SENSITIVITY_SAMPLES` evaluation inputs; ties by the layer's own int8 SQNR, the measure of
+``api.layer_errors``), then adds them to int16 one at a time, most helpful first, until the
+int8-vs-float accuracy drop (TFLM accuracy of the mixed model, which the firmware matches bit
+for bit) is at most X points, or every layer is int16 and the target is out of reach (said so).
 """
 
 from __future__ import annotations
@@ -208,15 +209,70 @@ def op_sqnr(model: Any, int8: bytes, x: np.ndarray) -> dict[int, float]:
     return out
 
 
-def layer_ranking(model: Any, int8: bytes, x: np.ndarray) -> list[tuple[str, float]]:
-    """Layers with ops, most sensitive first: each with the lowest SQNR of its ops' outputs."""
+@dataclass(frozen=True)
+class TensorSensitivity:
+    """Keeping one layer's output (or the model input) in int16: the ops that must be int16 for
+    that (the layer's own and every op reading its output), and what it buys."""
+
+    #: the layer whose output stays int16 ("input": the model input)
+    layer: str
+    ops: tuple[int, ...]
+    #: the layers of ``ops`` (the layer itself and its readers)
+    layers: tuple[str, ...]
+    #: the lowest SQNR of the layer's op outputs in the int8 model against float (dB)
+    sqnr_db: float
+    #: how much the model output's SQNR against float rises with ``ops`` alone int16 (dB)
+    gain_db: float
+
+
+def _readers(int8: bytes) -> tuple[list[list[int]], list[int]]:
+    """For each op the ops reading its outputs, and the ops reading the model's inputs."""
+    from ai_edge_litert import schema_py_generated as fb
+
+    g = fb.ModelT.InitFromPackedBuf(bytearray(int8), 0).subgraphs[0]
+    ops = g.operators or []
+    by_tensor: dict[int, list[int]] = {}
+    for i, op in enumerate(ops):
+        for t in op.inputs:
+            by_tensor.setdefault(int(t), []).append(i)
+    readers = [sorted({j for t in op.outputs for j in by_tensor.get(int(t), [])}) for op in ops]
+    return readers, sorted({j for t in g.inputs for j in by_tensor.get(int(t), [])})
+
+
+def layer_ranking(model: Any, int8: bytes, wide: bytes, x: np.ndarray) -> list[TensorSensitivity]:
+    """Where int16 helps most, first. int16 precision lives in a tensor, and a tensor keeps it
+    only when the op writing it and every op reading it are int16 (a QUANTIZE between an int8 and
+    an int16 op carries int8 precision), so each candidate is one layer's output: the layer and
+    its readers int16 (for the model input: the ops reading it). Each candidate alone is spliced
+    and the model output's SQNR against float measured (on :data:`SENSITIVITY_SAMPLES` inputs).
+    A layer's own int8 SQNR alone would be a poor guide: the error adds up along the network,
+    so the layers after the one that loses precision show the lowest SQNR (the heavy-tailed
+    Fashion-MNIST model, docs/keras.md: conv2, pool2 and flatten came first by SQNR and none of
+    them helped). Ties keep the lower int8 SQNR first."""
+    from ..mixed import splice
+    from .evaluate import float_predict, sqnr_db
+
+    xs = x[:SENSITIVITY_SAMPLES]
     layers = op_layers(int8, model)
-    sq = op_sqnr(model, int8, x[:SENSITIVITY_SAMPLES])
+    readers, input_readers = _readers(int8)
+    sq = op_sqnr(model, int8, xs)
+    units: dict[str, set[int]] = {}
     worst: dict[str, float] = {}
+    if input_readers:
+        units["input"] = set(input_readers)
     for i, layer in enumerate(layers):
         if layer is not None:
+            units.setdefault(layer, set()).update({i, *readers[i]})
             worst[layer] = min(worst.get(layer, math.inf), sq.get(i, math.inf))
-    return sorted(worst.items(), key=lambda kv: kv[1])
+    f = float_predict(model, xs).reshape(len(xs), -1)
+    base = sqnr_db(f, tflm_predict(int8, xs))
+    out = []
+    for name, ops in units.items():
+        gain = sqnr_db(f, tflm_predict(splice(int8, wide, sorted(ops)), xs)) - base
+        named = tuple(dict.fromkeys(n for i in sorted(ops) if (n := layers[i]) is not None))
+        out.append(TensorSensitivity(name, tuple(sorted(ops)), named, worst.get(name, math.inf),
+                                     gain if math.isfinite(gain) else 0.0))
+    return sorted(out, key=lambda s: (-round(s.gain_db, 2), s.sqnr_db))
 
 
 def arena_costs(int8: bytes, other: bytes) -> tuple[int, int, str]:
@@ -301,32 +357,44 @@ def choose(model: Any, int8: bytes, calib: Dataset, *, precision: str, int16_lay
     def drop(tfl: bytes) -> float:
         return 100.0 * (f_acc - accuracy(tflm_predict(tfl, evaluation.x), labels))
 
-    ranking = layer_ranking(model, int8, evaluation.x)
+    ranking = layer_ranking(model, int8, wide, evaluation.x)
     steps: list[dict[str, Any]] = [{"int16_layers": [], "drop_points": drop(int8)}]
-    chosen: list[str] = []
+    chosen: set[int] = set()
     best = int8
+    layers = op_layers(int8, model)
     lines.append(f"precision auto: target drop <= {max_drop:g} points on {len(evaluation):,} samples of "
                  f"{evaluation.name}; float accuracy {100 * f_acc:.2f}%, int8 drop {steps[0]['drop_points']:+.2f}")
-    lines.append("  sensitivity (int8 vs float SQNR, lowest first): "
-                 + ", ".join(f"{n} {_fmt_db(v)}" for n, v in ranking[:8]) + (" ..." if len(ranking) > 8 else ""))
-    for name, _sq in ranking:
+    lines.append("  sensitivity (output SQNR gain with a layer's output kept int16; the layer's int8 SQNR): "
+                 + ", ".join(f"{r.layer} {r.gain_db:+.1f} dB"
+                             + (f" ({_fmt_db(r.sqnr_db)})" if r.layer != "input" else "") for r in ranking[:8])
+                 + (" ..." if len(ranking) > 8 else ""))
+    for r in ranking:
         if steps[-1]["drop_points"] <= max_drop:
             break
-        chosen.append(name)
-        best = splice(int8, wide, select_ops(int8, model, chosen))
-        steps.append({"int16_layers": list(chosen), "drop_points": drop(best)})
-        lines.append(f"  + {name} int16: drop {steps[-1]['drop_points']:+.2f} points")
+        if set(r.ops) <= chosen:
+            continue
+        chosen |= set(r.ops)
+        best = splice(int8, wide, sorted(chosen))
+        names = _names(layers, chosen)
+        steps.append({"int16_layers": names, "drop_points": drop(best)})
+        lines.append(f"  + {r.layer}'s output int16 ({', '.join(r.layers)}): drop {steps[-1]['drop_points']:+.2f} "
+                     "points")
     met = steps[-1]["drop_points"] <= max_drop
     data["auto"] = {"max_accuracy_drop": max_drop, "float_accuracy": f_acc, "steps": steps, "met": met,
-                    "ranking": [{"layer": n, "sqnr_db": v if math.isfinite(v) else None} for n, v in ranking]}
+                    "ranking": [{"output_of": r.layer, "layers": list(r.layers), "ops": list(r.ops),
+                                 "gain_db": r.gain_db, "sqnr_db": r.sqnr_db if math.isfinite(r.sqnr_db) else None}
+                                for r in ranking]}
     if not met:
         warns.append(f"--max-accuracy-drop {max_drop:g} cannot be met: with every layer int16 the drop is still "
                      f"{steps[-1]['drop_points']:.2f} points (int8: {steps[0]['drop_points']:.2f})")
     if not chosen:
         lines.append("  the int8 model meets the target: nothing moved to int16")
         return PrecisionResult(int8, "int8", (), (), tuple(lines), tuple(warns), data)
-    ops = select_ops(int8, model, chosen)
-    return _result(best, "mixed", tuple(chosen), ops, int8, lines, warns, data)
+    return _result(best, "mixed", tuple(_names(layers, chosen)), tuple(sorted(chosen)), int8, lines, warns, data)
+
+
+def _names(layers: list[str | None], ops: set[int]) -> list[str]:
+    return list(dict.fromkeys(n for i in sorted(ops) if (n := layers[i]) is not None))
 
 
 def _result(tflite: bytes, precision: str, layers: tuple[str, ...], ops: tuple[int, ...], int8: bytes,
