@@ -49,6 +49,7 @@ __all__ = ["Comparison", "EdgegenWarning", "LayerError", "TrainConfig", "build",
 ModelLike = Any  # a keras.Model or a path to .keras/.h5/SavedModel
 Calib = SampleSource | Callable[[], Iterable[Any]]
 LabelledData = SampleSource | Dataset | tuple[np.ndarray, np.ndarray]
+CalibMethod = Literal["minmax", "percentile", "entropy", "mse"]
 
 
 def load(path: str | Path, *, unsafe_deserialization: bool = False) -> Any:
@@ -64,19 +65,25 @@ def _model(model_or_path: ModelLike) -> Any:
 
 
 def quantize(model_or_path: ModelLike, calib: Calib, *, float_io: bool = False, max_samples: int = 500,
-             seed: int = DEFAULT_SEED) -> bytes:
+             seed: int = DEFAULT_SEED, calib_method: CalibMethod = "minmax",
+             calib_percentile: float | None = None) -> bytes:
     """The full-int8 ``.tflite`` (per-channel int8 weights, int8 activations, int8 I/O unless
     ``float_io``) calibrated on ``calib``: an array ``[N, *input_shape]``, a ``.npy``/``.npz`` path,
     a directory of ``.npy`` files, or a callable/generator yielding samples or batches; beyond
-    ``max_samples``, a subset drawn with ``seed``."""
+    ``max_samples``, a subset drawn with ``seed``. ``calib_method``/``calib_percentile`` as
+    ``--calib-method``/``--calib-percentile`` (the activation ranges, docs/keras.md "Calibration")."""
+    from .calibration import check_method
     from .keras._tf import deterministic
-    from .keras.convert import check_convertible, to_int8_tflite
+    from .keras.calibrate import convert
+    from .keras.convert import check_convertible
     from .keras.data import as_dataset
 
+    check_method(calib_method, calib_percentile)
     with deterministic(seed):
         model = _model(model_or_path)
         check_convertible(model)
-        return to_int8_tflite(model, as_dataset(calib, model, limit=max_samples, seed=seed), float_io=float_io)
+        data = as_dataset(calib, model, limit=max_samples, seed=seed)
+        return convert(model, data, calib_method, calib_percentile, float_io=float_io)[0]
 
 
 def _train_set(model: Any, train: tuple[np.ndarray, np.ndarray] | str | Path | Dataset | None) -> Dataset | None:
@@ -188,7 +195,8 @@ def _pipeline(model_or_path: ModelLike, calib: Calib | None, *, prune: float | N
               epochs: int | None, prune_criterion: str | None, prune_scope: str | None, eval_samples: int | None,
               seed: int, prune_nm: str | None = None, share_weights: int | None = None,
               share_granularity: str = "channel", layer_check: bool = True,
-              unsafe_deserialization: bool = False, precision: str = "int8",
+              unsafe_deserialization: bool = False, calib_method: str = "minmax",
+              calib_percentile: float | None = None, sensitivity_samples: int = 32, precision: str = "int8",
               int16_layers: Sequence[str] = (), max_accuracy_drop: float | None = None) -> Any:
     from .keras.pipeline import Options, run
 
@@ -212,6 +220,8 @@ def _pipeline(model_or_path: ModelLike, calib: Calib | None, *, prune: float | N
                                      float_io=float_io, criterion=prune_criterion, scope=prune_scope,
                                      train_config=cfg, max_eval=eval_samples, seed=seed,
                                      layer_check=layer_check, unsafe_deserialization=unsafe_deserialization,
+                                     calib_method=calib_method, calib_percentile=calib_percentile,
+                                     sensitivity_samples=sensitivity_samples,
                                      precision=precision, int16_layers=tuple(int16_layers),
                                      max_accuracy_drop=max_accuracy_drop))
     for w in res.warnings:
@@ -233,9 +243,10 @@ def build_keras(model_or_path: ModelLike, calib: Calib | None, *, prune: float |
                 prune_scope: Literal["layer", "global"] | None = None, eval_samples: int | None = None,
                 seed: int = DEFAULT_SEED, prune_nm: str | None = None, share_weights: int | None = None,
                 share_granularity: Literal["channel", "layer"] = "channel", layer_check: bool = True,
-                unsafe_deserialization: bool = False, precision: Literal["int8", "int16", "auto"] = "int8",
-                int16_layers: Sequence[str] = (), max_accuracy_drop: float | None = None
-                ) -> tuple[bytes, list[str]]:
+                unsafe_deserialization: bool = False, calib_method: CalibMethod = "minmax",
+                calib_percentile: float | None = None, sensitivity_samples: int = 32,
+                precision: Literal["int8", "int16", "auto"] = "int8", int16_layers: Sequence[str] = (),
+                max_accuracy_drop: float | None = None) -> tuple[bytes, list[str]]:
     """The CLI's Keras pipeline: the int8 ``.tflite`` and the summary lines it would print
     (warnings first, each also raised as an :class:`EdgegenWarning`). Arguments as the CLI's
     options: ``eval`` is ``--eval`` (labelled data: a path, ``(x, y)``, a tf.data dataset of
@@ -243,14 +254,17 @@ def build_keras(model_or_path: ModelLike, calib: Calib | None, *, prune: float |
     ``--epochs``, ``prune_criterion``/``prune_scope`` ``--prune-criterion``/``--prune-scope``,
     ``layer_check=False`` ``--skip-layer-check``, ``unsafe_deserialization`` ``--unsafe-deserialization``,
     ``prune_nm`` ``--prune-nm`` ("2:4"), ``share_weights``/``share_granularity``
-    ``--share-weights``/``--share-granularity``, ``precision``/``int16_layers``/``max_accuracy_drop``
-    ``--precision``/``--int16-layers``/``--max-accuracy-drop`` (docs/keras.md, "Mixed precision")."""
+    ``--share-weights``/``--share-granularity``, ``calib_method``/``calib_percentile``
+    ``--calib-method``/``--calib-percentile``, ``sensitivity_samples`` ``--sensitivity-samples``,
+    ``precision``/``int16_layers``/``max_accuracy_drop`` ``--precision``/``--int16-layers``/
+    ``--max-accuracy-drop`` (docs/keras.md, "Mixed precision")."""
     res = _pipeline(model_or_path, calib, prune=prune, prune_mode=prune_mode, train=train, eval=eval,
                     float_io=float_io, config=config, epochs=epochs, prune_criterion=prune_criterion,
                     prune_scope=prune_scope, eval_samples=eval_samples, seed=seed, prune_nm=prune_nm,
                     share_weights=share_weights, share_granularity=share_granularity, layer_check=layer_check,
-                    unsafe_deserialization=unsafe_deserialization, precision=precision,
-                    int16_layers=int16_layers, max_accuracy_drop=max_accuracy_drop)
+                    unsafe_deserialization=unsafe_deserialization, calib_method=calib_method,
+                    calib_percentile=calib_percentile, sensitivity_samples=sensitivity_samples,
+                    precision=precision, int16_layers=int16_layers, max_accuracy_drop=max_accuracy_drop)
     return res.tflite, [f"WARNING: {w}" for w in res.warnings] + list(res.lines)
 
 
@@ -268,8 +282,10 @@ def build(model: ModelLike, out: str | Path, *, board: str = "nucleo", calib: Ca
           kernels: Literal["auto", "cmsis-nn", "portable"] = "auto", keep_inputs: bool = False,
           portable_kernels: bool = False, name: str | None = None, layer_check: bool = True,
           unsafe_deserialization: bool = False,
-          compress: Literal["auto", "on", "off"] = "auto", precision: Literal["int8", "int16", "auto"] = "int8",
-          int16_layers: Sequence[str] = (), max_accuracy_drop: float | None = None) -> BuildResult:
+          compress: Literal["auto", "on", "off"] = "auto", calib_method: CalibMethod = "minmax",
+          calib_percentile: float | None = None, sensitivity_samples: int = 32,
+          precision: Literal["int8", "int16", "auto"] = "int8", int16_layers: Sequence[str] = (),
+          max_accuracy_drop: float | None = None) -> BuildResult:
     """``edgegen build``: a Keras model (object or path; converted as :func:`build_keras` does,
     with the same options) or an int8 ``.tflite`` path, compiled for ``board`` into the directory
     ``out``. ``inputs`` ``[N, ...]`` become the first embedded test vectors (at most ``vectors``,
@@ -279,7 +295,8 @@ def build(model: ModelLike, out: str | Path, *, board: str = "nucleo", calib: Ca
     ``--portable-kernels``, ``name`` (the C symbol prefix) as ``--name``, ``layer_check=False`` as
     ``--skip-layer-check``, ``unsafe_deserialization`` as ``--unsafe-deserialization``, ``compress``
     as ``--compress`` (the result's ``program.layer_weights``, ``weights_bytes`` and
-    ``dense_weights_bytes`` say what it chose)."""
+    ``dense_weights_bytes`` say what it chose), ``calib_method``/``calib_percentile``/``sensitivity_samples``
+    as ``--calib-method``/``--calib-percentile``/``--sensitivity-samples``."""
     from .build import build as build_dir
     from .build import load_tflite_bytes
     from .fit import check_vector_count
@@ -293,6 +310,8 @@ def build(model: ModelLike, out: str | Path, *, board: str = "nucleo", calib: Ca
     if path is not None and path.suffix.lower() == ".tflite":
         keras_only = {"calib": calib, "prune": prune, "train": train, "eval": eval, "epochs": epochs,
                       "prune_nm": prune_nm, "share_weights": share_weights,
+                      "calib_percentile": calib_percentile,
+                      "calib_method": None if calib_method == "minmax" else calib_method,
                       "int16_layers": tuple(int16_layers) or None, "max_accuracy_drop": max_accuracy_drop,
                       "precision": None if precision == "int8" else precision}
         given = [k for k, v in keras_only.items() if v is not None]
@@ -305,8 +324,9 @@ def build(model: ModelLike, out: str | Path, *, board: str = "nucleo", calib: Ca
                         float_io=float_io, config=config, epochs=epochs, prune_criterion=prune_criterion,
                         prune_scope=prune_scope, eval_samples=eval_samples, seed=seed, prune_nm=prune_nm,
                         share_weights=share_weights, share_granularity=share_granularity, layer_check=layer_check,
-                        unsafe_deserialization=unsafe_deserialization, precision=precision,
-                        int16_layers=int16_layers, max_accuracy_drop=max_accuracy_drop)
+                        unsafe_deserialization=unsafe_deserialization, calib_method=calib_method,
+                        calib_percentile=calib_percentile, sensitivity_samples=sensitivity_samples,
+                        precision=precision, int16_layers=int16_layers, max_accuracy_drop=max_accuracy_drop)
         tflite, summary = res.tflite, [f"WARNING: {w}" for w in res.warnings] + list(res.lines)
         summary_data = res.summary_data()
     stem = path.stem if path is not None else str(getattr(model, "name", "model"))

@@ -147,6 +147,17 @@ def _vector_count(text: str) -> int:
 DEFAULT_SAMPLES = 20
 
 
+def _sensitivity_count(text: str) -> int:
+    """``--sensitivity-samples``: 0 (off) or more."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"{n}: give 0 (off) or a number of samples")
+    return n
+
+
 def _sample_count(text: str) -> int:
     return _whole_number(text, "verify needs at least one input")
 
@@ -314,7 +325,8 @@ def make_parser() -> argparse.ArgumentParser:
 #: the Keras front end's options (dest names), which an int8 .tflite cannot use
 KERAS_OPTIONS = ("calib", "prune", "prune_mode", "train", "prune_criterion", "prune_scope", "epochs", "eval",
                  "float_io", "seed", "unsafe_deserialization", "skip_layer_check", "prune_nm", "share_weights",
-                 "share_granularity", "learning_rate", "precision", "int16_layers", "max_accuracy_drop")
+                 "share_granularity", "learning_rate", "precision", "int16_layers", "max_accuracy_drop",
+                 "calib_method", "calib_percentile", "sensitivity_samples")
 
 
 def check_keras_options(args: argparse.Namespace) -> None:
@@ -337,11 +349,19 @@ def check_keras_options(args: argparse.Namespace) -> None:
     from .keras.precision import check_options
 
     check_options(args.precision or "int8", _layer_list(args.int16_layers), args.max_accuracy_drop)
+    _check_calibration_options(args)
     pruning = [f"--{n.replace('_', '-')}" for n in ("prune_mode", "prune_criterion", "prune_scope")
                if getattr(args, n) is not None]
     if pruning and args.prune is None and args.prune_nm is None:
         raise EdgegenError(f"{', '.join(pruning)} choose how to prune, but no --prune fraction was given "
                            "(e.g. --prune 0.5)")
+
+
+def _check_calibration_options(args: argparse.Namespace) -> None:
+    """--calib-method and --calib-percentile, before any work."""
+    from .calibration import check_method
+
+    check_method(getattr(args, "calib_method", None) or "minmax", getattr(args, "calib_percentile", None))
 
 
 def _check_compression_options(args: argparse.Namespace) -> None:
@@ -418,6 +438,16 @@ def _keras_options(p: argparse.ArgumentParser) -> None:
                    help="seed of every random choice of the Keras front end: pruning, fine-tuning (shuffling, "
                    "dropout), calibration and evaluation subsets (default 0); the same model, data and seed give "
                    "a byte-identical build")
+    g.add_argument("--calib-method", choices=("minmax", "percentile", "entropy", "mse"), default=None,
+                   help="activation ranges: minmax (default: the converter's min/max), percentile (each tail "
+                   "clipped at --calib-percentile), entropy (TensorRT's KL-divergence threshold) or mse (the "
+                   "threshold minimizing int8 quantize-dequantize error); docs/keras.md \"Calibration\"")
+    g.add_argument("--calib-percentile", type=float, default=None, metavar="P",
+                   help="with --calib-method percentile: clip values above the P-th and below the (100-P)-th "
+                   "percentile (90..100, default 99.99)")
+    g.add_argument("--sensitivity-samples", type=_sensitivity_count, default=None, metavar="N",
+                   help="per-layer int8-vs-float SQNR on the first N evaluation (else calibration) samples, in the "
+                   "summary, report.json and report.html (default 32; 0 turns it off)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

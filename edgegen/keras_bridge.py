@@ -53,6 +53,9 @@ def keras_to_tflite(args: argparse.Namespace, progress: Callable[[str, int, int]
         precision=getattr(args, "precision", None) or "int8",
         int16_layers=tuple(n.strip() for n in (getattr(args, "int16_layers", None) or "").split(",") if n.strip()),
         max_accuracy_drop=getattr(args, "max_accuracy_drop", None),
+        calib_method=getattr(args, "calib_method", None) or "minmax",
+        calib_percentile=getattr(args, "calib_percentile", None),
+        sensitivity_samples=32 if getattr(args, "sensitivity_samples", None) is None else args.sensitivity_samples,
     )
     result = run(args.model, opts)
     for w in result.warnings:

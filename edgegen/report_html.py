@@ -7,6 +7,7 @@ import html
 from typing import Any
 
 from .compression_table import table_html
+from .report_calibration import sensitivity_html
 
 _CSS = """
 body { font: 14px/1.4 system-ui, sans-serif; margin: 2em; color: #222; }
@@ -245,7 +246,7 @@ def render_html(report: dict[str, Any]) -> str:
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         f"<title>edgegen report: {e(report['model'])}</title><style>{_CSS}</style></head><body>\n"
         f"<h1>edgegen report: {e(report['model'])}</h1>\n<table class=\"facts\">{fact_rows}</table>\n"
-        + _front_end_html(report) + _precision_html(report) + table_html(report) +
+        + _front_end_html(report) + sensitivity_html(report) + _precision_html(report) + table_html(report) +
         "<h2>Memory timeline</h2>\n<p>Each bar is one buffer in the arena (offset upwards, in bytes), from the "
         "call that writes it to the last call that reads it, named where it is wide enough (hover for every "
         "bar's name, size and offset); grey bars are kernel scratch space; the red line marks the peak of "

@@ -87,6 +87,11 @@ class Options:
     int16_layers: tuple[str, ...] = ()
     #: auto: the accuracy points the quantized model may lose against float
     max_accuracy_drop: float | None = None
+    #: activation calibration (edgegen.calibration.METHODS) and its percentile (percentile only)
+    calib_method: str = "minmax"
+    calib_percentile: float | None = None
+    #: samples of the per-layer int8-vs-float comparison (0: off)
+    sensitivity_samples: int = 32
 
 
 @dataclass(frozen=True)
@@ -104,6 +109,8 @@ class Result:
     stages: tuple[dict[str, Any], ...] = ()
     #: the precision chosen (:class:`.precision.PrecisionResult`'s data), None for plain int8
     precision: dict[str, Any] | None = None
+    #: the calibration method and ranges, and the per-layer sensitivity (report.json data)
+    extra: dict[str, Any] = field(default_factory=dict)
 
     def summary_data(self) -> dict[str, Any]:
         """The summary as data for report.json (the lines stay the readable form): the model's
@@ -117,7 +124,7 @@ class Result:
 
         data: dict[str, Any] = {"float_model": dataclasses.asdict(self.before),
                                 "converted_model": dataclasses.asdict(self.after),
-                                "warnings": list(self.warnings), "stages": list(self.stages)}
+                                "warnings": list(self.warnings), "stages": list(self.stages), **self.extra}
         if self.precision is not None:
             data["precision"] = self.precision
         if self.comparison is not None and dataclasses.is_dataclass(self.comparison) \
@@ -138,13 +145,15 @@ def run(model_or_path: Any, opts: Options) -> Result:
 
 
 def _run(model_or_path: Any, opts: Options) -> Result:
-    from .convert import to_int8_tflite
+    from ..calibration import check_method
+    from .calibrate import convert
     from .layers import preflight
     from .load import LoadedModel, load_model
     from .lstm import has_lstm
     from .precision import check_options
 
     check_options(opts.precision, opts.int16_layers, opts.max_accuracy_drop)
+    check_method(opts.calib_method, opts.calib_percentile)
     t0 = time.monotonic()
     timings: dict[str, float] = {}
     lines: list[str] = []
@@ -209,7 +218,8 @@ def _run(model_or_path: Any, opts: Options) -> Result:
                      f"MACs {change(before.macs, after.macs)})")
 
     t = time.monotonic()
-    tflite = to_int8_tflite(model, calib, float_io=opts.float_io, progress=opts.progress)
+    tflite, calib_lines, extra = convert(model, calib, opts.calib_method, opts.calib_percentile,
+                                         float_io=opts.float_io, progress=opts.progress)
     timings["convert"] = time.monotonic() - t
     chosen = None
     if opts.precision != "int8" or opts.int16_layers:
@@ -217,7 +227,8 @@ def _run(model_or_path: Any, opts: Options) -> Result:
 
         t = time.monotonic()
         chosen = for_pipeline(model, tflite, calib, evaluation, precision=opts.precision,
-                              int16_layers=opts.int16_layers, max_drop=opts.max_accuracy_drop, float_io=opts.float_io)
+                              int16_layers=opts.int16_layers, max_drop=opts.max_accuracy_drop, float_io=opts.float_io,
+                              calib_method=opts.calib_method, calib_percentile=opts.calib_percentile)
         warnings += chosen.warnings
         tflite = chosen.tflite
         timings["precision"] = time.monotonic() - t
@@ -227,7 +238,7 @@ def _run(model_or_path: Any, opts: Options) -> Result:
                  f"{4 * after.params:,} as float32); calibrated on "
                  f"{len(calib)} samples from {calib.name}, value range {_range(calib)}; "
                  f"{'float32' if opts.float_io else _io_types(tflite)} inputs and outputs")
-    lines += [f"  {n}" for n in calib.notes]
+    lines += [f"  {n}" for n in calib.notes] + calib_lines
     lines += list(chosen.lines) if chosen is not None else []
 
     comparison = None
@@ -262,12 +273,20 @@ def _run(model_or_path: Any, opts: Options) -> Result:
             warnings += warn
         stage_data = [stage_row(s, m, evaluation, kind) for s, m in stages]
         timings["evaluate"] = time.monotonic() - t
-    elif opts.evaluate and model is not original:
+    if opts.evaluate and opts.sensitivity_samples > 0:
+        from .sensitivity import layer_sensitivity
+
+        t = time.monotonic()
+        data, about = (evaluation, where) if evaluation is not None else (calib, f"{calib.name} (calibration data)")
+        more, extra["sensitivity"] = layer_sensitivity(model, tflite, data, opts.sensitivity_samples, about)
+        lines += more
+        timings["sensitivity"] = time.monotonic() - t
+    if opts.evaluate and evaluation is None and model is not original:
         warnings.append("pruning changed the weights and there is no data to measure what it cost (no --eval, "
                         "--train or --calib): the pruned model's accuracy is unknown")
     return Result(tflite=tflite, model=model, lines=tuple(lines), warnings=tuple(warnings), before=before,
                   after=after, comparison=comparison, timings=timings,
-                  stages=(*stage_data, int8_row(comparison)),
+                  stages=(*stage_data, int8_row(comparison)), extra=extra,
                   precision=dict(chosen.data) if chosen is not None else None)
 
 

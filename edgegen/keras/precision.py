@@ -312,9 +312,22 @@ def check_options(precision: str, int16_layers: Sequence[str], max_drop: float |
 
 def for_pipeline(model: Any, int8: bytes, calib: Dataset, evaluation: Dataset | None, *, precision: str,
                  int16_layers: Sequence[str], max_drop: float | None, float_io: bool,
-                 make_16x8: Callable[[], bytes] | None = None) -> PrecisionResult:
-    """:func:`choose` with the pipeline's evaluation data (labels when they are class labels)."""
+                 make_16x8: Callable[[], bytes] | None = None, calib_method: str = "minmax",
+                 calib_percentile: float | None = None) -> PrecisionResult:
+    """:func:`choose` with the pipeline's evaluation data (labels when they are class labels).
+    With a calibration method other than min-max (``--calib-method``) the 16x8 twin is quantized
+    from the same calibrated model with the same ranges (:mod:`.calibrate`)."""
     from .evaluate import targets
+
+    if make_16x8 is None and calib_method != "minmax":
+        def make_16x8() -> bytes:
+            from ..calibration import DEFAULT_PERCENTILE
+            from .calibrate import calibrate, calibrated_ranges, quantize
+
+            p = DEFAULT_PERCENTILE if calib_percentile is None else calib_percentile
+            calibrated = calibrate(model, calib)
+            ranges = calibrated_ranges(calibrated, calib, calib_method, p)
+            return quantize(calibrated, ranges, inference_type="int16", float_io=float_io)
 
     kind = targets(model, evaluation) if evaluation is not None else None
     labels = kind.array if kind is not None and kind.classes else None
