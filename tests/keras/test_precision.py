@@ -376,3 +376,30 @@ def test_int16_op_the_back_end_cannot_run_is_named(tmp_path: Path) -> None:
     keras_file = _mlp(tmp_path, middle="leaky")
     with pytest.raises(EdgegenError, match=r"layer 'leaky' \(LeakyReLU\) -> TFLite op 1 LEAKY_RELU: .*int16"):
         api.build_keras(str(keras_file), str(tmp_path / "calib.npy"), precision="int16")
+
+
+def test_calib_method_ranges_reach_the_int16_ops() -> None:
+    """With --calib-method percentile the int16 ops' scales come from the same clipped ranges as
+    the int8 ops' (the 16x8 twin quantized from the same calibrated model), not from min-max: the
+    int16 model input's scale is the clipped range's max(|min|, |max|) / 32767."""
+    from edgegen.keras.calibrate import calibrate, calibrated_ranges
+    from edgegen.keras.data import Dataset
+    from edgegen.keras.precision import for_pipeline
+
+    model = _outlier_mlp()
+    x = np.abs(np.random.default_rng(2).normal(size=(200, 8))).astype(np.float32)
+    x[3, 0] = 500.0  # one glitch: min-max stretches the input's range to it, percentile 99 clips it
+    calib = Dataset(x[:100], None, "calib")
+    from edgegen.keras.calibrate import to_calibrated_tflite
+
+    int8, ranges = to_calibrated_tflite(model, calib, method="percentile", percentile=99.0)
+    res = for_pipeline(model, int8, calib, None, precision="int8", int16_layers=["wide"], max_drop=None,
+                       float_io=False, calib_method="percentile", calib_percentile=99.0)
+    _m, g = _graph(res.tflite)
+    t = g.tensors[int(g.inputs[0])]
+    assert t.type == fb.TensorType.INT16
+    lo, hi = next(r.after for r in calibrated_ranges(calibrate(model, calib), calib, "percentile", 99.0)
+                  if r.name == t.name.decode())
+    assert hi < 100.0  # clipped (min-max would be 500)
+    assert float(t.quantization.scale[0]) == pytest.approx(max(abs(lo), abs(hi)) / 32767, rel=1e-6)
+    assert ranges  # the int8 conversion used edited ranges too
