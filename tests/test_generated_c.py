@@ -22,6 +22,7 @@ from .support.fuzz import TinyModel, all_ops_model, pack
 from .support.opmodels import op_model
 from .support.sparsity import sparsified
 from .support.svdfmodels import svdf_case
+from .test_ops_int16 import requantize_model
 from .test_ops_resize import resize_model
 
 BOARD = "qemu-m55"
@@ -108,6 +109,10 @@ MODELS = {
     "sparse_m4": (lambda: sparsified(op_model("conv_2d_general", 0).tflite, "blocks_shared", 1), False),
     # int16 activations (16x8): arm_fully_connected_s16 and edgegen_fully_connected_s16, int16 I/O
     "fc16": (lambda: op_model("fully_connected_16x8", 20).tflite, False),
+    # QUANTIZE int8 <-> int16 and int16 -> int16 (edgegen_requantize_*), hand-built
+    "requantize16": (lambda: requantize_model(0)[0], False),
+    # float32 I/O of a 16x8 model: edgegen_quantize_f32_s16 and edgegen_dequantize_s16_f32
+    "fc16_float_io": (lambda: op_model("quantize_dequantize_16x8", 32).tflite, False),
 }
 #: --kernels and board of the models that are not built for BOARD with auto (kws with the CMSIS-NN
 #: calls everywhere, so that the fully-connected and 1x1 call templates are compiled too)

@@ -87,6 +87,13 @@ def lower_fully_connected_s16(lw: Lowering, op: ir.Op, activation: ir.Activation
     per_channel = w.quant.per_channel
     if not per_channel:
         mults, shifts = mults[:1], shifts[:1]
+    # TFLM's 64-bit MultiplyByQuantizedMultiplier asserts shift < 8 (a larger one shifts by a negative
+    # count, undefined in C++); the 32-bit one shifts the int32 accumulator left by it
+    top = 31 if int32_accumulator else 7
+    if int(shifts.max()) > top:
+        raise lw.fail(op, f"its output scale {yq.scale:.3g} makes the requantization shift {int(shifts.max())}; "
+                      f"TFLM's int16 FULLY_CONNECTED takes at most {top} (so small an output scale means the "
+                      "layer's output was constant during calibration)")
     has_bias = len(op.inputs) > 2 and op.inputs[2] >= 0
     bias_values = lw.g.tensor(op.inputs[2]).data if has_bias else None
     wd = w.data.reshape(units, depth)

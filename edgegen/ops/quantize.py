@@ -1,6 +1,9 @@
 """QUANTIZE and DEQUANTIZE: float32 model inputs and outputs (``edgegen_quantize_f32_s8``,
-``edgegen_dequantize_s8_f32``); an int8 -> int8 QUANTIZE is a table (:mod:`edgegen.ops.lut`), and
-so is a DEQUANTIZE -> float ELU -> QUANTIZE island (:mod:`edgegen.ops.elu`).
+``edgegen_dequantize_s8_f32``, and their int16 twins ``edgegen_quantize_f32_s16``,
+``edgegen_dequantize_s16_f32`` for 16x8 models); an int8 -> int8 QUANTIZE is a table
+(:mod:`edgegen.ops.lut`), and so is a DEQUANTIZE -> float ELU -> QUANTIZE island
+(:mod:`edgegen.ops.elu`); int8 -> int16, int16 -> int8 and int16 -> int16 QUANTIZE are TFLM's
+Requantize (``edgegen_requantize_s8_s16`` and kin).
 """
 
 from __future__ import annotations
@@ -35,16 +38,21 @@ class Dequantize(ir.Op):
 
 # -- reading -------------------------------------------------------------------------------------
 
+#: the quantized types QUANTIZE and DEQUANTIZE take (int16: 16x8 models, symmetric)
+_QUANT_TYPES = ("int8", "int16")
+#: the function-name suffix of each C element type
+_SUFFIX = {"int8_t": "s8", "int16_t": "s16", "float": "f32"}
+
 
 def read_quantize(c: OpContext) -> ir.Op:
     c.n_inputs(1)
     x, y = c.t(0), c.out()
-    c.int8_activation(y, "output")
+    c.quant_activation(y, "output", _QUANT_TYPES)
     if x.dtype == "float32":
         if x.is_const:
             raise c.fail("quantizing a constant is not supported")
     else:
-        c.int8_activation(x, "input")
+        c.quant_activation(x, "input", _QUANT_TYPES)
     if x.shape != y.shape:
         raise c.fail("input and output shapes differ")
     return Quantize(index=c.index, inputs=c.inputs, outputs=c.outputs)
@@ -53,7 +61,7 @@ def read_quantize(c: OpContext) -> ir.Op:
 def read_dequantize(c: OpContext) -> ir.Op:
     c.n_inputs(1)
     x, y = c.t(0), c.out()
-    c.int8_activation(x, "input")
+    c.quant_activation(x, "input", _QUANT_TYPES)
     if y.dtype != "float32":
         raise c.fail(f"output {y.describe()} must be float32")
     if x.shape != y.shape:
@@ -75,6 +83,19 @@ class QuantizeCall(Call):
 
 
 @dataclass(frozen=True)
+class RequantizeCall(Call):
+    """TFLM's Requantize between int8 and int16 (either way) or int16 and int16: per element,
+    MultiplyByQuantizedMultiplier(q - input_zero_point) + output_zero_point, clamped to the output type."""
+
+    KIND: ClassVar[str] = "requantize"
+    multiplier: int
+    shift: int
+    input_zero_point: int
+    output_zero_point: int
+    size: int
+
+
+@dataclass(frozen=True)
 class DequantizeCall(Call):
     """int8 -> float32 (model output)."""
 
@@ -87,12 +108,22 @@ class DequantizeCall(Call):
 def lower_quantize(lw: Lowering, op: ir.Op) -> None:
     if island(lw.g, op) is not None:
         return  # the ELU of a DEQUANTIZE -> ELU -> QUANTIZE island lowers all three to one table
-    x = lw.g.tensor(op.inputs[0])
-    if x.dtype != "float32":
+    x, y = lw.g.tensor(op.inputs[0]), lw.g.tensor(op.outputs[0])
+    if x.dtype == "int8" and y.dtype == "int8":
         lower_lut(lw, op)
         return
     qo = lw.qp(op.outputs[0])
-    b = lw.base(op, "edgegen_quantize_f32_s8", (lw.ref(op.inputs[0]),), lw.out_ref(op), 0, 0)
+    src, dst = lw.ref(op.inputs[0]), lw.out_ref(op)
+    name = f"_{_SUFFIX[src.ctype]}_{_SUFFIX[dst.ctype]}"
+    if x.dtype != "float32":
+        # TFLM's PrepareQuantizeReference: input scale / output scale, in double
+        qi = lw.qp(op.inputs[0])
+        m, s = fx.quantize_multiplier(float(np.float32(qi.scale)) / float(np.float32(qo.scale)))
+        b = lw.base(op, "edgegen_requantize" + name, (src,), dst, 0, 0)
+        lw.calls.append(RequantizeCall(**b, multiplier=m, shift=s,  # type: ignore[arg-type]
+                                       input_zero_point=qi.zero_point, output_zero_point=qo.zero_point, size=x.size))
+        return
+    b = lw.base(op, "edgegen_quantize" + name, (src,), dst, 0, 0)
     lw.calls.append(QuantizeCall(**b, scale=float(np.float32(qo.scale)), zero_point=qo.zero_point,  # type: ignore[arg-type]
                                    size=x.size))
 
@@ -102,7 +133,8 @@ def lower_dequantize(lw: Lowering, op: ir.Op) -> None:
         return  # lowered with the island's ELU
     qi = lw.qp(op.inputs[0])
     x = lw.g.tensor(op.inputs[0])
-    b = lw.base(op, "edgegen_dequantize_s8_f32", (lw.ref(op.inputs[0]),), lw.out_ref(op), 0, 0)
+    src = lw.ref(op.inputs[0])
+    b = lw.base(op, f"edgegen_dequantize_{_SUFFIX[src.ctype]}_f32", (src,), lw.out_ref(op), 0, 0)
     lw.calls.append(DequantizeCall(**b, scale=float(np.float32(qi.scale)), zero_point=qi.zero_point,  # type: ignore[arg-type]
                                      size=x.size))
 
@@ -112,7 +144,16 @@ def lower_dequantize(lw: Lowering, op: ir.Op) -> None:
 
 def run_quantize(m: Machine, c: Call) -> None:
     assert isinstance(c, QuantizeCall)
-    m.write(c.output, fx.quantize_f32_s8(m.read(c.inputs[0]), c.scale, c.zero_point))
+    dtype = "int16" if c.output.ctype == "int16_t" else "int8"
+    m.write(c.output, fx.quantize_f32(m.read(c.inputs[0]), c.scale, c.zero_point, dtype))
+
+
+def run_requantize(m: Machine, c: Call) -> None:
+    assert isinstance(c, RequantizeCall)
+    x = m.read(c.inputs[0]).astype(np.int64) - c.input_zero_point
+    out = fx.wrap_int32(fx.multiply_by_quantized_multiplier(x, c.multiplier, c.shift) + c.output_zero_point)
+    lo, hi = fx.QUANT_LIMITS["int16" if c.output.ctype == "int16_t" else "int8"]
+    m.write(c.output, np.clip(out, lo, hi))
 
 
 def run_dequantize(m: Machine, c: Call) -> None:
@@ -123,5 +164,5 @@ def run_dequantize(m: Machine, c: Call) -> None:
 FAMILY = OpFamily(
     builders={"QUANTIZE": read_quantize, "DEQUANTIZE": read_dequantize},
     lowerers={Quantize: lower_quantize, Dequantize: lower_dequantize},
-    kernels={QuantizeCall: run_quantize, DequantizeCall: run_dequantize},
+    kernels={QuantizeCall: run_quantize, DequantizeCall: run_dequantize, RequantizeCall: run_requantize},
 )

@@ -246,34 +246,75 @@ static float edgegen_roundf(const float x)
     return (float)(f >= 0.5f ? i + 1 : (f <= -0.5f ? i - 1 : i));
 }
 
+/* TFLM AffineQuantize of one value before the clamp: round(x / scale) + zero_point */
+static int64_t edgegen_quantize_code(float x, float scale, int32_t zero_point)
+{
+    const float r = edgegen_roundf(x / scale);
+    int64_t q;
+    /* float -> int of an out-of-range value is undefined in C: saturate, NaN to 0, as Arm's
+     * VCVT does (and as edgegen's simulator defines it) */
+    if (r != r)
+    {
+        q = 0;
+    }
+    else if (r >= 2147483648.0f)
+    {
+        q = INT32_MAX;
+    }
+    else if (r < -2147483648.0f)
+    {
+        q = INT32_MIN;
+    }
+    else
+    {
+        q = (int64_t)r;
+    }
+    return q + zero_point;
+}
+
 void edgegen_quantize_f32_s8(const float *input, int8_t *output, int32_t size, float scale, int32_t zero_point)
 {
     for (int32_t i = 0; i < size; i++)
     {
-        const float r = edgegen_roundf(input[i] / scale);
-        int64_t q;
-        /* float -> int of an out-of-range value is undefined in C: saturate, NaN to 0, as Arm's
-         * VCVT does (and as edgegen's simulator defines it) */
-        if (r != r)
-        {
-            q = 0;
-        }
-        else if (r >= 2147483648.0f)
-        {
-            q = INT32_MAX;
-        }
-        else if (r < -2147483648.0f)
-        {
-            q = INT32_MIN;
-        }
-        else
-        {
-            q = (int64_t)r;
-        }
-        q += zero_point;
+        const int64_t q = edgegen_quantize_code(input[i], scale, zero_point);
         output[i] = (int8_t)(q < INT8_MIN ? INT8_MIN : (q > INT8_MAX ? INT8_MAX : q));
     }
 }
+
+void edgegen_quantize_f32_s16(const float *input, int16_t *output, int32_t size, float scale, int32_t zero_point)
+{
+    for (int32_t i = 0; i < size; i++)
+    {
+        const int64_t q = edgegen_quantize_code(input[i], scale, zero_point);
+        output[i] = (int16_t)(q < INT16_MIN ? INT16_MIN : (q > INT16_MAX ? INT16_MAX : q));
+    }
+}
+
+void edgegen_dequantize_s16_f32(const int16_t *input, float *output, int32_t size, double scale, int32_t zero_point)
+{
+    for (int32_t i = 0; i < size; i++)
+    {
+        output[i] = (float)(scale * (double)(input[i] - zero_point));
+    }
+}
+
+/* TFLM reference_ops::Requantize: MultiplyByQuantizedMultiplier(q - input_zero_point) plus the
+ * output zero point, clamped to the output type */
+#define EDGEGEN_REQUANTIZE(NAME, IN, OUT, LO, HI)                                                                  \
+    void NAME(const IN *input, OUT *output, int32_t size, int32_t input_zero_point, int32_t multiplier,            \
+              int32_t shift, int32_t output_zero_point)                                                            \
+    {                                                                                                              \
+        for (int32_t i = 0; i < size; i++)                                                                         \
+        {                                                                                                          \
+            const int32_t v = edgegen_wrap_add(edgegen_requantize(input[i] - input_zero_point, multiplier, shift), \
+                                               output_zero_point);                                                 \
+            output[i] = (OUT)(v < (LO) ? (LO) : (v > (HI) ? (HI) : v));                                            \
+        }                                                                                                          \
+    }
+
+EDGEGEN_REQUANTIZE(edgegen_requantize_s8_s16, int8_t, int16_t, INT16_MIN, INT16_MAX)
+EDGEGEN_REQUANTIZE(edgegen_requantize_s16_s8, int16_t, int8_t, INT8_MIN, INT8_MAX)
+EDGEGEN_REQUANTIZE(edgegen_requantize_s16_s16, int16_t, int16_t, INT16_MIN, INT16_MAX)
 
 void edgegen_dequantize_s8_f32(const int8_t *input, float *output, int32_t size, double scale, int32_t zero_point)
 {

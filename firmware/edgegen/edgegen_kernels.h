@@ -116,6 +116,20 @@ void edgegen_quantize_f32_s8(const float *input, int8_t *output, int32_t size, f
 /* TFLM Dequantize: (float)(scale * (q - zero_point)) with the product in double. */
 void edgegen_dequantize_s8_f32(const int8_t *input, float *output, int32_t size, double scale, int32_t zero_point);
 
+/* The same for int16 (16x8 models): clamped to int16; int16 codes to float. */
+void edgegen_quantize_f32_s16(const float *input, int16_t *output, int32_t size, float scale, int32_t zero_point);
+void edgegen_dequantize_s16_f32(const int16_t *input, float *output, int32_t size, double scale, int32_t zero_point);
+
+/* TFLM Requantize (QUANTIZE between int8 and int16, or int16 and int16): per element,
+ * MultiplyByQuantizedMultiplier(q - input_zero_point, multiplier, shift) + output_zero_point,
+ * clamped to the output type. */
+void edgegen_requantize_s8_s16(const int8_t *input, int16_t *output, int32_t size, int32_t input_zero_point,
+                               int32_t multiplier, int32_t shift, int32_t output_zero_point);
+void edgegen_requantize_s16_s8(const int16_t *input, int8_t *output, int32_t size, int32_t input_zero_point,
+                               int32_t multiplier, int32_t shift, int32_t output_zero_point);
+void edgegen_requantize_s16_s16(const int16_t *input, int16_t *output, int32_t size, int32_t input_zero_point,
+                                int32_t multiplier, int32_t shift, int32_t output_zero_point);
+
 #ifdef __cplusplus
 }
 #endif

@@ -105,6 +105,9 @@ class Family:
     #: EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8 op set, int16 model I/O (float32
     #: with ``float_io``)
     int16: bool = False
+    #: 16x8 only: int32 biases (the converter's _experimental_full_integer_quantization_bias_type),
+    #: which TFLM's int16 kernels accumulate in int32
+    bias32: bool = False
 
     @property
     def cases(self) -> int:
@@ -166,14 +169,16 @@ def _shape(rng: np.random.Generator, rank: int, hi: int = 6) -> tuple[int, ...]:
     return tuple(_int(rng, 1, hi) for _ in range(rank))
 
 
-def _weights(rng: np.random.Generator, shape: tuple[int, ...], fan_in: int, channel_axis: int) -> np.ndarray:
-    """Normal weights whose channels differ in magnitude by up to 100x, so per-channel scales differ."""
+def _weights(rng: np.random.Generator, shape: tuple[int, ...], fan_in: int, channel_axis: int,
+             prune: bool = True) -> np.ndarray:
+    """Normal weights whose channels differ in magnitude by up to 100x, so per-channel scales differ;
+    with ``prune``, sometimes an all-zero channel."""
     w = rng.normal(size=shape) / np.sqrt(max(fan_in, 1))
     per = 10 ** rng.uniform(-1, 1, size=shape[channel_axis])
     bshape = [1] * len(shape)
     bshape[channel_axis] = shape[channel_axis]
     w = w * per.reshape(bshape) * 10 ** rng.uniform(-1, 1)
-    if rng.random() < 0.1:
+    if rng.random() < 0.1 and prune:
         # an all-zero (pruned) output channel: its per-channel scale collapses to ~1e-8 and its
         # bias quantizes to about 2^30
         w = np.moveaxis(w, channel_axis, 0)
@@ -436,7 +441,7 @@ def _transpose_conv(rng: np.random.Generator) -> Branch:
     return Branch((_input(rng, shape),), build, desc)
 
 
-def _fully_connected(rng: np.random.Generator) -> Branch:
+def _fully_connected(rng: np.random.Generator, prune: bool = True) -> Branch:
     # depth 1 would be an outer product, which the converter turns into a MUL
     depth, units = max(_channels(rng, 24), 2), _channels(rng, 16)
     layout = str(_pick(rng, ["2d", "2d", "3d", "4d", "flatten"]))
@@ -448,7 +453,7 @@ def _fully_connected(rng: np.random.Generator) -> Branch:
         shape = (1, _int(rng, 1, 3), _int(rng, 1, 3), depth)
     else:  # a 3-D input flattened to rows first: FULLY_CONNECTED without keep_num_dims
         shape = (1, _int(rng, 2, 4), depth)
-    weights = _weights(rng, (depth, units), depth, 1)
+    weights = _weights(rng, (depth, units), depth, 1, prune)
     bias = _bias(rng, units)
     act = _activation(rng)
 
@@ -1013,6 +1018,46 @@ def _lstm(rng: np.random.Generator) -> Branch:
     return Branch((_input(rng, shape, straddle=True),), build, desc)
 
 
+def _reshape16(rng: np.random.Generator) -> Branch:
+    """16x8: FULLY_CONNECTED -> RESHAPE / SQUEEZE / EXPAND_DIMS -> a second FULLY_CONNECTED or a
+    model output, so the int16 reshape aliases a planned buffer between two int16 kernels."""
+    rows, depth, units = _int(rng, 1, 3), _int(rng, 2, 12), _int(rng, 2, 12)
+    w1 = _weights(rng, (depth, units), depth, 1, prune=False)
+    kind = str(_pick(rng, ["reshape", "reshape", "squeeze", "expand_dims"]))
+    mid = (1, rows, units)  # a rank-3 matmul keeps its dimensions (keep_num_dims)
+    axis = 0
+    if kind == "squeeze":
+        new_shape: tuple[int, ...] = (rows, units)
+    elif kind == "expand_dims":
+        axis = _int(rng, 0, 3)
+        new_shape = (*mid[:axis], 1, *mid[axis:])
+    else:
+        options = [s for s in _factorizations(rows * units) if s != mid and len(s) <= 4]
+        new_shape = tuple(_pick(rng, options)) if options else (rows * units,)
+    # a SQUEEZE into a FULLY_CONNECTED (which flattens its input anyway) is dropped by the converter
+    # (and so is a reshape that keeps the last dimension)
+    sink = "output" if kind == "squeeze" else str(_pick(rng, ["output", "fc"]))
+    if new_shape[-1] == units:
+        sink = "output"
+    w2 = _weights(rng, (new_shape[-1], _int(rng, 2, 8)), new_shape[-1], 1, prune=False)
+
+    def build(x: Tf) -> list[Tf]:
+        tf = _tf()
+        y = tf.matmul(x, w1)
+        if kind == "squeeze":
+            r = tf.squeeze(y, axis=[0])
+        elif kind == "expand_dims":
+            r = tf.expand_dims(y, axis)
+        else:
+            r = tf.reshape(y, new_shape)
+        if sink == "output" or new_shape[-1] < 2:
+            return [r]
+        return [tf.matmul(r, w2) if len(new_shape) > 1 else tf.matmul(tf.reshape(r, [1, -1]), w2)]
+
+    desc = f"FC {depth}->{units} rows {rows} then {kind.upper()} {list(mid)} -> {list(new_shape)} into {sink}"
+    return Branch((_input(rng, (1, rows, depth)),), build, desc, squeeze_axis=0 if kind == "squeeze" else None)
+
+
 def _float_io(rng: np.random.Generator) -> Branch:
     """A float input, one int8 op, a float output: QUANTIZE and DEQUANTIZE at the model edges."""
     shape = (1, _int(rng, 1, 5), _int(rng, 1, 5), _int(rng, 1, 4))
@@ -1113,6 +1158,13 @@ FAMILIES: dict[str, Family] = {f.name: f for f in (
     Family("fully_connected_16x8", _fully_connected, ("FULLY_CONNECTED",), seeds=(20, 21), int16=True),
     Family("fully_connected_16x8_per_tensor", _fully_connected, ("FULLY_CONNECTED",), seeds=(22, 23),
            per_channel_dense=False, int16=True),
+    # int32 biases: no pruned channels, to which the converter gives weight scale 0 in this mode (refused)
+    Family("fully_connected_16x8_bias32", functools.partial(_fully_connected, prune=False), ("FULLY_CONNECTED",),
+           seeds=(30, 35), int16=True, bias32=True),
+    # float32 model I/O around 16x8 layers: QUANTIZE float32 -> int16 and DEQUANTIZE int16 -> float32
+    Family("quantize_dequantize_16x8", functools.partial(_fully_connected, prune=False), ("QUANTIZE",),
+           seeds=(32, 33), float_io=True, int16=True, also=(("DEQUANTIZE",), ("FULLY_CONNECTED",))),
+    Family("reshape_squeeze_16x8", _reshape16, _RESHAPES, seeds=(27, 28), int16=True, each=("RESHAPE", "SQUEEZE")),
 )}
 
 
@@ -1162,6 +1214,8 @@ def _convert(branches: Sequence[Branch], family: Family, rng: np.random.Generato
     if family.int16:
         ops16 = tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8
         converter.target_spec.supported_ops = [ops16]
+        if family.bias32:
+            converter._experimental_full_integer_quantization_bias_type = tf.int32
     else:
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     io = tf.float32 if family.float_io else tf.int16 if family.int16 else tf.int8
