@@ -228,7 +228,7 @@ def test_auto_reaches_the_target(tmp_path: Path) -> None:
     model = _outlier_mlp()
     rng = np.random.default_rng(1)
     x = np.abs(rng.normal(size=(300, 8))).astype(np.float32)
-    y = np.argmax(np.asarray(model(x)), axis=1)  # the float model's own classes: float accuracy 100 %
+    y = np.argmax(model(x).numpy(), axis=1)  # the float model's own classes: float accuracy 100 %
     from edgegen.keras.convert import to_int8_tflite
 
     calib = Dataset(x[:100], None, "calib")
@@ -322,7 +322,7 @@ def test_float_io_splices_are_their_parts(cnn: tuple[Any, np.ndarray, bytes, byt
     mixed = splice(int8, int16, [1, 2])
     assert io_dtypes(mixed) == ["float32", "float32"]
     assert op_names(mixed)[:3] == ["QUANTIZE", "CONV_2D", "DEPTHWISE_CONV_2D"]  # float -> int16 directly
-    f = np.asarray(model(x[:4]))
+    f = model(x[:4]).numpy()
     assert np.max(np.abs(tflm_predict(mixed, x[:4]) - f)) < 0.02
 
 
@@ -341,7 +341,7 @@ def _mlp(tmp_path: Path, middle: str = "dense") -> Path:
     model.save(tmp_path / "m.keras")
     x = np.random.default_rng(0).normal(size=(160, 16)).astype(np.float32)
     np.save(tmp_path / "calib.npy", x[:80])
-    np.savez(tmp_path / "eval.npz", x=x[80:], y=np.argmax(np.asarray(model(x[80:])), axis=1))
+    np.savez(tmp_path / "eval.npz", x=x[80:], y=np.argmax(model(x[80:]).numpy(), axis=1))
     return tmp_path / "m.keras"
 
 
@@ -403,3 +403,28 @@ def test_calib_method_ranges_reach_the_int16_ops() -> None:
     assert hi < 100.0  # clipped (min-max would be 500)
     assert float(t.quantization.scale[0]) == pytest.approx(max(abs(lo), abs(hi)) / 32767, rel=1e-6)
     assert ranges  # the int8 conversion used edited ranges too
+
+
+def test_mixed_mlp_builds_and_verifies_exact(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--int16-layers d2: int8 d1, QUANTIZE int8 -> int16, int16 d2, QUANTIZE int16 -> int8, int8 d3,
+    compiled by edgegen and exact against TFLM and on the host."""
+    import json
+
+    from edgegen.cli import main
+
+    keras_file = _mlp(tmp_path)
+    out = tmp_path / "out"
+    rc = main(["build", str(keras_file), "--calib", str(tmp_path / "calib.npy"), "--eval", str(tmp_path / "eval.npz"),
+               "--int16-layers", "d2", "--board", "host", "--out", str(out)])
+    text = capsys.readouterr()
+    assert rc == 0, text.err
+    assert "precision mixed: layers d2 int16 (ops 1)" in text.out and "int8 inputs and outputs" in text.out
+    report = json.loads((out / "report.json").read_text())
+    assert [layer["op"] for layer in report["layers"]] == ["FULLY_CONNECTED", "QUANTIZE", "FULLY_CONNECTED",
+                                                           "QUANTIZE", "FULLY_CONNECTED"]
+    prec = report["front_end_summary"]["precision"]
+    assert [t["dtype"] for t in prec["tensors"]] == ["int8", "int8", "int16", "int16", "int8", "int8"]
+    assert prec["arena_bytes"]["source"] == "arena bytes (edgegen's plan)"
+    assert prec["arena_bytes"]["mixed"] > prec["arena_bytes"]["int8"]
+    assert main(["verify", str(out)]) == 0
+    assert "parity: exact" in capsys.readouterr().out
