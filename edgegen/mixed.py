@@ -56,11 +56,12 @@ def op_names(data: bytes) -> list[str]:
     return [_OP_NAMES.get(_code(m, op), str(_code(m, op))) for op in m.subgraphs[0].operators or []]
 
 
-def io_dtypes(data: bytes) -> list[str]:
-    """The element types of the model's inputs then outputs (``int8``, ``int16``, ``float32``)."""
+def io_dtypes(data: bytes) -> tuple[list[str], list[str]]:
+    """The element types of the model's inputs, and of its outputs (``int8``, ``int16``, ``float32``)."""
     m = _load(data, "model")
     g = m.subgraphs[0]
-    return [_TYPE_NAMES.get(g.tensors[t].type, "?") for t in _ints(g.inputs) + _ints(g.outputs)]
+    return ([_TYPE_NAMES.get(g.tensors[t].type, "?") for t in _ints(g.inputs)],
+            [_TYPE_NAMES.get(g.tensors[t].type, "?") for t in _ints(g.outputs)])
 
 
 def _is_const(model: fb.ModelT, t: fb.TensorT) -> bool:

@@ -237,7 +237,7 @@ def _run(model_or_path: Any, opts: Options) -> Result:
     lines.append(f"{kind_label} .tflite: {len(tflite):,} bytes ({weight_bytes:,} bytes of weights vs "
                  f"{4 * after.params:,} as float32); calibrated on "
                  f"{len(calib)} samples from {calib.name}, value range {_range(calib)}; "
-                 f"{'float32' if opts.float_io else _io_types(tflite)} inputs and outputs")
+                 f"{'float32 inputs and outputs' if opts.float_io else _io_types(tflite)}")
     lines += [f"  {n}" for n in calib.notes] + calib_lines
     lines += list(chosen.lines) if chosen is not None else []
 
@@ -392,8 +392,10 @@ def _compiled_weights(tflite: bytes, model: Any) -> int:
 def _io_types(tflite: bytes) -> str:
     from ..mixed import io_dtypes
 
-    kinds = sorted(set(io_dtypes(tflite)))
-    return "/".join(kinds)
+    ins, outs = io_dtypes(tflite)
+    if len(set(ins + outs)) == 1:
+        return f"{ins[0]} inputs and outputs"
+    return f"{'/'.join(dict.fromkeys(ins))} inputs, {'/'.join(dict.fromkeys(outs))} outputs"
 
 
 def _range(d: Dataset) -> str:

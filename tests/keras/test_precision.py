@@ -320,7 +320,7 @@ def test_float_io_splices_are_their_parts(cnn: tuple[Any, np.ndarray, bytes, byt
     assert _op_rows(splice(int8, int16, [])) == _op_rows(int8)
     assert _op_rows(splice(int8, int16, range(n))) == _op_rows(int16)
     mixed = splice(int8, int16, [1, 2])
-    assert io_dtypes(mixed) == ["float32", "float32"]
+    assert io_dtypes(mixed) == (["float32"], ["float32"])
     assert op_names(mixed)[:3] == ["QUANTIZE", "CONV_2D", "DEPTHWISE_CONV_2D"]  # float -> int16 directly
     f = model(x[:4]).numpy()
     assert np.max(np.abs(tflm_predict(mixed, x[:4]) - f)) < 0.02
@@ -419,6 +419,7 @@ def test_mixed_mlp_builds_and_verifies_exact(tmp_path: Path, capsys: pytest.Capt
     text = capsys.readouterr()
     assert rc == 0, text.err
     assert "precision mixed: layers d2 int16 (ops 1)" in text.out and "int8 inputs and outputs" in text.out
+    assert "mixed .tflite:" in text.out
     report = json.loads((out / "report.json").read_text())
     assert [layer["op"] for layer in report["layers"]] == ["FULLY_CONNECTED", "QUANTIZE", "FULLY_CONNECTED",
                                                            "QUANTIZE", "FULLY_CONNECTED"]
@@ -428,3 +429,11 @@ def test_mixed_mlp_builds_and_verifies_exact(tmp_path: Path, capsys: pytest.Capt
     assert prec["arena_bytes"]["mixed"] > prec["arena_bytes"]["int8"]
     assert main(["verify", str(out)]) == 0
     assert "parity: exact" in capsys.readouterr().out
+
+
+def test_summary_names_the_io_types(cnn: tuple[Any, np.ndarray, bytes, bytes]) -> None:
+    from edgegen.keras.pipeline import _io_types
+
+    _model, _x, int8, int16 = cnn
+    assert _io_types(int8) == "int8 inputs and outputs" and _io_types(int16) == "int16 inputs and outputs"
+    assert _io_types(splice(int8, int16, [6])) == "int8 inputs, int16 outputs"  # the softmax int16
