@@ -3,12 +3,14 @@
 TensorFlow's converter quantizes a whole model one way: full int8, or TFLite's 16x8 scheme
 (int16 activations, int8 weights, int64 biases). It has no per-layer choice. Both conversions of
 the same Keras model with the same representative data give the same graph (the same operators
-in the same order, each with the same inputs and outputs by position) and the same calibrated
-ranges, so a mixed model is built from the two: every op chosen int16 is taken from the 16x8
-model (its options, its int8 weights and int64 bias, its int16 activation tensors with their
-scales), every other op from the int8 model, and where a tensor's producer and a consumer differ
-in precision a QUANTIZE op requantizes it (int8 -> int16 or int16 -> int8; TFLM's QUANTIZE kernel
-runs both), the new tensor taking the scale and zero point the other model gives that tensor.
+in the same order, each with the same inputs and outputs by position; the 16x8 one adds a
+QUANTIZE int16 -> int16 before some ops, CONCATENATION, to bring inputs to one scale, which goes
+with that op) and the same calibrated ranges, so a mixed model is built from the two: every op
+chosen int16 is taken from the 16x8 model (its options, its int8 weights and int64 bias, its
+int16 activation tensors with their scales), every other op from the int8 model, and where a
+tensor's producer and a consumer differ in precision a QUANTIZE op requantizes it (int8 -> int16
+or int16 -> int8; TFLM's QUANTIZE kernel runs both), the new tensor taking the scale and zero
+point the other model gives that tensor.
 
 Graph inputs take the precision of the ops that read them (int16 when all of them are int16 ops),
 graph outputs that of the op that writes them; a float model's input QUANTIZE and output
@@ -95,6 +97,9 @@ class _Splicer:
         self._version: dict[int, dict[int, int]] = {}
         self._home: dict[int, int] = {}  # activation tensor of a -> the precision it is produced in
         self._pair: dict[int, int] = {}  # activation tensor of a -> the same tensor in b
+        self._extra: dict[int, fb.OperatorT] = {}  # b's requantizations a has not, by output tensor
+        self._requant: dict[tuple[int, int], int] = {}
+        self._ob = self._align()  # b's ops, one per op of a
 
     # -- building blocks ------------------------------------------------------------------
     def _buffer(self, src: fb.BufferT) -> int:
@@ -170,31 +175,72 @@ class _Splicer:
         return idx
 
     # -- the splice -----------------------------------------------------------------------
-    def _check_pairing(self) -> None:
+    def _align(self) -> list[fb.OperatorT]:
+        """The 16x8 model's ops paired with the int8 model's, in order. TensorFlow's 16x8 quantizer
+        requantizes some ops' inputs to one scale (CONCATENATION's) with QUANTIZE int16 -> int16
+        ops the int8 model has not; those are set aside (``self._extra``: their output tensor ->
+        the op) and emitted before the int16 op that reads them."""
         oa, ob = self.ga.operators or [], self.gb.operators or []
-        if len(oa) != len(ob):
-            at = next((i for i, (x, y) in enumerate(zip(oa, ob, strict=False)) if _code(self.a, x) != _code(self.b, y)),
-                      min(len(oa), len(ob)))
-            name_a = _OP_NAMES.get(_code(self.a, oa[at])) if at < len(oa) else "the end"
-            name_b = _OP_NAMES.get(_code(self.b, ob[at])) if at < len(ob) else "the end"
-            raise EdgegenError(f"the 16x8 conversion has {len(ob)} ops and the int8 one {len(oa)}: at op {at} it has "
-                               f"{name_b} where the int8 model has {name_a} (TensorFlow's 16x8 quantizer requantizes "
-                               "the inputs of some ops, such as CONCATENATION, to one scale); mixed precision cannot "
-                               "splice this model: use --precision int16 or int8")
-        for i, (x, y) in enumerate(zip(oa, ob, strict=True)):
-            if _code(self.a, x) != _code(self.b, y) or len(_ints(x.inputs)) != len(_ints(y.inputs)) \
-                    or len(_ints(x.outputs)) != len(_ints(y.outputs)):
+        out: list[fb.OperatorT] = []
+        j = 0
+        for i, x in enumerate(oa):
+            while j < len(ob) and _code(self.a, x) != _code(self.b, ob[j]) and self._requantize16(ob[j]):
+                self._extra[_ints(ob[j].outputs)[0]] = ob[j]
+                j += 1
+            if j >= len(ob) or _code(self.a, x) != _code(self.b, ob[j]):
+                got = _OP_NAMES.get(_code(self.b, ob[j])) if j < len(ob) else "the end"
                 raise EdgegenError(f"the int8 and 16x8 models differ at op {i} ({_OP_NAMES.get(_code(self.a, x))} "
-                                   f"against {_OP_NAMES.get(_code(self.b, y))}); they cannot be spliced")
+                                   f"against {got}); they cannot be spliced (convert the same model with the same "
+                                   "data both ways)")
+            out.append(ob[j])
+            j += 1
+        if j != len(ob):
+            raise EdgegenError(f"the 16x8 model has {len(ob) - j} ops more than the int8 one at its end "
+                               f"({_OP_NAMES.get(_code(self.b, ob[j]))}); they cannot be spliced")
+        return out
+
+    def _requantize16(self, op: fb.OperatorT) -> bool:
+        ins, outs = _ints(op.inputs), _ints(op.outputs)
+        return (_code(self.b, op) == fb.BuiltinOperator.QUANTIZE and len(ins) == len(outs) == 1
+                and self.gb.tensors[ins[0]].type == self.gb.tensors[outs[0]].type == fb.TensorType.INT16)
+
+    def _source(self, tb: int) -> int:
+        """A 16x8 tensor, or the one its set-aside requantization reads."""
+        while tb in self._extra:
+            tb = _ints(self._extra[tb].inputs)[0]
+        return tb
+
+    def _check_pairing(self) -> None:
+        oa, ob = self.ga.operators or [], self._ob
+        for i, (x, y) in enumerate(zip(oa, ob, strict=True)):
+            if len(_ints(x.inputs)) != len(_ints(y.inputs)) or len(_ints(x.outputs)) != len(_ints(y.outputs)):
+                raise EdgegenError(f"the int8 and 16x8 models differ at op {i} ({_OP_NAMES.get(_code(self.a, x))}: "
+                                   "another number of inputs or outputs); they cannot be spliced")
             for ta, tb in zip(_ints(x.inputs) + _ints(x.outputs), _ints(y.inputs) + _ints(y.outputs), strict=True):
                 if (ta < 0) != (tb < 0):
                     raise EdgegenError(f"the int8 and 16x8 models differ in op {i}'s optional inputs")
                 if ta >= 0 and not _is_const(self.a, self.ga.tensors[ta]):
-                    if self._pair.setdefault(ta, tb) != tb:
+                    if self._pair.setdefault(ta, self._source(tb)) != self._source(tb):
                         raise EdgegenError(f"tensor {ta} of the int8 model pairs with two tensors of the 16x8 model")
         for ta, tb in zip(_ints(self.ga.inputs) + _ints(self.ga.outputs),
                           _ints(self.gb.inputs) + _ints(self.gb.outputs), strict=True):
             self._pair.setdefault(ta, tb)
+
+    def _requantized(self, src: int, tb: int) -> int:
+        """``src`` (a new int16 tensor) through the 16x8 model's set-aside requantization that
+        writes its tensor ``tb``: the op copied, its output a copy of ``tb``."""
+        key = (src, tb)
+        if key not in self._requant:
+            inner = _ints(self._extra[tb].inputs)[0]
+            if inner in self._extra:
+                src = self._requantized(src, inner)
+            dst = self._tensor(self.gb.tensors[tb], self.b)
+            op = copy.deepcopy(self._extra[tb])
+            op.opcodeIndex = self._opcode(self.b, op.opcodeIndex)
+            op.inputs, op.outputs = [src], [dst]
+            self.ops.append(op)
+            self._requant[key] = dst
+        return self._requant[key]
 
     def _precisions(self) -> list[int]:
         """Each op's precision; the float I/O conversions follow the op they feed or read."""
@@ -236,7 +282,7 @@ class _Splicer:
             graph_inputs.append(self._produce(ta, p))
         for i, op in enumerate(ops_a):
             p = prec[i]
-            src_model, src_op = (self.a, op) if p == 8 else (self.b, self.gb.operators[i])
+            src_model, src_op = (self.a, op) if p == 8 else (self.b, self._ob[i])
             new = copy.deepcopy(src_op)
             new.opcodeIndex = self._opcode(src_model, src_op.opcodeIndex)
             ins = []
@@ -248,7 +294,9 @@ class _Splicer:
                 elif self._dtype(ta) == "float32" or ta not in self._pair:
                     ins.append(self._version_of(ta, 8))
                 else:
-                    ins.append(self._version_of(ta, p))
+                    v = self._version_of(ta, p)
+                    tb = _ints(src_op.inputs)[j] if p == 16 else -1
+                    ins.append(self._requantized(v, tb) if tb in self._extra else v)
             new.inputs = ins
             new.outputs = [self._produce(ta, p if self._dtype(ta) != "float32" else 8) for ta in _ints(op.outputs)]
             if new.intermediates is not None and len(new.intermediates):

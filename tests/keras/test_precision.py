@@ -437,3 +437,35 @@ def test_summary_names_the_io_types(cnn: tuple[Any, np.ndarray, bytes, bytes]) -
     _model, _x, int8, int16 = cnn
     assert _io_types(int8) == "int8 inputs and outputs" and _io_types(int16) == "int16 inputs and outputs"
     assert _io_types(splice(int8, int16, [6])) == "int8 inputs, int16 outputs"  # the softmax int16
+
+
+def test_concatenation_requantize_of_the_16x8_model_is_spliced(tmp_path: Path) -> None:
+    """TensorFlow's 16x8 quantizer requantizes one CONCATENATION input (a QUANTIZE int16 -> int16
+    the int8 model has not): splices still give both parts, the extra op goes with the int16
+    CONCATENATION, and a mixed build with the concatenation int8 compiles; the concatenation int16
+    is refused naming it (edgegen has no int16 CONCATENATION)."""
+    import keras
+
+    from edgegen import api
+    from edgegen.keras.convert import to_16x8_tflite, to_int8_tflite
+    from edgegen.keras.data import Dataset
+
+    keras.utils.set_random_seed(0)
+    inp = keras.Input((8,))
+    a = keras.layers.Dense(8, activation="relu", name="da")(inp)
+    b = keras.layers.Dense(8, activation="relu", name="db")(inp)
+    c = keras.layers.Concatenate(name="cat")([a, b])
+    model = keras.Model(inp, keras.layers.Dense(3, name="out")(c), name="catm")
+    calib = Dataset(np.random.default_rng(0).normal(size=(50, 8)).astype(np.float32), None, "random")
+    int8, int16 = to_int8_tflite(model, calib), to_16x8_tflite(model, calib)
+    assert op_names(int16) == ["FULLY_CONNECTED", "FULLY_CONNECTED", "QUANTIZE", "CONCATENATION", "FULLY_CONNECTED"]
+    assert _op_rows(splice(int8, int16, [])) == _op_rows(int8)
+    assert _op_rows(splice(int8, int16, range(4))) == _op_rows(int16)
+    _same_in_tflm(splice(int8, int16, range(4)), int16, list(range(5)), list(range(5)), _inputs(int16, 2, 4))
+    mixed = splice(int8, int16, [2])  # the concatenation alone int16: its inputs come int8, one requantized twice
+    assert op_names(mixed).count("QUANTIZE") == 4
+    run_tflm_many(mixed, _inputs(mixed, 2, 5))
+    tflite, lines = api.build_keras(model, calib.x, int16_layers=["da", "db"])  # compiled by edgegen
+    assert any("precision mixed: layers da, db int16 (ops 0, 1)" in ln for ln in lines)
+    with pytest.raises(EdgegenError, match=r"layer 'cat' \(Concatenate\) -> TFLite op \d+ CONCATENATION: .*int16"):
+        api.build_keras(model, calib.x, int16_layers=["cat"])
