@@ -465,7 +465,7 @@ def test_concatenation_requantize_of_the_16x8_model_is_spliced(tmp_path: Path) -
     mixed = splice(int8, int16, [2])  # the concatenation alone int16: its inputs come int8, one requantized twice
     assert op_names(mixed).count("QUANTIZE") == 4
     run_tflm_many(mixed, _inputs(mixed, 2, 5))
-    tflite, lines = api.build_keras(model, calib.x, int16_layers=["da", "db"])  # compiled by edgegen
+    _tflite, lines = api.build_keras(model, calib.x, int16_layers=["da", "db"])  # compiled by edgegen
     assert any("precision mixed: layers da, db int16 (ops 0, 1)" in ln for ln in lines)
     with pytest.raises(EdgegenError, match=r"layer 'cat' \(Concatenate\) -> TFLite op \d+ CONCATENATION: .*int16"):
         api.build_keras(model, calib.x, int16_layers=["cat"])
