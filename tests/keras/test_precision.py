@@ -442,8 +442,7 @@ def test_summary_names_the_io_types(cnn: tuple[Any, np.ndarray, bytes, bytes]) -
 def test_concatenation_requantize_of_the_16x8_model_is_spliced(tmp_path: Path) -> None:
     """TensorFlow's 16x8 quantizer requantizes one CONCATENATION input (a QUANTIZE int16 -> int16
     the int8 model has not): splices still give both parts, the extra op goes with the int16
-    CONCATENATION, and a mixed build with the concatenation int8 compiles; the concatenation int16
-    is refused naming it (edgegen has no int16 CONCATENATION)."""
+    CONCATENATION (TFLM runs it), and a mixed build with the concatenation int8 compiles."""
     import keras
 
     from edgegen import api
@@ -467,5 +466,3 @@ def test_concatenation_requantize_of_the_16x8_model_is_spliced(tmp_path: Path) -
     run_tflm_many(mixed, _inputs(mixed, 2, 5))
     _tflite, lines = api.build_keras(model, calib.x, int16_layers=["da", "db"])  # compiled by edgegen
     assert any("precision mixed: layers da, db int16 (ops 0, 1)" in ln for ln in lines)
-    with pytest.raises(EdgegenError, match=r"layer 'cat' \(Concatenate\) -> TFLite op \d+ CONCATENATION: .*int16"):
-        api.build_keras(model, calib.x, int16_layers=["cat"])
