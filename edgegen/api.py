@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -196,7 +196,8 @@ def _pipeline(model_or_path: ModelLike, calib: Calib | None, *, prune: float | N
               seed: int, prune_nm: str | None = None, share_weights: int | None = None,
               share_granularity: str = "channel", layer_check: bool = True,
               unsafe_deserialization: bool = False, calib_method: str = "minmax",
-              calib_percentile: float | None = None, sensitivity_samples: int = 32) -> Any:
+              calib_percentile: float | None = None, sensitivity_samples: int = 32, precision: str = "int8",
+              int16_layers: Sequence[str] = (), max_accuracy_drop: float | None = None) -> Any:
     from .keras.pipeline import Options, run
 
     if prune is not None and not 0.0 <= prune < 1.0:
@@ -220,7 +221,9 @@ def _pipeline(model_or_path: ModelLike, calib: Calib | None, *, prune: float | N
                                      train_config=cfg, max_eval=eval_samples, seed=seed,
                                      layer_check=layer_check, unsafe_deserialization=unsafe_deserialization,
                                      calib_method=calib_method, calib_percentile=calib_percentile,
-                                     sensitivity_samples=sensitivity_samples))
+                                     sensitivity_samples=sensitivity_samples,
+                                     precision=precision, int16_layers=tuple(int16_layers),
+                                     max_accuracy_drop=max_accuracy_drop))
     for w in res.warnings:
         # the CLI prints these on stderr; a notebook shows Python warnings
         warnings.warn(w, EdgegenWarning, stacklevel=3)
@@ -241,7 +244,9 @@ def build_keras(model_or_path: ModelLike, calib: Calib | None, *, prune: float |
                 seed: int = DEFAULT_SEED, prune_nm: str | None = None, share_weights: int | None = None,
                 share_granularity: Literal["channel", "layer"] = "channel", layer_check: bool = True,
                 unsafe_deserialization: bool = False, calib_method: CalibMethod = "minmax",
-                calib_percentile: float | None = None, sensitivity_samples: int = 32) -> tuple[bytes, list[str]]:
+                calib_percentile: float | None = None, sensitivity_samples: int = 32,
+                precision: Literal["int8", "int16", "auto"] = "int8", int16_layers: Sequence[str] = (),
+                max_accuracy_drop: float | None = None) -> tuple[bytes, list[str]]:
     """The CLI's Keras pipeline: the int8 ``.tflite`` and the summary lines it would print
     (warnings first, each also raised as an :class:`EdgegenWarning`). Arguments as the CLI's
     options: ``eval`` is ``--eval`` (labelled data: a path, ``(x, y)``, a tf.data dataset of
@@ -250,13 +255,16 @@ def build_keras(model_or_path: ModelLike, calib: Calib | None, *, prune: float |
     ``layer_check=False`` ``--skip-layer-check``, ``unsafe_deserialization`` ``--unsafe-deserialization``,
     ``prune_nm`` ``--prune-nm`` ("2:4"), ``share_weights``/``share_granularity``
     ``--share-weights``/``--share-granularity``, ``calib_method``/``calib_percentile``
-    ``--calib-method``/``--calib-percentile``, ``sensitivity_samples`` ``--sensitivity-samples``."""
+    ``--calib-method``/``--calib-percentile``, ``sensitivity_samples`` ``--sensitivity-samples``,
+    ``precision``/``int16_layers``/``max_accuracy_drop`` ``--precision``/``--int16-layers``/
+    ``--max-accuracy-drop`` (docs/keras.md, "Mixed precision")."""
     res = _pipeline(model_or_path, calib, prune=prune, prune_mode=prune_mode, train=train, eval=eval,
                     float_io=float_io, config=config, epochs=epochs, prune_criterion=prune_criterion,
                     prune_scope=prune_scope, eval_samples=eval_samples, seed=seed, prune_nm=prune_nm,
                     share_weights=share_weights, share_granularity=share_granularity, layer_check=layer_check,
                     unsafe_deserialization=unsafe_deserialization, calib_method=calib_method,
-                    calib_percentile=calib_percentile, sensitivity_samples=sensitivity_samples)
+                    calib_percentile=calib_percentile, sensitivity_samples=sensitivity_samples,
+                    precision=precision, int16_layers=int16_layers, max_accuracy_drop=max_accuracy_drop)
     return res.tflite, [f"WARNING: {w}" for w in res.warnings] + list(res.lines)
 
 
@@ -276,7 +284,9 @@ def build(model: ModelLike, out: str | Path, *, board: str = "nucleo", calib: Ca
           unsafe_deserialization: bool = False,
           compress: Literal["auto", "on", "off"] = "auto",
           entropy_code: Literal["auto", "on", "off"] = "auto", calib_method: CalibMethod = "minmax",
-          calib_percentile: float | None = None, sensitivity_samples: int = 32) -> BuildResult:
+          calib_percentile: float | None = None, sensitivity_samples: int = 32,
+          precision: Literal["int8", "int16", "auto"] = "int8", int16_layers: Sequence[str] = (),
+          max_accuracy_drop: float | None = None) -> BuildResult:
     """``edgegen build``: a Keras model (object or path; converted as :func:`build_keras` does,
     with the same options) or an int8 ``.tflite`` path, compiled for ``board`` into the directory
     ``out``. ``inputs`` ``[N, ...]`` become the first embedded test vectors (at most ``vectors``,
@@ -303,7 +313,9 @@ def build(model: ModelLike, out: str | Path, *, board: str = "nucleo", calib: Ca
         keras_only = {"calib": calib, "prune": prune, "train": train, "eval": eval, "epochs": epochs,
                       "prune_nm": prune_nm, "share_weights": share_weights,
                       "calib_percentile": calib_percentile,
-                      "calib_method": None if calib_method == "minmax" else calib_method}
+                      "calib_method": None if calib_method == "minmax" else calib_method,
+                      "int16_layers": tuple(int16_layers) or None, "max_accuracy_drop": max_accuracy_drop,
+                      "precision": None if precision == "int8" else precision}
         given = [k for k, v in keras_only.items() if v is not None]
         if given:
             raise EdgegenError(f"{path}: {', '.join(given)} apply to Keras models only; a .tflite is already "
@@ -315,7 +327,8 @@ def build(model: ModelLike, out: str | Path, *, board: str = "nucleo", calib: Ca
                         prune_scope=prune_scope, eval_samples=eval_samples, seed=seed, prune_nm=prune_nm,
                         share_weights=share_weights, share_granularity=share_granularity, layer_check=layer_check,
                         unsafe_deserialization=unsafe_deserialization, calib_method=calib_method,
-                        calib_percentile=calib_percentile, sensitivity_samples=sensitivity_samples)
+                        calib_percentile=calib_percentile, sensitivity_samples=sensitivity_samples,
+                        precision=precision, int16_layers=int16_layers, max_accuracy_drop=max_accuracy_drop)
         tflite, summary = res.tflite, [f"WARNING: {w}" for w in res.warnings] + list(res.lines)
         summary_data = res.summary_data()
     stem = path.stem if path is not None else str(getattr(model, "name", "model"))

@@ -331,7 +331,8 @@ def make_parser() -> argparse.ArgumentParser:
 #: the Keras front end's options (dest names), which an int8 .tflite cannot use
 KERAS_OPTIONS = ("calib", "prune", "prune_mode", "train", "prune_criterion", "prune_scope", "epochs", "eval",
                  "float_io", "seed", "unsafe_deserialization", "skip_layer_check", "prune_nm", "share_weights",
-                 "share_granularity", "learning_rate", "calib_method", "calib_percentile", "sensitivity_samples")
+                 "share_granularity", "learning_rate", "precision", "int16_layers", "max_accuracy_drop",
+                 "calib_method", "calib_percentile", "sensitivity_samples")
 
 
 def check_keras_options(args: argparse.Namespace) -> None:
@@ -351,6 +352,9 @@ def check_keras_options(args: argparse.Namespace) -> None:
         raise EdgegenError(f"--epochs {args.epochs}: epochs of fine-tuning after pruning need the training data "
                            "(--train data.npz); give --train or drop --epochs")
     _check_compression_options(args)
+    from .keras.precision import check_options
+
+    check_options(args.precision or "int8", _layer_list(args.int16_layers), args.max_accuracy_drop)
     _check_calibration_options(args)
     pruning = [f"--{n.replace('_', '-')}" for n in ("prune_mode", "prune_criterion", "prune_scope")
                if getattr(args, n) is not None]
@@ -384,6 +388,11 @@ def _check_compression_options(args: argparse.Namespace) -> None:
         raise EdgegenError(f"--share-granularity {args.share_granularity} needs --share-weights BITS")
     if args.share_weights is not None and not 1 <= args.share_weights <= 7:
         raise EdgegenError(f"--share-weights {args.share_weights}: give 1 to 7 bits (int8 weights have 8)")
+
+
+def _layer_list(text: str | None) -> tuple[str, ...]:
+    """``--int16-layers a,b``: the layer names, empty ones dropped."""
+    return tuple(n.strip() for n in (text or "").split(",") if n.strip())
 
 
 def _keras_options(p: argparse.ArgumentParser) -> None:
@@ -422,6 +431,15 @@ def _keras_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--skip-layer-check", action="store_true",
                    help="convert even when the pre-flight check refuses a layer (when you know better than "
                    "edgegen's layer table; an op edgegen cannot compile is still refused after conversion)")
+    g.add_argument("--precision", choices=("int8", "int16", "auto"), default=None,
+                   help="activations: int8 (default); int16 (TFLite's 16x8 scheme: int16 activations, int8 "
+                   "weights, int64 biases; int16 inputs/outputs unless --float-io); auto: the layers whose int8 "
+                   "output is furthest from float go int16 until --max-accuracy-drop is met")
+    g.add_argument("--int16-layers", default=None, metavar="NAME[,NAME...]",
+                   help="these Keras layers int16, the rest int8 (QUANTIZE ops requantize at each boundary)")
+    g.add_argument("--max-accuracy-drop", type=float, default=None, metavar="POINTS",
+                   help="with --precision auto: the accuracy (points, on --eval data, else the labelled "
+                   "calibration data) the quantized model may lose against float")
     g.add_argument("--seed", type=int, default=None,
                    help="seed of every random choice of the Keras front end: pruning, fine-tuning (shuffling, "
                    "dropout), calibration and evaluation subsets (default 0); the same model, data and seed give "

@@ -127,6 +127,26 @@ def _front_end_html(report: dict[str, Any]) -> str:
             + html.escape("\n".join(str(x) for x in lines)) + "</pre>\n")
 
 
+def _precision_html(report: dict[str, Any]) -> str:
+    """int16/mixed builds from Keras (--precision, --int16-layers): each activation tensor's type
+    and bytes, and the arena before and after (edgegen.keras.precision)."""
+    prec = (report.get("front_end_summary") or {}).get("precision") or {}
+    tensors = prec.get("tensors") or []
+    if not tensors:
+        return ""
+    e = html.escape
+    arena = prec.get("arena_bytes") or {}
+    kind = str(prec.get("precision", ""))
+    rows = "".join(f"<tr><td>{e(str(t['name']))}</td><td>{e(str(t['producer']))}</td><td>{e(str(t['dtype']))}</td>"
+                   f"<td>{'x'.join(str(d) for d in t['shape'])}</td><td class=\"n\">{int(t['bytes']):,}</td></tr>"
+                   for t in tensors)
+    return (f"<h2>Precision: {e(kind)}</h2>\n<p>int16 layers: {e(', '.join(prec.get('int16_layers') or []) or '-')}; "
+            f"{e(str(arena.get('source', 'arena bytes')))}: int8 {int(arena.get('int8', 0)):,}, {e(kind)} "
+            f"{int(arena.get(kind, 0)):,}. Weights are int8 either way (int16 ops' biases int64).</p>\n"
+            "<table id=\"precision\"><thead><tr><th>tensor</th><th>written by</th><th>type</th><th>shape</th>"
+            f"<th class=\"n\">bytes</th></tr></thead><tbody>{rows}</tbody></table>\n")
+
+
 def _run_columns(runs: dict[str, Any], run_cols: list[str]) -> list[str]:
     """Per run: instructions (or cycles), and for instruction counts MACs per instruction and the
     share of the CPU's MAC bound (edgegen.perf)."""
@@ -226,7 +246,7 @@ def render_html(report: dict[str, Any]) -> str:
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         f"<title>edgegen report: {e(report['model'])}</title><style>{_CSS}</style></head><body>\n"
         f"<h1>edgegen report: {e(report['model'])}</h1>\n<table class=\"facts\">{fact_rows}</table>\n"
-        + _front_end_html(report) + sensitivity_html(report) + table_html(report) +
+        + _front_end_html(report) + sensitivity_html(report) + _precision_html(report) + table_html(report) +
         "<h2>Memory timeline</h2>\n<p>Each bar is one buffer in the arena (offset upwards, in bytes), from the "
         "call that writes it to the last call that reads it, named where it is wide enough (hover for every "
         "bar's name, size and offset); grey bars are kernel scratch space; the red line marks the peak of "

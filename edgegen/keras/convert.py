@@ -151,6 +151,28 @@ def to_int8_tflite(model: Any, calib: Dataset, *, float_io: bool = False,
     return _run(conv, model, "int8")
 
 
+def to_16x8_tflite(model: Any, calib: Dataset, *, float_io: bool = False) -> bytes:
+    """The 16x8 ``.tflite`` of ``model`` (TFLite's int16-activation scheme: int16 activations,
+    symmetric with zero point 0; int8 per-channel weights; int64 biases), calibrated on ``calib``
+    exactly as :func:`to_int8_tflite` is (the same graph, the same ranges, so the two can be
+    spliced op by op: :mod:`edgegen.mixed`); int16 inputs and outputs unless ``float_io``."""
+    t = tf()
+    conv = _converter(model)
+    x = calib.x
+
+    def representative() -> Iterator[list[np.ndarray]]:
+        for i in range(x.shape[0]):
+            yield [x[i : i + 1]]
+
+    conv.optimizations = [t.lite.Optimize.DEFAULT]
+    conv.representative_dataset = representative
+    conv.target_spec.supported_ops = [t.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8]
+    if not float_io:
+        conv.inference_input_type = t.int16
+        conv.inference_output_type = t.int16
+    return _run(conv, model, "16x8")
+
+
 def to_float_tflite(model: Any) -> bytes:
     """The float32 ``.tflite`` of ``model`` (same graph, same tensor names as the int8 one), used to
     compare int8 activations with float ones layer by layer."""

@@ -81,6 +81,12 @@ class Options:
     #: ``progress(what, done, total)`` for calibration and int8 evaluation (fine-tuning reports
     #: through ``train_config.progress``)
     progress: Callable[[str, int, int], None] | None = field(default=None, compare=False)
+    #: int8, int16 (TFLite's 16x8 scheme) or auto (with ``max_accuracy_drop``); :mod:`.precision`
+    precision: str = "int8"
+    #: Keras layers made int16 in an otherwise int8 model (``--int16-layers``)
+    int16_layers: tuple[str, ...] = ()
+    #: auto: the accuracy points the quantized model may lose against float
+    max_accuracy_drop: float | None = None
     #: activation calibration (edgegen.calibration.METHODS) and its percentile (percentile only)
     calib_method: str = "minmax"
     calib_percentile: float | None = None
@@ -101,6 +107,8 @@ class Result:
     #: the compression stages (float32, pruned, shared, int8) with their size and accuracy, for the
     #: before/after table (edgegen.compression_table)
     stages: tuple[dict[str, Any], ...] = ()
+    #: the precision chosen (:class:`.precision.PrecisionResult`'s data), None for plain int8
+    precision: dict[str, Any] | None = None
     #: the calibration method and ranges, and the per-layer sensitivity (report.json data)
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -117,6 +125,8 @@ class Result:
         data: dict[str, Any] = {"float_model": dataclasses.asdict(self.before),
                                 "converted_model": dataclasses.asdict(self.after),
                                 "warnings": list(self.warnings), "stages": list(self.stages), **self.extra}
+        if self.precision is not None:
+            data["precision"] = self.precision
         if self.comparison is not None and dataclasses.is_dataclass(self.comparison) \
                 and not isinstance(self.comparison, type):
             data["float_vs_int8"] = finite(dataclasses.asdict(self.comparison))
@@ -140,7 +150,9 @@ def _run(model_or_path: Any, opts: Options) -> Result:
     from .layers import preflight
     from .load import LoadedModel, load_model
     from .lstm import has_lstm
+    from .precision import check_options
 
+    check_options(opts.precision, opts.int16_layers, opts.max_accuracy_drop)
     check_method(opts.calib_method, opts.calib_percentile)
     t0 = time.monotonic()
     timings: dict[str, float] = {}
@@ -209,12 +221,25 @@ def _run(model_or_path: Any, opts: Options) -> Result:
     tflite, calib_lines, extra, float_tflite = convert(model, calib, opts.calib_method, opts.calib_percentile,
                                                        float_io=opts.float_io, progress=opts.progress)
     timings["convert"] = time.monotonic() - t
+    chosen = None
+    if opts.precision != "int8" or opts.int16_layers:
+        from .precision import for_pipeline
+
+        t = time.monotonic()
+        chosen = for_pipeline(model, tflite, calib, evaluation, precision=opts.precision,
+                              int16_layers=opts.int16_layers, max_drop=opts.max_accuracy_drop, float_io=opts.float_io,
+                              calib_method=opts.calib_method, calib_percentile=opts.calib_percentile)
+        warnings += chosen.warnings
+        tflite = chosen.tflite
+        timings["precision"] = time.monotonic() - t
     weight_bytes = _compiled_weights(tflite, model)
-    lines.append(f"int8 .tflite: {len(tflite):,} bytes ({weight_bytes:,} bytes of weights vs {4 * after.params:,} "
-                 "as float32); calibrated on "
+    kind_label = chosen.precision if chosen is not None else "int8"
+    lines.append(f"{kind_label} .tflite: {len(tflite):,} bytes ({weight_bytes:,} bytes of weights vs "
+                 f"{4 * after.params:,} as float32); calibrated on "
                  f"{len(calib)} samples from {calib.name}, value range {_range(calib)}; "
-                 f"{'float32' if opts.float_io else 'int8'} inputs and outputs")
+                 f"{'float32 inputs and outputs' if opts.float_io else _io_types(tflite)}")
     lines += [f"  {n}" for n in calib.notes] + calib_lines
+    lines += list(chosen.lines) if chosen is not None else []
 
     comparison = None
     stage_data = [stage_row(s, m) for s, m in stages]
@@ -225,12 +250,20 @@ def _run(model_or_path: Any, opts: Options) -> Result:
         t = time.monotonic()
         kind = targets(model, evaluation)
         f = float_predict(model, evaluation.x)
-        q = int8_predict(tflite, evaluation.x, opts.progress)
+        if chosen is not None and chosen.precision != "int8":
+            from .precision import tflm_predict
+
+            q = tflm_predict(tflite, evaluation.x)  # the int16/mixed model (the summary's "int8" lines)
+        else:
+            q = int8_predict(tflite, evaluation.x, opts.progress)
         comparison = compare_outputs(model, f, q, kind)
         lines.append(f"evaluated on {len(evaluation):,} samples: {where}")
         if evaluation.x is not calib.x:  # the calibration notes are printed above
             lines += [f"  {n}" for n in evaluation.notes]
-        lines += [f"{ln} [{evaluation.name}]" for ln in comparison.lines()]
+        compared = comparison.lines()
+        if chosen is not None and chosen.precision != "int8":  # the figures are the int16/mixed model's
+            compared = [ln.replace("int8", chosen.precision) for ln in compared]
+        lines += [f"{ln} [{evaluation.name}]" for ln in compared]
         warnings += comparison.warnings(where)
         if model is not original:
             more, warn = pruning_effect(float_predict(original, evaluation.x).reshape(len(evaluation), -1),
@@ -254,7 +287,8 @@ def _run(model_or_path: Any, opts: Options) -> Result:
                         "--train or --calib): the pruned model's accuracy is unknown")
     return Result(tflite=tflite, model=model, lines=tuple(lines), warnings=tuple(warnings), before=before,
                   after=after, comparison=comparison, timings=timings,
-                  stages=(*stage_data, int8_row(comparison)), extra=extra)
+                  stages=(*stage_data, int8_row(comparison)), extra=extra,
+                  precision=dict(chosen.data) if chosen is not None else None)
 
 
 def _calibration(model: Any, opts: Options, name: str, warnings: list[str]) -> Dataset:
@@ -354,6 +388,15 @@ def _compiled_weights(tflite: bytes, model: Any) -> int:
     except EdgegenError as e:
         raise explain(e, tflite, model) from None
     return program.weight_bytes
+
+
+def _io_types(tflite: bytes) -> str:
+    from ..mixed import io_dtypes
+
+    ins, outs = io_dtypes(tflite)
+    if len(set(ins + outs)) == 1:
+        return f"{ins[0]} inputs and outputs"
+    return f"{'/'.join(dict.fromkeys(ins))} inputs, {'/'.join(dict.fromkeys(outs))} outputs"
 
 
 def _range(d: Dataset) -> str:
