@@ -255,8 +255,12 @@ def print_build_summary(result: BuildResult) -> None:
         console.print(f"op {lw.op} weights: {lw.format}, {lw.bytes:,} B vs {lw.dense_bytes:,} B dense int8 "
                       f"({lw.bytes / max(lw.dense_bytes, 1):.2f}x; Huffman-coded {lw.huffman_bytes:,} B{coded})")
     if p.layer_weights:
+        # the dense kernels keep their own layout (int8 widened to int16 pairs for SMLAD on DSP CPUs,
+        # rows padded for Helium), so an uncompressed build can store more than the .tflite's int8
+        layout = ("" if any(lw.format != "dense" for lw in p.layer_weights)
+                  else "; every layer dense, in its kernel's layout (int16 pairs for SMLAD, padded rows for Helium)")
         console.print(f"weights ({p.compress}): {p.weights_bytes:,} B vs {p.dense_weights_bytes:,} B dense int8 "
-                      f"({p.weights_bytes / max(p.dense_weights_bytes, 1):.2f}x)")
+                      f"({p.weights_bytes / max(p.dense_weights_bytes, 1):.2f}x{layout})")
     console.print(f"arena {p.plan.arena_bytes:,} B (planner {p.plan.algorithm}; TFLM's greedy order "
                   f"{p.plan.greedy_bytes:,} B), constants {p.weight_bytes:,} B, "
                   f"{sum(c.macs for c in p.calls):,} MACs")
