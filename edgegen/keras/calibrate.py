@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import copy
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,7 +31,7 @@ import numpy as np
 
 from ..calibration import DEFAULT_PERCENTILE, TensorRange, TensorStats, check_method
 from ._tf import quiet_output, tf
-from .convert import _converter, _run
+from .convert import _run, quantizing_converter
 from .data import Dataset
 
 Progress = Callable[[str, int, int], None]
@@ -49,19 +49,7 @@ class Calibrated:
 def calibrate(model: Any, calib: Dataset, *, progress: Progress | None = None) -> Calibrated:
     """``model`` through TensorFlow's converter as :func:`.convert.to_int8_tflite` sets it up, stopped
     after calibration on ``calib``."""
-    t = tf()
-    conv = _converter(model)
-    x = calib.x
-
-    def representative() -> Iterator[list[np.ndarray]]:
-        for i in range(x.shape[0]):
-            if progress is not None:
-                progress("calibrating", i, x.shape[0])
-            yield [x[i : i + 1]]
-
-    conv.optimizations = [t.lite.Optimize.DEFAULT]
-    conv.representative_dataset = representative
-    conv.target_spec.supported_ops = [t.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    conv = quantizing_converter(model, calib, "TFLITE_BUILTINS_INT8", progress)
     conv._experimental_calibrate_only = True
     # stamped after quantization instead, as convert() does (the hash is the final model's)
     conv.exclude_conversion_metadata = True

@@ -128,10 +128,12 @@ def _convert(conv: Any, model: Any, what: str) -> bytes:
     return bytes(data)
 
 
-def to_int8_tflite(model: Any, calib: Dataset, *, float_io: bool = False,
-                   progress: Callable[[str, int, int], None] | None = None) -> bytes:
-    """The full-int8 ``.tflite`` of ``model``: int8 inputs and outputs unless ``float_io``;
-    ``progress(what, done, total)`` follows the calibration samples."""
+def quantizing_converter(model: Any, calib: Dataset, ops: str,
+                         progress: Callable[[str, int, int], None] | None = None) -> Any:
+    """TensorFlow's converter for ``model`` set up for post-training quantization with ``calib`` as
+    the representative data, one sample at a time, and the op set ``ops`` (``TFLITE_BUILTINS_INT8``
+    or ``EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8``): one setup for the int8, the
+    16x8 and the calibrate-only (:mod:`.calibrate`) conversions, so they calibrate alike."""
     t = tf()
     conv = _converter(model)
     x = calib.x
@@ -144,7 +146,16 @@ def to_int8_tflite(model: Any, calib: Dataset, *, float_io: bool = False,
 
     conv.optimizations = [t.lite.Optimize.DEFAULT]
     conv.representative_dataset = representative
-    conv.target_spec.supported_ops = [t.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    conv.target_spec.supported_ops = [getattr(t.lite.OpsSet, ops)]
+    return conv
+
+
+def to_int8_tflite(model: Any, calib: Dataset, *, float_io: bool = False,
+                   progress: Callable[[str, int, int], None] | None = None) -> bytes:
+    """The full-int8 ``.tflite`` of ``model``: int8 inputs and outputs unless ``float_io``;
+    ``progress(what, done, total)`` follows the calibration samples."""
+    t = tf()
+    conv = quantizing_converter(model, calib, "TFLITE_BUILTINS_INT8", progress)
     if not float_io:
         conv.inference_input_type = t.int8
         conv.inference_output_type = t.int8
@@ -157,16 +168,7 @@ def to_16x8_tflite(model: Any, calib: Dataset, *, float_io: bool = False) -> byt
     exactly as :func:`to_int8_tflite` is (the same graph, the same ranges, so the two can be
     spliced op by op: :mod:`edgegen.mixed`); int16 inputs and outputs unless ``float_io``."""
     t = tf()
-    conv = _converter(model)
-    x = calib.x
-
-    def representative() -> Iterator[list[np.ndarray]]:
-        for i in range(x.shape[0]):
-            yield [x[i : i + 1]]
-
-    conv.optimizations = [t.lite.Optimize.DEFAULT]
-    conv.representative_dataset = representative
-    conv.target_spec.supported_ops = [t.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8]
+    conv = quantizing_converter(model, calib, "EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8")
     if not float_io:
         conv.inference_input_type = t.int16
         conv.inference_output_type = t.int16
