@@ -9,6 +9,27 @@
 #include "arm_nnfunctions.h"
 #include "edgegen_nn_support.h"
 
+/* The s8 and s16 functions compute the same arithmetic (TFLM's int16 ADD is its int8 general path
+ * with left_shift 15); one loop per operation, instantiated with the output type's clamp. */
+#define EDGEGEN_NN_ADD_LOOP(clamp)                                                                       \
+    for (int32_t i = 0; i < block_size; i++)                                                             \
+    {                                                                                                    \
+        const int32_t a = edgegen_nn_wrap_shl(input_1_vect[i] + input_1_offset, left_shift);             \
+        const int32_t b = edgegen_nn_wrap_shl(input_2_vect[i] + input_2_offset, left_shift);             \
+        const int32_t sum = edgegen_nn_wrap_add(edgegen_nn_requantize(a, input_1_mult, input_1_shift),   \
+                                                edgegen_nn_requantize(b, input_2_mult, input_2_shift));  \
+        const int32_t out = edgegen_nn_wrap_add(edgegen_nn_requantize(sum, out_mult, out_shift), out_offset); \
+        output[i] = clamp(out, out_activation_min, out_activation_max);                                  \
+    }
+
+#define EDGEGEN_NN_MUL_LOOP(clamp)                                                                       \
+    for (int32_t i = 0; i < block_size; i++)                                                             \
+    {                                                                                                    \
+        const int32_t prod = (input_1_vect[i] + input_1_offset) * (input_2_vect[i] + input_2_offset);    \
+        const int32_t out = edgegen_nn_wrap_add(edgegen_nn_requantize(prod, out_mult, out_shift), out_offset); \
+        output[i] = clamp(out, out_activation_min, out_activation_max);                                 \
+    }
+
 arm_cmsis_nn_status arm_elementwise_add_s8(const int8_t *input_1_vect,
                                            const int8_t *input_2_vect,
                                            const int32_t input_1_offset,
@@ -26,15 +47,7 @@ arm_cmsis_nn_status arm_elementwise_add_s8(const int8_t *input_1_vect,
                                            const int32_t out_activation_max,
                                            const int32_t block_size)
 {
-    for (int32_t i = 0; i < block_size; i++)
-    {
-        const int32_t a = edgegen_nn_wrap_shl(input_1_vect[i] + input_1_offset, left_shift);
-        const int32_t b = edgegen_nn_wrap_shl(input_2_vect[i] + input_2_offset, left_shift);
-        const int32_t sum = edgegen_nn_wrap_add(edgegen_nn_requantize(a, input_1_mult, input_1_shift),
-                                                edgegen_nn_requantize(b, input_2_mult, input_2_shift));
-        const int32_t out = edgegen_nn_wrap_add(edgegen_nn_requantize(sum, out_mult, out_shift), out_offset);
-        output[i] = edgegen_nn_clamp_s8(out, out_activation_min, out_activation_max);
-    }
+    EDGEGEN_NN_ADD_LOOP(edgegen_nn_clamp_s8)
     return ARM_CMSIS_NN_SUCCESS;
 }
 
@@ -50,18 +63,8 @@ arm_cmsis_nn_status arm_elementwise_mul_s8(const int8_t *input_1_vect,
                                            const int32_t out_activation_max,
                                            const int32_t block_size)
 {
-    for (int32_t i = 0; i < block_size; i++)
-    {
-        const int32_t prod = (input_1_vect[i] + input_1_offset) * (input_2_vect[i] + input_2_offset);
-        const int32_t out = edgegen_nn_wrap_add(edgegen_nn_requantize(prod, out_mult, out_shift), out_offset);
-        output[i] = edgegen_nn_clamp_s8(out, out_activation_min, out_activation_max);
-    }
+    EDGEGEN_NN_MUL_LOOP(edgegen_nn_clamp_s8)
     return ARM_CMSIS_NN_SUCCESS;
-}
-
-static int16_t edgegen_nn_clamp_to_s16(int32_t x, int32_t lo, int32_t hi)
-{
-    return (int16_t)(x < lo ? lo : (x > hi ? hi : x));
 }
 
 /* TFLM's int16 ADD is its int8 general path with left_shift 15 (AddGeneralParamScale): the same
@@ -83,15 +86,7 @@ arm_cmsis_nn_status arm_elementwise_add_s16(const int16_t *input_1_vect,
                                             const int32_t out_activation_max,
                                             const int32_t block_size)
 {
-    for (int32_t i = 0; i < block_size; i++)
-    {
-        const int32_t a = edgegen_nn_wrap_shl(input_1_vect[i] + input_1_offset, left_shift);
-        const int32_t b = edgegen_nn_wrap_shl(input_2_vect[i] + input_2_offset, left_shift);
-        const int32_t sum = edgegen_nn_wrap_add(edgegen_nn_requantize(a, input_1_mult, input_1_shift),
-                                                edgegen_nn_requantize(b, input_2_mult, input_2_shift));
-        const int32_t out = edgegen_nn_wrap_add(edgegen_nn_requantize(sum, out_mult, out_shift), out_offset);
-        output[i] = edgegen_nn_clamp_to_s16(out, out_activation_min, out_activation_max);
-    }
+    EDGEGEN_NN_ADD_LOOP(edgegen_nn_clamp_s16)
     return ARM_CMSIS_NN_SUCCESS;
 }
 
@@ -108,11 +103,6 @@ arm_cmsis_nn_status arm_elementwise_mul_s16(const int16_t *input_1_vect,
                                             const int32_t out_activation_max,
                                             const int32_t block_size)
 {
-    for (int32_t i = 0; i < block_size; i++)
-    {
-        const int32_t prod = (input_1_vect[i] + input_1_offset) * (input_2_vect[i] + input_2_offset);
-        const int32_t out = edgegen_nn_wrap_add(edgegen_nn_requantize(prod, out_mult, out_shift), out_offset);
-        output[i] = edgegen_nn_clamp_to_s16(out, out_activation_min, out_activation_max);
-    }
+    EDGEGEN_NN_MUL_LOOP(edgegen_nn_clamp_s16)
     return ARM_CMSIS_NN_SUCCESS;
 }
