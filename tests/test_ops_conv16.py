@@ -116,13 +116,13 @@ def test_refusals(case: str) -> None:
 
 def helium_model() -> bytes:
     """Layers through every part of edgegen_nn_convolve_s16's Helium block path (int64 biases,
-    K <= 504): blocks of 32 channels and a partial one, 4-channel groups and 1..3 tail channels,
+    K <= 504): blocks of 64 channels and a partial one, 4-channel groups and 1..3 tail channels,
     8-value steps and predicated tails (K = 20, 27, 5), 1x1 columns read in place (stride 1 and
     2), gathered columns with zero padding (dilation 1: row copies; dilation 2: per tap), K = 504
     with saturated lined-up inputs (|sum| just below 2^31), and a total shift of 32 or more (a
     large output scale: the 64-bit shift's high word)."""
     m = TinyModel()
-    _layer(False, k=1, cin=20, cout=39, hw=4, into=m)
+    _layer(False, k=1, cin=20, cout=71, hw=4, into=m)
     _layer(False, k=1, cin=5, cout=6, hw=5, stride=2, seed=1, into=m)
     _layer(False, k=3, cin=3, cout=5, hw=5, seed=2, into=m)
     _layer(False, k=3, cin=3, cout=7, hw=6, dilation=2, seed=3, into=m)

@@ -533,14 +533,15 @@ static void edgegen_nn_convolve_s16_mve(int16_t *col, const cmsis_nn_conv_params
 }
 
 /* The block path (int64 accumulators, the converter's 16x8 layers, K <= 504 so that one int32 sum
- * per output is exact: 504 x 2^22 < 2^31): output channels in blocks of EDGEGEN_NN_S16_BLK whose
+ * per output is exact: 504 x 2^22 < 2^31): output channels in blocks of EDGEGEN_NN_S16_BLK (64: 1 KiB of stack; the
+ * KWS layers' 64 channels in one block, so a gathered column serves them all) whose
  * requantization is prepared once per block on the stack, then per output pixel of the block 4
  * channels per column load (VLDRH, 4 x VLDRB.S16, 4 x VMLADAVA.S16) and the 64-bit
  * requantization as one multiply-accumulate: TFLM computes (sum + bias) x reduced + round in
  * int64 (|sum + bias| < 2^47, reduced < 2^15: no overflow), which equals
  * sum x reduced + (bias x reduced + round), the parenthesis prepared per channel (SMLAL). A 1x1
  * filter without padding reads its column straight from the input; other filters gather it. */
-#define EDGEGEN_NN_S16_BLK 32
+#define EDGEGEN_NN_S16_BLK 64
 
 typedef struct
 {
