@@ -115,7 +115,8 @@ def test_refusals(case: str) -> None:
 
 
 def helium_model() -> bytes:
-    """Layers through every part of edgegen_nn_convolve_s16's Helium block path (int64 biases,
+    """Layers through every part of edgegen_nn_convolve_s16's Helium block path and the DSP path's
+    prepared requantization (int64 biases,
     K <= 504): blocks of 64 channels and a partial one, 4-channel groups and 1..3 tail channels,
     8-value steps and predicated tails (K = 20, 27, 5), 1x1 columns read in place (stride 1 and
     2), gathered columns with zero padding (dilation 1: row copies; dilation 2: per tap), K = 504
@@ -130,7 +131,10 @@ def helium_model() -> bytes:
     return _layer(False, k=3, cin=4, cout=4, hw=4, bias_dtype=None, out_scale=2.0 ** 17, seed=5, into=m)
 
 
-def test_helium_block_path_exact_on_qemu_m55(tmp_path: Path) -> None:
+@pytest.mark.parametrize("board", ["qemu-m4", "qemu-m55"])
+def test_block_paths_exact_on_emulator(board: str, tmp_path: Path) -> None:
+    """qemu-m55: the Helium block path; qemu-m4: the DSP path's prepared requantization (every
+    layer but the 71-channel one, which keeps the per-output one)."""
     from edgegen.emulator import run_on_emulator
 
     model = helium_model()
@@ -143,8 +147,8 @@ def test_helium_block_path_exact_on_qemu_m55(tmp_path: Path) -> None:
     report = ParityReport(samples=len(samples))
     compare_sim_tflm(program, model, samples, report)
     assert report.ok and report.tensors_compared == len(samples) * 6, report.mismatches[:1]
-    result = build(model, tmp_path / "h", source="h.tflite", name="h", board="qemu-m55", vectors=len(samples),
+    result = build(model, tmp_path / "h", source="h.tflite", name="h", board=board, vectors=len(samples),
                    samples=samples)
-    run = run_on_emulator(result.out, board="qemu-m55", timeout=300)
+    run = run_on_emulator(result.out, board=board, timeout=300)
     assert run.result.verdict is True and run.result.vectors_passed == len(samples)
     assert not run.result.failures and run.exit_code == 0

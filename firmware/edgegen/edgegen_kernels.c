@@ -10,9 +10,6 @@
 #if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
 #include <arm_mve.h>
 #endif
-#if defined(__ARM_FEATURE_SAT) && __ARM_FEATURE_SAT
-#include <arm_acle.h>
-#endif
 
 /* The same double-rounding requantization as CMSIS-NN's arm_nn_requantize and TFLM's
  * MultiplyByQuantizedMultiplier, kept local so this file also builds against a real CMSIS-NN
@@ -547,9 +544,10 @@ static inline int32x4_t edgegen_rq32_mve(int32x4_t q, const edgegen_rq32 *r, int
 #define EDGEGEN_REQUANTIZE_MVE(LOAD, STORE, LO, HI)
 #endif
 
-/* the clamp to the output type: SSAT where the CPU has it */
+/* the clamp to the output type: SSAT where the CPU has it (the builtin: arm_acle.h's __ssat macro
+ * trips -Wsign-conversion) */
 #if defined(__ARM_FEATURE_SAT) && __ARM_FEATURE_SAT
-#define EDGEGEN_RQ_SAT(V, BITS, LO, HI) __ssat((V), (BITS))
+#define EDGEGEN_RQ_SAT(V, BITS, LO, HI) __builtin_arm_ssat((V), (BITS))
 #else
 #define EDGEGEN_RQ_SAT(V, BITS, LO, HI) ((V) < (LO) ? (LO) : ((V) > (HI) ? (HI) : (V)))
 #endif

@@ -199,6 +199,31 @@ static inline int16_t edgegen_nn_conv16_out(int64_t acc, const edgegen_nn_rq16 *
     return edgegen_nn_clamp_s16(v, act_min, act_max);
 }
 
+#if EDGEGEN_NN_S16_DSP || EDGEGEN_NN_S16_MVE
+/* A channel's 64-bit requantization with the bias folded in, for sums exact in int32 (K <= 504):
+ * TFLM computes (sum + bias) x reduced + round in int64 (|sum + bias| < 2^47, reduced < 2^15: no
+ * overflow), which equals sum x reduced + offset with offset = bias x reduced + round (SMLAL). */
+typedef struct
+{
+    int64_t offset; /* bias x reduced + (1 << (total_shift - 1)) */
+    int32_t reduced;
+    int32_t total_shift;
+} edgegen_nn_rq16b;
+
+/* channels c0 .. c0 + n - 1 of an int64-accumulator layer */
+static void edgegen_nn_rq16b_prepare(edgegen_nn_rq16b *r, const cmsis_nn_bias_data *bias,
+                                     const cmsis_nn_per_channel_quant_params *q, int32_t c0, int32_t n)
+{
+    for (int32_t c = 0; c < n; c++)
+    {
+        const edgegen_nn_rq16 rq = edgegen_nn_rq16_of(bias, c0 + c, q);
+        r[c].reduced = rq.reduced;
+        r[c].total_shift = rq.total_shift;
+        r[c].offset = rq.bias * rq.reduced + ((int64_t)1 << (rq.total_shift - 1));
+    }
+}
+#endif
+
 #if EDGEGEN_NN_S16_DSP
 /* The two pixels' windows as interleaved im2col columns: per full quad of values the words
  * (x0, x2), (x1, x3) of pixel 0, then those of pixel 1 (SXTB16 and SXTB16 ROR #8 of a weight word
@@ -338,6 +363,48 @@ __attribute__((noinline)) static void edgegen_nn_s16_pixels_32(const int16_t *co
     edgegen_nn_s16_pixels(cols, filter, k_len, out_c, o0, o1, bias, q, 1, act_min, act_max);
 }
 
+/* The DSP block path: edgegen_nn_s16_pixels for an int64-accumulator layer with K <= 504 (each
+ * block's sums exact in int32) and at most EDGEGEN_NN_S16_DSP_BLK channels, whose requantization
+ * was prepared once per call (1 KiB of stack): SMLAL and a two-word shift per output. */
+#define EDGEGEN_NN_S16_DSP_BLK 64
+
+static inline int16_t edgegen_nn_s16_prep_out(int32_t sum, const edgegen_nn_rq16b *r, int32_t act_min,
+                                              int32_t act_max)
+{
+    const uint64_t x = (uint64_t)(r->offset + (int64_t)sum * r->reduced);
+    const int32_t ts = r->total_shift;
+    int32_t v;
+    if (ts < 32)
+    {
+        v = (int32_t)(((uint32_t)x >> ts) | ((uint32_t)(x >> 32) << (32 - ts)));
+    }
+    else
+    {
+        v = (int32_t)(uint32_t)(uint64_t)((int64_t)x >> ts);
+    }
+    return edgegen_nn_clamp_s16(v, act_min, act_max);
+}
+
+__attribute__((noinline)) static void edgegen_nn_s16_pixels_prep(const int16_t *cols, const int8_t *filter,
+                                                                 int32_t k_len, int32_t out_c, int16_t *o0,
+                                                                 int16_t *o1, const edgegen_nn_rq16b *r,
+                                                                 int32_t act_min, int32_t act_max)
+{
+    for (int32_t oc = 0; oc < out_c; oc += 2)
+    {
+        const int32_t oc1 = oc + 1 < out_c ? oc + 1 : oc;
+        int64_t acc[4];
+        edgegen_nn_s16_block(cols, filter + (size_t)oc * (size_t)k_len, oc1 > oc ? k_len : 0, k_len, acc);
+        o0[oc] = edgegen_nn_s16_prep_out((int32_t)acc[0], &r[oc], act_min, act_max);
+        o0[oc1] = edgegen_nn_s16_prep_out((int32_t)acc[1], &r[oc1], act_min, act_max);
+        if (o1 != NULL)
+        {
+            o1[oc] = edgegen_nn_s16_prep_out((int32_t)acc[2], &r[oc], act_min, act_max);
+            o1[oc1] = edgegen_nn_s16_prep_out((int32_t)acc[3], &r[oc1], act_min, act_max);
+        }
+    }
+}
+
 /* The convolution through two interleaved im2col columns (the scratch Arm's DSP build asks for:
  * 2 x k_len int16, word-aligned): every weight word serves two pixels, every input word two
  * channels. */
@@ -351,6 +418,12 @@ static void edgegen_nn_convolve_s16_dsp(int16_t *cols, const cmsis_nn_conv_param
     const int32_t is_int32 = bias != NULL && bias->is_int32_bias;
     const int32_t act_min = p->activation.min, act_max = p->activation.max;
     const int32_t pixels = od->h * od->w;
+    edgegen_nn_rq16b r[EDGEGEN_NN_S16_DSP_BLK];
+    const int32_t prepared = !is_int32 && k_len <= 504 && out_c <= EDGEGEN_NN_S16_DSP_BLK;
+    if (prepared)
+    {
+        edgegen_nn_rq16b_prepare(r, bias, q, 0, out_c);
+    }
     for (int32_t b = 0; b < id->n; b++)
     {
         const int16_t *in = input + (size_t)b * (size_t)id->h * (size_t)id->w * (size_t)id->c;
@@ -368,7 +441,11 @@ static void edgegen_nn_convolve_s16_dsp(int16_t *cols, const cmsis_nn_conv_param
             }
             int16_t *o0 = out + (size_t)px * (size_t)out_c;
             int16_t *o1 = two ? o0 + out_c : NULL;
-            if (is_int32)
+            if (prepared)
+            {
+                edgegen_nn_s16_pixels_prep(cols, filter, k_len, out_c, o0, o1, r, act_min, act_max);
+            }
+            else if (is_int32)
             {
                 edgegen_nn_s16_pixels_32(cols, filter, k_len, out_c, o0, o1, bias, q, act_min, act_max);
             }
@@ -543,13 +620,6 @@ static void edgegen_nn_convolve_s16_mve(int16_t *col, const cmsis_nn_conv_params
  * filter without padding reads its column straight from the input; other filters gather it. */
 #define EDGEGEN_NN_S16_BLK 64
 
-typedef struct
-{
-    int64_t offset; /* bias x reduced + (1 << (total_shift - 1)) */
-    int32_t reduced;
-    int32_t total_shift;
-} edgegen_nn_rq16b;
-
 static inline int16_t edgegen_nn_s16_blk_out(int32_t sum, const edgegen_nn_rq16b *r, int32_t act_min, int32_t act_max)
 {
     /* ASRL: the 64-bit arithmetic shift by a register count (9 .. 46 here), whose low word is
@@ -616,13 +686,7 @@ static void edgegen_nn_convolve_s16_blk(int16_t *col, const cmsis_nn_conv_params
     for (int32_t c0 = 0; c0 < od->c; c0 += EDGEGEN_NN_S16_BLK)
     {
         const int32_t n = EDGEGEN_NN_MIN(od->c - c0, EDGEGEN_NN_S16_BLK);
-        for (int32_t c = 0; c < n; c++)
-        {
-            const edgegen_nn_rq16 rq = edgegen_nn_rq16_of(bias, c0 + c, q);
-            r[c].reduced = rq.reduced;
-            r[c].total_shift = rq.total_shift;
-            r[c].offset = rq.bias * rq.reduced + ((int64_t)1 << (rq.total_shift - 1));
-        }
+        edgegen_nn_rq16b_prepare(r, bias, q, c0, n);
         const int8_t *fb = filter + (size_t)c0 * (size_t)k_len;
         for (int32_t b = 0; b < id->n; b++)
         {
