@@ -121,14 +121,18 @@ def helium_model() -> bytes:
     8-value steps and predicated tails (K = 20, 27, 5), 1x1 columns read in place (stride 1 and
     2), gathered columns with zero padding (dilation 1: row copies; dilation 2: per tap), K = 504
     with saturated lined-up inputs (|sum| just below 2^31), and a total shift of 32 or more (a
-    large output scale: the 64-bit shift's high word)."""
+    large output scale: the 64-bit shift's high word); two depthwise layers for the Helium
+    depthwise's prepared requantization."""
     m = TinyModel()
     _layer(False, k=1, cin=20, cout=71, hw=4, into=m)
     _layer(False, k=1, cin=5, cout=6, hw=5, stride=2, seed=1, into=m)
     _layer(False, k=3, cin=3, cout=5, hw=5, seed=2, into=m)
     _layer(False, k=3, cin=3, cout=7, hw=6, dilation=2, seed=3, into=m)
     _layer(False, k=3, cin=56, cout=5, hw=3, seed=4, out_scale=4096.0, into=m)
-    return _layer(False, k=3, cin=4, cout=4, hw=4, bias_dtype=None, out_scale=2.0 ** 17, seed=5, into=m)
+    _layer(False, k=3, cin=4, cout=4, hw=4, bias_dtype=None, out_scale=2.0 ** 17, seed=5, into=m)
+    # the Helium depthwise's prepared requantization: a quad and a tail channel; a shift >= 32
+    _layer(True, k=3, cin=7, cout=7, hw=5, seed=6, into=m)
+    return _layer(True, k=3, cin=4, cout=4, hw=4, bias_dtype=None, out_scale=2.0 ** 17, seed=7, into=m)
 
 
 @pytest.mark.parametrize("board", ["qemu-m4", "qemu-m55"])
@@ -139,14 +143,15 @@ def test_block_paths_exact_on_emulator(board: str, tmp_path: Path) -> None:
 
     model = helium_model()
     program = lower(parse_tflite(model, name="h"), name="h")
-    assert [c.function for c in program.calls] == ["arm_convolve_wrapper_s16"] * 6
+    assert [c.function for c in program.calls] == ["arm_convolve_wrapper_s16"] * 6 + [
+        "arm_depthwise_conv_wrapper_s16"] * 2
     shifts = [15 - int(program.constant(c.shifts).data.min()) for c in program.calls
               if isinstance(c, Conv16Call)]
     assert max(shifts) >= 32 and min(shifts) < 32, shifts
     samples = _saturating_inputs(model)
     report = ParityReport(samples=len(samples))
     compare_sim_tflm(program, model, samples, report)
-    assert report.ok and report.tensors_compared == len(samples) * 6, report.mismatches[:1]
+    assert report.ok and report.tensors_compared == len(samples) * 8, report.mismatches[:1]
     result = build(model, tmp_path / "h", source="h.tflite", name="h", board=board, vectors=len(samples),
                    samples=samples)
     run = run_on_emulator(result.out, board=board, timeout=300)

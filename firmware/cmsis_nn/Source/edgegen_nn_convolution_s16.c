@@ -963,6 +963,19 @@ arm_cmsis_nn_status arm_depthwise_conv_fast_s16(const cmsis_nn_context *ctx,
     {
         return ARM_CMSIS_NN_ARG_ERROR;
     }
+#if EDGEGEN_NN_S16_MVE
+    /* up to 64 channels: each channel's requantization prepared once per call (1 KiB of stack),
+     * the bias folded into the multiply-accumulate as in the convolution's block path */
+    edgegen_nn_rq16b r[EDGEGEN_NN_S16_BLK];
+    const int32_t prepared = c <= EDGEGEN_NN_S16_BLK;
+    for (int32_t j = 0; prepared && j < c; j++)
+    {
+        const int64_t b = bias_data != NULL ? bias_data[j] : 0;
+        r[j].reduced = edgegen_nn_s16_reduce(quant_params->multiplier[j]);
+        r[j].total_shift = 15 - quant_params->shift[j];
+        r[j].offset = b * r[j].reduced + ((int64_t)1 << (r[j].total_shift - 1));
+    }
+#endif
     for (int32_t oy = 0; oy < out_h; oy++)
     {
         const int32_t y0 = oy * stride_h - pad_h;
@@ -993,6 +1006,14 @@ arm_cmsis_nn_status arm_depthwise_conv_fast_s16(const cmsis_nn_context *ctx,
                 }
                 int32_t sums[4];
                 vst1q_s32(sums, a);
+                if (prepared)
+                {
+                    out[ch] = edgegen_nn_s16_blk_out(sums[0], &r[ch], act_min, act_max);
+                    out[ch + 1] = edgegen_nn_s16_blk_out(sums[1], &r[ch + 1], act_min, act_max);
+                    out[ch + 2] = edgegen_nn_s16_blk_out(sums[2], &r[ch + 2], act_min, act_max);
+                    out[ch + 3] = edgegen_nn_s16_blk_out(sums[3], &r[ch + 3], act_min, act_max);
+                    continue;
+                }
                 for (int32_t j = 0; j < 4; j++)
                 {
                     const int64_t acc = (int64_t)sums[j] + (bias_data != NULL ? bias_data[ch + j] : 0);
