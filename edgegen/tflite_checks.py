@@ -232,9 +232,14 @@ _BIAS_TYPES = ("int32", "int64")
 _ZERO_POINT_RANGE = {"int8": (-128, 127), "uint8": (0, 255), "int16": (-32768, 32767)}
 
 
-def check_quant(t: FlatTensor, dtype: str, shape: tuple[int, ...]) -> ir.QuantParams | None:
+def check_quant(t: FlatTensor, dtype: str, shape: tuple[int, ...],
+                data: np.ndarray | None = None) -> ir.QuantParams | None:
     """Scales positive and finite, zero points representable, per-axis parameters along an
-    existing axis with one scale per channel."""
+    existing axis with one scale per channel.
+
+    Except a scale of exactly 0.0 on an all-zero channel of a per-channel constant (``data``): the
+    16x8 converter writes it for a pruned weight channel (and its bias, written 0); TFLM runs it
+    with multiplier 0, shift 0 (output: the output zero point, clamped), and so does edgegen."""
     q = t.quant
     # TFLM takes a tensor as quantized only when it has both scales and zero points; without
     # zero points it runs the tensor with scale 0, so edgegen takes it as not quantized too
@@ -248,6 +253,8 @@ def check_quant(t: FlatTensor, dtype: str, shape: tuple[int, ...]) -> ir.QuantPa
     if len(zps) != len(scales):
         raise ModelFormatError(f"{where} has {len(scales)} scales but {len(zps)} zero points")
     for i, s in enumerate(scales):
+        if s == 0.0 and _pruned_channel(data, dtype, q.axis, len(scales), i):
+            continue
         if not (math.isfinite(s) and s > 0):
             channel = f" (channel {i})" if len(scales) > 1 else ""
             raise ModelFormatError(
@@ -272,6 +279,18 @@ def check_quant(t: FlatTensor, dtype: str, shape: tuple[int, ...]) -> ir.QuantPa
             f"not match its shape {list(shape)}"
         )
     return ir.QuantParams(scales=scales, zero_points=tuple(zps), axis=axis)
+
+
+def _pruned_channel(data: np.ndarray | None, dtype: str, axis: int, channels: int, i: int) -> bool:
+    """Channel ``i`` of a per-channel int8 constant (weights) or int32/int64 constant (that layer's
+    bias: the converter gives it scale input scale x 0.0 and value 0) along ``axis`` holds only zeros."""
+    if data is None or dtype not in ("int8", "int32", "int64") or channels < 2:
+        return False
+    if data.ndim == 1:
+        axis = 0  # a bias may name the filter's quantized dimension (see check_quant)
+    if not 0 <= axis < data.ndim or data.shape[axis] != channels:
+        return False
+    return not np.take(data, i, axis=axis).any()
 
 
 # -- buffers -------------------------------------------------------------------------------

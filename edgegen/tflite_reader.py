@@ -139,8 +139,9 @@ class _Reader:
         checks.check_tensor_storage(t)
         shape = checks.check_shape(t)
         nbytes = checks.check_tensor_bytes(where, shape, dtype)
-        quant = checks.check_quant(t, dtype, shape)
         data = self._buffer(t, where, dtype, shape, nbytes)
+        # after the data: a pruned weight channel may have scale 0 (check_quant)
+        quant = checks.check_quant(t, dtype, shape, None if t.variable else data)
         if t.variable:
             state.check_variable(t, dtype)
             # TFLM ignores a variable tensor's buffer: it resets the tensor to its zero point (int8) or 0

@@ -46,6 +46,12 @@ def test_family_exact_on_emulator(family: str, board: str, tmp_path: Path) -> No
     assert not run.result.failures and run.exit_code == 0
 
 
+def test_pruned_16x8_exact_on_qemu_m4(tmp_path: Path) -> None:
+    """16x8 CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED with pruned (all-zero) weight channels,
+    whose weight scale the converter writes as 0.0 (multiplier 0, shift 0), on the board's kernels."""
+    test_family_exact_on_emulator("pruned_16x8", "qemu-m4", tmp_path)
+
+
 @pytest.mark.parametrize("board", BOARDS)
 def test_svdf_exact_on_emulator(board: str, tmp_path: Path) -> None:
     """Two SVDFs (int8 then int16 state: arm_svdf_s8, arm_svdf_state_s16_s8), hand-built (the

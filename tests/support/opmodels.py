@@ -35,6 +35,8 @@ from edgegen.program import Program, TensorRef
 CALIBRATION_SAMPLES = 32
 #: branches per converted model
 BRANCHES = 25
+#: branches of the pruned_16x8 family: MIN_CASES_PER_OP, with >= 20 of each of its three ops
+PRUNED_BRANCHES = 80
 #: the issue asks for at least this many randomized cases per op
 MIN_CASES_PER_OP = 50
 
@@ -170,9 +172,10 @@ def _shape(rng: np.random.Generator, rank: int, hi: int = 6) -> tuple[int, ...]:
 
 
 def _weights(rng: np.random.Generator, shape: tuple[int, ...], fan_in: int, channel_axis: int,
-             prune: bool = True) -> np.ndarray:
+             prune: bool = True, pruned: bool = False) -> np.ndarray:
     """Normal weights whose channels differ in magnitude by up to 100x, so per-channel scales differ;
-    with ``prune``, sometimes an all-zero channel."""
+    with ``prune``, sometimes an all-zero channel; with ``pruned``, always 1..n/2 all-zero channels
+    (at least one channel kept)."""
     w = rng.normal(size=shape) / np.sqrt(max(fan_in, 1))
     per = 10 ** rng.uniform(-1, 1, size=shape[channel_axis])
     bshape = [1] * len(shape)
@@ -184,7 +187,29 @@ def _weights(rng: np.random.Generator, shape: tuple[int, ...], fan_in: int, chan
         w = np.moveaxis(w, channel_axis, 0)
         w[int(rng.integers(w.shape[0]))] = 0
         w = np.moveaxis(w, 0, channel_axis)
+    if pruned:
+        # the 16x8 converter gives each of these channels weight scale 0.0 (TFLM runs it: multiplier 0)
+        n = shape[channel_axis]
+        zeros = rng.choice(n, size=_int(rng, 1, max(1, n // 2)), replace=False)
+        w = np.moveaxis(w, channel_axis, 0)
+        w[zeros] = 0
+        w = np.moveaxis(w, 0, channel_axis)
     return np.asarray(w, dtype=np.float32)
+
+
+def _pruned_bias(rng: np.random.Generator, weights: np.ndarray, bias: np.ndarray | None) -> np.ndarray | None:
+    """Mostly zero bias on the all-zero output channels (last axis): the 16x8 converter then writes
+    weight scale 0.0 there; with a non-zero bias it raises the channel's scale until the bias fits."""
+    if bias is None or rng.random() < 0.2:
+        return bias
+    dead = ~weights.reshape(-1, weights.shape[-1]).any(axis=0)
+    return np.where(dead, np.float32(0), bias).astype(np.float32)
+
+
+def _pruned_activation(rng: np.random.Generator) -> str:
+    # half without activation: with fewer live channels a RELU branch more often saw only negative
+    # values in calibration, whose denormal output scale TFLM cannot requantize to (refused)
+    return "none" if rng.random() < 0.5 else _activation(rng)
 
 
 def _bias(rng: np.random.Generator, n: int) -> np.ndarray | None:
@@ -330,20 +355,22 @@ def _depthwise(rng: np.random.Generator) -> Branch:
     return Branch((_input(rng, shape),), build, desc)
 
 
-def _conv2d_16x8(rng: np.random.Generator) -> Branch:
+def _conv2d_16x8(rng: np.random.Generator, pruned: bool = False) -> Branch:
     """CONV_2D for the 16x8 scheme: filters 1x1..5x5 (non-square too), strides 1..3 or dilations
     1..3, SAME and VALID, 1..6 or 8..24 input channels, odd output channel counts, batch 2, fused
     RELU / RELU6; inputs straddle zero so a RELU output keeps a usable scale."""
     batch = 2 if rng.random() < 0.15 else 1
     cin = _int(rng, 1, 6) if rng.random() < 0.7 else _int(rng, 8, 24)
     cout = _int(rng, 1, 9) if rng.random() < 0.7 else _int(rng, 10, 33)
+    cout = max(cout, 2) if pruned else cout
     kernel = (_int(rng, 1, 5), _int(rng, 1, 5))
     stride, dilation = _stride_or_dilation(rng, equal_strides=False)
     padding = str(_pick(rng, ["SAME", "VALID"]))
     h, w = _spatial(rng, kernel, dilation, padding)
-    weights = _weights(rng, (*kernel, cin, cout), kernel[0] * kernel[1] * cin, 3, prune=False)
+    weights = _weights(rng, (*kernel, cin, cout), kernel[0] * kernel[1] * cin, 3, prune=False, pruned=pruned)
     bias = _bias(rng, cout)
-    act = _activation(rng)
+    bias = _pruned_bias(rng, weights, bias) if pruned else bias
+    act = _pruned_activation(rng) if pruned else _activation(rng)
 
     def build(x: Tf) -> list[Tf]:
         tf = _tf()
@@ -356,19 +383,26 @@ def _conv2d_16x8(rng: np.random.Generator) -> Branch:
     return Branch((_input(rng, shape, straddle=True),), build, desc)
 
 
-def _depthwise_16x8(rng: np.random.Generator) -> Branch:
+def _depthwise_16x8(rng: np.random.Generator, pruned: bool = False) -> Branch:
     """DEPTHWISE_CONV_2D for the 16x8 scheme: filters 1x1..5x5, equal strides 1..3 or dilations
     1..3, depth multipliers 1..3, SAME and VALID, 1..7 or 8..40 channels (quads and odd tails),
     fused RELU / RELU6."""
     cin = _int(rng, 1, 7) if rng.random() < 0.6 else _int(rng, 8, 40)
     mult = 1 if rng.random() < 0.5 else _int(rng, 2, 3)
+    cin = max(cin, 2) if pruned else cin
     kernel = (_int(rng, 1, 5), _int(rng, 1, 5))
     stride, dilation = _stride_or_dilation(rng, equal_strides=True)
     padding = str(_pick(rng, ["SAME", "VALID"]))
     h, w = _spatial(rng, kernel, dilation, padding)
-    weights = _weights(rng, (*kernel, cin, mult), kernel[0] * kernel[1], 3, prune=False)
+    if pruned:
+        # the filter's channels are cin x mult (the converter's [1, kh, kw, cin * mult])
+        weights = _weights(rng, (*kernel, cin * mult), kernel[0] * kernel[1], 2, prune=False,
+                           pruned=True).reshape(*kernel, cin, mult)
+    else:
+        weights = _weights(rng, (*kernel, cin, mult), kernel[0] * kernel[1], 3, prune=False)
     bias = _bias(rng, cin * mult)
-    act = _activation(rng)
+    bias = _pruned_bias(rng, weights.reshape(*kernel, cin * mult), bias) if pruned else bias
+    act = _pruned_activation(rng) if pruned else _activation(rng)
 
     def build(x: Tf) -> list[Tf]:
         tf = _tf()
@@ -493,9 +527,16 @@ def _transpose_conv(rng: np.random.Generator) -> Branch:
     return Branch((_input(rng, shape),), build, desc)
 
 
-def _fully_connected(rng: np.random.Generator, prune: bool = True) -> Branch:
+def _pruned_16x8(rng: np.random.Generator) -> Branch:
+    """A 16x8 CONV_2D, DEPTHWISE_CONV_2D or FULLY_CONNECTED with pruned (all-zero) weight channels."""
+    make = (_conv2d_16x8, _depthwise_16x8, _fully_connected)[int(rng.integers(3))]
+    return make(rng, pruned=True)
+
+
+def _fully_connected(rng: np.random.Generator, prune: bool = True, pruned: bool = False) -> Branch:
     # depth 1 would be an outer product, which the converter turns into a MUL
     depth, units = max(_channels(rng, 24), 2), _channels(rng, 16)
+    units = max(units, 2) if pruned else units
     layout = str(_pick(rng, ["2d", "2d", "3d", "4d", "flatten"]))
     if layout == "2d":
         shape: tuple[int, ...] = (_int(rng, 1, 3), depth)
@@ -505,9 +546,10 @@ def _fully_connected(rng: np.random.Generator, prune: bool = True) -> Branch:
         shape = (1, _int(rng, 1, 3), _int(rng, 1, 3), depth)
     else:  # a 3-D input flattened to rows first: FULLY_CONNECTED without keep_num_dims
         shape = (1, _int(rng, 2, 4), depth)
-    weights = _weights(rng, (depth, units), depth, 1, prune)
+    weights = _weights(rng, (depth, units), depth, 1, prune and not pruned, pruned)
     bias = _bias(rng, units)
-    act = _activation(rng)
+    bias = _pruned_bias(rng, weights, bias) if pruned else bias
+    act = _pruned_activation(rng) if pruned else _activation(rng)
 
     def build(x: Tf) -> list[Tf]:
         tf = _tf()
@@ -1267,6 +1309,10 @@ FAMILIES: dict[str, Family] = {f.name: f for f in (
     # float32 model I/O around 16x8 layers: QUANTIZE float32 -> int16 and DEQUANTIZE int16 -> float32
     Family("quantize_dequantize_16x8", functools.partial(_fully_connected, prune=False), ("QUANTIZE",),
            seeds=(32, 33), float_io=True, int16=True, also=(("DEQUANTIZE",), ("FULLY_CONNECTED",))),
+    # pruned (all-zero) weight channels, to which the 16x8 converter gives weight scale 0.0: a CONV_2D,
+    # DEPTHWISE_CONV_2D or FULLY_CONNECTED per branch (>= 20 of each for this seed: tests/test_pruned_scales.py)
+    Family("pruned_16x8", _pruned_16x8, ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"), seeds=(41,),
+           branches=PRUNED_BRANCHES, int16=True),
     Family("reshape_squeeze_16x8", _reshape16, _RESHAPES, seeds=(27, 28), int16=True, each=("RESHAPE", "SQUEEZE")),
 )}
 
