@@ -13,6 +13,7 @@ from ai_edge_litert import schema_py_generated as fb
 
 from edgegen.build import build
 from edgegen.errors import UnsupportedError
+from edgegen.kernels.conv16 import Conv16Call
 from edgegen.lower import lower
 from edgegen.tflite_reader import parse_tflite
 from edgegen.verify import ParityReport, compare_sim_tflm, verify_directory
@@ -22,7 +23,7 @@ from .support.fuzz import TinyModel, options, pack
 
 def _layer(depthwise: bool, *, k: int, cin: int, cout: int, hw: int, bias_dtype: str | None = "int64",
            bias_scale: float = 1.0, out_dtype: str = "int16", out_scale: float = 0.5, seed: int = 0,
-           bias_type: int = 0, into: TinyModel | None = None) -> bytes:
+           bias_type: int = 0, into: TinyModel | None = None, stride: int = 1, dilation: int = 1) -> bytes:
     """One layer (appended to ``into`` as a branch of its own, else alone in a model), SAME
     padding: weights of magnitude 100..127 with one sign per channel, so a saturated input drives
     the sums towards 32768 x K x 127."""
@@ -41,14 +42,16 @@ def _layer(depthwise: bool, *, k: int, cin: int, cout: int, hw: int, bias_dtype:
     if bias_dtype is not None:
         b = (rng.integers(-(1 << 20), 1 << 20, size=n) * bias_scale).astype(bias_dtype)
         inputs.append(m.tensor((n,), bias_dtype, scale=None, data=b))
-    y = m.tensor((1, hw, hw, cout), out_dtype, scale=out_scale)
+    oh = -(-hw // stride)
+    y = m.tensor((1, oh, oh, cout), out_dtype, scale=out_scale)
     if depthwise:
         m.op("DEPTHWISE_CONV_2D", inputs, [y], options("DepthwiseConv2DOptionsT", padding=fb.Padding.SAME, strideW=1,
                                                        strideH=1, depthMultiplier=cout // cin,
                                                        dilationWFactor=1, dilationHFactor=1))
     else:
-        m.op("CONV_2D", inputs, [y], options("Conv2DOptionsT", padding=fb.Padding.SAME, strideW=1, strideH=1,
-                                             dilationWFactor=1, dilationHFactor=1, quantizedBiasType=bias_type))
+        m.op("CONV_2D", inputs, [y], options("Conv2DOptionsT", padding=fb.Padding.SAME, strideW=stride,
+                                             strideH=stride, dilationWFactor=dilation, dilationHFactor=dilation,
+                                             quantizedBiasType=bias_type))
     m.inputs, m.outputs = [*m.inputs, x], [*m.outputs, y]
     return pack(m.model())
 
@@ -109,3 +112,48 @@ def test_refusals(case: str) -> None:
     make, message = REFUSED[case]
     with pytest.raises(UnsupportedError, match=message):
         lower(parse_tflite(make(), name="k"), name="k")
+
+
+def helium_model() -> bytes:
+    """Layers through every part of edgegen_nn_convolve_s16's Helium block path and the DSP path's
+    prepared requantization (int64 biases,
+    K <= 504): blocks of 64 channels and a partial one, 4-channel groups and 1..3 tail channels,
+    8-value steps and predicated tails (K = 20, 27, 5), 1x1 columns read in place (stride 1 and
+    2), gathered columns with zero padding (dilation 1: row copies; dilation 2: per tap), K = 504
+    with saturated lined-up inputs (|sum| just below 2^31), and a total shift of 32 or more (a
+    large output scale: the 64-bit shift's high word); two depthwise layers for the Helium
+    depthwise's prepared requantization."""
+    m = TinyModel()
+    _layer(False, k=1, cin=20, cout=71, hw=4, into=m)
+    _layer(False, k=1, cin=5, cout=6, hw=5, stride=2, seed=1, into=m)
+    _layer(False, k=3, cin=3, cout=5, hw=5, seed=2, into=m)
+    _layer(False, k=3, cin=3, cout=7, hw=6, dilation=2, seed=3, into=m)
+    _layer(False, k=3, cin=56, cout=5, hw=3, seed=4, out_scale=4096.0, into=m)
+    _layer(False, k=3, cin=4, cout=4, hw=4, bias_dtype=None, out_scale=2.0 ** 17, seed=5, into=m)
+    # the Helium depthwise's prepared requantization: a quad and a tail channel; a shift >= 32
+    _layer(True, k=3, cin=7, cout=7, hw=5, seed=6, into=m)
+    return _layer(True, k=3, cin=4, cout=4, hw=4, bias_dtype=None, out_scale=2.0 ** 17, seed=7, into=m)
+
+
+@pytest.mark.parametrize("board", ["qemu-m4", "qemu-m55"])
+def test_block_paths_exact_on_emulator(board: str, tmp_path: Path) -> None:
+    """qemu-m55: the Helium block path; qemu-m4: the DSP path's prepared requantization (every
+    layer but the 71-channel one, which keeps the per-output one)."""
+    from edgegen.emulator import run_on_emulator
+
+    model = helium_model()
+    program = lower(parse_tflite(model, name="h"), name="h")
+    assert [c.function for c in program.calls] == ["arm_convolve_wrapper_s16"] * 6 + [
+        "arm_depthwise_conv_wrapper_s16"] * 2
+    shifts = [15 - int(program.constant(c.shifts).data.min()) for c in program.calls
+              if isinstance(c, Conv16Call)]
+    assert max(shifts) >= 32 and min(shifts) < 32, shifts
+    samples = _saturating_inputs(model)
+    report = ParityReport(samples=len(samples))
+    compare_sim_tflm(program, model, samples, report)
+    assert report.ok and report.tensors_compared == len(samples) * 8, report.mismatches[:1]
+    result = build(model, tmp_path / "h", source="h.tflite", name="h", board=board, vectors=len(samples),
+                   samples=samples)
+    run = run_on_emulator(result.out, board=board, timeout=300)
+    assert run.result.verdict is True and run.result.vectors_passed == len(samples)
+    assert not run.result.failures and run.exit_code == 0

@@ -478,22 +478,106 @@ void edgegen_dequantize_s16_f32(const int16_t *input, float *output, int32_t siz
 }
 
 /* TFLM reference_ops::Requantize: MultiplyByQuantizedMultiplier(q - input_zero_point) plus the
- * output zero point, clamped to the output type */
-#define EDGEGEN_REQUANTIZE(NAME, IN, OUT, LO, HI)                                                                  \
+ * output zero point, clamped to the output type.
+ *
+ * With the per-call constants hoisted: the left shift wraps as edgegen_requantize's; the
+ * saturating rounding doubling high multiply is floor((a x b + 2^30) / 2^31) for every product
+ * but INT32_MIN x INT32_MIN (gemmlowp's nudge 1 - 2^30 for a negative product then truncation
+ * toward zero gives the same: both round halves up), so a multiplier other than INT32_MIN needs
+ * no saturation test; the rounding divide by 2^right is the floor shift plus one where the
+ * remainder passes the threshold. On Helium the same steps run 4 elements per vector:
+ * VQRDMULH (exactly that multiply, saturation included) and the rounding shift with the
+ * fix-up that makes it round halves away from zero (a negative dividend minus one, then VRSHL),
+ * narrowing stores, a predicated tail. */
+typedef struct
+{
+    int32_t izp;
+    uint32_t left;
+    int32_t right;
+    int32_t mask;
+    int32_t threshold;
+    int32_t multiplier;
+    int32_t ozp;
+} edgegen_rq32;
+
+static inline edgegen_rq32 edgegen_rq32_of(int32_t input_zero_point, int32_t multiplier, int32_t shift,
+                                           int32_t output_zero_point)
+{
+    edgegen_rq32 r;
+    r.izp = input_zero_point;
+    r.left = shift > 0 ? (uint32_t)shift : 0u;
+    r.right = shift > 0 ? 0 : -shift;
+    r.mask = (int32_t)(((uint32_t)1 << (uint32_t)r.right) - 1u);
+    r.threshold = r.mask >> 1;
+    r.multiplier = multiplier;
+    r.ozp = output_zero_point;
+    return r;
+}
+
+static inline int32_t edgegen_rq32_apply(int32_t q, const edgegen_rq32 *r)
+{
+    const int32_t scaled = (int32_t)((uint32_t)(q - r->izp) << r->left);
+    const int32_t high = (int32_t)(((int64_t)scaled * r->multiplier + ((int64_t)1 << 30)) >> 31);
+    const int32_t quot = (high >> r->right) + ((high & r->mask) > r->threshold + (high < 0 ? 1 : 0) ? 1 : 0);
+    return edgegen_wrap_add(quot, r->ozp);
+}
+
+#if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
+static inline int32x4_t edgegen_rq32_mve(int32x4_t q, const edgegen_rq32 *r, int32x4_t lo, int32x4_t hi)
+{
+    const int32x4_t scaled = vshlq_s32(vsubq_n_s32(q, r->izp), vdupq_n_s32((int32_t)r->left));
+    const int32x4_t high = vqrdmulhq_n_s32(scaled, r->multiplier);
+    const int32x4_t neg_right = vdupq_n_s32(-r->right);
+    const int32x4_t fixup = vshrq_n_s32(vandq_s32(high, neg_right), 31);
+    const int32x4_t quot = vrshlq_s32(vqaddq_s32(high, fixup), neg_right);
+    return vminq_s32(vmaxq_s32(vaddq_n_s32(quot, r->ozp), lo), hi);
+}
+#define EDGEGEN_REQUANTIZE_MVE(LOAD, STORE, LO, HI)                                                               \
+    const int32x4_t lo = vdupq_n_s32(LO), hi = vdupq_n_s32(HI);                                                    \
+    for (int32_t i = 0; i < size; i += 4)                                                                          \
+    {                                                                                                              \
+        const mve_pred16_t p = vctp32q((uint32_t)(size - i));                                                      \
+        STORE(output + i, edgegen_rq32_mve(LOAD(input + i, p), &r, lo, hi), p);                                    \
+    }                                                                                                              \
+    return;
+#else
+#define EDGEGEN_REQUANTIZE_MVE(LOAD, STORE, LO, HI)
+#endif
+
+/* the clamp to the output type: SSAT where the CPU has it (the builtin: arm_acle.h's __ssat macro
+ * trips -Wsign-conversion) */
+#if defined(__ARM_FEATURE_SAT) && __ARM_FEATURE_SAT
+#define EDGEGEN_RQ_SAT(V, BITS, LO, HI) __builtin_arm_ssat((V), (BITS))
+#else
+#define EDGEGEN_RQ_SAT(V, BITS, LO, HI) ((V) < (LO) ? (LO) : ((V) > (HI) ? (HI) : (V)))
+#endif
+
+#define EDGEGEN_REQUANTIZE(NAME, IN, OUT, BITS, LO, HI, LOAD, STORE)                                                   \
     void NAME(const IN *input, OUT *output, int32_t size, int32_t input_zero_point, int32_t multiplier,            \
               int32_t shift, int32_t output_zero_point)                                                            \
     {                                                                                                              \
+        const edgegen_rq32 r = edgegen_rq32_of(input_zero_point, multiplier, shift, output_zero_point);            \
+        if (multiplier == INT32_MIN)                                                                               \
+        {                                                                                                          \
+            for (int32_t i = 0; i < size; i++)                                                                     \
+            {                                                                                                      \
+                const int32_t v = edgegen_wrap_add(                                                                \
+                    edgegen_requantize(input[i] - input_zero_point, multiplier, shift), output_zero_point);        \
+                output[i] = (OUT)(v < (LO) ? (LO) : (v > (HI) ? (HI) : v));                                        \
+            }                                                                                                      \
+            return;                                                                                                \
+        }                                                                                                          \
+        EDGEGEN_REQUANTIZE_MVE(LOAD, STORE, LO, HI)                                                                \
         for (int32_t i = 0; i < size; i++)                                                                         \
         {                                                                                                          \
-            const int32_t v = edgegen_wrap_add(edgegen_requantize(input[i] - input_zero_point, multiplier, shift), \
-                                               output_zero_point);                                                 \
-            output[i] = (OUT)(v < (LO) ? (LO) : (v > (HI) ? (HI) : v));                                            \
+            const int32_t v = edgegen_rq32_apply(input[i], &r);                                                    \
+            output[i] = (OUT)EDGEGEN_RQ_SAT(v, BITS, LO, HI);                                                      \
         }                                                                                                          \
     }
 
-EDGEGEN_REQUANTIZE(edgegen_requantize_s8_s16, int8_t, int16_t, INT16_MIN, INT16_MAX)
-EDGEGEN_REQUANTIZE(edgegen_requantize_s16_s8, int16_t, int8_t, INT8_MIN, INT8_MAX)
-EDGEGEN_REQUANTIZE(edgegen_requantize_s16_s16, int16_t, int16_t, INT16_MIN, INT16_MAX)
+EDGEGEN_REQUANTIZE(edgegen_requantize_s8_s16, int8_t, int16_t, 16, INT16_MIN, INT16_MAX, vldrbq_z_s32, vstrhq_p_s32)
+EDGEGEN_REQUANTIZE(edgegen_requantize_s16_s8, int16_t, int8_t, 8, INT8_MIN, INT8_MAX, vldrhq_z_s32, vstrbq_p_s32)
+EDGEGEN_REQUANTIZE(edgegen_requantize_s16_s16, int16_t, int16_t, 16, INT16_MIN, INT16_MAX, vldrhq_z_s32, vstrhq_p_s32)
 
 void edgegen_dequantize_s8_f32(const int8_t *input, float *output, int32_t size, double scale, int32_t zero_point)
 {

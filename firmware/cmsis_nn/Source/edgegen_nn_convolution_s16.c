@@ -199,6 +199,31 @@ static inline int16_t edgegen_nn_conv16_out(int64_t acc, const edgegen_nn_rq16 *
     return edgegen_nn_clamp_s16(v, act_min, act_max);
 }
 
+#if EDGEGEN_NN_S16_DSP || EDGEGEN_NN_S16_MVE
+/* A channel's 64-bit requantization with the bias folded in, for sums exact in int32 (K <= 504):
+ * TFLM computes (sum + bias) x reduced + round in int64 (|sum + bias| < 2^47, reduced < 2^15: no
+ * overflow), which equals sum x reduced + offset with offset = bias x reduced + round (SMLAL). */
+typedef struct
+{
+    int64_t offset; /* bias x reduced + (1 << (total_shift - 1)) */
+    int32_t reduced;
+    int32_t total_shift;
+} edgegen_nn_rq16b;
+
+/* channels c0 .. c0 + n - 1 of an int64-accumulator layer */
+static void edgegen_nn_rq16b_prepare(edgegen_nn_rq16b *r, const cmsis_nn_bias_data *bias,
+                                     const cmsis_nn_per_channel_quant_params *q, int32_t c0, int32_t n)
+{
+    for (int32_t c = 0; c < n; c++)
+    {
+        const edgegen_nn_rq16 rq = edgegen_nn_rq16_of(bias, c0 + c, q);
+        r[c].reduced = rq.reduced;
+        r[c].total_shift = rq.total_shift;
+        r[c].offset = rq.bias * rq.reduced + ((int64_t)1 << (rq.total_shift - 1));
+    }
+}
+#endif
+
 #if EDGEGEN_NN_S16_DSP
 /* The two pixels' windows as interleaved im2col columns: per full quad of values the words
  * (x0, x2), (x1, x3) of pixel 0, then those of pixel 1 (SXTB16 and SXTB16 ROR #8 of a weight word
@@ -338,6 +363,48 @@ __attribute__((noinline)) static void edgegen_nn_s16_pixels_32(const int16_t *co
     edgegen_nn_s16_pixels(cols, filter, k_len, out_c, o0, o1, bias, q, 1, act_min, act_max);
 }
 
+/* The DSP block path: edgegen_nn_s16_pixels for an int64-accumulator layer with K <= 504 (each
+ * block's sums exact in int32) and at most EDGEGEN_NN_S16_DSP_BLK channels, whose requantization
+ * was prepared once per call (1 KiB of stack): SMLAL and a two-word shift per output. */
+#define EDGEGEN_NN_S16_DSP_BLK 64
+
+static inline int16_t edgegen_nn_s16_prep_out(int32_t sum, const edgegen_nn_rq16b *r, int32_t act_min,
+                                              int32_t act_max)
+{
+    const uint64_t x = (uint64_t)(r->offset + (int64_t)sum * r->reduced);
+    const int32_t ts = r->total_shift;
+    int32_t v;
+    if (ts < 32)
+    {
+        v = (int32_t)(((uint32_t)x >> ts) | ((uint32_t)(x >> 32) << (32 - ts)));
+    }
+    else
+    {
+        v = (int32_t)(uint32_t)(uint64_t)((int64_t)x >> ts);
+    }
+    return edgegen_nn_clamp_s16(v, act_min, act_max);
+}
+
+__attribute__((noinline)) static void edgegen_nn_s16_pixels_prep(const int16_t *cols, const int8_t *filter,
+                                                                 int32_t k_len, int32_t out_c, int16_t *o0,
+                                                                 int16_t *o1, const edgegen_nn_rq16b *r,
+                                                                 int32_t act_min, int32_t act_max)
+{
+    for (int32_t oc = 0; oc < out_c; oc += 2)
+    {
+        const int32_t oc1 = oc + 1 < out_c ? oc + 1 : oc;
+        int64_t acc[4];
+        edgegen_nn_s16_block(cols, filter + (size_t)oc * (size_t)k_len, oc1 > oc ? k_len : 0, k_len, acc);
+        o0[oc] = edgegen_nn_s16_prep_out((int32_t)acc[0], &r[oc], act_min, act_max);
+        o0[oc1] = edgegen_nn_s16_prep_out((int32_t)acc[1], &r[oc1], act_min, act_max);
+        if (o1 != NULL)
+        {
+            o1[oc] = edgegen_nn_s16_prep_out((int32_t)acc[2], &r[oc], act_min, act_max);
+            o1[oc1] = edgegen_nn_s16_prep_out((int32_t)acc[3], &r[oc1], act_min, act_max);
+        }
+    }
+}
+
 /* The convolution through two interleaved im2col columns (the scratch Arm's DSP build asks for:
  * 2 x k_len int16, word-aligned): every weight word serves two pixels, every input word two
  * channels. */
@@ -351,6 +418,12 @@ static void edgegen_nn_convolve_s16_dsp(int16_t *cols, const cmsis_nn_conv_param
     const int32_t is_int32 = bias != NULL && bias->is_int32_bias;
     const int32_t act_min = p->activation.min, act_max = p->activation.max;
     const int32_t pixels = od->h * od->w;
+    edgegen_nn_rq16b r[EDGEGEN_NN_S16_DSP_BLK];
+    const int32_t prepared = !is_int32 && k_len <= 504 && out_c <= EDGEGEN_NN_S16_DSP_BLK;
+    if (prepared)
+    {
+        edgegen_nn_rq16b_prepare(r, bias, q, 0, out_c);
+    }
     for (int32_t b = 0; b < id->n; b++)
     {
         const int16_t *in = input + (size_t)b * (size_t)id->h * (size_t)id->w * (size_t)id->c;
@@ -368,7 +441,11 @@ static void edgegen_nn_convolve_s16_dsp(int16_t *cols, const cmsis_nn_conv_param
             }
             int16_t *o0 = out + (size_t)px * (size_t)out_c;
             int16_t *o1 = two ? o0 + out_c : NULL;
-            if (is_int32)
+            if (prepared)
+            {
+                edgegen_nn_s16_pixels_prep(cols, filter, k_len, out_c, o0, o1, r, act_min, act_max);
+            }
+            else if (is_int32)
             {
                 edgegen_nn_s16_pixels_32(cols, filter, k_len, out_c, o0, o1, bias, q, act_min, act_max);
             }
@@ -442,6 +519,63 @@ __attribute__((noinline)) static void edgegen_nn_s16_pixel_mve_32(const int16_t 
     edgegen_nn_s16_pixel_mve(col, filter, k_len, out_c, out, bias, q, 1, act_min, act_max);
 }
 
+/* One output pixel's window (top left (y0, x0)) as a plain im2col column: filter order, zeros
+ * outside the input. */
+static void edgegen_nn_s16_column(int16_t *col, const int16_t *in, int32_t y0, int32_t x0, const cmsis_nn_dims *id,
+                                  const cmsis_nn_dims *fd, const cmsis_nn_conv_params *p)
+{
+    const int32_t in_c = id->c;
+    int16_t *dst = col;
+    if (p->dilation.w == 1)
+    {
+        /* a filter row's taps inside the input are one run of the input row: predicated 8-lane
+         * copies of the run and zero stores around it (short runs, e.g. one input channel, would
+         * cost a library call per tap) */
+        const int32_t row = fd->w * in_c;
+        const int32_t kx0 = x0 < 0 ? EDGEGEN_NN_MIN(-x0, fd->w) : 0;
+        const int32_t kx1 = EDGEGEN_NN_MIN(fd->w, id->w - x0) > kx0 ? EDGEGEN_NN_MIN(fd->w, id->w - x0) : kx0;
+        const int16x8_t zero = vdupq_n_s16(0);
+        for (int32_t ky = 0; ky < fd->h; ky++, dst += row)
+        {
+            const int32_t iy = y0 + ky * p->dilation.h;
+            const int32_t a = iy < 0 || iy >= id->h ? row : kx0 * in_c;
+            const int32_t e = iy < 0 || iy >= id->h ? row : kx1 * in_c;
+            const int16_t *src = in + ((size_t)iy * (size_t)id->w + (size_t)x0) * (size_t)in_c;
+            for (int32_t i = 0; i < a; i += 8)
+            {
+                vstrhq_p_s16(dst + i, zero, vctp16q((uint32_t)(a - i)));
+            }
+            for (int32_t i = a; i < e; i += 8)
+            {
+                const mve_pred16_t pr = vctp16q((uint32_t)(e - i));
+                vstrhq_p_s16(dst + i, vldrhq_z_s16(src + i, pr), pr);
+            }
+            for (int32_t i = e; i < row; i += 8)
+            {
+                vstrhq_p_s16(dst + i, zero, vctp16q((uint32_t)(row - i)));
+            }
+        }
+        return;
+    }
+    for (int32_t ky = 0; ky < fd->h; ky++)
+    {
+        const int32_t iy = y0 + ky * p->dilation.h;
+        for (int32_t kx = 0; kx < fd->w; kx++, dst += in_c)
+        {
+            const int32_t ix = x0 + kx * p->dilation.w;
+            if (iy < 0 || iy >= id->h || ix < 0 || ix >= id->w)
+            {
+                memset(dst, 0, (size_t)in_c * sizeof(int16_t));
+            }
+            else
+            {
+                memcpy(dst, in + ((size_t)iy * (size_t)id->w + (size_t)ix) * (size_t)in_c,
+                       (size_t)in_c * sizeof(int16_t));
+            }
+        }
+    }
+}
+
 static void edgegen_nn_convolve_s16_mve(int16_t *col, const cmsis_nn_conv_params *p,
                                         const cmsis_nn_per_channel_quant_params *q, const cmsis_nn_dims *id,
                                         const int16_t *input, const cmsis_nn_dims *fd, const int8_t *filter,
@@ -457,24 +591,7 @@ static void edgegen_nn_convolve_s16_mve(int16_t *col, const cmsis_nn_conv_params
             for (int32_t ox = 0; ox < od->w; ox++)
             {
                 const int32_t y0 = oy * p->stride.h - p->padding.h, x0 = ox * p->stride.w - p->padding.w;
-                int16_t *dst = col;
-                for (int32_t ky = 0; ky < fd->h; ky++)
-                {
-                    const int32_t iy = y0 + ky * p->dilation.h;
-                    for (int32_t kx = 0; kx < fd->w; kx++, dst += in_c)
-                    {
-                        const int32_t ix = x0 + kx * p->dilation.w;
-                        if (iy < 0 || iy >= id->h || ix < 0 || ix >= id->w)
-                        {
-                            memset(dst, 0, (size_t)in_c * sizeof(int16_t));
-                        }
-                        else
-                        {
-                            memcpy(dst, in + ((size_t)iy * (size_t)id->w + (size_t)ix) * (size_t)in_c,
-                                   (size_t)in_c * sizeof(int16_t));
-                        }
-                    }
-                }
+                edgegen_nn_s16_column(col, in, y0, x0, id, fd, p);
                 int16_t *out = output + (((size_t)b * (size_t)od->h + (size_t)oy) * (size_t)od->w + (size_t)ox) *
                                             (size_t)od->c;
                 if (is_int32)
@@ -486,6 +603,112 @@ static void edgegen_nn_convolve_s16_mve(int16_t *col, const cmsis_nn_conv_params
                 {
                     edgegen_nn_s16_pixel_mve_64(col, filter, k_len, od->c, out, bias, q, p->activation.min,
                                                 p->activation.max);
+                }
+            }
+        }
+    }
+}
+
+/* The block path (int64 accumulators, the converter's 16x8 layers, K <= 504 so that one int32 sum
+ * per output is exact: 504 x 2^22 < 2^31): output channels in blocks of EDGEGEN_NN_S16_BLK (64: 1 KiB of stack; the
+ * KWS layers' 64 channels in one block, so a gathered column serves them all) whose
+ * requantization is prepared once per block on the stack, then per output pixel of the block 4
+ * channels per column load (VLDRH, 4 x VLDRB.S16, 4 x VMLADAVA.S16) and the 64-bit
+ * requantization as one multiply-accumulate: TFLM computes (sum + bias) x reduced + round in
+ * int64 (|sum + bias| < 2^47, reduced < 2^15: no overflow), which equals
+ * sum x reduced + (bias x reduced + round), the parenthesis prepared per channel (SMLAL). A 1x1
+ * filter without padding reads its column straight from the input; other filters gather it. */
+#define EDGEGEN_NN_S16_BLK 64
+
+static inline int16_t edgegen_nn_s16_blk_out(int32_t sum, const edgegen_nn_rq16b *r, int32_t act_min, int32_t act_max)
+{
+    /* ASRL: the 64-bit arithmetic shift by a register count (9 .. 46 here), whose low word is
+     * TFLM's truncating cast */
+    const int64_t x = r->offset + (int64_t)sum * r->reduced;
+    const int32_t v = (int32_t)(uint32_t)(uint64_t)asrl(x, r->total_shift);
+    return edgegen_nn_clamp_s16(v, act_min, act_max);
+}
+
+/* Channels c0 .. c0 + n - 1 of one output pixel from its column. */
+static void edgegen_nn_s16_blk_pixel(const int16_t *col, const int8_t *filter, int32_t k_len, int32_t n,
+                                     const edgegen_nn_rq16b *r, int16_t *out, int32_t act_min, int32_t act_max)
+{
+    int32_t c = 0;
+    for (; c + 4 <= n; c += 4)
+    {
+        const int8_t *w0 = filter + (size_t)c * (size_t)k_len;
+        const int8_t *w1 = w0 + k_len, *w2 = w1 + k_len, *w3 = w2 + k_len;
+        int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        int32_t k = 0;
+        for (; k + 8 <= k_len; k += 8)
+        {
+            const int16x8_t x = vldrhq_s16(col + k);
+            s0 = vmladavaq_s16(s0, x, vldrbq_s16(w0 + k));
+            s1 = vmladavaq_s16(s1, x, vldrbq_s16(w1 + k));
+            s2 = vmladavaq_s16(s2, x, vldrbq_s16(w2 + k));
+            s3 = vmladavaq_s16(s3, x, vldrbq_s16(w3 + k));
+        }
+        if (k < k_len)
+        {
+            const mve_pred16_t p = vctp16q((uint32_t)(k_len - k));
+            const int16x8_t x = vldrhq_z_s16(col + k, p);
+            s0 = vmladavaq_p_s16(s0, x, vldrbq_z_s16(w0 + k, p), p);
+            s1 = vmladavaq_p_s16(s1, x, vldrbq_z_s16(w1 + k, p), p);
+            s2 = vmladavaq_p_s16(s2, x, vldrbq_z_s16(w2 + k, p), p);
+            s3 = vmladavaq_p_s16(s3, x, vldrbq_z_s16(w3 + k, p), p);
+        }
+        out[c] = edgegen_nn_s16_blk_out(s0, &r[c], act_min, act_max);
+        out[c + 1] = edgegen_nn_s16_blk_out(s1, &r[c + 1], act_min, act_max);
+        out[c + 2] = edgegen_nn_s16_blk_out(s2, &r[c + 2], act_min, act_max);
+        out[c + 3] = edgegen_nn_s16_blk_out(s3, &r[c + 3], act_min, act_max);
+    }
+    for (; c < n; c++)
+    {
+        const int8_t *w0 = filter + (size_t)c * (size_t)k_len;
+        int32_t s0 = 0;
+        for (int32_t k = 0; k < k_len; k += 8)
+        {
+            const mve_pred16_t p = vctp16q((uint32_t)(k_len - k));
+            s0 = vmladavaq_p_s16(s0, vldrhq_z_s16(col + k, p), vldrbq_z_s16(w0 + k, p), p);
+        }
+        out[c] = edgegen_nn_s16_blk_out(s0, &r[c], act_min, act_max);
+    }
+}
+
+static void edgegen_nn_convolve_s16_blk(int16_t *col, const cmsis_nn_conv_params *p,
+                                        const cmsis_nn_per_channel_quant_params *q, const cmsis_nn_dims *id,
+                                        const int16_t *input, const cmsis_nn_dims *fd, const int8_t *filter,
+                                        const cmsis_nn_bias_data *bias, const cmsis_nn_dims *od, int16_t *output)
+{
+    const int32_t in_c = id->c, k_len = fd->h * fd->w * in_c;
+    const int32_t direct = fd->h == 1 && fd->w == 1 && p->padding.h == 0 && p->padding.w == 0;
+    edgegen_nn_rq16b r[EDGEGEN_NN_S16_BLK];
+    for (int32_t c0 = 0; c0 < od->c; c0 += EDGEGEN_NN_S16_BLK)
+    {
+        const int32_t n = EDGEGEN_NN_MIN(od->c - c0, EDGEGEN_NN_S16_BLK);
+        edgegen_nn_rq16b_prepare(r, bias, q, c0, n);
+        const int8_t *fb = filter + (size_t)c0 * (size_t)k_len;
+        for (int32_t b = 0; b < id->n; b++)
+        {
+            const int16_t *in = input + (size_t)b * (size_t)id->h * (size_t)id->w * (size_t)in_c;
+            for (int32_t oy = 0; oy < od->h; oy++)
+            {
+                for (int32_t ox = 0; ox < od->w; ox++)
+                {
+                    const int32_t y0 = oy * p->stride.h - p->padding.h, x0 = ox * p->stride.w - p->padding.w;
+                    const int16_t *src = col;
+                    if (direct && y0 < id->h && x0 < id->w)
+                    {
+                        src = in + ((size_t)y0 * (size_t)id->w + (size_t)x0) * (size_t)in_c;
+                    }
+                    else
+                    {
+                        edgegen_nn_s16_column(col, in, y0, x0, id, fd, p);
+                    }
+                    int16_t *out = output +
+                                   (((size_t)b * (size_t)od->h + (size_t)oy) * (size_t)od->w + (size_t)ox) *
+                                       (size_t)od->c + (size_t)c0;
+                    edgegen_nn_s16_blk_pixel(src, fb, k_len, n, r, out, p->activation.min, p->activation.max);
                 }
             }
         }
@@ -523,6 +746,12 @@ arm_cmsis_nn_status arm_convolve_s16(const cmsis_nn_context *ctx,
         return ARM_CMSIS_NN_ARG_ERROR;
     }
 #if EDGEGEN_NN_S16_MVE
+    if (ctx != NULL && ctx->buf != NULL && ctx->size >= k_len * (int32_t)sizeof(int16_t) && !is_int32 && k_len <= 504)
+    {
+        edgegen_nn_convolve_s16_blk((int16_t *)ctx->buf, conv_params, quant_params, input_dims, input_data, filter_dims,
+                                    filter_data, bias_data, output_dims, output_data);
+        return ARM_CMSIS_NN_SUCCESS;
+    }
     if (ctx != NULL && ctx->buf != NULL && ctx->size >= k_len * (int32_t)sizeof(int16_t))
     {
         edgegen_nn_convolve_s16_mve((int16_t *)ctx->buf, conv_params, quant_params, input_dims, input_data, filter_dims,
@@ -734,6 +963,19 @@ arm_cmsis_nn_status arm_depthwise_conv_fast_s16(const cmsis_nn_context *ctx,
     {
         return ARM_CMSIS_NN_ARG_ERROR;
     }
+#if EDGEGEN_NN_S16_MVE
+    /* up to 64 channels: each channel's requantization prepared once per call (1 KiB of stack),
+     * the bias folded into the multiply-accumulate as in the convolution's block path */
+    edgegen_nn_rq16b r[EDGEGEN_NN_S16_BLK];
+    const int32_t prepared = c <= EDGEGEN_NN_S16_BLK;
+    for (int32_t j = 0; prepared && j < c; j++)
+    {
+        const int64_t b = bias_data != NULL ? bias_data[j] : 0;
+        r[j].reduced = edgegen_nn_s16_reduce(quant_params->multiplier[j]);
+        r[j].total_shift = 15 - quant_params->shift[j];
+        r[j].offset = b * r[j].reduced + ((int64_t)1 << (r[j].total_shift - 1));
+    }
+#endif
     for (int32_t oy = 0; oy < out_h; oy++)
     {
         const int32_t y0 = oy * stride_h - pad_h;
@@ -764,6 +1006,14 @@ arm_cmsis_nn_status arm_depthwise_conv_fast_s16(const cmsis_nn_context *ctx,
                 }
                 int32_t sums[4];
                 vst1q_s32(sums, a);
+                if (prepared)
+                {
+                    out[ch] = edgegen_nn_s16_blk_out(sums[0], &r[ch], act_min, act_max);
+                    out[ch + 1] = edgegen_nn_s16_blk_out(sums[1], &r[ch + 1], act_min, act_max);
+                    out[ch + 2] = edgegen_nn_s16_blk_out(sums[2], &r[ch + 2], act_min, act_max);
+                    out[ch + 3] = edgegen_nn_s16_blk_out(sums[3], &r[ch + 3], act_min, act_max);
+                    continue;
+                }
                 for (int32_t j = 0; j < 4; j++)
                 {
                     const int64_t acc = (int64_t)sums[j] + (bias_data != NULL ? bias_data[ch + j] : 0);

@@ -11,6 +11,68 @@
 
 #include <stddef.h>
 
+#if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
+#include <arm_mve.h>
+
+/* The int16 average on Helium: four channels per lane group, the window's VLDRH.S32 loads summed
+ * with VADD (int32 lanes wrap as TFLM's int32 sum), predicated for the last 1..3 channels; the
+ * rounded division and the clamp per output as the generic loop does them. */
+static arm_cmsis_nn_status edgegen_nn_avgpool_s16_mve(const cmsis_nn_pool_params *p, const cmsis_nn_dims *id,
+                                                      const int16_t *input, const cmsis_nn_dims *fd,
+                                                      const cmsis_nn_dims *od, int16_t *output)
+{
+    const int32_t in_h = id->h, in_w = id->w, ch = id->c;
+    if (id->n < 1)
+    {
+        return ARM_CMSIS_NN_ARG_ERROR;
+    }
+    for (int32_t b = 0; b < id->n; b++)
+    {
+        const int16_t *in = input + (size_t)b * (size_t)in_h * (size_t)in_w * (size_t)ch;
+        int16_t *out = output + (size_t)b * (size_t)od->h * (size_t)od->w * (size_t)ch;
+        for (int32_t oy = 0; oy < od->h; oy++)
+        {
+            const int32_t y0 = oy * p->stride.h - p->padding.h;
+            const int32_t ya = EDGEGEN_NN_MAX(y0, 0), yb = EDGEGEN_NN_MIN(y0 + fd->h, in_h);
+            for (int32_t ox = 0; ox < od->w; ox++)
+            {
+                const int32_t x0 = ox * p->stride.w - p->padding.w;
+                const int32_t xa = EDGEGEN_NN_MAX(x0, 0), xb = EDGEGEN_NN_MIN(x0 + fd->w, in_w);
+                const int32_t count = (yb - ya) * (xb - xa);
+                if (count <= 0)
+                {
+                    return ARM_CMSIS_NN_ARG_ERROR;
+                }
+                int16_t *o = out + ((size_t)oy * (size_t)od->w + (size_t)ox) * (size_t)ch;
+                for (int32_t c = 0; c < ch; c += 4)
+                {
+                    const mve_pred16_t pr = vctp32q((uint32_t)(ch - c));
+                    int32x4_t acc = vdupq_n_s32(0);
+                    for (int32_t y = ya; y < yb; y++)
+                    {
+                        const int16_t *row = in + ((size_t)y * (size_t)in_w + (size_t)xa) * (size_t)ch + (size_t)c;
+                        for (int32_t x = xa; x < xb; x++, row += ch)
+                        {
+                            acc = vaddq_s32(acc, vldrhq_z_s32(row, pr));
+                        }
+                    }
+                    int32_t sums[4];
+                    vst1q_s32(sums, acc);
+                    const int32_t n = EDGEGEN_NN_MIN(ch - c, 4);
+                    for (int32_t j = 0; j < n; j++)
+                    {
+                        const int32_t a = sums[j];
+                        const int32_t q = a > 0 ? (a + count / 2) / count : (a - count / 2) / count;
+                        o[c + j] = (int16_t)EDGEGEN_NN_MIN(EDGEGEN_NN_MAX(q, p->activation.min), p->activation.max);
+                    }
+                }
+            }
+        }
+    }
+    return ARM_CMSIS_NN_SUCCESS;
+}
+#endif
+
 /* One pooling loop per element type (int8_t, int16_t: TFLite's 16x8 scheme); TFLM's reference
  * AveragePool / MaxPool are the same template for both, with an int32 sum. */
 #define EDGEGEN_NN_POOL(NAME, T, T_MIN)                                                                         \
@@ -118,7 +180,11 @@ arm_cmsis_nn_status arm_avgpool_s16(const cmsis_nn_context *ctx,
                                     int16_t *output_data)
 {
     (void)ctx;
+#if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
+    return edgegen_nn_avgpool_s16_mve(pool_params, input_dims, input_data, filter_dims, output_dims, output_data);
+#else
     return edgegen_nn_pool_s16(pool_params, input_dims, input_data, filter_dims, output_dims, output_data, 0);
+#endif
 }
 
 int32_t arm_avgpool_s16_get_buffer_size(const int dim_dst_width, const int ch_src)
