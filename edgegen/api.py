@@ -83,7 +83,7 @@ def quantize(model_or_path: ModelLike, calib: Calib, *, float_io: bool = False, 
         model = _model(model_or_path)
         check_convertible(model)
         data = as_dataset(calib, model, limit=max_samples, seed=seed)
-        return convert(model, data, calib_method, calib_percentile, float_io=float_io)[0]
+        return convert(model, data, calib_method, calib_percentile, float_io=float_io).tflite
 
 
 def _train_set(model: Any, train: tuple[np.ndarray, np.ndarray] | str | Path | Dataset | None) -> Dataset | None:

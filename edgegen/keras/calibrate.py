@@ -180,29 +180,53 @@ def to_calibrated_tflite(model: Any, calib: Dataset, *, method: str, percentile:
     return quantize(calibrated, edited, float_io=float_io), ranges
 
 
+@dataclass(frozen=True)
+class Conversion:
+    """The pipeline's int8 conversion through this route, and what it leaves for later stages."""
+
+    tflite: bytes
+    #: the calibration's summary line(s) and its report.json data (``{"calibration": ...}``)
+    lines: list[str]
+    report: dict[str, Any]
+    #: the calibrated float model the int8 one was quantized from (None: an LSTM model's direct
+    #: conversion); the per-layer comparison runs it instead of converting the model again
+    calibrated: Calibrated | None
+    #: the ranges written into it before quantizing (None: the converter's min-max)
+    edited: tuple[TensorRange, ...] | None
+
+    @property
+    def float_flatbuffer(self) -> bytes | None:
+        return self.calibrated.flatbuffer if self.calibrated is not None else None
+
+    def sixteen_by_eight(self, float_io: bool) -> bytes | None:
+        """The 16x8 twin of :attr:`tflite`: the same calibrated model with the same ranges, quantized
+        with int16 activations (no second calibration); None where there is no calibrated model."""
+        if self.calibrated is None:
+            return None
+        return quantize(self.calibrated, self.edited, inference_type="int16", float_io=float_io)
+
+
 def convert(model: Any, calib: Dataset, method: str = "minmax", percentile: float | None = None, *,
-            float_io: bool = False, progress: Progress | None = None
-            ) -> tuple[bytes, list[str], dict[str, Any], bytes | None]:
-    """The pipeline's conversion through this route, with the calibration's summary line, its
-    report.json data (``{"calibration": ...}``) and the calibrated float flatbuffer, which the
-    per-layer comparison runs instead of converting the model again (20 s on MobileNetV2). The
-    route costs what the normal conversion costs and, for minmax, gives its bytes (tested; also
-    checked on the MLPerf KWS, ResNet-8, ad01 and MobileNetV2, int8 and float I/O). A model with
-    LSTM layers takes minmax through :func:`.convert.to_int8_tflite` (float flatbuffer None): there
-    the route leaves other bytes in an orphan buffer no tensor references."""
+            float_io: bool = False, progress: Progress | None = None) -> Conversion:
+    """The pipeline's conversion through this route. The route costs what the normal conversion
+    costs and, for minmax, gives its bytes (tested; also checked on the MLPerf KWS, ResNet-8, ad01
+    and MobileNetV2, int8 and float I/O). A model with LSTM layers takes minmax through
+    :func:`.convert.to_int8_tflite` (no calibrated model): there the route leaves other bytes in an
+    orphan buffer no tensor references."""
     from .convert import to_int8_tflite
     from .lstm import has_lstm
     from .sensitivity import calibration_summary
 
     p = DEFAULT_PERCENTILE if percentile is None else percentile
     ranges: tuple[TensorRange, ...] = ()
-    float_flatbuffer = None
+    calibrated = None
+    edited = None
     if method == "minmax" and has_lstm(model):
         tflite = to_int8_tflite(model, calib, float_io=float_io, progress=progress)
     else:
         calibrated = calibrate(model, calib, progress=progress)
         ranges = calibrated_ranges(calibrated, calib, method, p, progress=progress)
-        tflite = quantize(calibrated, None if method == "minmax" else ranges, float_io=float_io)
-        float_flatbuffer = calibrated.flatbuffer
+        edited = None if method == "minmax" else ranges
+        tflite = quantize(calibrated, edited, float_io=float_io)
     lines, data = calibration_summary(method, p, ranges)
-    return tflite, lines, {"calibration": data}, float_flatbuffer
+    return Conversion(tflite, lines, {"calibration": data}, calibrated, edited)

@@ -218,8 +218,9 @@ def _run(model_or_path: Any, opts: Options) -> Result:
                      f"MACs {change(before.macs, after.macs)})")
 
     t = time.monotonic()
-    tflite, calib_lines, extra, float_tflite = convert(model, calib, opts.calib_method, opts.calib_percentile,
-                                                       float_io=opts.float_io, progress=opts.progress)
+    conversion = convert(model, calib, opts.calib_method, opts.calib_percentile, float_io=opts.float_io,
+                         progress=opts.progress)
+    tflite, calib_lines, extra = conversion.tflite, conversion.lines, dict(conversion.report)
     timings["convert"] = time.monotonic() - t
     chosen = None
     if opts.precision != "int8" or opts.int16_layers:
@@ -228,7 +229,7 @@ def _run(model_or_path: Any, opts: Options) -> Result:
         t = time.monotonic()
         chosen = for_pipeline(model, tflite, calib, evaluation, precision=opts.precision,
                               int16_layers=opts.int16_layers, max_drop=opts.max_accuracy_drop, float_io=opts.float_io,
-                              calib_method=opts.calib_method, calib_percentile=opts.calib_percentile)
+                              make_16x8=lambda: conversion.sixteen_by_eight(opts.float_io))
         warnings += chosen.warnings
         tflite = chosen.tflite
         timings["precision"] = time.monotonic() - t
@@ -279,7 +280,7 @@ def _run(model_or_path: Any, opts: Options) -> Result:
         t = time.monotonic()
         data, about = (evaluation, where) if evaluation is not None else (calib, f"{calib.name} (calibration data)")
         more, extra["sensitivity"] = layer_sensitivity(model, tflite, data, opts.sensitivity_samples, about,
-                                                       float_tflite)
+                                                       conversion.float_flatbuffer)
         lines += more
         timings["sensitivity"] = time.monotonic() - t
     if opts.evaluate and evaluation is None and model is not original:

@@ -312,22 +312,11 @@ def check_options(precision: str, int16_layers: Sequence[str], max_drop: float |
 
 def for_pipeline(model: Any, int8: bytes, calib: Dataset, evaluation: Dataset | None, *, precision: str,
                  int16_layers: Sequence[str], max_drop: float | None, float_io: bool,
-                 make_16x8: Callable[[], bytes] | None = None, calib_method: str = "minmax",
-                 calib_percentile: float | None = None) -> PrecisionResult:
+                 make_16x8: Callable[[], bytes | None] | None = None) -> PrecisionResult:
     """:func:`choose` with the pipeline's evaluation data (labels when they are class labels).
-    With a calibration method other than min-max (``--calib-method``) the 16x8 twin is quantized
-    from the same calibrated model with the same ranges (:mod:`.calibrate`)."""
+    ``make_16x8`` is the pipeline's conversion's 16x8 twin (:meth:`.calibrate.Conversion.
+    sixteen_by_eight`: the same calibrated model and ranges, ``--calib-method``'s included)."""
     from .evaluate import targets
-
-    if make_16x8 is None and calib_method != "minmax":
-        def make_16x8() -> bytes:
-            from ..calibration import DEFAULT_PERCENTILE
-            from .calibrate import calibrate, calibrated_ranges, quantize
-
-            p = DEFAULT_PERCENTILE if calib_percentile is None else calib_percentile
-            calibrated = calibrate(model, calib)
-            ranges = calibrated_ranges(calibrated, calib, calib_method, p)
-            return quantize(calibrated, ranges, inference_type="int16", float_io=float_io)
 
     kind = targets(model, evaluation) if evaluation is not None else None
     labels = kind.array if kind is not None and kind.classes else None
@@ -337,12 +326,11 @@ def for_pipeline(model: Any, int8: bytes, calib: Dataset, evaluation: Dataset | 
 
 def choose(model: Any, int8: bytes, calib: Dataset, *, precision: str, int16_layers: Sequence[str] = (),
            max_drop: float | None = None, evaluation: Dataset | None = None, labels: np.ndarray | None = None,
-           float_io: bool = False, make_16x8: Callable[[], bytes] | None = None) -> PrecisionResult:
+           float_io: bool = False, make_16x8: Callable[[], bytes | None] | None = None) -> PrecisionResult:
     """The model in the precision asked for (see the module's doc); ``evaluation`` and ``labels``
     (class indices) are needed for ``auto``. ``make_16x8`` makes the 16x8 twin of ``int8`` (same
-    graph, same ranges); by default :func:`.convert.to_16x8_tflite` on ``calib``, which gives the
-    converter's min-max ranges: a caller that quantized ``int8`` with other ranges (a calibration
-    method) passes the 16x8 quantization of the same ranges."""
+    graph, same ranges); without it, or when it gives None (a model converted without the calibrated
+    route), :func:`.convert.to_16x8_tflite` on ``calib``, which gives the converter's min-max ranges."""
     from ..mixed import splice
     from .convert import to_16x8_tflite
 
@@ -352,7 +340,9 @@ def choose(model: Any, int8: bytes, calib: Dataset, *, precision: str, int16_lay
     if precision == "auto" and (evaluation is None or labels is None):
         raise EdgegenError("--precision auto measures the accuracy drop against class labels: give labelled "
                            "--eval data (or calibration data with labels, a .npz with x and y)")
-    wide = make_16x8() if make_16x8 is not None else to_16x8_tflite(model, calib, float_io=float_io)
+    wide = make_16x8() if make_16x8 is not None else None
+    if wide is None:
+        wide = to_16x8_tflite(model, calib, float_io=float_io)
     lines: list[str] = []
     warns: list[str] = []
     data: dict[str, Any] = {"requested": precision}

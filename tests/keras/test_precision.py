@@ -382,7 +382,7 @@ def test_calib_method_ranges_reach_the_int16_ops() -> None:
     """With --calib-method percentile the int16 ops' scales come from the same clipped ranges as
     the int8 ops' (the 16x8 twin quantized from the same calibrated model), not from min-max: the
     int16 model input's scale is the clipped range's max(|min|, |max|) / 32767."""
-    from edgegen.keras.calibrate import calibrate, calibrated_ranges
+    from edgegen.keras.calibrate import calibrate, calibrated_ranges, convert
     from edgegen.keras.data import Dataset
     from edgegen.keras.precision import for_pipeline
 
@@ -390,11 +390,10 @@ def test_calib_method_ranges_reach_the_int16_ops() -> None:
     x = np.abs(np.random.default_rng(2).normal(size=(200, 8))).astype(np.float32)
     x[3, 0] = 500.0  # one glitch: min-max stretches the input's range to it, percentile 99 clips it
     calib = Dataset(x[:100], None, "calib")
-    from edgegen.keras.calibrate import to_calibrated_tflite
-
-    int8, ranges = to_calibrated_tflite(model, calib, method="percentile", percentile=99.0)
-    res = for_pipeline(model, int8, calib, None, precision="int8", int16_layers=["wide"], max_drop=None,
-                       float_io=False, calib_method="percentile", calib_percentile=99.0)
+    conversion = convert(model, calib, "percentile", 99.0)
+    ranges = conversion.edited
+    res = for_pipeline(model, conversion.tflite, calib, None, precision="int8", int16_layers=["wide"],
+                       max_drop=None, float_io=False, make_16x8=lambda: conversion.sixteen_by_eight(False))
     _m, g = _graph(res.tflite)
     t = g.tensors[int(g.inputs[0])]
     assert t.type == fb.TensorType.INT16
